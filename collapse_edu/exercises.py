@@ -1,0 +1,92 @@
+"""Answer checkers: they tell a learner in words what is right or wrong, never with a traceback.
+
+In a lesson, an exercise is a function the learner completes; its solution sits between
+``### BEGIN SOLUTION`` and ``### END SOLUTION`` (see :mod:`collapse_edu.student`). The checker
+cell after it calls :func:`check_function` (or :func:`check_value`), which prints one line per
+finding and returns ``True`` when everything matches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+PASS = "✅"
+FAIL = "❌"
+TODO = "✏️"
+
+
+def _describe(args: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={v!r}" if np.ndim(v) == 0 else f"{k}=<array {np.shape(v)}>" for k, v in args.items())
+
+
+def _compare(got: Any, expected: Any, rtol: float, atol: float) -> str | None:
+    """None if ``got`` matches ``expected``, else a sentence saying how it differs."""
+    try:
+        got_array = np.asarray(got, dtype=float)
+    except (TypeError, ValueError):
+        return f"expected a number or an array of numbers, got {type(got).__name__}"
+    expected_array = np.asarray(expected, dtype=float)
+    if got_array.shape != expected_array.shape:
+        return f"expected shape {expected_array.shape}, got shape {got_array.shape}"
+    if np.any(np.isnan(got_array)) and not np.any(np.isnan(expected_array)):
+        return "the result contains NaN (a division by zero or the log of a negative number?)"
+    if np.allclose(got_array, expected_array, rtol=rtol, atol=atol):
+        return None
+    if got_array.ndim == 0:
+        return f"expected {float(expected_array):.6g}, got {float(got_array):.6g}"
+    worst = int(np.argmax(np.abs(got_array - expected_array)))
+    return (
+        f"{np.sum(~np.isclose(got_array, expected_array, rtol=rtol, atol=atol))} of {got_array.size} "
+        f"entries differ; e.g. entry {worst}: expected {expected_array.flat[worst]:.6g}, got {got_array.flat[worst]:.6g}"
+    )
+
+
+def check_value(
+    answer: Any, expected: Any, *, name: str = "your answer", rtol: float = 1e-6, atol: float = 1e-12, hint: str = ""
+) -> bool:
+    """Compare one answer with the expected value and say what is wrong."""
+    problem = _compare(answer, expected, rtol, atol)
+    if problem is None:
+        print(f"{PASS} {name} is correct.")
+        return True
+    print(f"{FAIL} {name}: {problem}." + (f" Hint: {hint}" if hint else ""))
+    return False
+
+
+def check_function(
+    func: Callable[..., Any],
+    reference: Callable[..., Any],
+    cases: Sequence[Mapping[str, Any]],
+    *,
+    rtol: float = 1e-6,
+    atol: float = 1e-12,
+    hint: str = "",
+) -> bool:
+    """Call ``func`` and ``reference`` on every case (keyword arguments) and compare the results.
+
+    A stub that still raises ``NotImplementedError`` is reported as "not done yet".
+    """
+    name = getattr(func, "__name__", "your function")
+    failures = 0
+    for case in cases:
+        try:
+            got = func(**case)
+        except NotImplementedError as stub:
+            print(f"{TODO} {name} is not written yet: {stub}")
+            return False
+        except Exception as error:  # noqa: BLE001 - any learner error becomes a sentence
+            print(f"{FAIL} {name}({_describe(case)}) raised {type(error).__name__}: {error}")
+            failures += 1
+            continue
+        problem = _compare(got, reference(**case), rtol, atol)
+        if problem is not None:
+            print(f"{FAIL} {name}({_describe(case)}): {problem}.")
+            failures += 1
+    if failures:
+        print(f"{failures} of {len(cases)} checks failed." + (f" Hint: {hint}" if hint else ""))
+        return False
+    print(f"{PASS} {name} passed all {len(cases)} checks.")
+    return True

@@ -1,0 +1,138 @@
+"""Finding, describing and executing the lesson notebooks.
+
+A lesson is ``lessons/NN_name.ipynb``. Its title is the first ``# `` heading of its first markdown
+cell; its expected time sits in the notebook metadata as ``{"collapse_edu": {"minutes": 30}}``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+
+
+@dataclass(frozen=True)
+class Lesson:
+    path: Path
+    title: str
+    minutes: int | None
+
+    @property
+    def name(self) -> str:
+        return self.path.stem
+
+    @property
+    def number(self) -> str:
+        return self.name.split("_", 1)[0]
+
+
+def lessons_dir(explicit: str | os.PathLike | None = None) -> Path:
+    """The lessons folder: ``explicit``, else $COLLAPSE_EDU_LESSONS, else ./lessons, else the checkout's."""
+    candidates = (
+        [explicit]
+        if explicit
+        else [
+            os.environ.get("COLLAPSE_EDU_LESSONS"),
+            Path.cwd() / "lessons",
+            Path(__file__).resolve().parents[1] / "lessons",
+        ]
+    )
+    for candidate in candidates:
+        if candidate and Path(candidate).is_dir() and any(Path(candidate).glob("[0-9][0-9]_*.ipynb")):
+            return Path(candidate).resolve()
+    if explicit:
+        raise ValueError(f"lessons folder {explicit!s} holds no lesson notebooks (NN_name.ipynb)")
+    raise ValueError("cannot find the lessons folder; run from the course checkout or pass --lessons DIR")
+
+
+def read_lesson(path: Path) -> Lesson:
+    notebook = nbformat.read(path, as_version=4)
+    title = path.stem
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("# "):
+                    title = line[2:].strip()
+                    break
+            break
+    minutes = notebook.metadata.get("collapse_edu", {}).get("minutes")
+    return Lesson(path=path, title=title, minutes=minutes)
+
+
+def list_lessons(directory: str | os.PathLike | None = None) -> list[Lesson]:
+    return [read_lesson(p) for p in sorted(lessons_dir(directory).glob("[0-9][0-9]_*.ipynb"))]
+
+
+def find_lesson(name: str, directory: str | os.PathLike | None = None) -> Lesson:
+    """A lesson by number (``1``, ``01``), stem (``01_gaussian_resampling``), file name or path."""
+    if str(name).endswith(".ipynb") and Path(name).is_file():
+        return read_lesson(Path(name).resolve())
+    lessons = list_lessons(directory)
+    key = Path(str(name)).stem
+    for lesson in lessons:
+        if key in (lesson.name, lesson.number) or (key.isdigit() and int(key) == int(lesson.number)):
+            return lesson
+    known = ", ".join(lesson.number for lesson in lessons)
+    raise ValueError(f"lesson must be one of {known} (or a notebook path); got {name!r}")
+
+
+PEAK_MEMORY_PROBE = (
+    "import resource, sys\n"
+    "_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+    "print(_peak / 2**20 if sys.platform == 'darwin' else _peak / 2**10)"
+)
+
+
+def execute_notebook(path: Path, *, timeout: int = 600) -> tuple[nbformat.NotebookNode, float, float | None]:
+    """Run every cell in a fresh kernel, in the notebook's folder.
+
+    Returns (executed notebook, wall seconds, the kernel's peak resident memory in MB or None).
+    The memory is read by one extra cell that is removed again before the notebook is returned.
+    """
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(path, as_version=4)
+    notebook.cells.append(nbformat.v4.new_code_cell(PEAK_MEMORY_PROBE))
+    client = NotebookClient(
+        notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    )
+    start = time.perf_counter()
+    client.execute()
+    seconds = time.perf_counter() - start
+    probe = notebook.cells.pop()
+    try:
+        peak_mb = float(probe.outputs[0]["text"])
+    except (IndexError, KeyError, ValueError):  # no resource module (Windows)
+        peak_mb = None
+    return notebook, seconds, peak_mb
+
+
+def write_html(notebook: nbformat.NotebookNode, target: Path) -> None:
+    """Static HTML of an executed notebook (figures embedded, readable offline)."""
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter().from_notebook_node(notebook)
+    target.write_text(body, encoding="utf-8")
+
+
+def run_lesson(
+    lesson: Lesson, out_dir: Path | None, *, inplace: bool = False, timeout: int = 600
+) -> tuple[float, float | None]:
+    """Execute a lesson; write it to ``out_dir`` as .ipynb and .html, and/or back in place.
+
+    Returns (wall seconds, peak kernel memory in MB or None).
+    """
+    notebook, seconds, peak_mb = execute_notebook(lesson.path, timeout=timeout)
+    notebook.metadata["kernelspec"] = KERNELSPEC
+    if inplace:
+        nbformat.write(notebook, lesson.path)
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        nbformat.write(notebook, out_dir / lesson.path.name)
+        write_html(notebook, out_dir / f"{lesson.name}.html")
+    return seconds, peak_mb

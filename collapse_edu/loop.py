@@ -1,0 +1,244 @@
+"""The generation loop: real data -> fit -> sample -> mix -> fit -> ...
+
+Every model-collapse lesson is this one loop with another model family plugged in.
+
+* A **model family** knows how to ``fit`` a model to data and how to ``sample`` new data from a
+  model (see :class:`ModelFamily`). Data and models carry a leading axis of independent *runs*,
+  so hundreds of replicate experiments advance together in one vectorised step.
+* A **source** is the real world: it draws real data (:class:`ModelSource` for a known true
+  distribution, :class:`DataPool` for a fixed real dataset).
+* A **policy** decides what generation t+1 trains on (:class:`Policy`):
+
+  ``replace``               only the samples of the last model (n of them);
+  ``accumulate``            all real data and every generation's samples so far (grows by n);
+  ``accumulate-subsample``  a fresh draw of n from that growing pool;
+  ``fresh-real``            a fraction r of fresh real samples plus (1 - r) n synthetic ones.
+
+Generation 0 is the real world (the true distribution, or the model of the whole real dataset);
+generation t >= 1 is the t-th fitted model. The first fit sees only real data, so after t
+generations a model has been fitted t times; the formulas of :mod:`collapse_edu.theory` use the
+same count. :func:`run_generations` returns a :class:`History` of per-generation measurements.
+
+References: Shumailov et al., "AI models collapse when trained on recursively generated data",
+Nature 631 (2024); Gerstgrasser et al., "Is Model Collapse Inevitable?", arXiv:2404.01413.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .validation import as_rng, check_choice, check_fraction, check_int
+
+POLICIES = ("replace", "accumulate", "accumulate-subsample", "fresh-real")
+
+
+class ModelFamily(Protocol):
+    """What the loop needs of a model family. :class:`ArrayFamily` supplies the data methods."""
+
+    def fit(self, data: Any) -> Any:
+        """Fit one model per run to ``data`` (leading axis: runs)."""
+
+    def sample(self, model: Any, size: int, rng: np.random.Generator) -> Any:
+        """Draw ``size`` samples per run from ``model``."""
+
+    def pool(self, parts: Sequence[Any]) -> Any:
+        """Join datasets run by run (accumulate)."""
+
+    def subsample(self, data: Any, size: int, rng: np.random.Generator) -> Any:
+        """Draw ``size`` items per run, without replacement (accumulate-subsample)."""
+
+    def broadcast(self, model: Any, runs: int) -> Any:
+        """Repeat a single model for ``runs`` independent runs."""
+
+    def describe(self, model: Any) -> Mapping[str, np.ndarray]:
+        """Per-run summary numbers of a model, recorded in the history every generation."""
+
+
+class ArrayFamily:
+    """Data methods for families whose data is an array shaped ``(runs, size, ...)``."""
+
+    def pool(self, parts: Sequence[np.ndarray]) -> np.ndarray:
+        return np.concatenate(parts, axis=1)
+
+    def subsample(self, data: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+        runs, total = data.shape[:2]
+        if size > total:
+            raise ValueError(f"size must be <= {total} (the items available), got {size}")
+        # One random permutation per run; keep its first `size` positions.
+        picks = np.argsort(rng.random((runs, total)), axis=1)[:, :size]
+        picks = picks.reshape(picks.shape + (1,) * (data.ndim - 2))
+        return np.take_along_axis(data, picks, axis=1)
+
+    def broadcast(self, model: Any, runs: int) -> Any:
+        return model
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What each generation trains on; ``real_fraction`` is used by ``fresh-real`` only."""
+
+    name: str = "replace"
+    real_fraction: float = 0.0
+
+    def __post_init__(self) -> None:
+        check_choice("policy", self.name, POLICIES)
+        check_fraction("real_fraction", self.real_fraction)
+
+    def __str__(self) -> str:
+        if self.name == "fresh-real":
+            return f"fresh-real (r = {self.real_fraction:g})"
+        return self.name
+
+    @classmethod
+    def coerce(cls, policy: Policy | str, real_fraction: float | None = None) -> Policy:
+        """Accept a :class:`Policy` or its name (with ``real_fraction`` for ``fresh-real``)."""
+        if isinstance(policy, Policy):
+            return policy
+        if real_fraction is None:
+            real_fraction = 0.0
+        elif policy != "fresh-real":
+            raise ValueError(f"real_fraction is only used with policy='fresh-real', got policy={policy!r}")
+        return cls(policy, real_fraction)
+
+
+class ModelSource:
+    """The real world as a known distribution: real data are samples of ``model``."""
+
+    def __init__(self, model: Any):
+        self.model = model
+
+    def draw(self, family: ModelFamily, size: int, runs: int, rng: np.random.Generator) -> Any:
+        return family.sample(family.broadcast(self.model, runs), size, rng)
+
+    def reference(self, family: ModelFamily, runs: int) -> tuple[Any, Any]:
+        """Generation 0: the true model itself (and no training data)."""
+        return family.broadcast(self.model, runs), None
+
+
+class DataPool:
+    """The real world as a fixed dataset shaped ``(size, ...)``; draws are without replacement."""
+
+    def __init__(self, data: np.ndarray):
+        data = np.asarray(data)
+        if data.ndim < 1 or data.shape[0] == 0:
+            raise ValueError("data must hold at least one real sample")
+        self.data = data
+
+    def draw(self, family: ModelFamily, size: int, runs: int, rng: np.random.Generator) -> np.ndarray:
+        pool = np.broadcast_to(self.data[None], (runs, *self.data.shape))
+        return family.subsample(pool, size, rng)
+
+    def reference(self, family: ModelFamily, runs: int) -> tuple[Any, Any]:
+        """Generation 0: a model of the whole real dataset."""
+        data = self.data[None]
+        return family.broadcast(family.fit(data), runs), data
+
+
+@dataclass
+class History:
+    """Per-generation measurements: ``metrics[name][t]`` holds one value per run.
+
+    Row 0 is the real world, row t the t-th fitted model.
+    """
+
+    policy: Policy
+    n: int
+    metrics: dict[str, np.ndarray]
+    models: list[Any] = field(default_factory=list)
+
+    @property
+    def generations(self) -> np.ndarray:
+        """0, 1, ..., T."""
+        return np.arange(len(next(iter(self.metrics.values()))))
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        try:
+            return self.metrics[name]
+        except KeyError:
+            raise KeyError(f"no metric {name!r}; recorded: {', '.join(self.metrics)}") from None
+
+    def median(self, name: str) -> np.ndarray:
+        return np.median(self[name], axis=1)
+
+    def mean(self, name: str) -> np.ndarray:
+        return np.mean(self[name], axis=1)
+
+    def quantile(self, name: str, q: float | Sequence[float]) -> np.ndarray:
+        return np.quantile(self[name], q, axis=1)
+
+
+Measure = Callable[[Any, Any, int], Mapping[str, Any]]
+
+
+def run_generations(
+    family: ModelFamily,
+    source: ModelSource | DataPool,
+    *,
+    n: int,
+    generations: int,
+    runs: int = 1,
+    policy: Policy | str = "replace",
+    real_fraction: float | None = None,
+    seed: int | np.random.Generator | None = 0,
+    measure: Measure | None = None,
+    keep_models: bool = False,
+    progress: bool | str = False,
+) -> History:
+    """Train ``generations`` models in a row, each on data made by the policy, for ``runs`` runs.
+
+    ``n`` is the number of new samples per generation. ``measure(model, data, t)`` may add
+    per-generation numbers to the family's ``describe``; ``data`` is what the model was fitted
+    on (``None`` for a true model). ``progress`` shows a tqdm bar (a string sets its label).
+    """
+    n = check_int("n", n, minimum=1)
+    generations = check_int("generations", generations, minimum=0)
+    runs = check_int("runs", runs, minimum=1)
+    policy = Policy.coerce(policy, real_fraction)
+    rng = as_rng(seed)
+
+    rows: dict[str, list[np.ndarray]] = {}
+    models: list[Any] = []
+
+    def record(model: Any, data: Any, t: int) -> None:
+        values = dict(family.describe(model))
+        if measure is not None:
+            values.update(measure(model, data, t))
+        for name, value in values.items():
+            rows.setdefault(name, []).append(np.asarray(value))
+        if keep_models:
+            models.append(model)
+
+    model, data = source.reference(family, runs)
+    record(model, data, 0)
+
+    real = source.draw(family, n, runs, rng)
+    data, pool = real, real
+    label = progress if isinstance(progress, str) else "generations"
+    for t in tqdm(range(1, generations + 1), desc=label, disable=not progress, leave=False):
+        model = family.fit(data)
+        record(model, data, t)
+        if t == generations:
+            break
+        if policy.name == "fresh-real":
+            n_real = int(round(policy.real_fraction * n))
+            parts = []
+            if n_real:
+                parts.append(source.draw(family, n_real, runs, rng))
+            if n - n_real:
+                parts.append(family.sample(model, n - n_real, rng))
+            data = parts[0] if len(parts) == 1 else family.pool(parts)
+            continue
+        synthetic = family.sample(model, n, rng)
+        if policy.name == "replace":
+            data = synthetic
+        else:
+            pool = family.pool([pool, synthetic])
+            data = pool if policy.name == "accumulate" else family.subsample(pool, n, rng)
+
+    metrics = {name: np.stack(values) for name, values in rows.items()}
+    return History(policy=policy, n=n, metrics=metrics, models=models)

@@ -1,0 +1,139 @@
+"""One house style for every figure, and the recurring plot pieces.
+
+Colours are the Okabe-Ito palette (safe for the common colour-vision deficiencies); every series
+also gets its own line style and marker, so figures read in greyscale and on a projector.
+Convention in every lesson: a **simulation** is a solid line (median) with a shaded band
+(5-95% of runs); its **theory** is a dashed line of the same colour on the same axes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+from cycler import cycler
+
+OKABE_ITO = (
+    "#0072B2",  # blue
+    "#D55E00",  # vermillion
+    "#009E73",  # bluish green
+    "#CC79A7",  # reddish purple
+    "#E69F00",  # orange
+    "#56B4E9",  # sky blue
+    "#F0E442",  # yellow
+    "#000000",  # black
+)
+LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)), (0, (1, 1)), (0, (8, 2)))
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+THEORY_STYLE = {"linestyle": "--", "linewidth": 2.2, "alpha": 0.95}
+
+HOUSE_STYLE = {
+    "figure.figsize": (8.0, 4.5),
+    "figure.dpi": 100,
+    "savefig.dpi": 150,
+    "savefig.bbox": "tight",
+    "font.size": 12,
+    "axes.titlesize": 13,
+    "axes.labelsize": 12,
+    "xtick.labelsize": 12,
+    "ytick.labelsize": 12,
+    "legend.fontsize": 12,
+    "legend.framealpha": 0.85,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "lines.linewidth": 2.0,
+    "lines.markersize": 6,
+    "image.cmap": "viridis",
+    "axes.prop_cycle": cycler(color=OKABE_ITO) + cycler(linestyle=LINESTYLES) + cycler(marker=MARKERS),
+}
+
+
+def use_house_style() -> None:
+    """Apply the course style to every later figure (one call at the top of each lesson)."""
+    mpl.rcParams.update(HOUSE_STYLE)
+
+
+def series_style(i: int) -> dict:
+    """Colour, line style and marker of the i-th series (cycles after eight)."""
+    i %= len(OKABE_ITO)
+    return {"color": OKABE_ITO[i], "linestyle": LINESTYLES[i], "marker": MARKERS[i]}
+
+
+def _markevery(length: int) -> int:
+    return max(1, length // 10)
+
+
+def plot_band(
+    ax: plt.Axes,
+    x: np.ndarray,
+    runs: np.ndarray,
+    *,
+    label: str,
+    i: int = 0,
+    quantiles: tuple[float, float] = (0.05, 0.95),
+    center: str = "median",
+) -> None:
+    """Simulation: median (or mean) over runs as a line, the quantile band shaded.
+
+    ``runs`` has shape ``(len(x), runs)``.
+    """
+    style = series_style(i)
+    line = np.median(runs, axis=1) if center == "median" else np.mean(runs, axis=1)
+    low, high = np.quantile(runs, quantiles, axis=1)
+    ax.fill_between(x, low, high, color=style["color"], alpha=0.18, linewidth=0)
+    ax.plot(x, line, label=label, markevery=_markevery(len(x)), **style)
+
+
+def plot_line(ax: plt.Axes, x: np.ndarray, y: np.ndarray, *, label: str, i: int = 0) -> None:
+    """One simulated series in the house style."""
+    ax.plot(x, y, label=label, markevery=_markevery(len(x)), **series_style(i))
+
+
+def plot_theory(ax: plt.Axes, x: np.ndarray, y: np.ndarray, *, label: str, i: int = 0) -> None:
+    """Theory: a dashed line in the colour of the simulation it belongs to (``i``), no markers."""
+    ax.plot(x, y, label=label, color=series_style(i)["color"], **THEORY_STYLE)
+
+
+def finish(ax: plt.Axes, *, title: str, xlabel: str, ylabel: str, legend: bool = True, loc: str = "best") -> None:
+    """Title, axis labels and legend: every axes in the course gets all three."""
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if legend:
+        ax.legend(loc=loc)
+
+
+def new_figure(
+    ncols: int = 1, nrows: int = 1, *, width: float = 8.0, height: float = 4.5, **kwargs
+) -> tuple[plt.Figure, np.ndarray]:
+    """A figure in the house style with constrained layout; axes always returned as an array."""
+    use_house_style()
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width, height), layout="constrained", squeeze=False, **kwargs)
+    return fig, axes.ravel()
+
+
+def image_grid(
+    ax: plt.Axes, images: np.ndarray, *, rows: int, cols: int, title: str = "", cmap: str = "gray_r"
+) -> None:
+    """Tile ``images`` (shape ``(k, h, w)``) into one picture on ``ax``, k <= rows * cols."""
+    images = np.asarray(images, float)
+    k, h, w = images.shape
+    canvas = np.full((rows * (h + 1) - 1, cols * (w + 1) - 1), np.nan)
+    for index in range(min(k, rows * cols)):
+        r, c = divmod(index, cols)
+        canvas[r * (h + 1) : r * (h + 1) + h, c * (w + 1) : c * (w + 1) + w] = images[index]
+    ax.imshow(canvas, cmap=cmap, interpolation="nearest")
+    ax.set_title(title)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.grid(False)
+
+
+def legend_outside(fig: plt.Figure, axes: Sequence[plt.Axes]) -> None:
+    """One shared legend below the axes (for small multiples with the same series)."""
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=min(4, len(labels)))

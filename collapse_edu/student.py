@@ -1,0 +1,86 @@
+"""Student versions of the lessons, built from the one master notebook per lesson.
+
+In a master notebook an exercise's solution sits between two marker lines (nbgrader's style)::
+
+    def shrink_factor(n):
+        ### BEGIN SOLUTION hint: the MLE divides by n, the data have n - 1 degrees of freedom
+        return (n - 1) / n
+        ### END SOLUTION
+
+The student build replaces each block by ``raise NotImplementedError("Student exercise: <hint>")``
+at the block's indentation, shows the cell's input (the master hides solution cells), clears
+that cell's outputs, and replaces markdown cells tagged ``solution`` by a placeholder.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+
+BEGIN = re.compile(r"^(?P<indent>\s*)### BEGIN SOLUTION\b[:\s]*(?:hint:\s*)?(?P<hint>.*)$")
+END = re.compile(r"^\s*### END SOLUTION\s*$")
+DEFAULT_HINT = "complete this cell, then run the checker below"
+SOLUTION_REMOVED = "*The solution is in the instructor version of this lesson.*"
+
+
+def strip_solutions(source: str) -> str:
+    """Replace every BEGIN/END SOLUTION block of a code cell by a NotImplementedError stub."""
+    out: list[str] = []
+    inside = False
+    for number, line in enumerate(source.splitlines(), start=1):
+        begin = BEGIN.match(line)
+        if begin:
+            if inside:
+                raise ValueError(f"line {number}: BEGIN SOLUTION inside another solution block")
+            inside = True
+            hint = begin["hint"].strip() or DEFAULT_HINT
+            out.append(f"{begin['indent']}raise NotImplementedError({('Student exercise: ' + hint)!r})")
+        elif END.match(line):
+            if not inside:
+                raise ValueError(f"line {number}: END SOLUTION without BEGIN SOLUTION")
+            inside = False
+        elif not inside:
+            out.append(line)
+    if inside:
+        raise ValueError("a BEGIN SOLUTION block is never closed by END SOLUTION")
+    return "\n".join(out)
+
+
+def has_solution(source: str) -> bool:
+    return any(BEGIN.match(line) for line in source.splitlines())
+
+
+def student_notebook(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A copy of a master notebook with solutions replaced by stubs."""
+    notebook = nbformat.from_dict(notebook)
+    for cell in notebook.cells:
+        if cell.cell_type == "code" and has_solution(cell.source):
+            cell.source = strip_solutions(cell.source)
+            cell.outputs = []
+            cell.execution_count = None
+            cell.metadata.get("jupyter", {}).pop("source_hidden", None)
+        elif cell.cell_type == "markdown" and "solution" in cell.metadata.get("tags", []):
+            cell.source = SOLUTION_REMOVED
+    return notebook
+
+
+def build_student_versions(lessons: list[Path], out_dir: Path) -> list[Path]:
+    """Write the student version of every lesson into ``out_dir``; returns the files written.
+
+    Every notebook is converted before anything is written, so a bad marker leaves no
+    half-built folder behind.
+    """
+    converted = []
+    for path in lessons:
+        try:
+            converted.append((path.name, student_notebook(nbformat.read(path, as_version=4))))
+        except ValueError as error:
+            raise ValueError(f"{path.name}: {error}") from None
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, notebook in converted:
+        nbformat.write(notebook, out_dir / name)
+        written.append(out_dir / name)
+    return written
