@@ -269,11 +269,6 @@ def tail_mass(
     return ndtr(lower) + 1.0 - ndtr(upper)
 
 
-def w2_to_original(mu: np.ndarray, sigma: np.ndarray, mu0: float = 0.0, sigma0: float = 1.0) -> np.ndarray:
-    """2-Wasserstein distance between N(mu, sigma^2) and N(mu0, sigma0^2): sqrt((mu-mu0)^2 + (sigma-sigma0)^2)."""
-    return np.sqrt((np.asarray(mu) - mu0) ** 2 + (np.asarray(sigma) - sigma0) ** 2)
-
-
 ESTIMATORS = {"MLE (ddof=0)": 0, "unbiased (ddof=1)": 1}
 
 

@@ -136,3 +136,38 @@ def run_lesson(
         nbformat.write(notebook, out_dir / lesson.path.name)
         write_html(notebook, out_dir / f"{lesson.name}.html")
     return seconds, peak_mb
+
+
+def export_site(lessons: list[Lesson], out_dir: Path, *, timeout: int = 600, progress: bool = True) -> Path:
+    """Execute every lesson into ``out_dir`` (.ipynb + .html) and write an offline ``index.html``.
+
+    Returns the index page. Figures are embedded in the pages, so the folder works without a server.
+    """
+    import html
+
+    from tqdm.auto import tqdm
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for lesson in tqdm(lessons, desc="lessons", disable=not progress):
+        seconds, peak_mb = run_lesson(lesson, out_dir, timeout=timeout)
+        memory = f"{peak_mb:.0f} MB" if peak_mb is not None else "?"
+        rows.append(
+            f"<tr><td>{lesson.number}</td><td><a href='{lesson.name}.html'>{html.escape(lesson.title)}</a></td>"
+            f"<td>{lesson.minutes or '?'} min</td><td>{seconds:.0f} s, {memory}</td>"
+            f"<td><a href='{lesson.path.name}'>notebook</a></td></tr>"
+        )
+    index = out_dir / "index.html"
+    index.write_text(
+        f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Model collapse, hands-on</title>
+<style>body{{font-family:sans-serif;max-width:52em;margin:2em auto;line-height:1.5}}
+td,th{{padding:.3em .8em;text-align:left}} tr:nth-child(even){{background:#f3f3f3}}</style></head><body>
+<h1>Model collapse, hands-on</h1>
+<p>Every lesson below was executed top to bottom; the pages work offline. Interactive controls need a live
+kernel: open the notebooks in JupyterLab (<code>collapse-edu lab</code>), on Binder or on Colab.</p>
+<table><tr><th>#</th><th>lesson</th><th>learner time</th><th>run time, peak memory</th><th>download</th></tr>
+{chr(10).join(rows)}
+</table></body></html>""",
+        encoding="utf-8",
+    )
+    return index
