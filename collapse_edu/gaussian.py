@@ -187,8 +187,9 @@ class MultivariateGaussianFast(MultivariateGaussian):
         runs = model.mu.shape[0]
         root = self.scale * _cholesky(model.cov)
         mean = model.mu + np.einsum("rij,rj->ri", root, rng.standard_normal((runs, self.dim))) / np.sqrt(size)
-        bartlett = _bartlett_factor(size - 1, runs, self.dim, rng)
-        half = np.einsum("rij,rjk->rik", root, bartlett)
+        if size - 1 < self.dim:
+            raise ValueError(f"n must be > dim for the fast path (Wishart needs n - 1 >= dim), got n = {size}")
+        half = np.einsum("rij,rjk->rik", root, wishart_root(size - 1, runs, self.dim, rng))
         scatter = np.einsum("rik,rjk->rij", half, half)
         return MultivariateGaussianStats(np.full(runs, size), mean, scatter)
 
@@ -207,14 +208,16 @@ def _cholesky(cov: np.ndarray) -> np.ndarray:
         return np.linalg.cholesky(cov + jitter * np.eye(cov.shape[-1]))
 
 
-def _bartlett_factor(df: int, runs: int, dim: int, rng: np.random.Generator) -> np.ndarray:
-    """Lower-triangular A with A A^T ~ Wishart_d(df, I) (Bartlett decomposition):
-    A_ii = sqrt(chi2_{df - i}), A_ij ~ N(0, 1) below the diagonal."""
+def wishart_root(df: int, runs: int, dim: int, rng: np.random.Generator) -> np.ndarray:
+    """A root A (shape ``(runs, dim, min(df, dim))``) with A A^T ~ Wishart_dim(df, I), i.e. distributed
+    as X^T X for ``df`` rows of N(0, I_dim).
+
+    df >= dim: Bartlett decomposition, A lower triangular with A_ii = sqrt(chi2_{df - i}) and
+    A_ij ~ N(0, 1) below the diagonal. df < dim (singular): A = X^T itself."""
     if df < dim:
-        raise ValueError(f"n must be > dim for the fast path (Wishart needs n - 1 >= dim), got n = {df + 1}")
+        return np.swapaxes(rng.standard_normal((runs, df, dim)), 1, 2)
     factor = np.tril(rng.standard_normal((runs, dim, dim)), k=-1)
-    diagonal = np.sqrt(rng.chisquare(df - np.arange(dim), (runs, dim)))
-    factor[:, np.arange(dim), np.arange(dim)] = diagonal
+    factor[:, np.arange(dim), np.arange(dim)] = np.sqrt(rng.chisquare(df - np.arange(dim), (runs, dim)))
     return factor
 
 
@@ -227,7 +230,7 @@ def simulate_gaussian(
     runs: int = 1000,
     *,
     ddof: int = 0,
-    fast: bool = True,
+    fast: bool | None = None,
     mu0: float = 0.0,
     sigma0: float = 1.0,
     scale: float = 1.0,
@@ -236,24 +239,29 @@ def simulate_gaussian(
     seed: int | np.random.Generator | None = 0,
     progress: bool | str = False,
 ) -> History:
-    """Recursive fitting of a 1-D Gaussian starting from the truth N(mu0, sigma0^2).
+    """Recursive fitting of a 1-D Gaussian starting from the truth N(mu0, sigma0^2), under any policy.
 
     Returns a :class:`~collapse_edu.loop.History` with ``mu`` and ``sigma`` per generation and run
-    (row 0 is the truth). ``fast=True`` uses the exact sufficient-statistics path.
+    (row 0 is the truth). ``fast`` picks the exact sufficient-statistics path; by default it is used
+    for every policy but accumulate-subsample (which needs the samples themselves). ``scale`` narrows
+    the synthetic draws to N(mu_t, (scale sigma_t)^2); real draws always come from the truth.
     """
     n = check_int("n", n, minimum=2)
     mu0 = check_float("mu0", mu0)
     sigma0 = check_float("sigma0", sigma0, 0.0, strict_minimum=True)
-    family = (GaussianFast if fast else Gaussian)(ddof=ddof, scale=scale)
-    source = ModelSource(GaussianModel(np.array([mu0]), np.array([sigma0])))
+    policy = Policy.coerce(policy, real_fraction)
+    if fast is None:
+        fast = policy.name != "accumulate-subsample"
+    family_type = GaussianFast if fast else Gaussian
+    truth = GaussianModel(np.array([mu0]), np.array([sigma0]))
+    source = ModelSource(truth, real_family=family_type(ddof=ddof))
     return run_generations(
-        family,
+        family_type(ddof=ddof, scale=scale),
         source,
         n=n,
         generations=generations,
         runs=runs,
         policy=policy,
-        real_fraction=real_fraction,
         seed=seed,
         progress=progress,
     )

@@ -138,9 +138,12 @@ def run_lesson(
     return seconds, peak_mb
 
 
-def export_site(lessons: list[Lesson], out_dir: Path, *, timeout: int = 600, progress: bool = True) -> Path:
+def export_site(
+    lessons: list[Lesson], out_dir: Path, *, execute: bool = True, timeout: int = 600, progress: bool = True
+) -> Path:
     """Execute every lesson into ``out_dir`` (.ipynb + .html) and write an offline ``index.html``.
 
+    ``execute=False`` converts the committed (already executed) notebooks as they are, in seconds.
     Returns the index page. Figures are embedded in the pages, so the folder works without a server.
     """
     import html
@@ -150,11 +153,17 @@ def export_site(lessons: list[Lesson], out_dir: Path, *, timeout: int = 600, pro
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = []
     for lesson in tqdm(lessons, desc="lessons", disable=not progress):
-        seconds, peak_mb = run_lesson(lesson, out_dir, timeout=timeout)
-        memory = f"{peak_mb:.0f} MB" if peak_mb is not None else "?"
+        if execute:
+            seconds, peak_mb = run_lesson(lesson, out_dir, timeout=timeout)
+            timing = f"{seconds:.0f} s, " + (f"{peak_mb:.0f} MB" if peak_mb is not None else "?")
+        else:
+            notebook = nbformat.read(lesson.path, as_version=4)
+            nbformat.write(notebook, out_dir / lesson.path.name)
+            write_html(notebook, out_dir / f"{lesson.name}.html")
+            timing = "as committed"
         rows.append(
             f"<tr><td>{lesson.number}</td><td><a href='{lesson.name}.html'>{html.escape(lesson.title)}</a></td>"
-            f"<td>{lesson.minutes or '?'} min</td><td>{seconds:.0f} s, {memory}</td>"
+            f"<td>{lesson.minutes or '?'} min</td><td>{timing}</td>"
             f"<td><a href='{lesson.path.name}'>notebook</a></td></tr>"
         )
     index = out_dir / "index.html"

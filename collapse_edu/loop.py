@@ -66,11 +66,18 @@ class ArrayFamily:
         return np.concatenate(parts, axis=1)
 
     def subsample(self, data: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+        """``size`` distinct items per run, uniformly without replacement.
+
+        Floyd's algorithm vectorised over runs: O(size^2) per run whatever the pool size, which
+        matters for accumulate-subsample once the pool holds many generations."""
         runs, total = data.shape[:2]
         if size > total:
             raise ValueError(f"size must be <= {total} (the items available), got {size}")
-        # One random permutation per run; keep its first `size` positions.
-        picks = np.argsort(rng.random((runs, total)), axis=1)[:, :size]
+        picks = np.empty((runs, size), dtype=np.int64)
+        for k, j in enumerate(range(total - size, total)):
+            candidate = rng.integers(0, j + 1, runs)
+            taken = np.any(picks[:, :k] == candidate[:, None], axis=1)
+            picks[:, k] = np.where(taken, j, candidate)
         picks = picks.reshape(picks.shape + (1,) * (data.ndim - 2))
         return np.take_along_axis(data, picks, axis=1)
 
@@ -107,13 +114,19 @@ class Policy:
 
 
 class ModelSource:
-    """The real world as a known distribution: real data are samples of ``model``."""
+    """The real world as a known distribution: real data are samples of ``model``.
 
-    def __init__(self, model: Any):
+    ``real_family`` draws the real data when the loop's family deliberately distorts its own
+    samples (for example narrowed sampling, ``scale < 1``): real data stay undistorted.
+    """
+
+    def __init__(self, model: Any, real_family: ModelFamily | None = None):
         self.model = model
+        self.real_family = real_family
 
     def draw(self, family: ModelFamily, size: int, runs: int, rng: np.random.Generator) -> Any:
-        return family.sample(family.broadcast(self.model, runs), size, rng)
+        sampler = self.real_family or family
+        return sampler.sample(sampler.broadcast(self.model, runs), size, rng)
 
     def reference(self, family: ModelFamily, runs: int) -> tuple[Any, Any]:
         """Generation 0: the true model itself (and no training data)."""

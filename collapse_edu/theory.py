@@ -82,3 +82,507 @@ def expected_w2_squared(t: np.ndarray | int, n: int, ddof: int = 0, sigma0: floa
         - 2 * sigma0 * expected_sigma(t, n, ddof, sigma0)
         + sigma0**2
     )
+
+
+# --------------------------------------------------------------------------- Gaussian tails (lesson 01)
+# The mass a fitted model keeps beyond the original's k-sigma tails, P(|X - mu0| > k sigma0) for
+# X ~ N(mu_t, sigma_t^2) (Shumailov et al., Nature 2024, arXiv:2305.17493: "tails go first").
+
+
+def tail_mass_quantile(
+    q: float, t: np.ndarray | int, n: int, ddof: int = 0, threshold: float = 3.0, nodes: int = 48
+) -> np.ndarray:
+    """Approximate quantile q (over runs) of generation t's mass beyond the original's
+    ``threshold``-sigma tails (sigma0 = 1, mu0 = 0).
+
+    Approximation: log sigma_t ~ Normal(t * drift, t * trigamma((n-1)/2) / 4) as in
+    :func:`sigma_quantile`, and mu_t ~ N(0, E[(mu_t - mu_0)^2]) treated as independent of sigma_t;
+    the quantile is read off a Gauss-Hermite grid over both. Good for the median (within about
+    10% at n = 100); the upper quantiles come out too low because |mu_t| and sigma_t are
+    positively correlated in the simulation.
+    """
+    from scipy.special import ndtr
+
+    q = check_fraction("q", q)
+    n, ddof = _gaussian_args(n, ddof)
+    nodes = check_int("nodes", nodes, minimum=2)
+    if not np.isfinite(threshold) or threshold <= 0:
+        raise ValueError(f"threshold must be a positive number, got {threshold!r}")
+    x, w = np.polynomial.hermite_e.hermegauss(nodes)
+    weights = np.outer(w, w).ravel() / np.sum(w) ** 2
+    t = np.asarray(t, float)
+    out = np.empty(t.shape)
+    for index, tt in np.ndenumerate(t):
+        mu = np.sqrt(mean_drift_mse(tt, n, ddof)) * x
+        log_sigma = tt * log_sigma_drift(n, ddof) + np.sqrt(tt * polygamma(1, (n - 1) / 2) / 4) * x
+        sigma = np.exp(log_sigma)
+        mass = (ndtr((-threshold - mu[:, None]) / sigma) + ndtr((mu[:, None] - threshold) / sigma)).ravel()
+        order = np.argsort(mass)
+        position = np.searchsorted(np.cumsum(weights[order]), q * (1 - 1e-12))
+        out[index] = mass[order][min(position, mass.size - 1)]
+    return out
+
+
+# --------------------------------------------------------------------------- real vs synthetic (lesson 04)
+# Linear regression in the loop (x ~ N(0, I_d), T rows per generation, label noise sigma^2): the
+# test error of fit t is E|w_t - w*|^2 (the excess risk for isotropic x); generation 0 is the truth.
+# Gerstgrasser et al., "Is Model Collapse Inevitable?", arXiv:2404.01413; Dohmatob et al., "Model
+# Collapse Demystified", arXiv:2402.07712; "Strong Model Collapse", arXiv:2410.04840; "A Tale of
+# Tails", arXiv:2402.07043; Alemohammad et al., "Self-Consuming Generative Models Go MAD",
+# arXiv:2307.01850.
+
+
+def _positive(name: str, value: float) -> float:
+    from .validation import check_float
+
+    return check_float(name, value, 0.0)
+
+
+def regression_constant(dim: int, samples: int, noise: float = 1.0) -> float:
+    """c = sigma^2 d / (T - d - 1) = sigma^2 E tr (X^T X)^{-1}: the test error of one least-squares
+    fit on T Gaussian rows (needs T > d + 1)."""
+    dim = check_int("dim", dim, minimum=1)
+    samples = check_int("samples", samples, minimum=dim + 2)
+    return _positive("noise", noise) ** 2 * dim / (samples - dim - 1)
+
+
+def regression_error_replace(t: np.ndarray | int, dim: int, samples: int, noise: float = 1.0) -> np.ndarray:
+    """Replace: every fit adds an independent error of size c, so E|w_t - w*|^2 = c t."""
+    return regression_constant(dim, samples, noise) * np.asarray(t, float)
+
+
+def regression_error_accumulate(
+    t: np.ndarray | int, dim: int, samples: int, noise: float = 1.0, design: str = "fixed"
+) -> np.ndarray:
+    """Accumulate (all real and synthetic data kept).
+
+    ``design="fixed"`` (the same X relabelled each generation): w_t - w* = sum_{i<=t} A eps_i / i
+    with A = (X^T X)^{-1} X^T, so E|w_t - w*|^2 = c sum_{i<=t} 1/i^2 < c pi^2/6.
+    ``design="fresh"`` (new features each generation): sum_{i<=t} sigma^2 d / (i (i T - d - 1)).
+    """
+    from .validation import check_choice
+
+    design = check_choice("design", design, ("fixed", "fresh"))
+    c = regression_constant(dim, samples, noise)
+    t = np.asarray(t, int)
+    i = np.arange(1, int(np.max(t, initial=0)) + 1, dtype=float)
+    if design == "fixed":
+        terms = c / i**2
+    else:
+        terms = noise**2 * dim / (i * (i * samples - dim - 1))
+    return np.concatenate([[0.0], np.cumsum(terms)])[t]
+
+
+def synthetic_gram_factor(dim: int, samples: int, synthetic_fraction: float) -> float:
+    """kappa = E|G^{-1} G_s delta|^2 / |delta|^2 ~ p^2 + p (1 - p) (d + 1) / T, with G the Gram matrix
+    of T Gaussian rows and G_s that of its p T synthetic rows (approximate; the (d+1)/T term is the
+    fluctuation of the share the synthetic rows get, good to a few % for T >= 5 d)."""
+    dim = check_int("dim", dim, minimum=1)
+    samples = check_int("samples", samples, minimum=dim + 2)
+    p = round(check_fraction("synthetic_fraction", synthetic_fraction) * samples) / samples
+    return p**2 + p * (1 - p) * (dim + 1) / samples
+
+
+def regression_error_fresh_real(
+    t: np.ndarray | int, dim: int, samples: int, real_fraction: float, noise: float = 1.0
+) -> np.ndarray:
+    """Fresh-real (fresh features, a fraction r of real labels each generation):
+    e_t = G^{-1} G_s e_{t-1} + G^{-1} X^T eps, so E_t = kappa E_{t-1} + c with kappa of
+    :func:`synthetic_gram_factor` (p = 1 - r), E_0 = 0: E_t = c (1 - kappa^t) / (1 - kappa),
+    bounded by c / (1 - kappa) ~ c / (1 - (1 - r)^2). Approximate through kappa."""
+    real_fraction = check_fraction("real_fraction", real_fraction)
+    c = regression_constant(dim, samples, noise)
+    kappa = synthetic_gram_factor(dim, samples, 1.0 - real_fraction)
+    t = np.asarray(t, float)
+    return c * t if kappa == 1.0 else c * (1.0 - kappa**t) / (1.0 - kappa)
+
+
+def strong_collapse_error(
+    n: np.ndarray | int, dim: int, synthetic_fraction: float, noise: float = 1.0, shift: float = 1.0
+) -> np.ndarray:
+    """Least squares on n rows, a fraction p labelled by w* + delta (Dohmatob et al., arXiv:2410.04840):
+    E|w_hat - w*|^2 = sigma^2 d / (n - d - 1) + |delta|^2 (p^2 + p (1 - p) g), g ~ (d + 1) / n.
+    p is the realised fraction round(p n) / n."""
+    dim = check_int("dim", dim, minimum=1)
+    p = check_fraction("synthetic_fraction", synthetic_fraction)
+    noise, shift = _positive("noise", noise), _positive("shift", shift)
+    n = np.asarray(n, float)
+    if np.any(n < dim + 2):
+        raise ValueError(f"n must be >= dim + 2 = {dim + 2}, got {np.min(n):g}")
+    p = np.round(p * n) / n
+    return noise**2 * dim / (n - dim - 1) + shift**2 * (p**2 + p * (1 - p) * (dim + 1) / n)
+
+
+def strong_collapse_floor(synthetic_fraction: float, shift: float = 1.0) -> float:
+    """The error that no amount of data removes: p^2 |delta|^2."""
+    return check_fraction("synthetic_fraction", synthetic_fraction) ** 2 * _positive("shift", shift) ** 2
+
+
+def gaussian_accumulate_moments(
+    t: np.ndarray | int, n: int, scale: float = 1.0, sigma0: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Accumulate for the 1-D Gaussian (MLE), exact: (E[sigma_t^2], E[(mu_t - mu_0)^2]).
+
+    Model t is fitted on N_t = t n points. Adding n draws from N(mu_t, (lambda sigma_t)^2) adds to
+    the scatter lambda^2 sigma_t^2 chi2_{n-1} plus the between term N_t n / N_{t+1} (mean shift)^2, so
+    N_{t+1} s_{t+1} = s_t (N_t + lambda^2 (n - 1 + N_t / N_{t+1})), and the pooled mean moves by
+    (n / N_{t+1}) lambda sigma_t z / sqrt(n): m_{t+1} = m_t + n lambda^2 s_t / N_{t+1}^2;
+    s_1 = a sigma0^2, m_1 = sigma0^2 / n (the first fit sees the real data)."""
+    from .validation import check_float
+
+    n = check_int("n", n, minimum=2)
+    lam2 = check_float("scale", scale, 0.0, strict_minimum=True) ** 2
+    t = np.asarray(t, int)
+    last = int(np.max(t, initial=0))
+    s, m = np.empty(last + 1), np.empty(last + 1)
+    s[0], m[0] = 1.0, 0.0
+    if last >= 1:
+        s[1], m[1] = (n - 1) / n, 1.0 / n
+    for k in range(1, last):
+        size, grown = k * n, (k + 1) * n
+        s[k + 1] = s[k] * (size + lam2 * (n - 1 + size / grown)) / grown
+        m[k + 1] = m[k] + n * lam2 * s[k] / grown**2
+    return sigma0**2 * s[t], sigma0**2 * m[t]
+
+
+def biased_sampling_moments(
+    t: np.ndarray | int, n: int, scale: float = 1.0, real_fraction: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact (E[sigma_t^2], E[mu_t^2]) for the MLE Gaussian loop (truth N(0, 1)) whose generation
+    mixes n_r = round(r n) fresh real draws with n_s = n - n_r draws from N(mu_t, (lambda sigma_t)^2)
+    (Alemohammad et al., arXiv:2307.01850). Splitting the pooled scatter into within-group and
+    between-group parts (r = n_r / n, a = (n - 1)/n):
+
+        s_{t+1} = a r + a (1 - r) lambda^2 s_t + r (1 - r) m_t
+        m_{t+1} = (r + (1 - r) lambda^2 s_t) / n + (1 - r)^2 m_t
+
+    with s_1 = a, m_1 = 1/n (the first fit sees only real data). With r = 0: s_t = a^t lambda^(2(t-1))."""
+    from .validation import check_float
+
+    n = check_int("n", n, minimum=2)
+    lam2 = check_float("scale", scale, 0.0, strict_minimum=True) ** 2
+    r = round(check_fraction("real_fraction", real_fraction) * n) / n
+    a = (n - 1) / n
+    t = np.asarray(t, int)
+    last = int(np.max(t, initial=0))
+    s, m = np.empty(last + 1), np.empty(last + 1)
+    s[0], m[0] = 1.0, 0.0
+    if last >= 1:
+        s[1], m[1] = a, 1.0 / n
+    for k in range(1, last):
+        s[k + 1] = a * r + a * (1 - r) * lam2 * s[k] + r * (1 - r) * m[k]
+        m[k + 1] = (r + (1 - r) * lam2 * s[k]) / n + (1 - r) ** 2 * m[k]
+    return s[t], m[t]
+
+
+def biased_sampling_fixed_point(n: int, scale: float = 1.0, real_fraction: float = 0.5) -> float:
+    """Stationary E[sigma^2] of :func:`biased_sampling_moments` for r > 0:
+    a' r / (1 - a' (1 - r) lambda^2) with a' = a + (1 - r) / (n (2 - r)); the (1 - r)/(n (2 - r))
+    is the between-group term, from the stationary E[mu^2] = (r + (1 - r) lambda^2 s) / (n r (2 - r))."""
+    from .validation import check_float
+
+    n = check_int("n", n, minimum=2)
+    lam2 = check_float("scale", scale, 0.0, strict_minimum=True) ** 2
+    r = round(check_fraction("real_fraction", real_fraction) * n) / n
+    if r == 0:
+        raise ValueError("real_fraction must be >= 1/(2n) for a fixed point (with no real data sigma -> 0)")
+    a_prime = (n - 1) / n + (1 - r) / (n * (2 - r))
+    return a_prime * r / (1 - a_prime * (1 - r) * lam2)
+
+
+def zipf_probabilities(items: int, beta: float) -> np.ndarray:
+    """p_i = i^-beta / sum_j j^-beta for ranks i = 1..items."""
+    from .validation import check_float
+
+    items = check_int("items", items, minimum=1)
+    beta = check_float("beta", beta, 1.0, strict_minimum=True)
+    weights = np.arange(1, items + 1, dtype=float) ** -beta
+    return weights / weights.sum()
+
+
+def memoriser_error(
+    samples: np.ndarray | int, beta: float, items: int = 100_000, cutoff: int | None = None
+) -> np.ndarray:
+    """Expected test error of a memoriser (Dohmatob et al., "A Tale of Tails", arXiv:2402.07043): the
+    probability mass of items it never saw in T training draws. Training draws come from the Zipf law
+    cut at rank k (renormalised, q_i = p_i / P(i <= k)); tests from the full law:
+
+        E = sum_{i > k} p_i + sum_{i <= k} p_i (1 - q_i)^T.
+    """
+    p = zipf_probabilities(items, beta)
+    k = items if cutoff is None else check_int("cutoff", cutoff, minimum=1, maximum=items)
+    q = p[:k] / p[:k].sum()
+    samples = np.asarray(samples, float)
+    if np.any(samples < 0):
+        raise ValueError("samples must be >= 0")
+    unseen = np.exp(np.multiply.outer(samples, np.log1p(-np.minimum(q, 1 - 1e-16))))
+    return p[k:].sum() + unseen @ p[:k]
+
+
+def memoriser_power_law(samples: np.ndarray | int, beta: float, items: int = 100_000) -> np.ndarray:
+    """Clean scaling law for the memoriser: E ~ Gamma(1 - 1/beta) C^(1/beta) / beta * T^-(1 - 1/beta),
+    C = 1 / sum_i i^-beta (from sum_i p_i exp(-T p_i) as an integral)."""
+    from scipy.special import gamma
+
+    c = zipf_probabilities(items, beta)[0]
+    return gamma(1 - 1 / beta) * c ** (1 / beta) / beta * np.asarray(samples, float) ** -(1 - 1 / beta)
+
+
+# --------------------------------------------------------------------------- Categorical
+# Refitting empirical frequencies to n multinomial draws is the neutral Wright-Fisher model
+# (Fisher 1930; Wright 1931; Kimura, "Solution of a process of random genetic drift with a
+# continuous model", PNAS 41, 1955). One category's count alone is a Markov chain:
+#   replace:     X_{t+1} ~ Binomial(n, X_t / n)
+#   fresh-real:  X_{t+1} ~ Binomial(n_r, p0) + Binomial(n - n_r, X_t / n),  n_r = round(r n)
+#   accumulate:  the pool keeps every real item, so a category seen once is never lost.
+# Generation 1 is the first fit (to n real draws), so generation t has seen t resampling steps.
+# Lessons: Shumailov et al., Nature 2024 (arXiv:2305.17493); Dohmatob et al., "A Tale of Tails",
+# arXiv:2402.07043.
+
+CATEGORICAL_POLICIES = ("replace", "accumulate", "fresh-real")
+
+
+def _categorical_policy(policy: str, real_fraction: float) -> tuple[str, float]:
+    from .validation import check_choice
+
+    if policy == "accumulate-subsample":
+        raise ValueError("policy 'accumulate-subsample' has no closed form here; simulate it instead")
+    policy = check_choice("policy", policy, CATEGORICAL_POLICIES)
+    real_fraction = check_fraction("real_fraction", real_fraction)
+    if policy != "fresh-real" and real_fraction != 0:
+        raise ValueError(f"real_fraction is only used with policy='fresh-real', got policy={policy!r}")
+    return policy, real_fraction
+
+
+def _probability_vector(p0: object) -> np.ndarray:
+    from .categorical import check_probabilities
+
+    return check_probabilities("p0", p0)
+
+
+def loss_probability(c: np.ndarray | float, n: int) -> np.ndarray:
+    """P(a category with count c among n is absent from n new draws) = (1 - c/n)^n, about e^-c."""
+    n = check_int("n", n, minimum=1)
+    c = np.asarray(c, float)
+    if np.any((c < 0) | (c > n)):
+        raise ValueError(f"c must lie in [0, n] = [0, {n}]")
+    return (1.0 - c / n) ** n
+
+
+def loss_probability_poisson(c: np.ndarray | float) -> np.ndarray:
+    """The large-n limit of :func:`loss_probability`: e^-c (Poisson(c) draws of the category)."""
+    return np.exp(-np.asarray(c, float))
+
+
+def expected_surviving_one_step(p: object, n: int) -> float:
+    """E[categories present in n draws from p] = sum_i 1 - (1 - p_i)^n (exact)."""
+    n = check_int("n", n, minimum=1)
+    p = _probability_vector(p)
+    return float(np.sum(np.where(p > 0, 1.0 - (1.0 - p) ** n, 0.0)))
+
+
+def _binomial_pmf(draws: int, q: np.ndarray) -> np.ndarray:
+    """Rows P(Binomial(draws, q_j) = k), k = 0..draws, one row per q_j (log-space, exact to ~1e-13)."""
+    from scipy.special import xlog1py, xlogy
+
+    k = np.arange(draws + 1)[None, :]
+    q = np.asarray(q, float)[:, None]
+    log_choose = gammaln(draws + 1) - gammaln(k + 1) - gammaln(draws - k + 1)
+    return np.exp(log_choose + xlogy(k, q) + xlog1py(draws - k, -q))
+
+
+def _binomial_rows(n: int, draws: int) -> np.ndarray:
+    """Matrix M[j, k] = P(Binomial(draws, j / n) = k), j = 0..n, k = 0..draws."""
+    return _binomial_pmf(draws, np.arange(n + 1) / n)
+
+
+MAX_EXACT_N = 4000
+
+
+def survival_probability(
+    p0: object, n: int, generations: int, policy: str = "replace", real_fraction: float = 0.0
+) -> np.ndarray:
+    """P(category i still has p > 0 in the model of generation t), shape ``(generations + 1, K)`` (exact).
+
+    Each category's count X^(i) is the one-category Markov chain above. replace: backward recursion
+    u_{s+1} = M u_s with u_s(j) = P(count 0 after s more steps | count j), cost O(n^2 T).
+    fresh-real: the count distribution of each distinct p0 value is pushed forward (upper tail
+    < 1e-14 trimmed), cost up to O(K n (n - n_r) T). accumulate: 1 - (1 - p_i)^n for every t >= 1.
+    """
+    p0 = _probability_vector(p0)
+    n = check_int("n", n, minimum=1, maximum=MAX_EXACT_N)
+    generations = check_int("generations", generations, minimum=0)
+    policy, real_fraction = _categorical_policy(policy, real_fraction)
+    n_real = int(round(real_fraction * n)) if policy == "fresh-real" else 0
+    values, inverse = np.unique(p0, return_inverse=True)
+    alive = np.empty((generations + 1, values.size))
+    alive[0] = values > 0
+    if generations > 0:
+        first = _binomial_pmf(n, values)  # counts after the first fit (n real draws)
+        if policy == "accumulate" or n_real == n:
+            # accumulate: never lost after the first fit; r = 1: every generation is a fresh real draw
+            alive[1:] = 1.0 - first[:, 0]
+        elif n_real == 0:
+            step = _binomial_rows(n, n)
+            u = np.zeros(n + 1)
+            u[0] = 1.0
+            backward = np.empty((generations, n + 1))
+            for s in range(generations):
+                backward[s] = u
+                u = step @ u
+            alive[1:] = 1.0 - backward @ first.T  # P(count 0 at generation 1..T)
+        else:
+            step = _binomial_rows(n, n - n_real)
+            chunks = np.array_split(values, -(-values.size // 32))  # similar frequencies share a trimmed width
+            lost = np.concatenate([_fresh_real_lost(chunk, step, n_real, generations) for chunk in chunks])
+            alive[1:] = 1.0 - lost.T
+    return alive[:, inverse]
+
+
+def expected_surviving(
+    p0: object, n: int, generations: int, policy: str = "replace", real_fraction: float = 0.0
+) -> np.ndarray:
+    """E[number of categories the model of generation t still has], t = 0..generations (exact):
+    by linearity, sum_i :func:`survival_probability`. After one generation it is
+    sum_i 1 - (1 - p_i)^n; under accumulate it stays there."""
+    return survival_probability(p0, n, generations, policy, real_fraction).sum(axis=1)
+
+
+def _fresh_real_lost(values: np.ndarray, step: np.ndarray, n_real: int, generations: int) -> np.ndarray:
+    """P(count 0 at generation 1..T) for categories of true frequency ``values`` under fresh-real:
+    the count distribution is pushed forward, X' = Binomial(n - n_r, X / n) + Binomial(n_r, p0),
+    ``step`` being the synthetic part's transition matrix."""
+    n = step.shape[0] - 1
+    reach = step.shape[1] - np.argmax(step[:, ::-1] > 1e-17, axis=1)  # columns worth keeping, per row
+    real = _trim(_binomial_pmf(n_real, values))
+    v = _binomial_pmf(n, values)  # generation 1: n real draws
+    lost = np.empty((values.size, generations))
+    lost[:, 0] = v[:, 0]
+    for t in range(1, generations):
+        v = _trim(v)
+        w = _trim(v @ step[: v.shape[1], : reach[v.shape[1] - 1]])
+        v = np.zeros((values.size, w.shape[1] + real.shape[1] - 1))
+        for k in range(real.shape[1]):  # convolution with the real draws' counts
+            v[:, k : k + w.shape[1]] += real[:, k : k + 1] * w
+        lost[:, t] = v[:, 0]
+    return lost
+
+
+def _trim(v: np.ndarray, tail: float = 1e-14) -> np.ndarray:
+    """Drop trailing count columns whose probability is below ``tail`` in every row."""
+    keep = np.flatnonzero(v.max(axis=0) > tail)
+    return v[:, : (keep.max() + 1 if keep.size else 1)]
+
+
+def heterozygosity_of(p0: object) -> float:
+    """H = 1 - sum p_i^2: the chance that two independent draws differ."""
+    p0 = _probability_vector(p0)
+    return float(1.0 - np.sum(p0**2))
+
+
+def _fresh_real_factor(n: int, real_fraction: float) -> tuple[float, float]:
+    """(a, b) of the variance recursion V_{t+1} = a V_t + p0(1 - p0) / n with n_r = round(r n):
+    a = (1 - r)^2 - (1 - r) / n, and b = n (1 - a) = n (1 - (1 - r)^2) + (1 - r)."""
+    r = int(round(real_fraction * n)) / n
+    a = (1.0 - r) ** 2 - (1.0 - r) / n
+    return a, n * (1.0 - a)
+
+
+def frequency_variance(t: np.ndarray | int, p0: float | np.ndarray, n: int, real_fraction: float = 0.0) -> np.ndarray:
+    """Var[p_t] of a category with true frequency p0, fresh-real policy with fraction r (r = 0:
+    replace). E[p_t] = p0 always; V_t = p0 (1 - p0) (1 - a^t) / b with a, b as in
+    :func:`stationary_frequency_variance` (derived from V_{t+1} = (1-r)^2 V_t + E[Var(p'|p)],
+    V_0 = 0). For r = 0 it is p0 (1 - p0) (1 - (1 - 1/n)^t)."""
+    n = check_int("n", n, minimum=1)
+    real_fraction = check_fraction("real_fraction", real_fraction)
+    a, b = _fresh_real_factor(n, real_fraction)
+    p0 = np.asarray(p0, float)
+    return p0 * (1.0 - p0) * (1.0 - a ** np.asarray(t, float)) / b
+
+
+def stationary_frequency_variance(p0: float | np.ndarray, n: int, real_fraction: float) -> np.ndarray:
+    """Long-run Var[p] under fresh-real: p0 (1 - p0) / (n (1 - (1 - r)^2) + (1 - r)),
+    about p0 (1 - p0) / (2 n_r) for small r: the NUMBER of real samples n_r = r n sets it."""
+    n = check_int("n", n, minimum=1)
+    real_fraction = _check_positive_fraction(real_fraction)
+    _, b = _fresh_real_factor(n, real_fraction)
+    p0 = np.asarray(p0, float)
+    return p0 * (1.0 - p0) / b
+
+
+def _check_positive_fraction(real_fraction: object) -> float:
+    """A real fraction in (0, 1] (with r = 0 there is no stationary spread: every run fixes)."""
+    real_fraction = check_fraction("real_fraction", real_fraction)
+    if real_fraction == 0:
+        raise ValueError("real_fraction must be > 0 for a stationary variance (with r = 0 every run fixes)")
+    return real_fraction
+
+
+def expected_heterozygosity(
+    t: np.ndarray | int, n: int, h0: float = 1.0, policy: str = "replace", real_fraction: float = 0.0
+) -> np.ndarray:
+    """E[1 - sum p_t^2] after t generations, starting from heterozygosity h0 (exact).
+
+    replace: h0 (1 - 1/n)^t.  fresh-real: h0 (1 - (1 - a^t) / b) (sum of :func:`frequency_variance`
+    over categories).  accumulate: h0 prod_{s=1..t} (1 - 1 / (n s^2)), which stays above
+    h0 sin(pi / sqrt(n)) / (pi / sqrt(n)), about h0 (1 - pi^2 / (6 n)): accumulating stops the drift.
+    """
+    n = check_int("n", n, minimum=1)
+    policy, real_fraction = _categorical_policy(policy, real_fraction)
+    t = np.asarray(t)
+    if np.any(t < 0):
+        raise ValueError("t must be >= 0")
+    if policy == "accumulate":
+        t_max = int(np.max(t)) if t.size else 0
+        factors = np.cumprod(np.concatenate([[1.0], 1.0 - 1.0 / (n * np.arange(1, t_max + 1) ** 2)]))
+        return h0 * factors[t.astype(int)]
+    a, b = _fresh_real_factor(n, real_fraction)
+    return h0 * (1.0 - (1.0 - a ** t.astype(float)) / b)
+
+
+def fixation_probability(p0: object) -> np.ndarray:
+    """P(category i is the one left in the end) = p0_i under neutral drift (Kimura 1955)."""
+    return _probability_vector(p0).copy()
+
+
+def expected_fixation_time(p0: object, n: int) -> float:
+    """Mean generations until one category is left: -2n sum_i (1 - p_i) ln(1 - p_i).
+
+    Diffusion approximation (Littler, "Loss of variability at one locus in a finite population",
+    Math. Biosci. 25, 1975; two categories: Kimura & Ohta, Genetics 61, 1969), rescaled to a
+    haploid population of n; a few percent high at small n."""
+    n = check_int("n", n, minimum=1)
+    p0 = _probability_vector(p0)
+    q = 1.0 - p0[p0 < 1]
+    return float(-2.0 * n * np.sum(q * np.log(q)))
+
+
+def fixation_time_uniform(categories: int | np.ndarray, n: int) -> np.ndarray:
+    """:func:`expected_fixation_time` of K equally likely categories: 2n (K - 1) ln(K / (K - 1)).
+    It grows with K but never passes 2n."""
+    n = check_int("n", n, minimum=1)
+    k = np.asarray(categories, float)
+    if np.any(k < 1):
+        raise ValueError("categories must be >= 1")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(k > 1, 2.0 * n * (k - 1) * np.log(k / np.maximum(k - 1, 1e-300)), 0.0)
+
+
+# --------------------------------------------------------------------------- Gaussian mixtures (lesson 05)
+# A reference, not an exact law: a mixture component that owns a share w of n samples is refitted
+# from about m = w n points, and a Gaussian MLE fit from m points keeps on average a fraction
+# (m - 1) / m of the variance in every direction (E[S / m] = (m - 1)/m Sigma, any dimension).
+# EM assigns points softly, overlapping components share points and the weights drift, so a real
+# component can shrink faster or slower (Shumailov et al., Nature 2024, arXiv:2305.17493).
+
+
+def mixture_component_variance(t: np.ndarray | int, n: int, weight: float) -> np.ndarray:
+    """Reference E[sigma_t^2] / sigma_1^2 = (1 - 1 / (w n))^(t - 1) for a component of weight w
+    fitted from about w n of n points per generation, counted from generation 1 (its first fit)."""
+    n = check_int("n", n, minimum=2)
+    weight = check_fraction("weight", weight)
+    m = weight * n
+    if m <= 1:
+        raise ValueError(f"weight * n must be > 1 (points a component is fitted from), got {m:g}")
+    steps = np.maximum(np.asarray(t, float) - 1.0, 0.0)
+    return (1.0 - 1.0 / m) ** steps

@@ -1,12 +1,63 @@
-"""Figures of lesson 01: recursive fitting of a Gaussian, simulation against theory."""
+"""Figures of lesson 01: recursive fitting of a Gaussian, simulation against theory.
+
+Every function takes parameters and returns a matplotlib ``Figure``; simulations go through
+:func:`collapse_edu.gaussian.simulate_gaussian` (the generation loop with the Gaussian family).
+The facts shown are those of Shumailov et al., "AI models collapse when trained on recursively
+generated data", Nature 631, 755-759 (2024), arXiv:2305.17493.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.ticker import FuncFormatter
+from scipy import stats
+from scipy.special import polygamma
 
 from .. import theory
-from ..gaussian import estimator_ddof, simulate_gaussian
-from ..plots import finish, new_figure, plot_band, plot_theory
+from ..gaussian import estimator_ddof, simulate_gaussian, tail_mass
+from ..metrics import w2_gaussian
+from ..plots import finish, new_figure, plot_band, plot_line, plot_theory, series_style
+from ..validation import as_rng, check_float, check_int
+
+THEORY_BAND = {"color": "0.35", "linestyle": ":", "linewidth": 1.6, "marker": "none"}
+
+
+def _plain_log_ticks(ax: plt.Axes) -> None:
+    """Log-scale tick labels as plain numbers (0.5, not 5 x 10^-1)."""
+    plain = FuncFormatter(lambda y, _: f"{y:g}")
+    ax.yaxis.set_major_formatter(plain)
+    ax.yaxis.set_minor_formatter(plain)
+
+
+def _check_common(n: object, generations: object, runs: object, min_generations: int = 1) -> tuple[int, int, int]:
+    """n >= 2 samples per generation, generations >= ``min_generations``, runs >= 2."""
+    n = check_int("n", n, minimum=2)
+    generations = check_int("generations", generations, minimum=min_generations)
+    runs = check_int("runs", runs, minimum=2)
+    return n, generations, runs
+
+
+def _theory_band(ax: plt.Axes, t: np.ndarray, n: int, ddof: int, power: int = 1) -> None:
+    """Dotted theory quantiles (5% and 95%) of sigma_t (or of sigma_t^power)."""
+    for q in (0.05, 0.95):
+        ax.plot(
+            t,
+            theory.sigma_quantile(q, t, n, ddof) ** power,
+            label="theory: 5% and 95%" if q == 0.05 else None,
+            **THEORY_BAND,
+        )
+
+
+def _mean_with_error(ax: plt.Axes, t: np.ndarray, values: np.ndarray, *, label: str, i: int) -> None:
+    """Mean over runs as a line, shaded +-2 standard errors (the Monte Carlo error of the mean)."""
+    mean = values.mean(axis=1)
+    error = 2 * values.std(axis=1, ddof=1) / np.sqrt(values.shape[1])
+    style = series_style(i)
+    ax.fill_between(t, mean - error, mean + error, color=style["color"], alpha=0.2, linewidth=0)
+    ax.plot(t, mean, label=label, markevery=max(1, len(t) // 10), **style)
 
 
 def sigma_collapse(
@@ -17,7 +68,8 @@ def sigma_collapse(
     seed: int = 0,
 ) -> plt.Figure:
     """Fitted sigma per generation (median and 5-95% of runs) with the theory's median and band,
-    and E[sigma^2] (simulated mean against a^t) on a log scale."""
+    and E[sigma^2] (simulated mean against a^t, a = (n-1)/(n-ddof)) on a log scale."""
+    n, generations, runs = _check_common(n, generations, runs)
     ddof = estimator_ddof(estimator)
     history = simulate_gaussian(n=n, generations=generations, runs=runs, ddof=ddof, seed=seed)
     t = history.generations
@@ -25,19 +77,247 @@ def sigma_collapse(
 
     plot_band(left, t, history["sigma"], label=f"simulation, {runs} runs (median, 5-95%)")
     plot_theory(left, t, theory.sigma_quantile(0.5, t, n, ddof), label="theory: median")
-    for q in (0.05, 0.95):
+    _theory_band(left, t, n, ddof)
+    if ddof == 0:
         left.plot(
             t,
-            theory.sigma_quantile(q, t, n, ddof),
-            color="0.35",
-            linestyle=":",
-            linewidth=1.6,
-            label="theory: 5% and 95%" if q == 0.05 else None,
+            theory.median_sigma_rule_of_thumb(t, n),
+            color="0.1",
+            linestyle="-.",
+            linewidth=1.2,
+            marker="none",
+            label="exp(-t/n)",
         )
     finish(left, title=f"Fitted sigma, n = {n}, ddof = {ddof}", xlabel="generation t", ylabel="sigma_t")
 
-    plot_band(right, t, history["sigma"] ** 2, label="simulation: mean of sigma^2", center="mean")
-    plot_theory(right, t, theory.expected_variance(t, n, ddof), label="theory: a^t")
+    _mean_with_error(right, t, history["sigma"] ** 2, label="simulation: mean of sigma^2 (+-2 SE)", i=0)
+    plot_theory(right, t, theory.expected_variance(t, n, ddof), label=f"theory: a^t, a = {(n - 1)}/{n - ddof}")
     right.set_yscale("log")
+    _plain_log_ticks(right)
     finish(right, title="Mean fitted variance (log scale)", xlabel="generation t", ylabel="sigma_t^2")
+    return fig
+
+
+def density_snapshots(
+    n: int = 100, snapshots: Sequence[int] = (0, 10, 50, 200), runs: int = 1000, seed: int = 0
+) -> plt.Figure:
+    """One typical run (the run with the median sigma at the last snapshot): the n samples each
+    snapshot generation produces, its fitted density, and the original N(0, 1) with its 3-sigma tails."""
+    snapshots = [check_int("snapshots", s, minimum=0) for s in snapshots]
+    if not snapshots or sorted(set(snapshots)) != snapshots:
+        raise ValueError(f"snapshots must be increasing generation numbers, got {snapshots}")
+    n, generations, runs = _check_common(n, max(snapshots), runs, min_generations=0)
+    history = simulate_gaussian(n=n, generations=generations, runs=runs, seed=seed)
+    last = history["sigma"][snapshots[-1]]
+    run = int(np.argsort(last)[len(last) // 2])
+    rng = as_rng(seed + 1)
+    x = np.linspace(-4.5, 4.5, 400)
+    original = stats.norm.pdf(x)
+
+    peak = max(0.4, float(np.max(1 / np.sqrt(2 * np.pi) / history["sigma"][snapshots, run])))
+    fig, axes = new_figure(len(snapshots), width=3.4 * len(snapshots), height=3.8, sharex=True, sharey=True)
+    axes[0].set_ylim(0, 1.12 * peak)
+    for i, (ax, t) in enumerate(zip(axes, snapshots, strict=True)):
+        mu, sigma = history["mu"][t, run], history["sigma"][t, run]
+        samples = rng.normal(mu, sigma, n)
+        style = series_style(i)
+        ax.hist(
+            samples,
+            bins=np.linspace(-4.5, 4.5, 37),
+            density=True,
+            color=style["color"],
+            alpha=0.35,
+            label="its n samples",
+        )
+        ax.plot(x, stats.norm.pdf(x, mu, sigma), color=style["color"], marker="none", label="model")
+        ax.plot(x, original, color="black", linestyle="--", linewidth=1.6, marker="none", label="original N(0, 1)")
+        for side in (-1, 1):
+            ax.axvline(side * 3, color="0.4", linestyle=":", linewidth=1.2, label="+-3 sigma_0" if side < 0 else None)
+        finish(
+            ax,
+            title=f"generation {t}{' (real)' if t == 0 else ''}: sigma = {sigma:.2f}",
+            xlabel="x",
+            ylabel="density",
+            legend=i == 0,
+            loc="upper left",
+        )
+    return fig
+
+
+def tail_mass_decay(
+    n: int = 100, generations: int = 200, runs: int = 2000, threshold: float = 3.0, seed: int = 0
+) -> plt.Figure:
+    """Mass each fitted model puts beyond the original's ``threshold``-sigma tails: median and
+    5-95% of runs (log scale) against the theory's median (:func:`theory.tail_mass_quantile`)."""
+    n, generations, runs = _check_common(n, generations, runs)
+    threshold = check_float("threshold", threshold, 0.0, strict_minimum=True)
+    history = simulate_gaussian(n=n, generations=generations, runs=runs, seed=seed)
+    t = history.generations
+    mass = tail_mass(history["mu"], history["sigma"], threshold)
+    floor = 1e-12
+    fig, (ax,) = new_figure(1, width=9, height=4.6)
+    plot_band(ax, t, np.maximum(mass, floor), label=f"simulation, {runs} runs (median, 5-95%)")
+    plot_theory(ax, t, np.maximum(theory.tail_mass_quantile(0.5, t, n, 0, threshold), floor), label="theory: median")
+    original = float(tail_mass(0.0, 1.0, threshold))
+    ax.axhline(original, color="black", linewidth=1.2, label=f"original: {original:.2%}")
+    ax.set_yscale("log")
+    ax.set_ylim(floor, 1)
+    finish(
+        ax,
+        title=f"Mass beyond the original's {threshold:g}-sigma tails, n = {n}",
+        xlabel="generation t",
+        ylabel=f"P(|X| > {threshold:g})",
+        loc="lower left",
+    )
+    return fig
+
+
+def mean_drift(
+    n: int = 100,
+    generations: int = 200,
+    runs: int = 2000,
+    estimator: str | int = "MLE (ddof=0)",
+    paths: int = 6,
+    seed: int = 0,
+) -> plt.Figure:
+    """The fitted mean wanders like a random walk: a few runs' mu_t inside +-2 theory standard
+    deviations, and the mean of (mu_t - mu_0)^2 against theory (sigma0^2 (1 - a^t) for the MLE)."""
+    n, generations, runs = _check_common(n, generations, runs)
+    paths = check_int("paths", paths, minimum=1, maximum=runs)
+    ddof = estimator_ddof(estimator)
+    history = simulate_gaussian(n=n, generations=generations, runs=runs, ddof=ddof, seed=seed)
+    t = history.generations
+    mu = history["mu"]
+    spread = np.sqrt(theory.mean_drift_mse(t, n, ddof))
+    fig, (left, right) = new_figure(2, width=12, height=4.6)
+
+    for i in range(paths):
+        left.plot(t, mu[:, i], color=series_style(i)["color"], linewidth=1.2, alpha=0.9, marker="none")
+    left.plot(t, 2 * spread, label="theory: +-2 sd", **{**THEORY_BAND, "linestyle": "--", "linewidth": 2})
+    left.plot(t, -2 * spread, **{**THEORY_BAND, "linestyle": "--", "linewidth": 2})
+    finish(left, title=f"Fitted mean of {paths} runs, n = {n}", xlabel="generation t", ylabel="mu_t", loc="upper left")
+
+    _mean_with_error(right, t, mu**2, label="simulation: mean of mu_t^2 (+-2 SE)", i=0)
+    plot_theory(right, t, theory.mean_drift_mse(t, n, ddof), label="theory")
+    finish(
+        right,
+        title=f"Mean squared drift, ddof = {ddof}",
+        xlabel="generation t",
+        ylabel="(mu_t - mu_0)^2",
+        loc="upper left",
+    )
+    return fig
+
+
+def unbiased_paradox(n: int = 100, generations: int = 200, runs: int = 4000, seed: int = 0) -> plt.Figure:
+    """The unbiased variance (ddof=1) keeps E[sigma_t^2] = 1 while the median sigma_t^2 -> 0:
+    mean and median of sigma_t^2 with their theories, and the spread of sigma_T^2 over runs."""
+    n, generations, runs = _check_common(n, generations, runs)
+    history = simulate_gaussian(n=n, generations=generations, runs=runs, ddof=1, seed=seed)
+    t = history.generations
+    variance = history["sigma"] ** 2
+    fig, (left, right) = new_figure(2, width=12, height=4.6)
+
+    _mean_with_error(left, t, variance, label="simulation: mean (+-2 SE)", i=0)
+    plot_theory(left, t, theory.expected_variance(t, n, 1), label="theory: E[sigma^2] = 1", i=0)
+    plot_line(left, t, np.median(variance, axis=1), label="simulation: median", i=1)
+    plot_theory(left, t, theory.sigma_quantile(0.5, t, n, 1) ** 2, label="theory: median", i=1)
+    left.set_yscale("log")
+    _plain_log_ticks(left)
+    finish(
+        left,
+        title=f"Unbiased fit (ddof = 1), n = {n}, {runs} runs",
+        xlabel="generation t",
+        ylabel="sigma_t^2",
+        loc="lower left",
+    )
+
+    final = np.log10(variance[-1])
+    right.hist(final, bins=50, color=series_style(2)["color"], alpha=0.6, label=f"{runs} runs")
+    right.axvline(np.log10(variance[-1].mean()), color=series_style(0)["color"], linewidth=2.5, label="mean")
+    right.axvline(np.log10(np.median(variance[-1])), color=series_style(1)["color"], linewidth=2.5, label="median")
+    right.axvline(0.0, color="black", linestyle="--", linewidth=1.6, label="original (sigma^2 = 1)")
+    share = np.mean(variance[-1] < 1)
+    finish(
+        right,
+        title=f"sigma^2 at generation {generations}: {share:.0%} of runs below 1",
+        xlabel="log10 sigma_T^2",
+        ylabel="runs",
+        loc="upper left",
+    )
+    return fig
+
+
+def w2_distance(n: int = 100, generations: int = 200, runs: int = 2000, seed: int = 0) -> plt.Figure:
+    """Squared 2-Wasserstein distance of each fitted model to the original N(0, 1): mean over runs
+    for both estimators against :func:`theory.expected_w2_squared`, and its two parts for the MLE."""
+    n, generations, runs = _check_common(n, generations, runs)
+    fig, (left, right) = new_figure(2, width=12, height=4.6)
+    for i, ddof in enumerate((0, 1)):
+        history = simulate_gaussian(n=n, generations=generations, runs=runs, ddof=ddof, seed=seed + ddof)
+        t = history.generations
+        w2 = w2_gaussian(history["mu"], history["sigma"], 0.0, 1.0)
+        _mean_with_error(left, t, w2**2, label=f"simulation, ddof = {ddof}", i=i)
+        plot_theory(left, t, theory.expected_w2_squared(t, n, ddof), label=f"theory, ddof = {ddof}", i=i)
+        if ddof == 0:
+            drift, shape = history["mu"] ** 2, (history["sigma"] - 1) ** 2
+            _mean_with_error(right, t, drift, label="location: (mu_t - mu_0)^2", i=2)
+            plot_theory(right, t, theory.mean_drift_mse(t, n), label="theory", i=2)
+            _mean_with_error(right, t, shape, label="width: (sigma_t - sigma_0)^2", i=3)
+            width = theory.expected_variance(t, n) - 2 * theory.expected_sigma(t, n) + 1
+            plot_theory(right, t, width, label="theory", i=3)
+    finish(left, title=f"Distance to the original, n = {n}", xlabel="generation t", ylabel="mean W2^2")
+    finish(right, title="The two parts of W2^2 (MLE)", xlabel="generation t", ylabel="mean over runs")
+    return fig
+
+
+def fast_vs_direct(n: int = 100, generations: int = 100, runs: int = 2000, seed: int = 0) -> plt.Figure:
+    """The exact fast path (sufficient statistics) against the direct path (n samples per
+    generation): histograms of log sigma_T with the theory's normal approximation, and a QQ plot."""
+    n, generations, runs = _check_common(n, generations, runs)
+    fast = simulate_gaussian(n=n, generations=generations, runs=runs, fast=True, seed=seed)["sigma"][-1]
+    direct = simulate_gaussian(n=n, generations=generations, runs=runs, fast=False, seed=seed + 1)["sigma"][-1]
+    ks = stats.ks_2samp(fast, direct)
+    fig, (left, right) = new_figure(2, width=12, height=4.6)
+
+    bins = np.histogram_bin_edges(np.log(np.concatenate([fast, direct])), bins=40)
+    for i, (name, values) in enumerate((("direct path", direct), ("fast path", fast))):
+        style = series_style(i)
+        left.hist(np.log(values), bins=bins, density=True, histtype="step", linewidth=2.2, color=style["color"],
+                  linestyle=style["linestyle"], label=name)  # fmt: skip
+    centre = generations * theory.log_sigma_drift(n)
+    spread = np.sqrt(generations * polygamma(1, (n - 1) / 2) / 4)  # CLT for a sum of log-chi terms
+    grid = np.linspace(bins[0], bins[-1], 300)
+    left.plot(
+        grid,
+        stats.norm.pdf(grid, centre, spread),
+        color="black",
+        linestyle="--",
+        linewidth=2,
+        marker="none",
+        label="theory",
+    )
+    finish(
+        left,
+        title=f"log sigma at generation {generations}, n = {n}",
+        xlabel="log sigma_T",
+        ylabel="density",
+        loc="upper left",
+    )
+
+    q = np.linspace(0.005, 0.995, 199)
+    qd, qf = np.quantile(direct, q), np.quantile(fast, q)
+    right.plot(qd, qf, linestyle="none", marker="o", markersize=4, color=series_style(0)["color"], label="quantiles")
+    right.plot(
+        [qd[0], qd[-1]], [qd[0], qd[-1]], color="black", linestyle="--", linewidth=1.6, marker="none", label="y = x"
+    )
+    right.set_xscale("log")
+    right.set_yscale("log")
+    finish(
+        right,
+        title=f"QQ plot (log axes), KS two-sample p = {ks.pvalue:.2f}",
+        xlabel="sigma_T, direct path",
+        ylabel="sigma_T, fast path",
+        loc="upper left",
+    )
     return fig

@@ -1,0 +1,229 @@
+"""Categorical model family for the generation loop: resampling a vocabulary is Wright-Fisher.
+
+A model is a probability vector over K categories (one row per run, shape ``(runs, K)``). It is
+fitted by the **empirical frequencies** of its training data and sampled by **multinomial
+counts**: n draws from p are summarised, exactly, by their count vector ``Multinomial(n, p)``.
+So data are count vectors shaped ``(runs, K)``, which makes every policy of the loop cheap:
+
+* fit:        p = counts / counts.sum()
+* sample:     counts ~ Multinomial(n, p)                        (one call for all runs)
+* pool:       counts_a + counts_b                               (accumulate)
+* subsample:  n items drawn without replacement from a pool of counts is a *multivariate
+              hypergeometric* draw. numpy's ``Generator.multivariate_hypergeometric`` handles one
+              pool at a time, so :func:`multivariate_hypergeometric` draws it category by
+              category, each step a (vectorised over runs) univariate hypergeometric draw from
+              what is left: exact, K numpy calls per generation.
+
+Fitting frequencies to n multinomial draws and sampling again is the neutral Wright-Fisher model
+of population genetics (Fisher 1930, Wright 1931; Kimura 1955): every one-hot distribution is
+absorbing, a category that disappears never comes back, and the rare categories (the tail of a
+Zipf vocabulary) go first. Closed forms are in :mod:`collapse_edu.theory` (section
+"Categorical").
+
+References: Shumailov et al., "AI models collapse when trained on recursively generated data",
+Nature 631 (2024), arXiv:2305.17493; Dohmatob et al., "A Tale of Tails: Model Collapse as a Change
+of Scaling Laws", arXiv:2402.07043.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .loop import ArrayFamily, History, ModelSource, Policy, run_generations
+from .metrics import entropy
+from .validation import as_rng, check_choice, check_float, check_int
+
+DISTRIBUTIONS = ("uniform", "zipf")
+
+
+# --------------------------------------------------------------------------- starting distributions
+
+
+def uniform_distribution(categories: int) -> np.ndarray:
+    """p_i = 1 / K for K categories."""
+    categories = check_int("categories", categories, minimum=1)
+    return np.full(categories, 1.0 / categories)
+
+
+def zipf_distribution(categories: int, exponent: float = 1.0) -> np.ndarray:
+    """Zipf's law over K ranks: p_i proportional to i^-s (i = 1..K), the shape of word frequencies
+    (Zipf 1949; the setting of Dohmatob et al., arXiv:2402.07043)."""
+    categories = check_int("categories", categories, minimum=1)
+    exponent = check_float("zipf_exponent", exponent, 0.0)
+    weights = np.arange(1, categories + 1, dtype=float) ** -exponent
+    return weights / weights.sum()
+
+
+def starting_distribution(categories: int, distribution: str = "zipf", zipf_exponent: float = 1.0) -> np.ndarray:
+    """The starting (real) distribution by name: ``"uniform"`` or ``"zipf"`` (with its exponent)."""
+    distribution = check_choice("distribution", distribution, DISTRIBUTIONS)
+    if distribution == "uniform":
+        return uniform_distribution(categories)
+    return zipf_distribution(categories, zipf_exponent)
+
+
+def check_probabilities(name: str, p: object) -> np.ndarray:
+    """A 1-D probability vector: finite, non-negative, at least one category, sums to 1."""
+    try:
+        p = np.asarray(p, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a 1-D array of probabilities") from None
+    if p.ndim != 1 or p.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D array of probabilities, got shape {p.shape}")
+    if not np.all(np.isfinite(p)) or np.any(p < 0):
+        raise ValueError(f"{name} must hold finite, non-negative probabilities")
+    if not np.isclose(p.sum(), 1.0, rtol=0, atol=1e-9):
+        raise ValueError(f"{name} must sum to 1, got {p.sum():.6g}")
+    return p / p.sum()
+
+
+# --------------------------------------------------------------------------- sampling helpers
+
+
+def multivariate_hypergeometric(counts: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    """Draw ``size`` items without replacement from each row of a count table ``(runs, K)``.
+
+    Exact and vectorised over runs: category k gets Hypergeometric(good = c_k, bad = the items of
+    categories k+1..K, draws = still to draw), the sequential ("marginal") method.
+    """
+    counts = np.asarray(counts)
+    if counts.ndim != 2:
+        raise ValueError(f"counts must be a (runs, K) table, got shape {counts.shape}")
+    counts = counts.astype(np.int64)
+    rng = as_rng(rng)
+    size = check_int("size", size, minimum=0)
+    left = counts.sum(axis=1)
+    if np.any(left < size):
+        raise ValueError(f"size must be <= {int(left.min())} (the items available), got {size}")
+    need = np.full(counts.shape[0], size, dtype=np.int64)
+    out = np.zeros_like(counts)
+    for k in range(counts.shape[1] - 1):
+        if not need.any():
+            break
+        good = counts[:, k]
+        left = left - good
+        out[:, k] = rng.hypergeometric(good, left, need)
+        need -= out[:, k]
+    out[:, -1] += need
+    return out
+
+
+# --------------------------------------------------------------------------- the family
+
+
+class Categorical(ArrayFamily):
+    """Categorical distribution over K categories, fitted by empirical frequencies.
+
+    Data are count tables ``(runs, K)``; a model is a frequency table ``(runs, K)``.
+    ``keep_frequencies=True`` also records every model's full frequency vector in the history
+    (``history["p"]`` has shape ``(generations + 1, runs, K)``; mind the memory).
+    """
+
+    def __init__(self, keep_frequencies: bool = False):
+        self.keep_frequencies = bool(keep_frequencies)
+
+    def fit(self, data: np.ndarray) -> np.ndarray:
+        """p = counts / total, row by row."""
+        data = np.asarray(data)
+        total = data.sum(axis=1, keepdims=True)
+        if np.any(total <= 0):
+            raise ValueError("data must hold at least one item per run to fit frequencies")
+        return data / total
+
+    def sample(self, model: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+        """Counts of ``size`` draws per run: Multinomial(size, p)."""
+        return rng.multinomial(size, model)
+
+    def pool(self, parts: Sequence[np.ndarray]) -> np.ndarray:
+        """Pooling datasets adds their counts."""
+        return np.sum(np.stack([np.asarray(part) for part in parts]), axis=0)
+
+    def subsample(self, data: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+        """``size`` items per run without replacement: a multivariate hypergeometric draw."""
+        return multivariate_hypergeometric(data, size, rng)
+
+    def broadcast(self, model: np.ndarray, runs: int) -> np.ndarray:
+        model = np.asarray(model, float)
+        return np.broadcast_to(model.reshape(-1, model.shape[-1]), (runs, model.shape[-1])).copy()
+
+    def describe(self, model: np.ndarray) -> dict[str, np.ndarray]:
+        """Surviving categories, heterozygosity 1 - sum p^2, entropy (bits), the most frequent
+        category (``leader``) and its frequency (``top``)."""
+        values = {
+            "surviving": np.count_nonzero(model > 0, axis=1),
+            "heterozygosity": 1.0 - np.sum(model**2, axis=1),
+            "entropy": entropy(model, axis=1),
+            "leader": np.argmax(model, axis=1),
+            "top": np.max(model, axis=1),
+        }
+        if self.keep_frequencies:
+            values["p"] = model.copy()
+        return values
+
+
+# --------------------------------------------------------------------------- experiments
+
+
+def simulate_categorical(
+    p0: Sequence[float] | np.ndarray | None = None,
+    *,
+    categories: int = 100,
+    distribution: str = "zipf",
+    zipf_exponent: float = 1.0,
+    n: int = 1000,
+    generations: int = 50,
+    runs: int = 200,
+    policy: Policy | str = "replace",
+    real_fraction: float | None = None,
+    seed: int | np.random.Generator | None = 0,
+    keep_frequencies: bool = False,
+    progress: bool | str = False,
+) -> History:
+    """Recursive fitting of a categorical distribution, starting from the truth ``p0``.
+
+    ``p0`` defaults to ``starting_distribution(categories, distribution, zipf_exponent)``. Returns
+    a :class:`~collapse_edu.loop.History` with ``surviving``, ``heterozygosity``, ``entropy``,
+    ``leader`` and ``top`` per generation and run (row 0 is the truth).
+    """
+    if p0 is None:
+        p0 = starting_distribution(categories, distribution, zipf_exponent)
+    p0 = check_probabilities("p0", p0)
+    return run_generations(
+        Categorical(keep_frequencies=keep_frequencies),
+        ModelSource(p0),
+        n=n,
+        generations=generations,
+        runs=runs,
+        policy=policy,
+        real_fraction=real_fraction,
+        seed=seed,
+        progress=progress,
+    )
+
+
+def fixation_times(history: History) -> np.ndarray:
+    """Per run, the first generation with a single category left (``-1`` if never, within the run)."""
+    alone = history["surviving"] == 1
+    return np.where(alone.any(axis=0), np.argmax(alone, axis=0), -1)
+
+
+def loss_table(frequencies: np.ndarray, n: int, max_count: int = 10) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """From recorded frequencies ``(generations + 1, runs, K)`` of a ``replace`` run with n draws:
+    for c = 1..max_count, how often a category with count c in one generation's data is absent
+    from the next model. Returns (c, observed loss fraction, number of cases).
+    Generation 0 (the truth) is skipped: its p need not be a count over n."""
+    n = check_int("n", n, minimum=1)
+    max_count = check_int("max_count", max_count, minimum=1)
+    frequencies = np.asarray(frequencies, float)
+    if frequencies.ndim != 3:
+        raise ValueError(f"frequencies must have shape (generations + 1, runs, K), got {frequencies.shape}")
+    counts = np.rint(frequencies[1:-1] * n).astype(np.int64)
+    lost = frequencies[2:] == 0
+    c = np.arange(1, max_count + 1)
+    cases = np.array([np.count_nonzero(counts == k) for k in c])
+    losses = np.array([np.count_nonzero(lost & (counts == k)) for k in c])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        fraction = np.where(cases > 0, losses / np.maximum(cases, 1), np.nan)
+    return c, fraction, cases

@@ -1,0 +1,333 @@
+"""Figures of lesson 02: categorical resampling (Wright-Fisher), simulation against theory."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from .. import theory
+from ..categorical import (
+    fixation_times,
+    loss_table,
+    simulate_categorical,
+    uniform_distribution,
+    zipf_distribution,
+)
+from ..loop import History
+from ..plots import OKABE_ITO, finish, new_figure, plot_band, plot_line, plot_theory, series_style
+
+
+def drift_picture(categories: int = 6, n: int = 100, generations: int = 300, seed: int = 1) -> plt.Figure:
+    """One run: the frequency of each of K equally likely categories per generation (stacked),
+    until one category has taken over."""
+    history = simulate_categorical(
+        uniform_distribution(categories), n=n, generations=generations, runs=1, keep_frequencies=True, seed=seed
+    )
+    p = history["p"][:, 0, :]
+    t = history.generations
+    fig, (ax,) = new_figure(1, width=9, height=4.2)
+    colours = [OKABE_ITO[i % len(OKABE_ITO)] for i in range(categories)]
+    hatches = ["", "//", "..", "\\\\", "xx", "--", "++", "oo"]
+    stacks = ax.stackplot(t, p.T, colors=colours, alpha=0.85, labels=[f"category {i + 1}" for i in range(categories)])
+    for i, stack in enumerate(stacks):
+        stack.set_hatch(hatches[i % len(hatches)])
+    fixed = fixation_times(history)[0]
+    if fixed > 0:
+        ax.axvline(fixed, color="black", linestyle="--", linewidth=1.5, label=f"one left (t = {fixed})")
+    ax.set_xlim(0, generations)
+    ax.set_ylim(0, 1)
+    finish(
+        ax,
+        title=f"One run of categorical resampling, K = {categories}, n = {n}",
+        xlabel="generation t",
+        ylabel="frequency (stacked)",
+        legend=False,
+    )
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=10)
+    return fig
+
+
+def loss_vs_count(
+    categories: int = 300,
+    zipf_exponent: float = 1.1,
+    n: int = 300,
+    generations: int = 15,
+    runs: int = 100,
+    seed: int = 2,
+) -> plt.Figure:
+    """How often a category seen c times is gone one generation later, against (1 - c/n)^n and e^-c."""
+    history = simulate_categorical(
+        zipf_distribution(categories, zipf_exponent),
+        n=n,
+        generations=generations,
+        runs=runs,
+        keep_frequencies=True,
+        seed=seed,
+    )
+    c, observed, cases = loss_table(history["p"], n, max_count=10)
+    fig, (ax,) = new_figure(1, width=8, height=4.5)
+    ok = cases > 0
+    se = np.sqrt(observed * (1 - observed) / np.maximum(cases, 1))
+    style = series_style(0)
+    ax.errorbar(
+        c[ok],
+        observed[ok],
+        yerr=2 * se[ok],
+        color=style["color"],
+        marker=style["marker"],
+        linestyle="none",
+        capsize=4,
+        label="simulation (± 2 standard errors)",
+    )
+    grid = np.linspace(1, 10, 200)
+    plot_theory(ax, grid, theory.loss_probability(grid, n), label="theory: (1 - c/n)^n", i=0)
+    ax.plot(
+        grid, np.exp(-grid), color="black", linestyle=":", marker="", linewidth=1.6, label="e^-c (the large-n limit)"
+    )
+    ax.set_yscale("log")
+    finish(
+        ax,
+        title=f"Rare categories vanish first (Zipf K = {categories}, n = {n})",
+        xlabel="count c of a category in this generation's data",
+        ylabel="P(gone next generation)",
+    )
+    return fig
+
+
+def zipf_vocabulary(
+    categories: int = 500,
+    zipf_exponent: float = 1.1,
+    n: int = 1000,
+    generations: int = 50,
+    runs: int = 100,
+    seed: int = 3,
+) -> plt.Figure:
+    """Left: surviving vocabulary per generation (mean and 5-95% of runs) against the exact
+    expectation. Right: the chance that the category of rank i is still there, at a few
+    generations (markers: share of runs, averaged over log-spaced rank bins; dashed: the exact
+    probability per rank): the tail goes first."""
+    p0 = zipf_distribution(categories, zipf_exponent)
+    history = simulate_categorical(p0, n=n, generations=generations, runs=runs, keep_frequencies=True, seed=seed)
+    alive = theory.survival_probability(p0, n, generations)
+    t = history.generations
+    fig, (left, right) = new_figure(2, width=13, height=4.8)
+
+    plot_band(left, t, history["surviving"], label=f"simulation, {runs} runs (mean, 5-95%)", center="mean")
+    plot_theory(left, t, alive.sum(axis=1), label="theory: exact expectation")
+    left.set_ylim(0, categories * 1.05)
+    finish(
+        left,
+        title=f"Surviving vocabulary, Zipf s = {zipf_exponent:g}, n = {n}",
+        xlabel="generation t",
+        ylabel="categories with p > 0",
+    )
+
+    ranks = np.arange(1, categories + 1)
+    present = (history["p"] > 0).mean(axis=1)  # (generations + 1, K): share of runs
+    edges = np.unique(np.geomspace(1, categories + 1, 25).astype(int))
+    centres = np.sqrt(edges[:-1] * (edges[1:] - 1))
+    for i, s in enumerate(dict.fromkeys(g for g in (1, 5, 20, generations) if g <= generations)):
+        binned = [present[s, a - 1 : b - 1].mean() for a, b in zip(edges[:-1], edges[1:], strict=True)]
+        style = series_style(i)
+        right.plot(centres, binned, linestyle="none", marker=style["marker"], color=style["color"], label=f"t = {s}")
+        plot_theory(right, ranks, alive[s], label=None, i=i)
+    right.plot([], [], color="0.3", linestyle="--", marker="", label="theory (dashed)")
+    right.set_xscale("log")
+    right.set_ylim(-0.02, 1.02)
+    finish(
+        right,
+        title="Which categories survive",
+        xlabel="rank of the category in the original Zipf law",
+        ylabel="P(still present)",
+        loc="lower left",
+    )
+    return fig
+
+
+def heterozygosity_decay(
+    categories: int = 20,
+    n: int = 100,
+    generations: int = 150,
+    runs: int = 200,
+    real_fraction: float = 0.1,
+    seed: int = 4,
+) -> plt.Figure:
+    """Heterozygosity 1 - sum p^2 per generation under replace, fresh-real and accumulate, each
+    against its exact expectation."""
+    p0 = uniform_distribution(categories)
+    h0 = theory.heterozygosity_of(p0)
+    fig, (ax,) = new_figure(1, width=9, height=4.6)
+    settings = [("replace", 0.0), ("fresh-real", real_fraction), ("accumulate", 0.0)]
+    for i, (policy, r) in enumerate(settings):
+        history = simulate_categorical(
+            p0, n=n, generations=generations, runs=runs, policy=policy, real_fraction=r or None, seed=seed + i
+        )
+        t = history.generations
+        name = f"fresh-real, r = {r:g}" if policy == "fresh-real" else policy
+        plot_band(ax, t, history["heterozygosity"], label=f"{name}: simulation", i=i, center="mean")
+        plot_theory(ax, t, theory.expected_heterozygosity(t, n, h0, policy, r), label=f"{name}: theory", i=i)
+    ax.set_ylim(0, h0 * 1.05)
+    finish(ax, title=f"Heterozygosity 1 - Σp², K = {categories}, n = {n}", xlabel="generation t", ylabel="1 - Σ p_i²")
+    ax.legend(loc="upper right", bbox_to_anchor=(1.0, 0.88), fontsize=10, ncols=2)
+    return fig
+
+
+def fixation_figure(
+    categories: int = 6,
+    n: int = 100,
+    runs: int = 400,
+    compare: Sequence[int] = (2, 4, 8, 16, 32),
+    compare_n: int = 50,
+    compare_runs: int = 150,
+    seed: int = 5,
+) -> plt.Figure:
+    """Left: histogram of the generation at which one category is left, with the diffusion
+    formula's mean. Right: mean time against the number of categories K (it tends to 2n)."""
+    history = simulate_categorical(uniform_distribution(categories), n=n, generations=10 * n, runs=runs, seed=seed)
+    times = fixation_times(history)
+    done = times[times > 0]
+    formula = float(theory.fixation_time_uniform(categories, n))
+    fig, (left, right) = new_figure(2, width=13, height=4.8)
+    left.hist(done, bins=40, color=OKABE_ITO[5], alpha=0.6, label=f"simulation, {done.size} runs")
+    left.axvline(done.mean(), color="black", linewidth=2.5, label=f"simulated mean {done.mean():.0f}")
+    left.axvline(
+        formula,
+        color=series_style(1)["color"],
+        linestyle="--",
+        linewidth=2.5,
+        label=f"theory 2n(K-1)ln(K/(K-1)) = {formula:.0f}",
+    )
+    finish(left, title=f"Time until one of K = {categories} is left, n = {n}", xlabel="generation", ylabel="runs")
+
+    ks = np.asarray(compare)
+    means, errors = [], []
+    for j, k in enumerate(ks):
+        h = simulate_categorical(
+            uniform_distribution(int(k)), n=compare_n, generations=12 * compare_n, runs=compare_runs, seed=seed + 1 + j
+        )
+        tk = fixation_times(h)
+        tk = tk[tk > 0]
+        means.append(tk.mean())
+        errors.append(2 * tk.std() / np.sqrt(tk.size))
+    style = series_style(0)
+    right.errorbar(
+        ks,
+        means,
+        yerr=errors,
+        color=style["color"],
+        marker=style["marker"],
+        linestyle="none",
+        capsize=4,
+        label=f"simulation, n = {compare_n} (± 2 SE)",
+    )
+    grid = np.linspace(ks.min(), ks.max(), 200)
+    plot_theory(right, grid, theory.fixation_time_uniform(grid, compare_n), label="theory 2n(K-1)ln(K/(K-1))")
+    right.axhline(2 * compare_n, color="0.4", linestyle=":", linewidth=1.5, label="limit 2n")
+    right.set_xscale("log", base=2)
+    right.set_xticks(ks, [str(k) for k in ks])
+    right.minorticks_off()
+    right.set_ylim(0, 2.3 * compare_n)
+    finish(
+        right,
+        title="More categories take longer",
+        xlabel="number of categories K",
+        ylabel="mean generations",
+        loc="lower right",
+    )
+    return fig
+
+
+def fresh_real_vocabulary(
+    real_fraction: float = 0.05,
+    n: int = 300,
+    categories: int = 200,
+    zipf_exponent: float = 1.1,
+    generations: int = 40,
+    runs: int = 100,
+    seed: int = 6,
+) -> plt.Figure:
+    """Surviving vocabulary with no real data (replace) and with a fraction r of fresh real draws
+    each generation, against the exact expectations."""
+    p0 = zipf_distribution(categories, zipf_exponent)
+    fig, (ax,) = new_figure(1, width=9, height=4.6)
+    for i, r in enumerate((0.0, real_fraction)):
+        policy = "fresh-real" if r else "replace"
+        history = simulate_categorical(
+            p0, n=n, generations=generations, runs=runs, policy=policy, real_fraction=r or None, seed=seed + i
+        )
+        t = history.generations
+        name = f"fresh-real r = {r:g} ({int(round(r * n))} real per generation)" if r else "replace (no real data)"
+        plot_band(ax, t, history["surviving"], label=f"{name}", i=i, center="mean")
+        plot_theory(ax, t, theory.expected_surviving(p0, n, generations, policy, r), label="theory", i=i)
+    ax.set_ylim(0, categories * 1.05)
+    finish(
+        ax,
+        title=f"Fresh real data keeps categories alive (Zipf K = {categories}, n = {n})",
+        xlabel="generation t",
+        ylabel="categories with p > 0",
+    )
+    return fig
+
+
+def real_samples_not_fraction(
+    p0: float = 0.3,
+    settings: Sequence[tuple[int, float]] = ((100, 0.2), (1000, 0.02), (1000, 0.2)),
+    generations: int = 150,
+    runs: int = 600,
+    seed: int = 7,
+) -> plt.Figure:
+    """Spread (standard deviation over runs) of one category's frequency under fresh-real, for
+    settings (n, r): equal n_r = r n wander equally far whatever the fraction."""
+    fig, (ax,) = new_figure(1, width=9, height=4.6)
+    for i, (n, r) in enumerate(settings):
+        history = simulate_categorical(
+            np.array([p0, 1 - p0]),
+            n=n,
+            generations=generations,
+            runs=runs,
+            policy="fresh-real",
+            real_fraction=r,
+            keep_frequencies=True,
+            seed=seed + i,
+        )
+        t = history.generations
+        spread = np.sqrt(np.mean((history["p"][:, :, 0] - p0) ** 2, axis=1))
+        label = f"n = {n}, r = {r:g}: n_r = {int(round(r * n))}"
+        plot_line(ax, t, spread, label=label, i=i)
+        plot_theory(ax, t, np.sqrt(theory.frequency_variance(t, p0, n, r)), label=None, i=i)
+    ax.plot([], [], color="0.3", linestyle="--", marker="", label="theory (dashed)")
+    finish(
+        ax,
+        title=f"The number of real samples sets the wander (p0 = {p0:g})",
+        xlabel="generation t",
+        ylabel="std of p_t over runs",
+    )
+    ax.legend(loc="center right", fontsize=11)
+    return fig
+
+
+def history_summary(
+    history: History,
+    theory_surviving: np.ndarray | None = None,
+    theory_heterozygosity: np.ndarray | None = None,
+) -> plt.Figure:
+    """Surviving categories and heterozygosity of an existing run (as printed by
+    ``collapse-edu simulate categorical``), with the theory curves when there are any."""
+    t = history.generations
+    fig, (left, right) = new_figure(2, width=13, height=4.6)
+    plot_band(left, t, history["surviving"], label=f"simulation, {history['surviving'].shape[1]} runs", center="mean")
+    if theory_surviving is not None:
+        plot_theory(left, t, theory_surviving, label="theory: exact expectation")
+    finish(
+        left,
+        title=f"Surviving categories ({history.policy}, n = {history.n})",
+        xlabel="generation t",
+        ylabel="categories with p > 0",
+    )
+    plot_band(right, t, history["heterozygosity"], label="simulation", center="mean")
+    if theory_heterozygosity is not None:
+        plot_theory(right, t, theory_heterozygosity, label="theory")
+    finish(right, title="Heterozygosity 1 - Σp²", xlabel="generation t", ylabel="1 - Σ p_i²")
+    return fig

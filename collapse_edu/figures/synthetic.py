@@ -1,0 +1,297 @@
+"""Figures of lesson 04: real vs synthetic data, simulation against theory on the same axes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from .. import theory
+from ..gaussian import simulate_gaussian
+from ..loop import POLICIES
+from ..plots import finish, new_figure, plot_band, plot_theory, series_style
+from ..regression import random_features_errors, simulate_regression, strong_collapse_errors
+from ..scaling import simulate_memoriser
+from ..validation import check_choice, check_fraction
+
+SUBSAMPLE_RUNS = 100  # accumulate-subsample keeps every sample: fewer runs keep it fast and small
+
+
+def _label(policy: str, real_fraction: float) -> str:
+    return f"fresh-real (r = {real_fraction:g})" if policy == "fresh-real" else policy
+
+
+def _gaussian_theory(policy: str, t: np.ndarray, n: int, real_fraction: float, scale: float):
+    """(E[sigma_t^2], E[mu_t^2]) for a policy, or None where no closed form is derived here."""
+    if policy == "replace":
+        return theory.biased_sampling_moments(t, n, scale, 0.0)
+    if policy == "fresh-real":
+        return theory.biased_sampling_moments(t, n, scale, real_fraction)
+    if policy == "accumulate":
+        return theory.gaussian_accumulate_moments(t, n, scale)
+    return None
+
+
+def gaussian_workflows(
+    n: int = 100,
+    generations: int = 100,
+    runs: int = 1000,
+    real_fraction: float = 0.2,
+    scale: float = 1.0,
+    policies: Sequence[str] = POLICIES,
+    seed: int = 0,
+) -> plt.Figure:
+    """Fitted variance and squared mean error of the 1-D Gaussian loop under each policy: the mean
+    over runs (line), 5-95% of runs (band), the exact expectation (dashed)."""
+    real_fraction = check_fraction("real_fraction", real_fraction)
+    for policy in policies:
+        check_choice("policies", policy, POLICIES)
+    fig, (left, right) = new_figure(2, width=13, height=4.8)
+    for i, policy in enumerate(policies):
+        r = real_fraction if policy == "fresh-real" else None
+        count = min(runs, SUBSAMPLE_RUNS) if policy == "accumulate-subsample" else runs
+        history = simulate_gaussian(n, generations, count, policy=policy, real_fraction=r, scale=scale, seed=seed + i)
+        t = history.generations
+        label = _label(policy, real_fraction) + (f" ({count} runs)" if count != runs else "")
+        plot_band(left, t, history["sigma"] ** 2, label=label, i=i, center="mean")
+        plot_band(right, t, history["mu"] ** 2, label=label, i=i, center="mean")
+        moments = _gaussian_theory(policy, t, n, real_fraction, scale)
+        if moments is not None:
+            plot_theory(left, t, moments[0], label=None, i=i)
+            plot_theory(right, t, moments[1], label=None, i=i)
+    left.plot([], [], color="0.3", linestyle="--", marker="", label="theory (exact mean)")
+    finish(
+        left,
+        title=f"Fitted variance, n = {n}" + (f", lambda = {scale:g}" if scale != 1 else ""),
+        xlabel="generation t",
+        ylabel="sigma_t^2",
+        loc="lower left",
+    )
+    right.set_yscale("log")
+    finish(right, title="Squared error of the mean (log scale)", xlabel="generation t", ylabel="(mu_t - mu_0)^2")
+    right.legend().remove()
+    return fig
+
+
+def gaussian_policy(
+    policy: str = "replace", real_fraction: float = 0.2, scale: float = 1.0, n: int = 100, seed: int = 0
+) -> plt.Figure:
+    """One policy of the Gaussian loop (for the widget): variance and mean error with theory."""
+    check_choice("policy", policy, POLICIES)
+    return gaussian_workflows(
+        n=n, generations=100, runs=1000, real_fraction=real_fraction, scale=scale, policies=[policy], seed=seed
+    )
+
+
+def regression_workflows(
+    dim: int = 10,
+    samples: int = 100,
+    generations: int = 50,
+    runs: int = 1000,
+    real_fraction: float = 0.2,
+    design: str = "fixed",
+    policies: Sequence[str] = POLICIES,
+    seed: int = 0,
+) -> plt.Figure:
+    """Test error |w_t - w*|^2 of recursive least squares per policy (log scale), with c t, c sum 1/i^2
+    and the fresh-real recursion. fresh-real always draws fresh features (it has no fixed-X form)."""
+    real_fraction = check_fraction("real_fraction", real_fraction)
+    fig, (ax,) = new_figure(1, width=9, height=5)
+    c = theory.regression_constant(dim, samples)
+    for i, policy in enumerate(policies):
+        check_choice("policies", policy, POLICIES)
+        this_design = "fresh" if policy == "fresh-real" else design
+        count = min(runs, SUBSAMPLE_RUNS) if policy == "accumulate-subsample" else runs
+        history = simulate_regression(
+            dim,
+            samples,
+            generations,
+            count,
+            policy=policy,
+            real_fraction=real_fraction if policy == "fresh-real" else None,
+            design=this_design,
+            seed=seed + i,
+        )
+        t = history.generations[1:]
+        label = _label(policy, real_fraction) + (" (fresh X)" if this_design != design else "")
+        label += f" ({count} runs)" if count != runs else ""
+        plot_band(ax, t, history["error"][1:], label=label, i=i, center="mean")
+        if policy == "replace":
+            plot_theory(ax, t, theory.regression_error_replace(t, dim, samples), label="theory: c t", i=i)
+        elif policy == "accumulate":
+            law = "c sum 1/i^2" if design == "fixed" else "sum d/(i(iT-d-1))"
+            curve = theory.regression_error_accumulate(t, dim, samples, design=design)
+            plot_theory(ax, t, curve, label=f"theory: {law}", i=i)
+        elif policy == "fresh-real":
+            curve = theory.regression_error_fresh_real(t, dim, samples, real_fraction)
+            plot_theory(ax, t, curve, label="theory (approx.)", i=i)
+    ax.axhline(c * np.pi**2 / 6, color="0.3", linestyle=":", linewidth=1.6, label="c pi^2/6")
+    ax.set_yscale("log")
+    finish(
+        ax,
+        title=f"Linear regression, d = {dim}, T = {samples}, {design} X",
+        xlabel="generation t",
+        ylabel="test error |w_t - w*|^2",
+        loc="upper left",
+    )
+    ax.legend(loc="upper left", fontsize=10, ncols=2)
+    return fig
+
+
+def biased_sampling(
+    scale: float = 0.9, real_fraction: float = 0.2, n: int = 100, generations: int = 60, runs: int = 2000, seed: int = 0
+) -> plt.Figure:
+    """Left: fitted variance when synthetic draws are narrowed by lambda, without and with a fraction r
+    of fresh real data (mean and 5-95% band; dashed: exact recursion; dotted: fixed point).
+    Right: the fixed point against lambda for a few r, simulated (markers) and derived (lines)."""
+    real_fraction = check_fraction("real_fraction", real_fraction)
+    fig, (left, right) = new_figure(2, width=13, height=4.8)
+    t = np.arange(generations + 1)
+    cases = [(scale, 0.0), (scale, real_fraction), (1.0, real_fraction)] if real_fraction > 0 else [(scale, 0.0)]
+    for i, (lam, r) in enumerate(cases):
+        history = simulate_gaussian(
+            n, generations, runs, policy="fresh-real" if r else "replace", real_fraction=r or None, scale=lam, seed=seed
+        )
+        plot_band(left, t, history["sigma"] ** 2, label=f"lambda = {lam:g}, r = {r:g}", i=i, center="mean")
+        plot_theory(left, t, theory.biased_sampling_moments(t, n, lam, r)[0], label=None, i=i)
+        if r > 0:
+            left.axhline(theory.biased_sampling_fixed_point(n, lam, r), color=series_style(i)["color"], linestyle=":")
+    left.plot([], [], color="0.3", linestyle="--", marker="", label="theory (exact mean)")
+    left.set_yscale("log")
+    left.set_ylim(max(1e-4, left.get_ylim()[0]), 1.5)
+    finish(left, title=f"Narrowed sampling, n = {n}", xlabel="generation t", ylabel="sigma_t^2 (log scale)")
+
+    lams = np.linspace(0.5, 1.0, 6)
+    fine = np.linspace(0.5, 1.0, 101)
+    for i, r in enumerate((0.1, 0.3, 0.6)):
+        simulated = [
+            np.mean(
+                simulate_gaussian(n, 40, 200, policy="fresh-real", real_fraction=r, scale=lam, seed=seed + 100 + i)[
+                    "sigma"
+                ][20:]
+                ** 2
+            )
+            for lam in lams
+        ]
+        style = series_style(i)
+        right.plot(lams, simulated, color=style["color"], marker=style["marker"], linestyle="none", label=f"r = {r:g}")
+        plot_theory(right, fine, [theory.biased_sampling_fixed_point(n, lam, r) for lam in fine], label=None, i=i)
+    right.plot([], [], color="0.3", linestyle="--", marker="", label="a' r / (1 - a'(1-r) lambda^2)")
+    finish(right, title="Fixed point of E[sigma^2]", xlabel="lambda (sampling width)", ylabel="stationary sigma^2")
+    return fig
+
+
+def strong_collapse(
+    fractions: Sequence[float] = (0.0, 0.01, 0.1, 0.5),
+    dim: int = 10,
+    shift: float = 1.0,
+    runs: int = 200,
+    seed: int = 0,
+) -> plt.Figure:
+    """Test error against training-set size n (log-log) when a fraction p of labels comes from
+    w* + delta: median and 5-95% band, the formula (dashed) and the floor p^2 |delta|^2 (dotted)."""
+    fig, (ax,) = new_figure(1, width=9, height=5.2)
+    sizes = np.unique(np.logspace(np.log10(dim + 10), 6, 17).astype(int))
+    for i, p in enumerate(fractions):
+        errors = strong_collapse_errors(sizes, p, dim=dim, shift=shift, runs=runs, seed=seed + i)
+        plot_band(ax, sizes, errors, label=f"p = {p:g}", i=i)
+        plot_theory(ax, sizes, theory.strong_collapse_error(sizes, dim, p, shift=shift), label=None, i=i)
+        if p > 0:
+            floor = theory.strong_collapse_floor(p, shift)
+            ax.axhline(floor, color=series_style(i)["color"], linestyle=":", linewidth=1.4)
+    ax.plot([], [], color="0.3", linestyle="--", marker="", label="theory")
+    ax.plot([], [], color="0.3", linestyle=":", marker="", label="floor p^2 |delta|^2")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    finish(
+        ax,
+        title=f"Strong model collapse: least squares, d = {dim}, |delta| = {shift:g}",
+        xlabel="training-set size n",
+        ylabel="test error |w_hat - w*|^2",
+        loc="lower left",
+    )
+    return fig
+
+
+def strong_collapse_explorer(p: float = 0.1, shift: float = 1.0, dim: int = 10, seed: int = 0) -> plt.Figure:
+    """One synthetic fraction p against clean data (for the widget), with the crossover size
+    n* = sigma^2 d / (p |delta|)^2 where the floor overtakes the shrinking variance."""
+    p = check_fraction("p", p)
+    fig = strong_collapse((0.0, p) if p > 0 else (0.0,), dim=dim, shift=shift, runs=200, seed=seed)
+    ax = fig.axes[0]
+    if p > 0 and shift > 0:
+        crossover = dim / (p * shift) ** 2
+        if crossover < 1e6:
+            ax.axvline(crossover, color="0.4", linestyle="-.", linewidth=1.4, label=f"n* = {crossover:,.0f}")
+            ax.legend(loc="lower left")
+    return fig
+
+
+def random_features(
+    p: float = 0.2,
+    n: int = 100,
+    dim: int = 200,
+    widths: Sequence[int] = (10, 30, 60, 85, 100, 120, 160, 250, 500),
+    runs: int = 12,
+    seed: int = 0,
+) -> plt.Figure:
+    """Random-projections model of width m on n rows (a fraction p synthetic): test error against m
+    for clean and mixed data (left; median and 5-95%), and the damage the synthetic rows do (right)."""
+    p = check_fraction("p", p)
+    widths = np.asarray(widths)
+    clean, mixed = random_features_errors(widths, [0.0, p], n=n, dim=dim, runs=runs, seed=seed)
+    fig, (left, right) = new_figure(2, width=13, height=4.8)
+    plot_band(left, widths, clean, label="real data only", i=0)
+    plot_band(left, widths, mixed, label=f"fraction p = {p:g} synthetic", i=1)
+    plot_band(right, widths, mixed - clean, label="extra error from the synthetic rows", i=1)
+    for ax in (left, right):
+        ax.axvline(n, color="0.4", linestyle="-.", linewidth=1.4, label=f"interpolation threshold m = n = {n}")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+    finish(
+        left,
+        title=f"Random projections, n = {n}, input d = {dim}",
+        xlabel="width m",
+        ylabel="test error",
+        loc="upper left",
+    )
+    finish(right, title="Same runs: mixed minus clean", xlabel="width m", ylabel="extra test error")
+    return fig
+
+
+def tail_cut_scaling(
+    beta: float = 2.0, cutoffs: Sequence[int | None] = (None, 300, 30), runs: int = 12, seed: int = 0
+) -> plt.Figure:
+    """Zipf memoriser: test error against training size T for clean data and for data whose tail
+    was cut at rank k: simulation (median, 5-95%), exact expectation (dashed), the clean power law
+    T^-(1 - 1/beta) (grey) and the lost tail mass (dotted)."""
+    sizes = np.unique(np.logspace(1, 6, 11).astype(int))
+    fig, (ax,) = new_figure(1, width=9, height=5.2)
+    for i, k in enumerate(cutoffs):
+        errors = simulate_memoriser(sizes, beta, cutoff=k, runs=runs, seed=seed + i)
+        label = "clean data" if k is None else f"tail cut at rank k = {k}"
+        plot_band(ax, sizes, errors, label=label, i=i)
+        plot_theory(ax, sizes, theory.memoriser_error(sizes, beta, cutoff=k), label=None, i=i)
+        if k is not None:
+            tail = theory.zipf_probabilities(100_000, beta)[k:].sum()
+            ax.axhline(tail, color=series_style(i)["color"], linestyle=":", linewidth=1.4)
+    ax.plot(
+        sizes,
+        theory.memoriser_power_law(sizes, beta),
+        color="0.5",
+        linewidth=1.2,
+        marker="",
+        label="clean power law T^-(1-1/beta)",
+    )
+    ax.plot([], [], color="0.3", linestyle="--", marker="", label="theory (exact)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    finish(
+        ax,
+        title=f"Zipf memoriser, beta = {beta:g}: scaling law bends",
+        xlabel="training draws T",
+        ylabel="test error (unseen mass)",
+        loc="lower left",
+    )
+    return fig

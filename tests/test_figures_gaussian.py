@@ -1,0 +1,135 @@
+"""Figures of lessons 00 and 01: each returns a Figure with titled, labelled axes, and rejects bad
+arguments with a one-line error naming the argument."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from collapse_edu import theory  # noqa: E402
+from collapse_edu.figures import gaussian as g  # noqa: E402
+from collapse_edu.figures import overview as o  # noqa: E402
+from collapse_edu.gaussian import simulate_gaussian, tail_mass  # noqa: E402
+
+SMALL = {"n": 20, "generations": 15, "runs": 50}
+
+FIGURES = [
+    (g.sigma_collapse, SMALL),
+    (g.sigma_collapse, {**SMALL, "estimator": "unbiased (ddof=1)"}),
+    (g.density_snapshots, {"n": 20, "snapshots": (0, 3, 9), "runs": 30}),
+    (g.tail_mass_decay, SMALL),
+    (g.mean_drift, {**SMALL, "paths": 3}),
+    (g.unbiased_paradox, SMALL),
+    (g.w2_distance, SMALL),
+    (g.fast_vs_direct, SMALL),
+    (o.widget_check, {"frequency": 2.5}),
+    (o.loop_diagram, {"policy": "fresh-real"}),
+    (o.failure_modes, {"seed": 1}),
+]
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.mark.parametrize(("make", "kwargs"), FIGURES, ids=lambda v: getattr(v, "__name__", ""))
+def test_figure_has_titled_labelled_axes(make, kwargs):
+    fig = make(**kwargs)
+    assert isinstance(fig, plt.Figure)
+    axes = fig.get_axes()
+    assert axes
+    for ax in axes:
+        assert ax.get_title(), f"{make.__name__}: an axes without a title"
+        if ax.axison:  # diagrams switch their axes off; every data plot is labelled
+            assert ax.get_xlabel() and ax.get_ylabel(), f"{make.__name__}: {ax.get_title()!r} lacks axis labels"
+            assert ax.has_data()
+
+
+def test_loop_diagram_highlights_each_policy():
+    texts = {}
+    for policy in ("replace", "accumulate", "accumulate-subsample", "fresh-real"):
+        fig = o.loop_diagram(policy)
+        texts[policy] = [t.get_text() for ax in fig.get_axes() for t in ax.texts]
+        assert f"mix: {policy}" in texts[policy]
+        bold = [t.get_text() for t in fig.get_axes()[1].texts if t.get_fontweight() == "bold"]
+        assert bold == [policy]
+    assert "real data dropped" in texts["replace"] and "real data dropped" not in texts["accumulate"]
+
+
+def test_widget_check_redraws_with_its_argument():
+    assert o.widget_check(3.0).get_axes()[0].get_title() == "Widget check: frequency = 3"
+
+
+@pytest.mark.parametrize(
+    ("make", "kwargs", "error", "name"),
+    [
+        (g.sigma_collapse, {"n": 1}, ValueError, "n"),
+        (g.sigma_collapse, {"n": 2.5}, TypeError, "n"),
+        (g.sigma_collapse, {"generations": 0}, ValueError, "generations"),
+        (g.sigma_collapse, {"runs": 1}, ValueError, "runs"),
+        (g.sigma_collapse, {"estimator": "median"}, ValueError, "estimator"),
+        (g.sigma_collapse, {"estimator": 2}, ValueError, "ddof"),
+        (g.density_snapshots, {"snapshots": (10, 5)}, ValueError, "snapshots"),
+        (g.density_snapshots, {"snapshots": (-1, 5)}, ValueError, "snapshots"),
+        (g.density_snapshots, {"n": 1}, ValueError, "n"),
+        (g.tail_mass_decay, {"threshold": 0.0}, ValueError, "threshold"),
+        (g.tail_mass_decay, {"n": 1}, ValueError, "n"),
+        (g.mean_drift, {"paths": 0}, ValueError, "paths"),
+        (g.mean_drift, {"generations": -3}, ValueError, "generations"),
+        (g.unbiased_paradox, {"n": 0}, ValueError, "n"),
+        (g.w2_distance, {"runs": 0}, ValueError, "runs"),
+        (g.fast_vs_direct, {"n": 1}, ValueError, "n"),
+        (o.widget_check, {"frequency": 0}, ValueError, "frequency"),
+        (o.widget_check, {"frequency": "fast"}, TypeError, "frequency"),
+        (o.loop_diagram, {"policy": "recycle"}, ValueError, "policy"),
+        (o.failure_modes, {"seed": -1}, ValueError, "seed"),
+    ],
+)
+def test_bad_arguments_name_the_argument(make, kwargs, error, name):
+    with pytest.raises(error, match=rf"^{name}\b"):
+        make(**kwargs)
+
+
+# --------------------------------------------------------------------------- theory used by the figures
+
+
+def test_tail_mass_quantile_median_matches_simulation():
+    """The theory's (approximate) median tail mass splits the simulated runs in half.
+
+    Tail mass is so steep a function of (mu, sigma) that its median is best compared in quantile
+    space: the share of runs below the predicted median is 0.5 up to the binomial error
+    (SE = sqrt(0.25 / 4000) = 0.008, 4 SE = 0.032) plus the approximation's own bias (about 0.02
+    at t >= 10, worse at t = 1 where one chi-square is far from the CLT's normal).
+    """
+    n, t = 100, np.array([10, 30, 50, 80])
+    history = simulate_gaussian(n=n, generations=int(t.max()), runs=4000, seed=3)
+    mass = tail_mass(history["mu"][t], history["sigma"][t])
+    share_below = np.mean(mass <= theory.tail_mass_quantile(0.5, t, n)[:, None], axis=1)
+    np.testing.assert_allclose(share_below, 0.5, atol=0.05)
+
+
+def test_tail_mass_quantile_at_generation_zero_is_the_original():
+    assert theory.tail_mass_quantile(0.5, 0, 50) == pytest.approx(float(tail_mass(0.0, 1.0)))
+    assert theory.tail_mass_quantile(0.5, 0, 50, threshold=2.0) == pytest.approx(float(tail_mass(0.0, 1.0, 2.0)))
+
+
+def test_tail_mass_quantile_is_monotone_in_q():
+    low, mid, high = (theory.tail_mass_quantile(q, 20, 100) for q in (0.1, 0.5, 0.9))
+    assert low <= mid <= high
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [({"q": 1.5}, "q"), ({"n": 1}, "n"), ({"threshold": -1.0}, "threshold"), ({"ddof": 2}, "ddof")],
+)
+def test_tail_mass_quantile_rejects_bad_arguments(kwargs, name):
+    arguments = {"q": 0.5, "t": 5, "n": 10, **kwargs}
+    with pytest.raises(ValueError, match=rf"^{name}\b"):
+        theory.tail_mass_quantile(**arguments)
