@@ -242,7 +242,7 @@ def _add_categorical(simulate: argparse._SubParsersAction) -> None:
 def _simulate_ngram(args: argparse.Namespace) -> int:
     from .ngram import load_corpus, simulate_ngram, vocabulary_survival
 
-    corpus = load_corpus(args.corpus)
+    corpus = load_corpus(args.corpus, held_out=args.held_out)
     run = simulate_ngram(
         corpus,
         order=args.order,
@@ -287,7 +287,7 @@ def _simulate_ngram(args: argparse.Namespace) -> int:
     def figure():
         from .figures.text import collapse_dashboard
 
-        return collapse_dashboard({str(history.policy): history}, theory_counts=None)
+        return collapse_dashboard({str(history.policy): history}, theory_counts=counts if exact_resampling else None)
 
     _emit(args, parameters, rows, figure)
     return 0
@@ -304,6 +304,7 @@ def _add_ngram(simulate: argparse._SubParsersAction) -> None:
     p.add_argument("--policy", default="replace", choices=POLICIES, help="what each generation trains on")
     p.add_argument("--real-fraction", type=float, default=None, help="fresh real share r for --policy fresh-real")
     p.add_argument("--corpus", metavar="PATH", default=None, help="UTF-8 text file or folder (default: embedded)")
+    p.add_argument("--held-out", type=float, default=0.1, help="share of documents held out as unseen real text")
     p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature > 0")
     p.add_argument("--top-k", type=int, default=None, help="sample only the k most frequent continuations")
     p.add_argument("--eval-sentences", type=int, default=500, help="sentences sampled per model for the metrics")
@@ -562,7 +563,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("list", help="list the lessons").set_defaults(handler=_list)
 
     lab = commands.add_parser("lab", help="open JupyterLab on the lessons")
-    lab.add_argument("extra", nargs=argparse.REMAINDER, help="further options for jupyter lab")
+    lab.add_argument("extra", nargs="*", help="further options for jupyter lab (e.g. --port=9999)")
     lab.set_defaults(handler=_lab)
 
     run = commands.add_parser("run", help="execute a lesson headless into .ipynb and .html")
@@ -607,7 +608,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and args.command == "lab":  # options for jupyter lab itself pass through
+        args.extra = [*args.extra, *unknown]
+    elif unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         return args.handler(args)
     except (ValueError, TypeError, FileNotFoundError) as error:

@@ -84,6 +84,8 @@ class Gaussian(ArrayFamily):
 class GaussianFast(Gaussian):
     """1-D Gaussian on the exact fast path: data are :class:`GaussianStats`, not samples."""
 
+    keeps_samples = False
+
     def fit(self, data: GaussianStats) -> GaussianModel:
         _check_fit_size(data.count, self.ddof)
         return GaussianModel(data.mean, np.sqrt(data.scatter / (data.count - self.ddof)))
@@ -176,6 +178,8 @@ class MultivariateGaussian(ArrayFamily):
 
 class MultivariateGaussianFast(MultivariateGaussian):
     """d-dimensional Gaussian on the exact fast path: mean ~ N(mu, Sigma/n), S ~ Wishart(n-1, Sigma)."""
+
+    keeps_samples = False
 
     def fit(self, data: MultivariateGaussianStats) -> MultivariateGaussianModel:
         _check_fit_size(data.count, self.ddof)

@@ -60,7 +60,13 @@ class ModelFamily(Protocol):
 
 
 class ArrayFamily:
-    """Data methods for families whose data is an array shaped ``(runs, size, ...)``."""
+    """Data methods for families whose data is an array shaped ``(runs, size, ...)``.
+
+    A subclass whose data are summaries instead of samples (an exact fast path on sufficient
+    statistics) sets ``keeps_samples = False``; it cannot be fed from a :class:`DataPool`.
+    """
+
+    keeps_samples = True
 
     def pool(self, parts: Sequence[np.ndarray]) -> np.ndarray:
         return np.concatenate(parts, axis=1)
@@ -142,12 +148,22 @@ class DataPool:
             raise ValueError("data must hold at least one real sample")
         self.data = data
 
+    @staticmethod
+    def _check(family: ModelFamily) -> None:
+        if not getattr(family, "keeps_samples", True):
+            raise ValueError(
+                f"a DataPool of real samples needs the individual samples: {type(family).__name__} keeps only "
+                "sufficient statistics; use its direct-path family"
+            )
+
     def draw(self, family: ModelFamily, size: int, runs: int, rng: np.random.Generator) -> np.ndarray:
+        self._check(family)
         pool = np.broadcast_to(self.data[None], (runs, *self.data.shape))
         return family.subsample(pool, size, rng)
 
     def reference(self, family: ModelFamily, runs: int) -> tuple[Any, Any]:
         """Generation 0: a model of the whole real dataset."""
+        self._check(family)
         data = self.data[None]
         return family.broadcast(family.fit(data), runs), data
 
@@ -186,6 +202,32 @@ class History:
 
 
 Measure = Callable[[Any, Any, int], Mapping[str, Any]]
+
+
+def next_training_data(
+    family: ModelFamily,
+    source: ModelSource | DataPool,
+    policy: Policy,
+    model: Any,
+    pool: Any,
+    n: int,
+    runs: int,
+    rng: np.random.Generator,
+) -> tuple[Any, Any]:
+    """What the next generation trains on, by the policy; returns (training data, accumulated pool)."""
+    if policy.name == "fresh-real":
+        n_real = int(round(policy.real_fraction * n))
+        parts = []
+        if n_real:
+            parts.append(source.draw(family, n_real, runs, rng))
+        if n - n_real:
+            parts.append(family.sample(model, n - n_real, rng))
+        return (parts[0] if len(parts) == 1 else family.pool(parts)), pool
+    synthetic = family.sample(model, n, rng)
+    if policy.name == "replace":
+        return synthetic, pool
+    pool = family.pool([pool, synthetic])
+    return (pool if policy.name == "accumulate" else family.subsample(pool, n, rng)), pool
 
 
 def run_generations(
@@ -229,29 +271,13 @@ def run_generations(
     model, data = source.reference(family, runs)
     record(model, data, 0)
 
-    real = source.draw(family, n, runs, rng)
-    data, pool = real, real
+    data = pool = source.draw(family, n, runs, rng)  # generation 1 trains on real data only
     label = progress if isinstance(progress, str) else "generations"
     for t in tqdm(range(1, generations + 1), desc=label, disable=not progress, leave=False):
         model = family.fit(data)
         record(model, data, t)
-        if t == generations:
-            break
-        if policy.name == "fresh-real":
-            n_real = int(round(policy.real_fraction * n))
-            parts = []
-            if n_real:
-                parts.append(source.draw(family, n_real, runs, rng))
-            if n - n_real:
-                parts.append(family.sample(model, n - n_real, rng))
-            data = parts[0] if len(parts) == 1 else family.pool(parts)
-            continue
-        synthetic = family.sample(model, n, rng)
-        if policy.name == "replace":
-            data = synthetic
-        else:
-            pool = family.pool([pool, synthetic])
-            data = pool if policy.name == "accumulate" else family.subsample(pool, n, rng)
+        if t < generations:
+            data, pool = next_training_data(family, source, policy, model, pool, n, runs, rng)
 
     metrics = {name: np.stack(values) for name, values in rows.items()}
     return History(policy=policy, n=n, metrics=metrics, models=models)

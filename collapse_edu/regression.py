@@ -135,6 +135,8 @@ class LinearRegression(ArrayFamily):
 class LinearRegressionFast(LinearRegression):
     """The same family on the exact sufficient-statistics path (data are :class:`RegressionStats`)."""
 
+    keeps_samples = False
+
     def __init__(self, dim: int, **kwargs):
         super().__init__(dim, **kwargs)
         if self.design is None:

@@ -1,0 +1,273 @@
+"""The ``collapse-edu`` command: list, lab, run, simulate; bad input gives one line and exit status 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from collapse_edu import cli, theory
+from collapse_edu.cli import main
+
+LESSONS_DIR = Path(__file__).resolve().parents[1] / "lessons"
+
+
+def mini_lessons(folder: Path) -> Path:
+    """Two small lessons in the course format (title cell, minutes, kernelspec)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for number, title, minutes in (("98", "Mini lesson", 5), ("99", "Another one", None)):
+        metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}}
+        if minutes:
+            metadata["collapse_edu"] = {"minutes": minutes}
+        notebook = nbformat.v4.new_notebook(
+            cells=[
+                nbformat.v4.new_markdown_cell(f"# {number} · {title}\n\nSome text."),
+                nbformat.v4.new_code_cell("print(6 * 7)"),
+            ],
+            metadata=metadata,
+        )
+        nbformat.write(notebook, folder / f"{number}_{title.lower().replace(' ', '_')}.ipynb")
+    return folder
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    """Run the command in-process; returns (exit status, stdout, stderr)."""
+    try:
+        status = main(list(argv))
+    except SystemExit as stop:
+        status = stop.code
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def simulate_json(capsys, *argv: str) -> dict:
+    status, out, _ = run_cli(capsys, "simulate", "gaussian", "--json", *argv)
+    assert status == 0
+    return json.loads(out)
+
+
+# --------------------------------------------------------------------------- simulate gaussian
+
+
+@pytest.fixture(scope="module")
+def mle_run():
+    return _json_of("--n", "100", "--generations", "100", "--runs", "5000", "--seed", "0")
+
+
+@pytest.fixture(scope="module")
+def unbiased_run():
+    return _json_of("--n", "100", "--generations", "100", "--runs", "5000", "--seed", "0", "--ddof", "1")
+
+
+def _json_of(*argv: str) -> dict:
+    from contextlib import redirect_stdout
+    from io import StringIO
+
+    buffer = StringIO()
+    with redirect_stdout(buffer):
+        assert main(["simulate", "gaussian", "--json", *argv]) == 0
+    return json.loads(buffer.getvalue())
+
+
+def test_json_layout(mle_run):
+    assert mle_run["parameters"] == {
+        "n": 100,
+        "generations": 100,
+        "runs": 5000,
+        "ddof": 0,
+        "seed": 0,
+        "path": "fast (sufficient statistics)",
+    }
+    rows = mle_run["generations"]
+    assert [row["generation"] for row in rows] == list(range(101))
+    assert set(rows[0]) >= {"sigma_median", "sigma_mean", "sigma_q05", "sigma_q95", "sigma2_mean", "mu2_mean"}
+    assert rows[0]["sigma_median"] == rows[0]["sigma_mean"] == 1.0 and rows[0]["mu2_mean"] == 0.0
+    for row in rows:
+        assert row["sigma_q05"] <= row["sigma_q25"] <= row["sigma_median"] <= row["sigma_q75"] <= row["sigma_q95"]
+
+
+def test_median_final_sigma_agrees_with_theory(mle_run):
+    """SE of a median ~ 1 / (2 f(m) sqrt(N)), with the density f(m) ~ 0.5 / IQR (conservative for a bell)."""
+    final = mle_run["generations"][-1]
+    runs = mle_run["parameters"]["runs"]
+    se = (final["sigma_q75"] - final["sigma_q25"]) / np.sqrt(runs)
+    expected = float(theory.sigma_quantile(0.5, 100, 100, 0))
+    assert final["theory_sigma_median"] == pytest.approx(expected)
+    assert abs(final["sigma_median"] - expected) < 5 * se, (final["sigma_median"], expected, se)
+    assert 0.3 < final["sigma_median"] < 0.45  # about exp(-1) = 0.37: collapse in n generations
+
+
+def test_mle_mean_variance_and_drift_agree_with_theory(mle_run):
+    final = mle_run["generations"][-1]
+    runs = mle_run["parameters"]["runs"]
+    # sigma_t^2 = prod of chi2_{99}/100: Var = E[s^4] - E[s^2]^2 with E[s^4] = ((99^2 + 2*99)/100^2)^t
+    mean_sq = ((99**2 + 2 * 99) / 100**2) ** 100
+    se = np.sqrt(mean_sq - theory.expected_variance(100, 100) ** 2) / np.sqrt(runs)
+    assert abs(final["sigma2_mean"] - final["theory_sigma2_mean"]) < 5 * se
+    # mu_t is close to normal: Var(mu_t^2) ~ 2 E[mu_t^2]^2; a heavier tail is allowed with 6 SE
+    v = final["theory_mu2_mean"]
+    assert v == pytest.approx(float(theory.mean_drift_mse(100, 100, 0)))
+    assert abs(final["mu2_mean"] - v) < 6 * np.sqrt(2) * v / np.sqrt(runs)
+
+
+def test_unbiased_mean_variance_stays_one_while_the_median_collapses(unbiased_run):
+    """sigma_t^2 = prod chi2_{n-1}/(n-1): E = 1, Var = (1 + 2/(n-1))^t - 1 (= 6.4 at n = t = 100)."""
+    final = unbiased_run["generations"][-1]
+    runs = unbiased_run["parameters"]["runs"]
+    se = np.sqrt((1 + 2 / 99) ** 100 - 1) / np.sqrt(runs)
+    assert final["theory_sigma2_mean"] == 1.0
+    assert abs(final["sigma2_mean"] - 1.0) < 5 * se
+    se_median = (final["sigma_q75"] - final["sigma_q25"]) / np.sqrt(runs)
+    assert abs(final["sigma_median"] - final["theory_sigma_median"]) < 5 * se_median
+    assert final["sigma_median"] < 0.7  # the typical run has lost 40 % of its spread
+
+
+def test_direct_path_and_table_output(capsys, tmp_path):
+    data = simulate_json(capsys, "--n", "20", "--generations", "5", "--runs", "300", "--direct")
+    assert data["parameters"]["path"] == "direct"
+    assert len(data["generations"]) == 6
+
+    plot = tmp_path / "sigma.png"
+    status, out, _ = run_cli(
+        capsys, "simulate", "gaussian", "--n", "20", "--generations", "30", "--runs", "50", "--plot", str(plot)
+    )
+    assert status == 0
+    lines = out.splitlines()
+    assert lines[0].split()[:3] == ["generation", "sigma_median", "sigma_mean"]
+    assert lines[1].split()[0] == "0" and lines[-2].split()[0] == "30"  # first and last generation shown
+    assert lines[-1] == f"figure written to {plot}"
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_seeded_output_is_reproducible(capsys):
+    args = ("--n", "10", "--generations", "3", "--runs", "20", "--seed", "5")
+    assert simulate_json(capsys, *args) == simulate_json(capsys, *args)
+    assert simulate_json(capsys, *args) != simulate_json(capsys, "--n", "10", "--generations", "3", "--runs", "20")
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["simulate", "gaussian", "--n", "1"], "n must be >= 2, got 1"),
+        (["simulate", "gaussian", "--generations", "-3"], "generations must be >= 0, got -3"),
+        (["simulate", "gaussian", "--runs", "0"], "runs must be >= 1, got 0"),
+        (["simulate", "gaussian", "--seed", "-1"], "seed must be >= 0, got -1"),
+        (["run", "77"], "lesson must be one of 98, 99 (or a notebook path); got '77'"),
+    ],
+)
+def test_bad_input_is_one_line_with_status_2(capsys, tmp_path, argv, message):
+    lessons = mini_lessons(tmp_path / "lessons")
+    status, out, err = run_cli(capsys, "--lessons", str(lessons), *argv)
+    assert status == 2
+    assert err == f"collapse-edu: error: {message}\n"
+    assert "Traceback" not in out + err
+
+
+def test_argparse_rejects_bad_choices(capsys):
+    status, _, err = run_cli(capsys, "simulate", "gaussian", "--ddof", "2")
+    assert status == 2 and "argument --ddof: invalid choice: " in err
+    status, _, err = run_cli(capsys, "simulate", "gaussian", "--n", "ten")
+    assert status == 2 and "--n: invalid int value: 'ten'" in err
+    status, _, err = run_cli(capsys, "simulate", "nosuchfamily")
+    assert status == 2 and "invalid choice: 'nosuchfamily'" in err
+
+
+def test_missing_lessons_folder(capsys, tmp_path):
+    status, _, err = run_cli(capsys, "--lessons", str(tmp_path), "list")
+    assert status == 2
+    assert err == f"collapse-edu: error: lessons folder {tmp_path} holds no lesson notebooks (NN_name.ipynb)\n"
+
+
+@pytest.mark.slow
+def test_no_traceback_from_the_real_command():
+    """The installed entry point, in a fresh process: one line on stderr, status 2."""
+    result = subprocess.run(
+        [sys.executable, "-m", "collapse_edu.cli", "simulate", "gaussian", "--n", "1", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert result.stderr == "collapse-edu: error: n must be >= 2, got 1\n"
+    assert result.stdout == ""
+
+
+# --------------------------------------------------------------------------- list, lab, run
+
+
+def test_list(capsys, tmp_path):
+    lessons = mini_lessons(tmp_path / "lessons")
+    status, out, _ = run_cli(capsys, "--lessons", str(lessons), "list")
+    assert status == 0
+    assert out.splitlines() == ["98    5 min  98 · Mini lesson", "99     ? min  99 · Another one"]
+
+
+@pytest.mark.skipif(not list(LESSONS_DIR.glob("[0-9][0-9]_*.ipynb")), reason="no lessons in lessons/ yet")
+def test_list_the_course(capsys):
+    status, out, _ = run_cli(capsys, "--lessons", str(LESSONS_DIR), "list")
+    assert status == 0
+    lines = out.splitlines()
+    assert len(lines) == len(list(LESSONS_DIR.glob("[0-9][0-9]_*.ipynb")))
+    for line in lines:
+        number, rest = line.split(maxsplit=1)
+        assert number.isdigit() and len(number) == 2
+        assert "min" in rest and "?" not in rest.split("min")[0], f"lesson {number} has no minutes in its metadata"
+
+
+@pytest.fixture
+def lab_command(monkeypatch):
+    """Catch the JupyterLab command instead of starting it."""
+    started: dict = {}
+
+    def fake_call(command, cwd):
+        started.update(command=command, cwd=cwd)
+        return 0
+
+    monkeypatch.setattr(cli.subprocess, "call", fake_call)
+    return started
+
+
+def test_lab_starts_jupyterlab_on_the_first_lesson(capsys, tmp_path, lab_command):
+    lessons = mini_lessons(tmp_path / "lessons")
+    status, out, _ = run_cli(capsys, "--lessons", str(lessons), "lab")
+    assert status == 0
+    command = lab_command["command"]
+    assert command[:3] == [sys.executable, "-m", "jupyterlab"]
+    assert f"--ServerApp.root_dir={lessons.resolve()}" in command
+    assert command[-1] == "98_mini_lesson.ipynb"
+    assert lab_command["cwd"] == lessons.resolve()
+    assert out.startswith("Opening the course:")
+
+
+def test_lab_passes_options_on_to_jupyterlab(capsys, tmp_path, lab_command):
+    lessons = mini_lessons(tmp_path / "lessons")
+    status, _, _ = run_cli(capsys, "--lessons", str(lessons), "lab", "--port=9999")
+    assert status == 0 and lab_command["command"][-1] == "--port=9999"
+
+
+@pytest.mark.slow
+def test_run_a_lesson_to_ipynb_and_html(capsys, tmp_path):
+    """Lesson 00 if it exists (the README's first lesson), else a mini lesson in the same format."""
+    lesson_00 = sorted(LESSONS_DIR.glob("00_*.ipynb"))
+    lessons = LESSONS_DIR if lesson_00 else mini_lessons(tmp_path / "lessons")
+    name = lesson_00[0].stem if lesson_00 else "98_mini_lesson"
+    before = (lessons / f"{name}.ipynb").read_bytes()
+    out = tmp_path / "executed"
+    status, stdout, err = run_cli(capsys, "--lessons", str(lessons), "run", name[:2], "--out", str(out))
+    assert status == 0, err
+    assert stdout.startswith(f"{name}: executed in ") and f"-> {out}/{name}.ipynb and .html" in stdout
+    executed = nbformat.read(out / f"{name}.ipynb", as_version=4)
+    code = [c for c in executed.cells if c.cell_type == "code"]
+    assert all(c.execution_count for c in code), "every code cell ran"
+    assert not any(o.get("output_type") == "error" for c in code for o in c.outputs)
+    html = (out / f"{name}.html").read_text(encoding="utf-8")
+    assert html.lstrip().lower().startswith("<!doctype html>")
+    assert (lessons / f"{name}.ipynb").read_bytes() == before, "run --out must not touch the lesson"

@@ -1,0 +1,100 @@
+"""Answer checkers: right, wrong, stub, exception and shape each get a clear sentence."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from collapse_edu.exercises import FAIL, PASS, TODO, check_function, check_value
+
+
+def reference(n, ddof=0):
+    return (n - 1) / (n - ddof)
+
+
+CASES = [dict(n=2), dict(n=10), dict(n=100, ddof=1)]
+
+
+def test_right_function(capsys):
+    def shrink(n, ddof=0):
+        return (n - 1) / (n - ddof)
+
+    assert check_function(shrink, reference, CASES) is True
+    out = capsys.readouterr().out
+    assert out == f"{PASS} shrink passed all 3 checks.\n"
+
+
+def test_wrong_function_names_the_case(capsys):
+    def shrink(n, ddof=0):
+        return (n - 1) / n  # ignores ddof
+
+    assert check_function(shrink, reference, CASES, hint="use ddof") is False
+    out = capsys.readouterr().out
+    assert f"{FAIL} shrink(n=100, ddof=1): expected 1, got 0.99." in out
+    assert "1 of 3 checks failed. Hint: use ddof" in out
+    assert PASS not in out
+
+
+def test_stub_says_not_written_yet(capsys):
+    def shrink(n, ddof=0):
+        raise NotImplementedError("Student exercise: divide by n - ddof")
+
+    assert check_function(shrink, reference, CASES) is False
+    out = capsys.readouterr().out
+    assert out.strip() == f"{TODO} shrink is not written yet: Student exercise: divide by n - ddof"
+    assert "not written yet" in out
+
+
+def test_exception_is_reported_not_raised(capsys):
+    def shrink(n, ddof=0):
+        if n == 2:
+            return 1 / 0
+        return (n - 1) / (n - ddof)
+
+    assert check_function(shrink, reference, [dict(n=2), dict(n=10)]) is False
+    out = capsys.readouterr().out
+    assert f"{FAIL} shrink(n=2) raised ZeroDivisionError: division by zero" in out
+    assert "1 of 2 checks failed." in out
+
+
+def test_shape_mismatch(capsys):
+    def moments(x):
+        return np.array([x.mean(), x.std(), 0.0])
+
+    def moments_ref(x):
+        return np.array([x.mean(), x.std()])
+
+    assert check_function(moments, moments_ref, [dict(x=np.arange(5.0))]) is False
+    out = capsys.readouterr().out
+    assert "moments(x=<array (5,)>): expected shape (2,), got shape (3,)." in out
+
+
+def test_array_difference_points_at_an_entry(capsys):
+    def f(x):
+        return x + np.array([0.0, 0.0, 1.0])
+
+    assert check_function(f, lambda x: x, [dict(x=np.zeros(3))]) is False
+    out = capsys.readouterr().out
+    assert "1 of 3 entries differ; e.g. entry 2: expected 0, got 1." in out
+
+
+def test_non_numeric_and_nan(capsys):
+    assert check_value("seven", 7.0, name="the median") is False
+    assert "the median: expected a number or an array of numbers, got str." in capsys.readouterr().out
+    assert check_value(np.nan, 7.0) is False
+    assert "contains NaN" in capsys.readouterr().out
+
+
+def test_check_value(capsys):
+    assert check_value(0.5 + 1e-9, 0.5, name="a") is True
+    assert capsys.readouterr().out == f"{PASS} a is correct.\n"
+    assert check_value(0.6, 0.5, name="a", hint="look at n") is False
+    assert capsys.readouterr().out == f"{FAIL} a: expected 0.5, got 0.6. Hint: look at n\n"
+    assert check_value(np.ones((2, 2)), np.ones(4)) is False
+    assert "expected shape (4,), got shape (2, 2)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("got", "ok"), [(1.0 + 5e-7, True), (1.0 + 5e-3, False)])
+def test_tolerances(capsys, got, ok):
+    assert check_value(got, 1.0) is ok
+    assert check_value(got, 1.0, rtol=1e-2) is True

@@ -1,0 +1,174 @@
+"""Lesson 06: GAN mode metrics on hand-made samples, the targets, a short training run, the seed table."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from collapse_edu import gan_metrics as gm
+from collapse_edu.gan import GANRun, grid_target, make_target, ring_target, train_gan
+
+SQUARE = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+STD = 0.05
+RESULTS = Path(__file__).resolve().parents[1] / "collapse_edu" / "results" / "gan_seeds.json"
+
+
+# --------------------------------------------------------------------------- targets
+
+
+def test_ring_target_geometry():
+    ring = ring_target()
+    assert ring.n_modes == 8 and ring.std == 0.02
+    np.testing.assert_allclose(np.linalg.norm(ring.modes, axis=1), 2.0)
+    np.testing.assert_allclose(ring.modes[0], [2.0, 0.0], atol=1e-12)
+    gaps = np.linalg.norm(ring.modes - np.roll(ring.modes, 1, axis=0), axis=1)
+    np.testing.assert_allclose(gaps, 2 * 2.0 * np.sin(np.pi / 8))
+
+
+def test_grid_target_geometry():
+    grid = grid_target()
+    assert grid.n_modes == 25 and grid.std == 0.05
+    assert sorted(set(grid.modes[:, 0])) == [-4.0, -2.0, 0.0, 2.0, 4.0]
+    assert make_target("grid").n_modes == 25 and make_target("ring").n_modes == 8
+
+
+def test_real_samples_score_as_the_literature_expects():
+    """Samples of the target itself: all modes, 98.9% high quality (2-D: P(chi2_2 <= 9) = 1 - exp(-9/2))."""
+    for target in (ring_target(), grid_target()):
+        samples = target.sample(20_000, seed=1)
+        report = target.report(samples)
+        p = 1 - math.exp(-4.5)  # P(chi2_2 <= 9): radius within 3 std in 2-D
+        se = math.sqrt(p * (1 - p) / len(samples))
+        assert report["modes"] == report["modes_strict"] == target.n_modes
+        assert abs(report["high_quality"] - p) < 5 * se
+        # reverse KL of an exact multinomial histogram: about (K - 1) / (2 n) nats
+        assert report["reverse_kl"] < 10 * (target.n_modes - 1) / (2 * len(samples))
+
+
+# --------------------------------------------------------------------------- metrics on hand-made samples
+
+
+def test_high_quality_mask_by_hand():
+    samples = np.array([[0.0, 0.0], [0.14, 0.0], [0.16, 0.0], [1.0, 1.1], [0.5, 0.5]])
+    np.testing.assert_array_equal(gm.high_quality(samples, SQUARE, STD), [True, True, False, True, False])
+    np.testing.assert_array_equal(gm.high_quality(samples, SQUARE, STD, n_std=1.0), [True, False, False, False, False])
+    assert gm.high_quality_fraction(samples, SQUARE, STD) == pytest.approx(0.6)
+
+
+def test_modes_captured_by_hand():
+    # 25 good samples on mode 0, 3 good on mode 3, 10 poor ones near mode 1, none near mode 2
+    samples = np.concatenate([np.zeros((25, 2)), np.tile([1.0, 1.0], (3, 1)), np.tile([1.3, 0.0], (10, 1))])
+    np.testing.assert_array_equal(gm.mode_counts(samples, SQUARE, STD), [25, 0, 0, 3])
+    np.testing.assert_array_equal(gm.mode_counts(samples, SQUARE, STD, quality_only=False), [25, 10, 0, 3])
+    assert gm.modes_captured(samples, SQUARE, STD) == 2
+    assert gm.modes_captured(samples, SQUARE, STD, min_count=20) == 1
+    report = gm.mode_report(samples, SQUARE, STD)
+    assert report["modes"] == 2 and report["modes_strict"] == 1
+    assert report["high_quality"] == pytest.approx(28 / 38)
+
+
+def test_reverse_kl_by_hand():
+    one_mode = np.zeros((10, 2))
+    assert gm.reverse_kl(one_mode, SQUARE) == pytest.approx(math.log(4))
+    uniform = np.repeat(SQUARE, 5, axis=0)
+    assert gm.reverse_kl(uniform, SQUARE) == pytest.approx(0.0)
+    two_modes = np.repeat(SQUARE[:2], 5, axis=0)  # p = (1/2, 1/2, 0, 0) against q = 1/4 each
+    assert gm.reverse_kl(two_modes, SQUARE) == pytest.approx(math.log(2))
+    # against unequal true weights q = (0.4, 0.4, 0.1, 0.1): KL = log(0.5 / 0.4)
+    assert gm.reverse_kl(two_modes, SQUARE, weights=[4, 4, 1, 1]) == pytest.approx(math.log(1.25))
+    # quality does not matter for the histogram: a poor sample still counts for its nearest mode
+    assert gm.reverse_kl(np.full((4, 2), 0.2), SQUARE) == pytest.approx(math.log(4))
+
+
+@settings(max_examples=40, deadline=None)
+@given(counts=st.lists(st.integers(0, 30), min_size=4, max_size=4).filter(lambda c: sum(c) > 0))
+def test_reverse_kl_matches_the_formula(counts):
+    samples = np.repeat(SQUARE, counts, axis=0)
+    p = np.array(counts) / sum(counts)
+    expected = sum(pk * math.log(pk / 0.25) for pk in p if pk > 0)
+    assert gm.reverse_kl(samples, SQUARE) == pytest.approx(expected, abs=1e-12)
+    assert 0.0 <= gm.reverse_kl(samples, SQUARE) <= math.log(4) + 1e-12
+    assert gm.modes_captured(samples, SQUARE, STD) == sum(c > 0 for c in counts)
+
+
+def test_metric_argument_validation():
+    with pytest.raises(ValueError, match="samples"):
+        gm.high_quality(np.zeros((3, 3)), SQUARE, STD)
+    with pytest.raises(ValueError, match="modes"):
+        gm.high_quality(np.zeros((3, 2)), np.zeros((0, 2)), STD)
+    with pytest.raises(ValueError, match="std"):
+        gm.high_quality(np.zeros((3, 2)), SQUARE, 0.0)
+    with pytest.raises(TypeError, match="std"):
+        gm.high_quality(np.zeros((3, 2)), SQUARE, "wide")
+    with pytest.raises(ValueError, match="min_count"):
+        gm.modes_captured(np.zeros((3, 2)), SQUARE, STD, min_count=0)
+    with pytest.raises(ValueError, match="weights"):
+        gm.reverse_kl(np.zeros((3, 2)), SQUARE, weights=[1, 1, 1])
+    with pytest.raises(ValueError, match="samples"):
+        gm.reverse_kl(np.zeros((0, 2)), SQUARE)
+    with pytest.raises(ValueError, match="finite"):
+        gm.high_quality(np.array([[np.nan, 0.0]]), SQUARE, STD)
+
+
+# --------------------------------------------------------------------------- training
+
+
+def test_short_training_run_is_seeded_and_shaped():
+    kwargs = {"width": 16, "z_dim": 8, "batch": 32, "steps": 60, "snapshots": 4, "n_samples": 200, "progress": False}
+    run = train_gan("ring", "pacgan", seed=3, **kwargs)
+    assert isinstance(run, GANRun)
+    assert run.snapshots.shape == (4, 200, 2) and run.steps.tolist() == [0, 20, 40, 60]
+    assert run.d_loss.shape == run.g_loss.shape == (60,)
+    assert np.all(np.isfinite(run.snapshots)) and np.all(np.isfinite(run.d_loss))
+    assert run.occupancy().shape == (4, 8) and run.modes_over_training().shape == (4,)
+    assert set(run.report()) == {"modes", "modes_strict", "high_quality", "reverse_kl"}
+    again = train_gan("ring", "pacgan", seed=3, **kwargs)
+    np.testing.assert_array_equal(run.samples, again.samples)
+    other = train_gan("ring", "pacgan", seed=4, **kwargs)
+    assert not np.array_equal(run.samples, other.samples)
+
+
+def test_training_argument_validation():
+    with pytest.raises(ValueError, match="method"):
+        train_gan("ring", "unrolled", progress=False)
+    with pytest.raises(ValueError, match="target"):
+        train_gan("spiral", progress=False)
+    with pytest.raises(ValueError, match="width"):
+        train_gan(width=0, progress=False)
+    with pytest.raises(ValueError, match="lr_g"):
+        train_gan(lr_g=0.0, progress=False)
+    with pytest.raises(ValueError, match="pack"):
+        train_gan(method="pacgan", pack=1, progress=False)
+    with pytest.raises(TypeError, match="steps"):
+        train_gan(steps=10.5, progress=False)
+    with pytest.raises(TypeError, match="decay"):
+        train_gan(decay="yes", progress=False)
+    with pytest.raises(ValueError, match="radius"):
+        ring_target(radius=-1.0)
+    with pytest.raises(ValueError, match="side"):
+        grid_target(side=0)
+
+
+# --------------------------------------------------------------------------- the precomputed seed table
+
+
+def test_seed_table_json_shape():
+    data = json.loads(RESULTS.read_text())
+    assert {"produced_by", "command", "settings", "runs", "summary"} <= set(data)
+    runs = data["runs"]
+    methods = {row["method"] for row in runs}
+    assert {"vanilla", "pacgan"} <= methods
+    for row in runs:
+        assert {"target", "method", "seed", "modes", "modes_strict", "high_quality", "reverse_kl"} <= set(row)
+        n_modes = 8 if row["target"] == "ring" else 25
+        assert 0 <= row["modes_strict"] <= row["modes"] <= n_modes
+        assert 0.0 <= row["high_quality"] <= 1.0 and row["reverse_kl"] >= 0.0
+    ring = [row for row in runs if row["target"] == "ring"]
+    for method in ("vanilla", "pacgan"):
+        assert len({row["seed"] for row in ring if row["method"] == method}) >= 5

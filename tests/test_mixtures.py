@@ -1,0 +1,175 @@
+"""Tests of collapse_edu.mixtures: mixture sampling and fitting, the toy against its Gaussian
+reference, the digit model, its scorer and argument checks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from collapse_edu import theory
+from collapse_edu.mixtures import (
+    GaussianMixtureFamily,
+    MixtureModel,
+    PCAMixture,
+    blob_truth,
+    class_coverage,
+    digit_classifier,
+    load_digit_split,
+    mixture_density,
+    mixture_summary,
+    nearest_distances,
+    real_digit_scores,
+    sample_mixture,
+    simulate_digits,
+    simulate_mixture,
+)
+
+
+def two_blobs() -> MixtureModel:
+    weights = np.array([[0.3, 0.7]])
+    means = np.array([[[-3.0, 0.0], [2.0, 1.0]]])
+    covariances = np.array([[[[1.0, 0.5], [0.5, 2.0]], [[0.5, 0.0], [0.0, 0.25]]]])
+    return MixtureModel(weights, means, covariances)
+
+
+def test_sample_mixture_matches_weights_means_and_pooled_covariance():
+    model = two_blobs()
+    m = 40_000
+    x = sample_mixture(model, m, np.random.default_rng(1))
+    assert x.shape == (1, m, 2)
+    left = x[0, :, 0] < -0.5  # the blobs barely overlap along x1
+    se = np.sqrt(0.3 * 0.7 / m)
+    assert abs(left.mean() - 0.3) < 5 * se + 0.002  # + the small overlap
+    assert np.allclose(x[0, left].mean(axis=0), [-3.0, 0.0], atol=0.05)
+    summary = mixture_summary(model)
+    pooled = np.sqrt(np.trace(np.cov(x[0].T, bias=True)) / 2)
+    assert summary["pooled_std"][0] == pytest.approx(pooled, rel=0.02)
+    assert summary["separation"][0] == pytest.approx(np.hypot(5.0, 1.0))
+    assert np.allclose(summary["component_std"][0], np.sqrt([1.5, 0.375]))
+
+
+def test_density_integrates_to_one():
+    grid = np.linspace(-8, 8, 321)
+    density = mixture_density(two_blobs(), 0, grid, grid)
+    step = grid[1] - grid[0]
+    assert density.sum() * step**2 == pytest.approx(1.0, abs=0.01)
+
+
+def test_fit_recovers_separated_blobs_and_warm_start_keeps_labels():
+    family = GaussianMixtureFamily(2, seed=0)
+    rng = np.random.default_rng(2)
+    data = sample_mixture(two_blobs(), 3000, rng)
+    first = family.fit(data)
+    order = np.argsort(first.means[0, :, 0])
+    assert np.allclose(first.weights[0, order], [0.3, 0.7], atol=0.03)
+    assert np.allclose(first.means[0, order], two_blobs().means[0], atol=0.1)
+    # Refit to the model's own samples: the warm start keeps component j as component j.
+    second = family.fit(family.sample(first, 3000, rng))
+    assert np.allclose(second.means, first.means, atol=0.15)
+
+
+def test_one_component_loop_follows_the_gaussian_variance_decay():
+    """With one component the mixture is a Gaussian MLE fit: E[var_t] = a^t var_0, a = (n-1)/n."""
+    n, t, runs = 8, 4, 80
+    history = simulate_mixture(n=n, generations=t, runs=runs, components=1, seed=3, keep_models=False)
+    variance = history["pooled_std"][-1] ** 2
+    expected = theory.expected_variance(t, n)
+    se = variance.std(ddof=1) / np.sqrt(runs)
+    assert abs(variance.mean() - expected) < 4.5 * se
+
+
+def test_toy_history_shapes_and_truth_row():
+    history = simulate_mixture(n=200, generations=6, runs=2, seed=0)
+    assert history["weights"].shape == (7, 2, 2)
+    assert history["component_std"].shape == (7, 2, 2)
+    assert np.allclose(history["pooled_std"][0], 1.0)
+    assert np.allclose(history["weights"].sum(axis=2), 1.0)
+    assert len(history.models) == 7
+    separated = simulate_mixture(n=200, generations=1, separation=4.0, keep_models=False)
+    assert separated["separation"][0, 0] == pytest.approx(4.0)
+
+
+def test_mixture_component_variance_reference():
+    assert theory.mixture_component_variance(1, 1000, 0.5) == pytest.approx(1.0)
+    assert theory.mixture_component_variance(101, 1000, 0.5) == pytest.approx((1 - 1 / 500) ** 100)
+    with pytest.raises(ValueError, match="weight"):
+        theory.mixture_component_variance(3, 10, 0.05)
+
+
+def test_digit_split_and_classifier():
+    digits = load_digit_split()
+    assert digits.train_x.shape[1] == 64 and len(digits.train_x) + len(digits.test_x) == 1797
+    assert digits.train_x.min() >= 0 and digits.train_x.max() <= 1
+    assert set(np.unique(digits.test_y)) == set(range(10))
+    _, accuracy = digit_classifier()
+    assert accuracy > 0.93
+    real = real_digit_scores()
+    assert real["coverage"] == 10 and real["entropy"] > 3.2
+
+
+def test_pca_mixture_fit_and_sample_range():
+    digits = load_digit_split()
+    family = PCAMixture(dims=5, components=3)
+    model = family.fit(digits.train_x[None, :300])
+    images = family.sample(model, 50, np.random.default_rng(0))
+    assert images.shape == (1, 50, 64)
+    assert images.min() >= 0 and images.max() <= 1
+    assert model.basis.shape == (1, 5, 64)
+
+
+def test_digits_collapse_without_real_data_and_hold_with_it():
+    """Fixed seed: 12 generations fully synthetic lose pixel variance and class entropy that 50%
+    real data keep (the lesson's claim in numbers)."""
+    synthetic = simulate_digits(0.0, generations=12, seed=0)
+    mixed = simulate_digits(0.5, generations=12, seed=0)
+    assert synthetic["pixel_variance"].shape == (13, 1)
+    assert synthetic["grid"].shape == (13, 1, 40, 64)
+    assert synthetic["pixel_variance"][-1, 0] < 0.8 * mixed["pixel_variance"][-1, 0]
+    assert synthetic["entropy"][-1, 0] < mixed["entropy"][-1, 0]
+    assert np.allclose(synthetic["class_share"].sum(axis=2), 1.0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(0, 9), min_size=1, max_size=200), st.floats(0.0, 1.0))
+def test_class_coverage_properties(labels, min_share):
+    labels = np.array(labels)
+    coverage = class_coverage(labels, 10, min_share)
+    if min_share == 0.0:
+        assert coverage == 10
+    else:
+        assert 0 <= coverage <= len(np.unique(labels))
+    assert class_coverage(labels, 10, 1e-9) == len(np.unique(labels))
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 30), st.integers(1, 30), st.integers(1, 6), st.integers(0, 10_000))
+def test_nearest_distances_match_brute_force(m, r, p, seed):
+    rng = np.random.default_rng(seed)
+    a, b = rng.normal(size=(m, p)), rng.normal(size=(r, p))
+    brute = np.sqrt(((a[:, None] - b[None]) ** 2).sum(-1)).min(axis=1)
+    assert np.allclose(nearest_distances(a, b, chunk=7), brute, atol=1e-6)
+
+
+def test_argument_validation():
+    with pytest.raises(ValueError, match="components"):
+        GaussianMixtureFamily(0)
+    with pytest.raises(TypeError, match="warm_start"):
+        GaussianMixtureFamily(2, warm_start="yes")
+    with pytest.raises(ValueError, match="separation"):
+        blob_truth(-1.0)
+    with pytest.raises(ValueError, match="components"):
+        blob_truth(3.0, components=3)
+    with pytest.raises(ValueError, match="real_fraction"):
+        simulate_digits(1.5)
+    with pytest.raises(ValueError, match="n must be <="):
+        simulate_digits(0.0, n=5000)
+    with pytest.raises(TypeError, match="n"):
+        simulate_mixture(n=10.5)
+    with pytest.raises(ValueError, match="dims"):
+        PCAMixture(dims=0)
+    with pytest.raises(ValueError, match="min_share"):
+        class_coverage(np.array([1, 2]), min_share=2.0)
+    with pytest.raises(ValueError, match="samples and reference"):
+        nearest_distances(np.zeros((3, 2)), np.zeros((3, 4)))

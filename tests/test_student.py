@@ -1,0 +1,279 @@
+"""The student build: solutions become stubs with hints, nothing of the solution is left, and it runs."""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+from pathlib import Path
+
+import nbformat
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from collapse_edu.cli import main
+from collapse_edu.student import (
+    BEGIN,
+    DEFAULT_HINT,
+    END,
+    SOLUTION_REMOVED,
+    build_student_versions,
+    has_solution,
+    strip_solutions,
+    student_notebook,
+)
+
+LESSONS_DIR = Path(__file__).resolve().parents[1] / "lessons"
+LESSONS = sorted(LESSONS_DIR.glob("[0-9][0-9]_*.ipynb"))
+
+SOLUTION_CELL = textwrap.dedent(
+    """\
+    def shrink_factor(n, ddof=0):
+        \"\"\"E[sigma_1^2] / sigma_0^2.\"\"\"
+        ### BEGIN SOLUTION hint: the data have n - 1 degrees of freedom
+        secret_numerator = n - 1
+        return secret_numerator / (n - ddof)
+        ### END SOLUTION
+
+
+    class Tracker:
+        def update(self, x):
+            if x > 0:
+                ### BEGIN SOLUTION
+                self.secret_total = x
+                ### END SOLUTION
+            return self
+    """
+)
+
+
+def python_of(source: str) -> str:
+    """Cell source as plain Python (IPython magics such as %pip turned into calls)."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    return TransformerManager().transform_cell(source)
+
+
+# --------------------------------------------------------------------------- strip_solutions
+
+
+def test_stub_replaces_the_block_at_its_indentation():
+    stripped = strip_solutions(SOLUTION_CELL)
+    assert "secret" not in stripped and "SOLUTION" not in stripped
+    lines = stripped.splitlines()
+    assert "    raise NotImplementedError('Student exercise: the data have n - 1 degrees of freedom')" in lines
+    assert f"            raise NotImplementedError('Student exercise: {DEFAULT_HINT}')" in lines
+    # everything outside the blocks is kept, line for line
+    assert lines[:2] == SOLUTION_CELL.splitlines()[:2]
+    assert "        return self" in lines
+
+    namespace: dict = {}
+    exec(compile(stripped, "<student>", "exec"), namespace)  # noqa: S102 - our own test source
+    with pytest.raises(NotImplementedError, match="^Student exercise: the data have n - 1 degrees of freedom$"):
+        namespace["shrink_factor"](10)
+    assert namespace["Tracker"]().update(-1) is not None  # the stub only fires inside its branch
+    with pytest.raises(NotImplementedError):
+        namespace["Tracker"]().update(1)
+
+
+hint_text = st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), min_size=0, max_size=40)
+
+
+body_lines = st.lists(st.sampled_from(["a = 1", "b = a", "pass"]), max_size=4)
+
+
+@given(indent=st.integers(0, 12), hint=hint_text, body=body_lines)
+def test_stub_carries_any_hint(indent, hint, body):
+    pad = " " * indent
+    source = "\n".join(
+        ["x = 0", f"{pad}### BEGIN SOLUTION hint: {hint}", *(pad + line for line in body), f"{pad}### END SOLUTION"]
+    )
+    stripped = strip_solutions(source)
+    lines = stripped.splitlines()
+    assert len(lines) == 2 and lines[0] == "x = 0"
+    stub = ast.parse(lines[1].strip()).body[0]
+    assert isinstance(stub, ast.Raise)
+    message = ast.literal_eval(stub.exc.args[0])
+    assert message == "Student exercise: " + (hint.strip() or DEFAULT_HINT)
+    assert lines[1].startswith(pad + "raise")
+
+
+@pytest.mark.parametrize(
+    ("source", "match"),
+    [
+        ("### BEGIN SOLUTION\nx = 1\n", "never closed"),
+        ("x = 1\n### END SOLUTION\n", "line 2: END SOLUTION without BEGIN"),
+        ("### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION\n", "line 2: BEGIN SOLUTION inside another"),
+    ],
+)
+def test_unbalanced_markers_raise(source, match):
+    with pytest.raises(ValueError, match=match):
+        strip_solutions(source)
+
+
+def test_has_solution():
+    assert has_solution(SOLUTION_CELL)
+    assert not has_solution("x = 1  # no BEGIN SOLUTION marker at the start of a line")
+
+
+# --------------------------------------------------------------------------- notebooks
+
+
+def mini_lesson(*, broken: bool = False) -> nbformat.NotebookNode:
+    """A tiny master notebook in the lesson format, with one exercise."""
+    solution = nbformat.v4.new_code_cell(
+        SOLUTION_CELL if not broken else "### BEGIN SOLUTION\nx = 1\n",
+        metadata={"jupyter": {"source_hidden": True}, "tags": ["solution"]},
+    )
+    solution.outputs = [nbformat.v4.new_output("stream", name="stdout", text="secret output\n")]
+    solution.execution_count = 3
+    checker = nbformat.v4.new_code_cell(
+        "from collapse_edu.exercises import check_function\n"
+        "check_function(shrink_factor, lambda n, ddof=0: (n - 1) / (n - ddof), [dict(n=5), dict(n=9, ddof=1)])"
+    )
+    checker.outputs = [nbformat.v4.new_output("stream", name="stdout", text="passed\n")]
+    notebook = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("# 98 · Mini lesson\n\nText."),
+            nbformat.v4.new_code_cell("import math\nprint(math.pi)"),
+            solution,
+            checker,
+            nbformat.v4.new_markdown_cell("The answer is (n-1)/n because secret.", metadata={"tags": ["solution"]}),
+        ],
+        metadata={
+            "kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"},
+            "collapse_edu": {"minutes": 5},
+        },
+    )
+    notebook.cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="3.14\n")]
+    return notebook
+
+
+def test_student_notebook_hides_solutions_and_leaves_the_master_alone():
+    master = mini_lesson()
+    student = student_notebook(master)
+    solution, markdown = student.cells[2], student.cells[4]
+    assert "secret" not in solution.source and "NotImplementedError" in solution.source
+    assert solution.outputs == [] and solution.execution_count is None
+    assert "source_hidden" not in solution.metadata.get("jupyter", {})
+    assert markdown.source == SOLUTION_REMOVED
+    # other cells are untouched, outputs included
+    assert student.cells[1].outputs == master.cells[1].outputs
+    assert student.cells[3].source == master.cells[3].source
+    # the master is unchanged
+    assert "secret_numerator" in master.cells[2].source
+    assert master.cells[2].metadata["jupyter"]["source_hidden"] is True
+    nbformat.validate(student)
+
+
+def test_build_writes_every_lesson(tmp_path):
+    lessons = tmp_path / "lessons"
+    lessons.mkdir()
+    for name in ("97_a.ipynb", "98_b.ipynb"):
+        nbformat.write(mini_lesson(), lessons / name)
+    out = tmp_path / "student"
+    written = build_student_versions(sorted(lessons.glob("*.ipynb")), out)
+    assert [p.name for p in written] == ["97_a.ipynb", "98_b.ipynb"]
+    for path in written:
+        assert "secret" not in path.read_text(encoding="utf-8")
+
+
+def test_build_writes_nothing_on_error(tmp_path):
+    lessons = tmp_path / "lessons"
+    lessons.mkdir()
+    nbformat.write(mini_lesson(), lessons / "97_good.ipynb")
+    nbformat.write(mini_lesson(broken=True), lessons / "98_bad.ipynb")
+    out = tmp_path / "student"
+    with pytest.raises(ValueError, match="^98_bad.ipynb: a BEGIN SOLUTION block is never closed"):
+        build_student_versions(sorted(lessons.glob("*.ipynb")), out)
+    assert not out.exists()
+
+
+def test_cli_student_command(tmp_path, capsys):
+    lessons = tmp_path / "lessons"
+    lessons.mkdir()
+    nbformat.write(mini_lesson(), lessons / "98_mini.ipynb")
+    out = tmp_path / "student"
+    assert main(["--lessons", str(lessons), "student", "--out", str(out)]) == 0
+    assert capsys.readouterr().out.strip() == f"wrote 1 student notebooks to {out}"
+    assert (out / "98_mini.ipynb").is_file()
+
+
+def run_notebook(path: Path) -> nbformat.NotebookNode:
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(path, as_version=4)
+    NotebookClient(
+        notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    ).execute()
+    return notebook
+
+
+def stdout_of(cell) -> str:
+    return "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream")
+
+
+def checker_cells(notebook: nbformat.NotebookNode) -> list:
+    """The first code cell after each exercise (the lesson template puts the checker there)."""
+    cells = notebook.cells
+    found = []
+    for i, cell in enumerate(cells):
+        if cell.cell_type == "code" and "solution" in cell.metadata.get("tags", []):
+            following = [c for c in cells[i + 1 :] if c.cell_type == "code"]
+            if following:
+                found.append(following[0])
+    return found
+
+
+@pytest.mark.slow
+def test_student_version_of_a_mini_lesson_runs(tmp_path):
+    nbformat.write(mini_lesson(), tmp_path / "98_mini.ipynb")
+    (path,) = build_student_versions([tmp_path / "98_mini.ipynb"], tmp_path / "student")
+    executed = run_notebook(path)
+    assert "not written yet" in stdout_of(executed.cells[3])
+
+
+# --------------------------------------------------------------------------- the real lessons
+
+
+@pytest.fixture(scope="module")
+def student_build(tmp_path_factory):
+    if not LESSONS:
+        pytest.skip("no lessons in lessons/ yet")
+    out = tmp_path_factory.mktemp("student")
+    build_student_versions(LESSONS, out)
+    return out
+
+
+@pytest.mark.parametrize("master", LESSONS, ids=[p.stem for p in LESSONS])
+def test_student_lessons_parse_and_hold_no_solution(student_build, master):
+    original = nbformat.read(master, as_version=4)
+    student = nbformat.read(student_build / master.name, as_version=4)
+    assert len(student.cells) == len(original.cells)
+    for before, after in zip(original.cells, student.cells, strict=True):
+        if after.cell_type != "code":
+            continue  # a markdown cell may explain the markers in words
+        lines = after.source.splitlines()
+        assert not any(BEGIN.match(line) or END.match(line) for line in lines), "a solution marker is left"
+        ast.parse(python_of(after.source))  # raises SyntaxError with the line if a stub broke the cell
+        if has_solution(before.source):
+            kept = {line.strip() for line in strip_solutions(before.source).splitlines()}
+            solution = {line.strip() for line in before.source.splitlines()} - kept
+            # a statement of the solution that survives as a line of its own (hints live inside the stub's string)
+            leaked = sorted(line for line in solution & {line.strip() for line in lines} if len(line) > 3)
+            assert not leaked, f"solution text left in the student version: {leaked}"
+            assert "NotImplementedError" in after.source
+    assert any(has_solution(c.source) for c in original.cells if c.cell_type == "code"), "a lesson without exercises"
+
+
+LESSON_01 = sorted(LESSONS_DIR.glob("01_*.ipynb"))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not LESSON_01, reason="lesson 01 does not exist yet")
+def test_student_version_of_lesson_01_runs_and_checkers_say_not_written_yet(student_build):
+    executed = run_notebook(student_build / LESSON_01[0].name)  # raises CellExecutionError on any error
+    checkers = checker_cells(executed)
+    assert checkers, "no exercise found in lesson 01"
+    for cell in checkers:
+        assert "not written yet" in stdout_of(cell), cell.source

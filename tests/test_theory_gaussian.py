@@ -1,0 +1,163 @@
+"""Gaussian theory against simulation, within Monte Carlo error (fixed seeds, about 5 standard errors)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from collapse_edu import theory
+from collapse_edu.gaussian import simulate_gaussian
+from collapse_edu.metrics import w2_gaussian
+
+TOL = 5.0  # standard errors
+RUNS = 20_000
+
+
+def assert_mean_agrees(samples: np.ndarray, expected: float, what: str) -> None:
+    """The sample mean is within TOL standard errors of ``expected``."""
+    mean = float(np.mean(samples))
+    se = float(np.std(samples, ddof=1) / np.sqrt(samples.size))
+    assert abs(mean - expected) <= TOL * se + 1e-12, f"{what}: simulated {mean:.5g} +- {se:.2g}, theory {expected:.5g}"
+
+
+def assert_quantile_agrees(samples: np.ndarray, value: float, q: float, what: str) -> None:
+    """``value`` is the q-quantile: the fraction of samples below it is q within TOL binomial SEs."""
+    below = float(np.mean(samples <= value))
+    se = np.sqrt(q * (1 - q) / samples.size)
+    assert abs(below - q) <= TOL * se, f"{what}: {below:.4f} of runs below the theory's {q}-quantile {value:.4g}"
+
+
+@pytest.fixture(scope="module")
+def mle():
+    """n = 100, 100 generations, maximum-likelihood fit (the lesson's standard setting)."""
+    return simulate_gaussian(n=100, generations=100, runs=RUNS, ddof=0, seed=2024)
+
+
+@pytest.fixture(scope="module")
+def unbiased():
+    return simulate_gaussian(n=100, generations=100, runs=RUNS, ddof=1, seed=2025)
+
+
+@pytest.fixture(scope="module")
+def small_n():
+    """n = 10: strong collapse within 30 generations; the exact formulas must still hold."""
+    return simulate_gaussian(n=10, generations=30, runs=RUNS, ddof=0, mu0=0.0, sigma0=2.0, seed=7)
+
+
+T_CHECK = (1, 10, 50, 100)
+
+
+@pytest.mark.parametrize("t", T_CHECK)
+def test_expected_variance(mle, t):
+    assert_mean_agrees(mle["sigma"][t] ** 2, theory.expected_variance(t, 100, 0), f"E[sigma_{t}^2]")
+
+
+@pytest.mark.parametrize("t", T_CHECK)
+def test_expected_sigma_exact(mle, t):
+    assert_mean_agrees(mle["sigma"][t], theory.expected_sigma(t, 100, 0), f"E[sigma_{t}]")
+
+
+@pytest.mark.parametrize("t", T_CHECK)
+def test_mean_drift(mle, t):
+    assert_mean_agrees(mle["mu"][t] ** 2, theory.mean_drift_mse(t, 100, 0), f"E[mu_{t}^2]")
+
+
+@pytest.mark.parametrize("t", T_CHECK)
+def test_expected_w2_squared(mle, t):
+    w2 = w2_gaussian(mle["mu"][t], mle["sigma"][t], 0.0, 1.0)
+    assert_mean_agrees(w2**2, theory.expected_w2_squared(t, 100, 0), f"E[W2_{t}^2]")
+
+
+@pytest.mark.parametrize("t", (20, 50, 100))
+@pytest.mark.parametrize("q", (0.05, 0.5, 0.95))
+def test_sigma_quantiles(mle, t, q):
+    """The log-normal (CLT) quantiles of sigma_t; accurate once t is large (here t >= 20, n = 100)."""
+    assert_quantile_agrees(mle["sigma"][t], theory.sigma_quantile(q, t, 100, 0), q, f"sigma_{t}")
+
+
+@pytest.mark.parametrize("t", (5, 30))
+def test_small_n_exact_moments(small_n, t):
+    n, s0 = 10, 2.0
+    assert_mean_agrees(small_n["sigma"][t] ** 2, theory.expected_variance(t, n, 0, s0), "E[sigma^2], n=10")
+    assert_mean_agrees(small_n["sigma"][t], theory.expected_sigma(t, n, 0, s0), "E[sigma], n=10")
+    assert_mean_agrees(small_n["mu"][t] ** 2, theory.mean_drift_mse(t, n, 0, s0), "E[mu^2], n=10")
+    w2 = w2_gaussian(small_n["mu"][t], small_n["sigma"][t], 0.0, s0)
+    assert_mean_agrees(w2**2, theory.expected_w2_squared(t, n, 0, s0), "E[W2^2], n=10")
+
+
+def test_unbiased_fit_keeps_the_mean_variance_but_the_median_collapses(unbiased):
+    """The paradox of lesson 01: with ddof = 1, E[sigma_t^2] = 1 for every t, yet the typical run shrinks."""
+    sigma = unbiased["sigma"]
+    for t in (10, 100):
+        assert_mean_agrees(sigma[t] ** 2, 1.0, f"ddof=1: E[sigma_{t}^2]")
+    median = float(np.median(sigma[100]))
+    assert median < 0.7  # exp(100 * drift) = 0.61
+    assert_quantile_agrees(sigma[100], theory.sigma_quantile(0.5, 100, 100, 1), 0.5, "ddof=1 median")
+    assert_mean_agrees(sigma[100], theory.expected_sigma(100, 100, 1), "ddof=1: E[sigma_100]")
+
+
+def test_accumulate_is_not_covered_by_replace_theory():
+    """Sanity check of the opposite case: accumulating keeps sigma near 1, far above the replace median."""
+    history = simulate_gaussian(n=100, generations=100, runs=2000, policy="accumulate", seed=3)
+    assert np.median(history["sigma"][-1]) > 0.9 > theory.sigma_quantile(0.5, 100, 100, 0)
+
+
+# --------------------------------------------------------------------------- closed forms
+
+
+def test_variance_factor():
+    assert theory.variance_factor(10) == pytest.approx(0.9)
+    assert theory.variance_factor(10, ddof=1) == 1.0
+    np.testing.assert_allclose(theory.expected_variance(np.arange(4), 10), 0.9 ** np.arange(4))
+
+
+@pytest.mark.parametrize("n", (2, 3, 10, 100, 1000))
+@pytest.mark.parametrize("ddof", (0, 1))
+def test_one_step_expected_sigma_is_the_chi_mean(n, ddof):
+    """E[sigma_1] = E[chi_{n-1}] / sqrt(n - ddof), from scipy's chi distribution."""
+    expected = stats.chi(n - 1).mean() / np.sqrt(n - ddof)
+    assert theory.expected_sigma(1, n, ddof) == pytest.approx(expected, rel=1e-10)
+    assert theory.expected_sigma(0, n, ddof, sigma0=3.0) == 3.0
+    assert theory.expected_sigma(2, n, ddof) == pytest.approx(expected**2, rel=1e-10)
+
+
+@pytest.mark.parametrize("n", (10, 100, 1000))
+def test_log_drift_is_about_minus_one_over_n(n):
+    assert theory.log_sigma_drift(n) == pytest.approx(-1.0 / n, abs=2.0 / n**2)
+    # and the rule of thumb median sigma_t ~ exp(-t/n) is close to the CLT median
+    t = np.array([0, n // 2, n, 2 * n])
+    np.testing.assert_allclose(theory.median_sigma_rule_of_thumb(t, n), theory.sigma_quantile(0.5, t, n), rtol=3.0 / n)
+
+
+def test_sigma_quantile_shape_and_order():
+    t = np.arange(0, 50, 5)
+    np.testing.assert_allclose(theory.sigma_quantile(0.3, 0, 20, sigma0=2.5), 2.5)
+    low, mid, high = (theory.sigma_quantile(q, t, 20) for q in (0.1, 0.5, 0.9))
+    assert mid.shape == t.shape
+    assert np.all(low[1:] < mid[1:]) and np.all(mid[1:] < high[1:])
+    assert theory.sigma_quantile(0.0, 5, 20) == 0.0
+    assert np.isinf(theory.sigma_quantile(1.0, 5, 20))
+
+
+def test_mean_drift_closed_forms():
+    """For the MLE n (1 - a) = 1, so E[(mu_t - mu_0)^2] = 1 - a^t; for ddof = 1 it is t / n."""
+    t = np.arange(0, 200, 7)
+    np.testing.assert_allclose(theory.mean_drift_mse(t, 50), 1 - 0.98**t, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(theory.mean_drift_mse(t, 50, ddof=1), t / 50)
+    assert theory.expected_w2_squared(0, 50) == pytest.approx(0.0, abs=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (lambda: theory.variance_factor(1), ValueError, "n must be >= 2"),
+        (lambda: theory.expected_sigma(3, 10, ddof=2), ValueError, "ddof must be <= 1"),
+        (lambda: theory.sigma_quantile(1.5, 3, 10), ValueError, "q must be <= 1"),
+        (lambda: theory.log_sigma_drift(10.0), TypeError, "n must be an integer"),
+        (lambda: theory.median_sigma_rule_of_thumb(3, 0), ValueError, "n must be >= 2"),
+    ],
+)
+def test_bad_arguments(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
