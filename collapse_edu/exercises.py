@@ -38,9 +38,10 @@ def _compare(got: Any, expected: Any, rtol: float, atol: float) -> str | None:
     if got_array.ndim == 0:
         return f"expected {float(expected_array):.6g}, got {float(got_array):.6g}"
     worst = int(np.argmax(np.abs(got_array - expected_array)))
+    differing = int(np.sum(~np.isclose(got_array, expected_array, rtol=rtol, atol=atol)))
     return (
-        f"{np.sum(~np.isclose(got_array, expected_array, rtol=rtol, atol=atol))} of {got_array.size} "
-        f"entries differ; e.g. entry {worst}: expected {expected_array.flat[worst]:.6g}, got {got_array.flat[worst]:.6g}"
+        f"{differing} of {got_array.size} entries differ; e.g. entry {worst}: "
+        f"expected {expected_array.flat[worst]:.6g}, got {got_array.flat[worst]:.6g}"
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import matplotlib
@@ -16,6 +18,17 @@ settings.register_profile("course", deadline=None)
 settings.load_profile("course")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# Headless Debian chromium on a machine with no internet: without the networking flags it keeps
+# trying to reach Google's hosts. Playwright's own browser download is never used.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 LESSONS_DIR = REPO_ROOT / "lessons"
 
 
@@ -53,3 +66,23 @@ def _close_figures():
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip when a browser prerequisite is missing, but fail in CI, where it must be installed."""
+    if not condition:
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason} (required because CI is set)")
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Path of Debian's chromium, with the Python playwright package importable."""
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    require(path is not None, "Debian's chromium is not installed (apt-get install chromium)")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        require(False, "the Python package playwright is not installed")
+    return path

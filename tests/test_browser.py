@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -23,19 +22,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
 
 LESSON = Path(__file__).resolve().parents[1] / "lessons" / "01_gaussian_resampling.ipynb"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 # JupyterLab settings for the test server: every cell attached to the page (so all prompts can be
 # read), no autosave, no requests for news or updates.
 LAB_SETTINGS = {
@@ -46,14 +37,6 @@ LAB_SETTINGS = {
 SERVER_START_TIMEOUT = 60
 RUN_ALL_TIMEOUT = 120
 REDRAW_TIMEOUT = 60
-
-
-def _require(condition: bool, reason: str) -> None:
-    """Skip when a browser prerequisite is missing, but fail in CI, where it must be installed."""
-    if not condition:
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason} (required because CI is set)")
-        pytest.skip(reason)
 
 
 def _free_port() -> int:
@@ -67,17 +50,6 @@ def _tail(path: Path, lines: int = 40) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return "(no log)"
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    _require(path is not None, "Debian's chromium is not installed (apt-get install chromium)")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        _require(False, "the Python package playwright is not installed")
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,223 @@
+"""Figures of lesson 03: an n-gram language model retrained on its own text."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+from ..loop import History
+from ..ngram import NGramRun, TextCorpus, fit_ngram, load_corpus, simulate_ngram, vocabulary_survival
+from ..plots import finish, legend_outside, new_figure, plot_band, plot_line, plot_theory, series_style
+from ..validation import check_int
+
+#: The panels of :func:`collapse_dashboard`: metric name -> (title, y label, log scale).
+PANELS = {
+    "vocabulary": ("Vocabulary the model can produce", "word types", False),
+    "distinct_1": ("distinct-1 of generated text", "different words / words", False),
+    "distinct_2": ("distinct-2 of generated text", "different bigrams / bigrams", False),
+    "entropy": ("Mean next-token entropy", "bits", False),
+    "perplexity_real": ("Perplexity of held-out REAL text", "perplexity (log scale)", True),
+    "perplexity_self": ("Perplexity of its own samples", "perplexity (log scale)", True),
+}
+
+
+def vocabulary_theory(corpus: TextCorpus, order: int, generations: np.ndarray) -> np.ndarray:
+    """Expected vocabulary per generation under pure resampling (policy replace, T = 1, no top-k):
+    generation 1 is fitted on the real text, so generation t has been resampled t - 1 times."""
+    counts = fit_ngram(corpus.train, order, len(corpus.vocab)).unigram_counts[2:]
+    return vocabulary_survival(counts, np.maximum(np.asarray(generations) - 1, 0))
+
+
+def _series(ax: plt.Axes, t: np.ndarray, values: np.ndarray, label: str, i: int) -> None:
+    if values.shape[1] > 1:
+        plot_band(ax, t, values, label=label, i=i)
+    else:
+        plot_line(ax, t, values[:, 0], label=label, i=i)
+
+
+def _plain_log_axis(ax: plt.Axes) -> None:
+    """Log scale with plain-number ticks (50, 100, 2,000, 1e6): at 1, 2 and 5 x 10^k over a
+    narrow range, at powers of ten over a wide one."""
+    ax.set_yscale("log")
+    low, high = ax.get_ylim()
+    subs = (1.0, 2.0, 5.0) if high / max(low, 1e-300) < 300 else (1.0,)
+    ax.yaxis.set_major_locator(LogLocator(base=10, subs=subs))
+    ax.yaxis.set_major_formatter(
+        FuncFormatter(lambda v, _: f"{v:,.0f}" if 1 <= v < 1e5 else f"{v:.0e}".replace("e+0", "e").replace("e-0", "e-"))
+    )
+    ax.yaxis.set_minor_formatter(NullFormatter())
+
+
+def collapse_dashboard(
+    histories: Mapping[str, History],
+    *,
+    theory_counts: np.ndarray | None = None,
+    panels: Sequence[str] = tuple(PANELS),
+    ncols: int = 3,
+    title: str = "",
+    log: Sequence[str] = (),
+) -> plt.Figure:
+    """Per-generation text metrics of one or more runs, one panel per metric (median and 5-95%
+    band when a history has several runs). ``theory_counts`` (the real word counts) adds the
+    branching-process vocabulary theory to the vocabulary panel, for the first history.
+    Panels named in ``log`` get a log scale too (perplexities always have one)."""
+    panels = [p for p in panels if all(p in h.metrics for h in histories.values())]
+    rows = -(-len(panels) // ncols)
+    fig, axes = new_figure(min(ncols, len(panels)), rows, width=4.6 * min(ncols, len(panels)), height=3.6 * rows + 0.8)
+    for ax, name in zip(axes, panels, strict=False):
+        heading, ylabel, log_scale = PANELS[name]
+        if name in log and not log_scale:
+            ylabel, log_scale = f"{ylabel} (log scale)", True
+        for i, (label, history) in enumerate(histories.items()):
+            _series(ax, history.generations, history[name], label, i)
+        if name == "vocabulary" and theory_counts is not None:
+            t = next(iter(histories.values())).generations
+            theory = vocabulary_survival(theory_counts, np.maximum(t - 1, 0))
+            plot_theory(ax, t, theory, label="theory (resampling)", i=0)
+            ax.legend(loc="lower left", fontsize=10)
+        if log_scale:
+            _plain_log_axis(ax)
+        finish(ax, title=heading, xlabel="generation", ylabel=ylabel, legend=False)
+    for ax in axes[len(panels) :]:
+        ax.set_visible(False)
+    if len(histories) > 1 or theory_counts is None:
+        legend_outside(fig, axes[:1])
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def generated_text(run: NGramRun, generations: Sequence[int] = (0, 1, 5, 10, 20), count: int = 3, seed: int = 0):
+    """Sentences per generation: real sentences for generation 0, samples of model t otherwise
+    (the models must be kept: ``simulate_ngram(..., keep_models=True)``)."""
+    count = check_int("count", count, minimum=1)
+    texts = {}
+    rng = np.random.default_rng(seed)
+    real = run.corpus.train
+    for t in generations:
+        if t == 0:
+            picks = rng.choice(len(real), size=count, replace=False)
+            texts[0] = real.take(picks).to_text(run.corpus.vocab)
+        else:
+            texts[t] = run.text(t, count=count, seed=seed + t)
+    return texts
+
+
+def forgotten_words(run: NGramRun, generations: Sequence[int] = (0, 1, 5, 10, 20), count: int = 6) -> dict[int, str]:
+    """Per generation, the ``count`` words most frequent in the real text that the model of that
+    generation can no longer produce (needs the kept models)."""
+    vocab = run.corpus.vocab
+    real = run.history.models[0][0].unigram_counts
+    out = {}
+    for t in generations:
+        counts = run.history.models[t][0].unigram_counts
+        lost = np.flatnonzero((real > 0) & (counts == 0))
+        lost = lost[lost >= 2]
+        top = lost[np.argsort(-real[lost], kind="stable")[:count]]
+        words = ", ".join(f"{w} ({real[i]}x)" for w, i in zip(vocab.decode(top), top, strict=True))
+        out[t] = f"{lost.size} words lost" + (f"; most common: {words}" if lost.size else "")
+    return out
+
+
+class TextTable:
+    """Sentences side by side, one column per generation; HTML in Jupyter, plain text elsewhere.
+    ``footer`` adds labelled rows (label -> {generation: text})."""
+
+    def __init__(
+        self, texts: Mapping[int, Sequence[str]], footer: Mapping[str, Mapping[int, str]] | None = None, width: int = 60
+    ):
+        self.texts = dict(texts)
+        self.footer = dict(footer or {})
+        self.width = width
+
+    @staticmethod
+    def _heading(t: int) -> str:
+        return "real text (generation 0)" if t == 0 else f"generation {t}"
+
+    def _repr_html_(self) -> str:
+        head = "".join(f"<th style='text-align:left'>{self._heading(t)}</th>" for t in self.texts)
+        rows = []
+        for k in range(max(len(v) for v in self.texts.values())):
+            cell = "<td style='text-align:left;vertical-align:top;min-width:12em'>{}</td>"
+            cells = "".join(cell.format(html.escape(v[k] if k < len(v) else "")) for v in self.texts.values())
+            rows.append(f"<tr>{cells}</tr>")
+        for label, values in self.footer.items():
+            cells = "".join(cell.format("<i>" + html.escape(values.get(t, "")) + "</i>") for t in self.texts)
+            rows.append(f"<tr style='border-top:2px solid #888'>{cells}</tr>")
+            rows[-1] = rows[-1].replace("<i>", f"<b>{html.escape(label)}:</b> <i>", len(self.texts))
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+    def __repr__(self) -> str:
+        lines = []
+        for t, sentences in self.texts.items():
+            lines.append(f"--- {self._heading(t)}")
+            for s in sentences:
+                lines.append("  * " + (s if len(s) <= self.width * 2 else s[: self.width * 2 - 3] + "..."))
+            for label, values in self.footer.items():
+                lines.append(f"  {label}: {values.get(t, '')}")
+        return "\n".join(lines)
+
+
+def word_loss_by_count(run: NGramRun, max_count: int = 6) -> plt.Figure:
+    """Share of words seen c times in the real text that are gone after one round of resampling
+    (generation 1 -> 2), with +-2 standard errors, against the categorical / Poisson theory e^-c."""
+    history = run.history
+    if len(history.models) < 3:
+        raise ValueError("needs the models of generations 0-2: simulate_ngram(..., keep_models=True)")
+    max_count = check_int("max_count", max_count, minimum=1)
+    real = history.models[1][0].unigram_counts[2:]
+    after = history.models[2][0].unigram_counts[2:]
+    c = np.arange(1, max_count + 1)
+    words = np.array([np.sum(real == k) for k in c])
+    lost = np.array([np.mean(after[real == k] == 0) if n else np.nan for k, n in zip(c, words, strict=True)])
+    se = np.sqrt(lost * (1 - lost) / np.maximum(words, 1))
+    fig, (ax,) = new_figure(1, width=7, height=4.2)
+    style = series_style(0)
+    ax.errorbar(c, lost, yerr=[np.minimum(2 * se, lost), 2 * se], label="simulation (±2 SE)", capsize=3, **style)
+    fine = np.linspace(1, max_count, 100)
+    plot_theory(ax, fine, np.exp(-fine), label="theory: exp(−c)", i=0)
+    ax.set_xticks(c, [f"{k}\n({n})" for k, n in zip(c, words, strict=True)])
+    ax.set_ylim(bottom=-0.02)
+    finish(
+        ax,
+        title="Words lost in one round of resampling",
+        xlabel="count c in the real text (number of such words)",
+        ylabel="share lost",
+    )
+    return fig
+
+
+def ngram_collapse(
+    order: int = 2,
+    policy: str = "replace",
+    real_fraction: float = 0.2,
+    temperature: float = 1.0,
+    top_k: int = 0,
+    generations: int = 20,
+    seed: int = 0,
+) -> plt.Figure:
+    """Interactive view: vocabulary, distinct-2 and held-out perplexity of one run on the embedded
+    corpus (``top_k = 0`` means no top-k; ``real_fraction`` is used by ``fresh-real`` only)."""
+    corpus = load_corpus()
+    run = simulate_ngram(
+        corpus,
+        order=order,
+        generations=generations,
+        policy=policy,
+        real_fraction=real_fraction if policy == "fresh-real" else None,
+        temperature=temperature,
+        top_k=top_k or None,
+        eval_sentences=300,
+        seed=seed,
+    )
+    label = f"order {order}, {run.history.policy}, T = {temperature:g}" + (f", top-{top_k}" if top_k else "")
+    theory = None
+    if policy == "replace" and temperature == 1.0 and not top_k:
+        theory = fit_ngram(corpus.train, order, len(corpus.vocab)).unigram_counts[2:]
+    return collapse_dashboard(
+        {label: run.history}, theory_counts=theory, panels=("vocabulary", "distinct_2", "perplexity_real"), title=label
+    )
