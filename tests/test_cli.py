@@ -80,6 +80,7 @@ def test_json_layout(mle_run):
         "generations": 100,
         "runs": 5000,
         "ddof": 0,
+        "policy": "replace",
         "seed": 0,
         "path": "fast (sufficient statistics)",
     }
@@ -89,6 +90,16 @@ def test_json_layout(mle_run):
     assert rows[0]["sigma_median"] == rows[0]["sigma_mean"] == 1.0 and rows[0]["mu2_mean"] == 0.0
     for row in rows:
         assert row["sigma_q05"] <= row["sigma_q25"] <= row["sigma_median"] <= row["sigma_q75"] <= row["sigma_q95"]
+
+
+def test_policies_from_the_command_line():
+    """fresh-real keeps sigma near 1 (no closed form printed); accumulate-subsample takes the direct path."""
+    fresh = _json_of("--generations", "50", "--runs", "2000", "--policy", "fresh-real", "--real-fraction", "0.5")
+    assert fresh["parameters"]["policy"] == "fresh-real (r = 0.5)"
+    assert 0.9 < fresh["generations"][-1]["sigma_median"] < 1.05
+    assert "theory_sigma_median" not in fresh["generations"][-1]
+    subsample = _json_of("--n", "20", "--generations", "5", "--runs", "50", "--policy", "accumulate-subsample")
+    assert subsample["parameters"]["path"] == "direct"
 
 
 def test_median_final_sigma_agrees_with_theory(mle_run):

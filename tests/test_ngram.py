@@ -440,7 +440,7 @@ def test_cli_single_paragraph_file_without_held_out(tmp_path, capsys):
         (["--order", "0"], "order"),
         (["--top-k", "0"], "top_k"),
         (["--temperature", "0"], "temperature"),
-        (["--policy", "replace", "--real-fraction", "0.5"], "real_fraction"),
+        (["--policy", "replace", "--real-fraction", "0.5"], "real-fraction"),
     ],
 )
 def test_cli_errors_are_one_line(args, message, capsys, tmp_path):
