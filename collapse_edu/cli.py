@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -35,6 +36,8 @@ def _lab(args: argparse.Namespace) -> int:
     directory = lesson_files.lessons_dir(args.lessons)
     first = lesson_files.list_lessons(directory)[0].path.name
     command = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={directory}", first, *args.extra]
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in command:
+        command.append("--allow-root")  # containers and course machines often run as root
     print("Opening the course:", " ".join(command))
     return subprocess.call(command, cwd=directory)
 

@@ -16,6 +16,10 @@ if sys.version_info < (3, 10):
 PY
 
 [ -x .venv/bin/python ] || "$python" -m venv .venv
+stamp=".venv/.collapse-edu-${extra:-course}"
+if [ -f "$stamp" ] && [ "$stamp" -nt pyproject.toml ]; then
+    exit 0  # already set up for this pyproject.toml
+fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 # CPU PyTorch first: a bare `torch` requirement would pull a multi-GB CUDA build.
 .venv/bin/python -c "import torch" 2>/dev/null || .venv/bin/python -m pip install --quiet "${TORCH_SPEC:-torch==2.13.0}"
@@ -29,4 +33,5 @@ if [ "$extra" = "test" ]; then
 else
     .venv/bin/python -m pip install --quiet -e .
 fi
+touch "$stamp"
 echo "collapse-edu is installed in .venv ($(.venv/bin/python -c 'import collapse_edu; print(collapse_edu.__version__)'))"
