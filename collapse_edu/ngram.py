@@ -133,11 +133,13 @@ class Vocabulary:
         dense[np.fromiter(first.values(), np.int64, len(words))] = np.arange(len(words))
         inverse = dense[positions]
         counts = np.bincount(inverse, minlength=len(words))
-        kept = [i for i in range(len(words)) if counts[i] >= min_count and words[i] not in (BOUNDARY, UNKNOWN)]
-        kept.sort(key=lambda i: (-counts[i], words[i]))
+        names = np.array(words)
+        keep = (counts >= min_count) & (names != BOUNDARY) & (names != UNKNOWN)
+        candidates = np.flatnonzero(keep)
+        kept = candidates[np.lexsort((names[candidates], -counts[candidates]))]  # by falling count, then name
         ids = np.ones(len(words), np.int32)  # dropped words -> <unk>
         ids[kept] = np.arange(2, len(kept) + 2)
-        return cls([BOUNDARY, UNKNOWN, *(words[i] for i in kept)]), ids[inverse]
+        return cls([BOUNDARY, UNKNOWN, *names[kept].tolist()]), ids[inverse]
 
     def __len__(self) -> int:
         return len(self.words)

@@ -94,14 +94,12 @@ def snapshot_grid(run: GANRun, n_panels: int = 8) -> plt.Figure:
     return fig
 
 
-def occupancy_figure(run: GANRun) -> plt.Figure:
-    """Which modes the generator occupies over training (share of samples nearest to each mode),
-    next to modes captured over training."""
+def _occupancy_image(ax: plt.Axes, run: GANRun):
+    """Heat map of the share of samples nearest to each mode (rows) at each snapshot (columns)."""
     occupancy = run.occupancy()
-    fig, (left, right) = new_figure(2, width=12, height=4.4)
     step_width = np.diff(run.steps).min() if len(run.steps) > 1 else 1
     extent = (run.steps[0] - step_width / 2, run.steps[-1] + step_width / 2, -0.5, run.target.n_modes - 0.5)
-    image = left.imshow(
+    image = ax.imshow(
         occupancy.T,
         aspect="auto",
         origin="lower",
@@ -111,8 +109,16 @@ def occupancy_figure(run: GANRun) -> plt.Figure:
         vmax=max(occupancy.max(), 1e-9),
         interpolation="nearest",
     )
+    ax.grid(False)
+    return image
+
+
+def occupancy_figure(run: GANRun) -> plt.Figure:
+    """Which modes the generator occupies over training (share of samples nearest to each mode),
+    next to modes captured over training."""
+    fig, (left, right) = new_figure(2, width=12, height=4.4)
+    image = _occupancy_image(left, run)
     fig.colorbar(image, ax=left, label="share of samples")
-    left.grid(False)
     left.set_yticks(range(run.target.n_modes))
     finish(left, title="Mode occupancy over training", xlabel="training step", ylabel="mode index", legend=False)
     for i, min_count in enumerate((1, 20)):
@@ -145,20 +151,7 @@ def gan_playground(
     run = cached_run(target, method, width, float(lr_g), float(lr_d), int(steps), int(seed))
     fig, (left, right) = new_figure(2, width=12, height=5.0, gridspec_kw={"width_ratios": [1, 1.5]})
     draw_samples(left, run.samples, run.target, title=f"{method}, width {width}: {_summary(run.report())}")
-    occupancy = run.occupancy()
-    step_width = np.diff(run.steps).min()
-    extent = (run.steps[0] - step_width / 2, run.steps[-1] + step_width / 2, -0.5, run.target.n_modes - 0.5)
-    right.imshow(
-        occupancy.T,
-        aspect="auto",
-        origin="lower",
-        extent=extent,
-        cmap="Blues",
-        vmin=0,
-        vmax=max(occupancy.max(), 1e-9),
-        interpolation="nearest",
-    )
-    right.grid(False)
+    _occupancy_image(right, run)
     finish(
         right,
         title=f"Mode occupancy (lr_g {lr_g:g}, lr_d {lr_d:g}, {run.seconds:.0f} s)",
