@@ -559,7 +559,7 @@ CHECK_SEEDS = (101, 202, 303)
 
 def check_diagnose(func: Callable[[RunLog], str], seeds=CHECK_SEEDS) -> bool:
     """Run ``func`` on fresh mysteries (other hidden seeds) and say, in words, what it got wrong."""
-    from .exercises import FAIL, PASS, TODO
+    from .exercises import FAIL, PASS, RAISED, STUB, call_learner
 
     wrong = 0
     total = 0
@@ -567,16 +567,12 @@ def check_diagnose(func: Callable[[RunLog], str], seeds=CHECK_SEEDS) -> bool:
         answers = reveal(seed)
         for label, log in mystery_runs(seed).items():
             total += 1
-            try:
-                got = func(log)
-            except NotImplementedError as stub:
-                print(f"{TODO} {getattr(func, '__name__', 'diagnose')} is not written yet: {stub}")
+            got = call_learner(f"mystery set {seed}, run {label}:", func, log)
+            if got is STUB:
                 return False
-            except Exception as error:  # noqa: BLE001 - a learner's error becomes a sentence
-                print(f"{FAIL} mystery set {seed}, run {label}: raised {type(error).__name__}: {error}")
+            if got is RAISED:
                 wrong += 1
-                continue
-            if got not in CAUSES:
+            elif got not in CAUSES:
                 print(f"{FAIL} mystery set {seed}, run {label}: {got!r} is not one of {', '.join(map(repr, CAUSES))}")
                 wrong += 1
             elif got != answers[label]:

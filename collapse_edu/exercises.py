@@ -45,6 +45,26 @@ def _compare(got: Any, expected: Any, rtol: float, atol: float) -> str | None:
     )
 
 
+#: What :func:`call_learner` returns for a stub that is not written yet, and for any other error.
+STUB, RAISED = object(), object()
+
+
+def call_learner(where: str, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``func(*args, **kwargs)`` for a learner's function, with every failure said in words.
+
+    Returns the result, :data:`STUB` after printing "not written yet" for a stub that still raises
+    ``NotImplementedError``, or :data:`RAISED` after printing the error (``where`` names the call).
+    """
+    try:
+        return func(*args, **kwargs)
+    except NotImplementedError as stub:
+        print(f"{TODO} {getattr(func, '__name__', 'your function')} is not written yet: {stub}")
+        return STUB
+    except Exception as error:  # noqa: BLE001 - any learner error becomes a sentence
+        print(f"{FAIL} {where} raised {type(error).__name__}: {error}")
+        return RAISED
+
+
 def check_value(
     answer: Any, expected: Any, *, name: str = "your answer", rtol: float = 1e-6, atol: float = 1e-12, hint: str = ""
 ) -> bool:
@@ -73,13 +93,10 @@ def check_function(
     name = getattr(func, "__name__", "your function")
     failures = 0
     for case in cases:
-        try:
-            got = func(**case)
-        except NotImplementedError as stub:
-            print(f"{TODO} {name} is not written yet: {stub}")
+        got = call_learner(f"{name}({_describe(case)})", func, **case)
+        if got is STUB:
             return False
-        except Exception as error:  # noqa: BLE001 - any learner error becomes a sentence
-            print(f"{FAIL} {name}({_describe(case)}) raised {type(error).__name__}: {error}")
+        if got is RAISED:
             failures += 1
             continue
         problem = _compare(got, reference(**case), rtol, atol)
