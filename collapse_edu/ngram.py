@@ -319,16 +319,23 @@ def _sort_order(keys: np.ndarray, digits: int, base: int) -> np.ndarray:
 def _reduce(
     keys: np.ndarray, counts: np.ndarray | None = None, *, digits: int, base: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted different keys and their total counts (one sort, then run lengths / sums)."""
-    order = _sort_order(keys, digits, base)
-    keys = keys[order]
+    """Sorted different keys and their total counts (one sort, then run lengths / sums).
+
+    Without ``counts`` no permutation is needed: a plain sort, on uint32 when the keys fit (numpy's
+    vectorised sort is fastest there)."""
+    if counts is None:
+        small = base**digits <= 2**32
+        keys = np.sort(keys.astype(np.uint32) if small else keys).astype(np.int64, copy=False)
+    else:
+        order = _sort_order(keys, digits, base)
+        keys, counts = keys[order], counts[order]
     if keys.size == 0:
         return keys, np.zeros(0, np.int64)
     starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
     if counts is None:
         totals = np.diff(np.append(starts, keys.size))
     else:
-        totals = np.add.reduceat(counts[order], starts)
+        totals = np.add.reduceat(counts, starts)
     return keys[starts], totals.astype(np.int64)
 
 
