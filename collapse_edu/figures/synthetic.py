@@ -43,7 +43,8 @@ def gaussian_workflows(
     seed: int = 0,
 ) -> plt.Figure:
     """Fitted variance and squared mean error of the 1-D Gaussian loop under each policy: the mean
-    over runs (line), 5-95% of runs (band), the exact expectation (dashed)."""
+    over runs (line), the median (thin dotted), 5-95% of runs (band), the exact expectation of the
+    mean (dashed)."""
     real_fraction = check_fraction("real_fraction", real_fraction)
     for policy in policies:
         check_choice("policies", policy, POLICIES)
@@ -54,13 +55,16 @@ def gaussian_workflows(
         history = simulate_gaussian(n, generations, count, policy=policy, real_fraction=r, scale=scale, seed=seed + i)
         t = history.generations
         label = _label(policy, real_fraction) + (f" ({count} runs)" if count != runs else "")
-        plot_band(left, t, history["sigma"] ** 2, label=label, i=i, center="mean")
-        plot_band(right, t, history["mu"] ** 2, label=label, i=i, center="mean")
+        for ax, values in ((left, history["sigma"] ** 2), (right, history["mu"] ** 2)):
+            plot_band(ax, t, values, label=label, i=i, center="mean")
+            median = np.median(values, axis=1)
+            ax.plot(t, median, color=series_style(i)["color"], linestyle=":", linewidth=1.3, marker="")
         moments = _gaussian_theory(policy, t, n, real_fraction, scale)
         if moments is not None:
             plot_theory(left, t, moments[0], label=None, i=i)
             plot_theory(right, t, moments[1], label=None, i=i)
     left.plot([], [], color="0.3", linestyle="--", marker="", label="theory (exact mean)")
+    left.plot([], [], color="0.3", linestyle=":", linewidth=1.3, marker="", label="median of runs")
     finish(
         left,
         title=f"Fitted variance, n = {n}" + (f", lambda = {scale:g}" if scale != 1 else ""),
@@ -158,6 +162,7 @@ def biased_sampling(
         if r > 0:
             left.axhline(theory.biased_sampling_fixed_point(n, lam, r), color=series_style(i)["color"], linestyle=":")
     left.plot([], [], color="0.3", linestyle="--", marker="", label="theory (exact mean)")
+    left.plot([], [], color="0.3", linestyle=":", linewidth=1.3, marker="", label="median of runs")
     left.set_yscale("log")
     left.set_ylim(max(1e-4, left.get_ylim()[0]), 1.5)
     finish(left, title=f"Narrowed sampling, n = {n}", xlabel="generation t", ylabel="sigma_t^2 (log scale)")
