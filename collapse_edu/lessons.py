@@ -99,7 +99,11 @@ def execute_notebook(path: Path, *, timeout: int = 600) -> tuple[nbformat.Notebo
     notebook = nbformat.read(path, as_version=4)
     notebook.cells.append(nbformat.v4.new_code_cell(PEAK_MEMORY_PROBE))
     client = NotebookClient(
-        notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+        notebook,
+        timeout=timeout,
+        kernel_name="python3",
+        record_timing=False,  # no per-cell timestamps: a re-run changes only what the cells show
+        resources={"metadata": {"path": str(path.parent)}},
     )
     start = time.perf_counter()
     client.execute()
