@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -109,7 +109,7 @@ class Vocabulary:
         if words[:2] != [BOUNDARY, UNKNOWN] or len(set(words)) != len(words):
             raise ValueError(f"words must start with {BOUNDARY!r}, {UNKNOWN!r} and hold no duplicates")
         self.words = np.array(words, dtype=object)
-        self.index = {word: i for i, word in enumerate(words) if i >= 2}  # a literal '<s>' in text is unknown
+        self.index = dict(zip(words[2:], range(2, len(words)), strict=True))  # a literal '<s>' in text is unknown
 
     @classmethod
     def build(cls, tokens: Iterable[str], min_count: int = 1) -> Vocabulary:
@@ -123,23 +123,22 @@ class Vocabulary:
 
     @classmethod
     def build_encoded(cls, tokens: Sequence[str], min_count: int = 1) -> tuple[Vocabulary, np.ndarray]:
-        """The vocabulary of ``tokens`` and their ids in one pass: a dict remembers each token's
-        first position (C-level ``map``); first positions -> dense type ids -> counts, no sorting."""
+        """The vocabulary of ``tokens`` and their ids in one pass: a ``defaultdict`` hands every new
+        token the next type id (C-level ``map``, no Python loop); type ids -> counts, no sorting."""
         min_count = check_int("min_count", min_count, minimum=1)
-        first: dict[str, int] = {}
-        positions = np.fromiter(map(first.setdefault, tokens, itertools.count()), np.int64, len(tokens))
-        words = list(first)
-        dense = np.zeros(len(tokens), np.int64)
-        dense[np.fromiter(first.values(), np.int64, len(words))] = np.arange(len(words))
-        inverse = dense[positions]
+        types: defaultdict[str, int] = defaultdict(itertools.count().__next__)
+        inverse = np.fromiter(map(types.__getitem__, tokens), np.int32, len(tokens))
+        words = list(types)
         counts = np.bincount(inverse, minlength=len(words))
-        names = np.array(words)
-        keep = (counts >= min_count) & (names != BOUNDARY) & (names != UNKNOWN)
-        candidates = np.flatnonzero(keep)
-        kept = candidates[np.lexsort((names[candidates], -counts[candidates]))]  # by falling count, then name
+        for special in (BOUNDARY, UNKNOWN):  # a literal '<s>' or '<unk>' in text is unknown
+            if special in types:
+                counts[types[special]] = 0
+        candidates = np.flatnonzero(counts >= min_count)
+        names = np.array(words)[candidates]
+        rank = np.lexsort((names, -counts[candidates]))  # by falling count, then name
         ids = np.ones(len(words), np.int32)  # dropped words -> <unk>
-        ids[kept] = np.arange(2, len(kept) + 2)
-        return cls([BOUNDARY, UNKNOWN, *names[kept].tolist()]), ids[inverse]
+        ids[candidates[rank]] = np.arange(2, len(rank) + 2, dtype=np.int32)
+        return cls([BOUNDARY, UNKNOWN, *names[rank].tolist()]), ids[inverse]
 
     def __len__(self) -> int:
         return len(self.words)
@@ -273,17 +272,25 @@ def prepare_corpus(
 
 def _histories(sentences: Sentences, order: int) -> tuple[np.ndarray, np.ndarray]:
     """Every prediction event of the padded sentences: ``history`` (events, order - 1) holds the
-    previous tokens (last column = the latest), ``target`` the predicted token (0 = end)."""
+    previous tokens (last column = the latest), ``target`` the predicted token (0 = end).
+
+    The events are the words with a 0 after each sentence; the history at lag j is that stream
+    shifted by j. Since an end is 0 = ``<s>``, lag 1 needs no padding at all and lag j only zeros
+    the first j - 1 events of each sentence."""
     lengths = sentences.lengths
-    block = lengths + order  # order - 1 pads, the words, the end token
-    starts = np.concatenate(([0], np.cumsum(block)[:-1])).astype(np.int64)
-    padded = np.zeros(int(block.sum()), np.int64)
-    words = np.repeat(starts + order - 1 - sentences.offsets[:-1], lengths) + np.arange(sentences.tokens)
-    padded[words] = sentences.ids
-    is_target = np.ones(padded.size, bool)
-    is_target[(starts[:, None] + np.arange(order - 1)).ravel()] = False
-    events = np.flatnonzero(is_target)
-    return padded[events[:, None] + np.arange(1 - order, 0)], padded[events]
+    ends = sentences.offsets[1:] + np.arange(lengths.size)  # event index of each sentence end
+    target = np.zeros(sentences.tokens + lengths.size, np.int32)
+    is_word = np.ones(target.size, bool)
+    is_word[ends] = False
+    target[is_word] = sentences.ids
+    history = np.zeros((order - 1, target.size), np.int32)  # one row per lag, transposed at the end
+    position = np.arange(target.size) - np.repeat(ends - lengths, lengths + 1) if order > 2 else None
+    for lag in range(1, order):
+        row = history[order - 1 - lag]
+        row[lag:] = target[:-lag]
+        if lag > 1:
+            row[position < lag - 1] = 0
+    return history.T, target
 
 
 def _check_key_space(order: int, vocab_size: int) -> None:
@@ -298,54 +305,60 @@ def _keys(history: np.ndarray, target: np.ndarray, vocab_size: int) -> np.ndarra
     """Integer key of each window (h_1, ..., h_{K-1}, w) in base V, oldest token most significant:
     the key of its last m tokens is ``key % V**m`` and of its context ``key // V``."""
     key = np.zeros(target.size, np.int64)
-    for column in history.T:
-        key = key * vocab_size + column
-    return key * vocab_size + target
+    for column in (*history.T, target):
+        key *= vocab_size
+        key += column
+    return key
 
 
-def _sort_order(keys: np.ndarray, digits: int, base: int) -> np.ndarray:
-    """A stable order that sorts the keys (``digits`` digits in base ``base``). For bases up to
-    2**16 it is an LSD radix sort, one stable (radix) argsort of uint16 digits per digit: several
-    times faster than a comparison sort of int64."""
-    if base > 2**16 or digits > 8:
-        return np.argsort(keys, kind="stable")
-    order = np.arange(keys.size)
-    for i in range(digits):
-        digit = ((keys // base**i) % base).astype(np.uint16)
-        order = order[np.argsort(digit[order], kind="stable")]
+def _radix_order(digits: Iterable[np.ndarray]) -> np.ndarray:
+    """A stable order sorting by the given digit arrays (least significant first, each < 2**16):
+    an LSD radix sort, one stable (radix) argsort of uint16 per digit. Several times faster than a
+    comparison sort of int64 keys."""
+    digits = iter(digits)
+    order = np.argsort(next(digits).astype(np.uint16), kind="stable")
+    for digit in digits:
+        order = order[np.argsort(digit.astype(np.uint16)[order], kind="stable")]
     return order
 
 
-def _reduce(
-    keys: np.ndarray, counts: np.ndarray | None = None, *, digits: int, base: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted different keys and their total counts (one sort, then run lengths / sums).
+def _radix_ok(digits: int, base: int) -> bool:
+    """Radix sort pays when every digit fits uint16 and there are few passes."""
+    return base <= 2**16 and digits <= 8
 
-    Without ``counts`` no permutation is needed: a plain sort, on uint32 when the keys fit (numpy's
-    vectorised sort is fastest there)."""
-    if counts is None:
-        small = base**digits <= 2**32
-        keys = np.sort(keys.astype(np.uint32) if small else keys).astype(np.int64, copy=False)
-    else:
-        order = _sort_order(keys, digits, base)
-        keys, counts = keys[order], counts[order]
+
+def _runs(keys: np.ndarray, counts: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The different values of the sorted ``keys`` and their total counts (1 per key without
+    ``counts``)."""
     if keys.size == 0:
         return keys, np.zeros(0, np.int64)
     starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
-    if counts is None:
-        totals = np.diff(np.append(starts, keys.size))
-    else:
-        totals = np.add.reduceat(counts, starts)
+    totals = np.diff(np.append(starts, keys.size)) if counts is None else np.add.reduceat(counts, starts)
     return keys[starts], totals.astype(np.int64)
+
+
+def _reduce(keys: np.ndarray, counts: np.ndarray, *, digits: int, base: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted different keys (``digits`` digits in base ``base``) and their total counts."""
+    if _radix_ok(digits, base):
+        order = _radix_order((keys // base**i) % base for i in range(digits))
+    else:
+        order = np.argsort(keys, kind="stable")
+    return _runs(keys[order], counts[order])
 
 
 def window_table(sentences: Sentences, order: int, vocab_size: int) -> tuple[np.ndarray, np.ndarray]:
     """The different windows (previous ``order - 1`` tokens, next token) of the padded sentences
     as sorted integer keys (see :func:`_keys`), with their counts: everything an order-K model
-    needs, lower orders being suffixes. Cached in ``sentences.tables`` per (order, V)."""
+    needs, lower orders being suffixes. Cached in ``sentences.tables`` per (order, V).
+    The radix sort runs straight on the token columns (no key arithmetic)."""
     if (order, vocab_size) not in sentences.tables:
         history, target = _histories(sentences, order)
-        sentences.tables[order, vocab_size] = _reduce(_keys(history, target, vocab_size), digits=order, base=vocab_size)
+        keys = _keys(history, target, vocab_size)
+        if _radix_ok(order, vocab_size):
+            keys = keys[_radix_order([target, *history.T[::-1]])]
+        else:
+            keys = np.sort(keys)
+        sentences.tables[order, vocab_size] = _runs(keys)
     return sentences.tables[order, vocab_size]
 
 
@@ -432,7 +445,12 @@ def fit_ngram(sentences: Sentences, order: int, vocab_size: int) -> NGramModel:
     # K - 1 tokens); after the end token, the sentence start (context key 0 = <s> ... <s>, row 0).
     top_contexts = levels["ck"][-1]
     following = keys % vocab_size ** (order - 1)
-    successor = np.minimum(np.searchsorted(top_contexts, following), top_contexts.size - 1)
+    if vocab_size ** (order - 1) <= 4 * keys.size:  # a dense context -> row table is cheaper than a search
+        row_of = np.zeros(vocab_size ** (order - 1), np.int64)
+        row_of[top_contexts] = np.arange(top_contexts.size)
+        successor = row_of[following]
+    else:
+        successor = np.minimum(np.searchsorted(top_contexts, following), top_contexts.size - 1)
     successor = np.where(keys % vocab_size == 0, 0, successor)
     return NGramModel(order, vocab_size, *(tuple(levels[k]) for k in ("ck", "gk", "gc", "tot", "typ")), successor, 0)
 

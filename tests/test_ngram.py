@@ -163,6 +163,22 @@ def test_sampled_window_table_equals_recount(sentences, order, seed, max_length)
         np.testing.assert_array_equal(x, y)
 
 
+@settings(max_examples=40, deadline=None)
+@given(sentence_lists, st.integers(1, 3))
+def test_counting_paths_agree_for_small_and_huge_vocabularies(sentences, order):
+    """V = 7 takes the radix sort and the dense successor table, V > 2**16 the comparison sort and
+    the binary search: the same ids must give the same counts, successors and samples."""
+    batch = Sentences.from_lists(sentences)
+    small, huge = fit_ngram(batch, order, 7), fit_ngram(Sentences.from_lists(sentences), order, 2**16 + 3)
+    for field in ("gram_counts", "context_totals", "context_types"):
+        for x, y in zip(getattr(small, field), getattr(huge, field), strict=True):
+            np.testing.assert_array_equal(x, y)
+    np.testing.assert_array_equal(small.successor, huge.successor)
+    a, b = sample_sentences(small, 20, 3), sample_sentences(huge, 20, 3)
+    np.testing.assert_array_equal(a.ids, b.ids)
+    np.testing.assert_array_equal(a.offsets, b.offsets)
+
+
 def test_entropy_of_count_table():
     model = fit_ngram(Sentences.from_lists([[2, 3], [2, 4], [2, 3]]), 2, 5)
     # contexts: <s> -> 2 (x3); 2 -> 3 (2), 4 (1); 3 -> end (2); 4 -> end (1)
