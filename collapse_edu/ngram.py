@@ -311,20 +311,19 @@ def _keys(history: np.ndarray, target: np.ndarray, vocab_size: int) -> np.ndarra
     return key
 
 
-def _radix_order(digits: Iterable[np.ndarray]) -> np.ndarray:
-    """A stable order sorting by the given digit arrays (least significant first, each < 2**16):
-    an LSD radix sort, one stable (radix) argsort of uint16 per digit. Several times faster than a
-    comparison sort of int64 keys."""
-    digits = iter(digits)
-    order = np.argsort(next(digits).astype(np.uint16), kind="stable")
-    for digit in digits:
+def _sort_order(keys: np.ndarray, *, digits: int, base: int, columns: Sequence[np.ndarray] | None = None) -> np.ndarray:
+    """A stable order that sorts ``keys`` of ``digits`` digits in base ``base``. When every digit
+    fits uint16 it is an LSD radix sort, one stable (radix) argsort of uint16 per digit, several
+    times faster than a comparison sort of int64. ``columns`` hands over the digits ready-made,
+    least significant first (the token columns of the windows); otherwise they come from the keys."""
+    if base > 2**16 or digits > 8:
+        return np.argsort(keys, kind="stable")
+    if columns is None:
+        columns = [(keys // base**i) % base for i in range(digits)]
+    order = np.argsort(columns[0].astype(np.uint16), kind="stable")
+    for digit in columns[1:]:
         order = order[np.argsort(digit.astype(np.uint16)[order], kind="stable")]
     return order
-
-
-def _radix_ok(digits: int, base: int) -> bool:
-    """Radix sort pays when every digit fits uint16 and there are few passes."""
-    return base <= 2**16 and digits <= 8
 
 
 def _runs(keys: np.ndarray, counts: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -339,10 +338,7 @@ def _runs(keys: np.ndarray, counts: np.ndarray | None = None) -> tuple[np.ndarra
 
 def _reduce(keys: np.ndarray, counts: np.ndarray, *, digits: int, base: int) -> tuple[np.ndarray, np.ndarray]:
     """Sorted different keys (``digits`` digits in base ``base``) and their total counts."""
-    if _radix_ok(digits, base):
-        order = _radix_order((keys // base**i) % base for i in range(digits))
-    else:
-        order = np.argsort(keys, kind="stable")
+    order = _sort_order(keys, digits=digits, base=base)
     return _runs(keys[order], counts[order])
 
 
@@ -350,15 +346,14 @@ def window_table(sentences: Sentences, order: int, vocab_size: int) -> tuple[np.
     """The different windows (previous ``order - 1`` tokens, next token) of the padded sentences
     as sorted integer keys (see :func:`_keys`), with their counts: everything an order-K model
     needs, lower orders being suffixes. Cached in ``sentences.tables`` per (order, V).
-    The radix sort runs straight on the token columns (no key arithmetic)."""
+    The sort takes its digits straight from the token columns (no key arithmetic)."""
     if (order, vocab_size) not in sentences.tables:
         history, target = _histories(sentences, order)
         keys = _keys(history, target, vocab_size)
-        if _radix_ok(order, vocab_size):
-            keys = keys[_radix_order([target, *history.T[::-1]])]
-        else:
-            keys = np.sort(keys)
-        sentences.tables[order, vocab_size] = _runs(keys)
+        columns = [target, *history.T[::-1]]
+        sentences.tables[order, vocab_size] = _runs(
+            keys[_sort_order(keys, digits=order, base=vocab_size, columns=columns)]
+        )
     return sentences.tables[order, vocab_size]
 
 

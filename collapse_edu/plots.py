@@ -99,6 +99,11 @@ def plot_theory(ax: plt.Axes, x: np.ndarray, y: np.ndarray, *, label: str, i: in
     ax.plot(x, y, label=label, color=series_style(i)["color"], **THEORY_STYLE)
 
 
+def legend_key(ax: plt.Axes, label: str, *, linestyle: str = "--", **style) -> None:
+    """A grey legend entry that explains a line style rather than a series ("theory (dashed)")."""
+    ax.plot([], [], color="0.3", linestyle=linestyle, marker="", label=label, **style)
+
+
 def finish(ax: plt.Axes, *, title: str, xlabel: str, ylabel: str, legend: bool = True, loc: str = "best") -> None:
     """Title, axis labels and legend: every axes in the course gets all three."""
     ax.set_title(title)

@@ -137,6 +137,14 @@ def _stats_mv(x: np.ndarray) -> MultivariateGaussianStats:
     return MultivariateGaussianStats(np.full(x.shape[0], x.shape[1]), mean, np.einsum("rni,rnj->rij", centred, centred))
 
 
+def _assert_pooled_equals_whole(pooled, whole, parts: list[np.ndarray]) -> None:
+    """Counts exactly, means and scatters up to rounding (scaled by the size of the sums)."""
+    scale = 1.0 + max(np.abs(p).max() for p in parts) ** 2 * sum(p.shape[1] for p in parts)
+    np.testing.assert_array_equal(pooled.count, whole.count)
+    np.testing.assert_allclose(pooled.mean, whole.mean, rtol=1e-12, atol=1e-10)
+    np.testing.assert_allclose(pooled.scatter, whole.scatter, rtol=1e-9, atol=1e-10 * scale)
+
+
 values = st.floats(-100, 100, allow_nan=False, allow_infinity=False)
 
 
@@ -145,11 +153,7 @@ values = st.floats(-100, 100, allow_nan=False, allow_infinity=False)
 def test_pooled_statistics_equal_those_of_the_concatenation_1d(runs, sizes, data):
     parts = [data.draw(arrays(float, (runs, k), elements=values)) for k in sizes]
     pooled = GaussianFast().pool([_stats_1d(p) for p in parts])
-    whole = _stats_1d(np.concatenate(parts, axis=1))
-    scale = 1.0 + max(np.abs(p).max() for p in parts) ** 2 * sum(sizes)
-    np.testing.assert_array_equal(pooled.count, whole.count)
-    np.testing.assert_allclose(pooled.mean, whole.mean, rtol=1e-12, atol=1e-10)
-    np.testing.assert_allclose(pooled.scatter, whole.scatter, rtol=1e-9, atol=1e-10 * scale)
+    _assert_pooled_equals_whole(pooled, _stats_1d(np.concatenate(parts, axis=1)), parts)
 
 
 @settings(max_examples=60, deadline=None)
@@ -162,11 +166,7 @@ def test_pooled_statistics_equal_those_of_the_concatenation_1d(runs, sizes, data
 def test_pooled_statistics_equal_those_of_the_concatenation_multivariate(runs, dim, sizes, data):
     parts = [data.draw(arrays(float, (runs, k, dim), elements=values)) for k in sizes]
     pooled = MultivariateGaussianFast(dim).pool([_stats_mv(p) for p in parts])
-    whole = _stats_mv(np.concatenate(parts, axis=1))
-    scale = 1.0 + max(np.abs(p).max() for p in parts) ** 2 * sum(sizes)
-    np.testing.assert_array_equal(pooled.count, whole.count)
-    np.testing.assert_allclose(pooled.mean, whole.mean, rtol=1e-12, atol=1e-10)
-    np.testing.assert_allclose(pooled.scatter, whole.scatter, rtol=1e-9, atol=1e-10 * scale)
+    _assert_pooled_equals_whole(pooled, _stats_mv(np.concatenate(parts, axis=1)), parts)
 
 
 # --------------------------------------------------------------------------- fits

@@ -16,7 +16,7 @@ from ..categorical import (
     zipf_distribution,
 )
 from ..loop import History
-from ..plots import OKABE_ITO, finish, new_figure, plot_band, plot_line, plot_theory, series_style
+from ..plots import OKABE_ITO, finish, legend_key, new_figure, plot_band, plot_line, plot_theory, series_style
 
 
 def drift_picture(categories: int = 6, n: int = 100, generations: int = 300, seed: int = 1) -> plt.Figure:
@@ -133,7 +133,7 @@ def zipf_vocabulary(
         style = series_style(i)
         right.plot(centres, binned, linestyle="none", marker=style["marker"], color=style["color"], label=f"t = {s}")
         plot_theory(right, ranks, alive[s], label=None, i=i)
-    right.plot([], [], color="0.3", linestyle="--", marker="", label="theory (dashed)")
+    legend_key(right, "theory (dashed)")
     right.set_xscale("log")
     right.set_ylim(-0.02, 1.02)
     finish(
@@ -297,7 +297,7 @@ def real_samples_not_fraction(
         label = f"n = {n}, r = {r:g}: n_r = {int(round(r * n))}"
         plot_line(ax, t, spread, label=label, i=i)
         plot_theory(ax, t, np.sqrt(theory.frequency_variance(t, p0, n, r)), label=None, i=i)
-    ax.plot([], [], color="0.3", linestyle="--", marker="", label="theory (dashed)")
+    legend_key(ax, "theory (dashed)")
     finish(
         ax,
         title=f"The number of real samples sets the wander (p0 = {p0:g})",

@@ -10,7 +10,7 @@ import numpy as np
 from .. import theory
 from ..gaussian import simulate_gaussian
 from ..loop import POLICIES
-from ..plots import finish, new_figure, plot_band, plot_theory, series_style
+from ..plots import finish, legend_key, new_figure, plot_band, plot_theory, series_style
 from ..regression import random_features_errors, simulate_regression, strong_collapse_errors
 from ..scaling import simulate_memoriser
 from ..validation import check_choice, check_fraction
@@ -63,8 +63,8 @@ def gaussian_workflows(
         if moments is not None:
             plot_theory(left, t, moments[0], label=None, i=i)
             plot_theory(right, t, moments[1], label=None, i=i)
-    left.plot([], [], color="0.3", linestyle="--", marker="", label="theory (exact mean)")
-    left.plot([], [], color="0.3", linestyle=":", linewidth=1.3, marker="", label="median of runs")
+    legend_key(left, "theory (exact mean)")
+    legend_key(left, "median of runs", linestyle=":", linewidth=1.3)
     finish(
         left,
         title=f"Fitted variance, n = {n}" + (f", lambda = {scale:g}" if scale != 1 else ""),
@@ -161,8 +161,8 @@ def biased_sampling(
         plot_theory(left, t, theory.biased_sampling_moments(t, n, lam, r)[0], label=None, i=i)
         if r > 0:
             left.axhline(theory.biased_sampling_fixed_point(n, lam, r), color=series_style(i)["color"], linestyle=":")
-    left.plot([], [], color="0.3", linestyle="--", marker="", label="theory (exact mean)")
-    left.plot([], [], color="0.3", linestyle=":", linewidth=1.3, marker="", label="median of runs")
+    legend_key(left, "theory (exact mean)")
+    legend_key(left, "median of runs", linestyle=":", linewidth=1.3)
     left.set_yscale("log")
     left.set_ylim(max(1e-4, left.get_ylim()[0]), 1.5)
     finish(left, title=f"Narrowed sampling, n = {n}", xlabel="generation t", ylabel="sigma_t^2 (log scale)")
@@ -182,7 +182,7 @@ def biased_sampling(
         style = series_style(i)
         right.plot(lams, simulated, color=style["color"], marker=style["marker"], linestyle="none", label=f"r = {r:g}")
         plot_theory(right, fine, [theory.biased_sampling_fixed_point(n, lam, r) for lam in fine], label=None, i=i)
-    right.plot([], [], color="0.3", linestyle="--", marker="", label="a' r / (1 - a'(1-r) lambda^2)")
+    legend_key(right, "a' r / (1 - a'(1-r) lambda^2)")
     finish(right, title="Fixed point of E[sigma^2]", xlabel="lambda (sampling width)", ylabel="stationary sigma^2")
     return fig
 
@@ -205,8 +205,8 @@ def strong_collapse(
         if p > 0:
             floor = theory.strong_collapse_floor(p, shift)
             ax.axhline(floor, color=series_style(i)["color"], linestyle=":", linewidth=1.4)
-    ax.plot([], [], color="0.3", linestyle="--", marker="", label="theory")
-    ax.plot([], [], color="0.3", linestyle=":", marker="", label="floor p^2 |delta|^2")
+    legend_key(ax, "theory")
+    legend_key(ax, "floor p^2 |delta|^2", linestyle=":")
     ax.set_xscale("log")
     ax.set_yscale("log")
     finish(
@@ -289,7 +289,7 @@ def tail_cut_scaling(
         marker="",
         label="clean power law T^-(1-1/beta)",
     )
-    ax.plot([], [], color="0.3", linestyle="--", marker="", label="theory (exact)")
+    legend_key(ax, "theory (exact)")
     ax.set_xscale("log")
     ax.set_yscale("log")
     finish(
