@@ -29,8 +29,9 @@ def in_colab() -> bool:
     return "google.colab" in sys.modules
 
 
-def check_environment(needs: tuple[str, ...] = ("numpy", "matplotlib", "ipywidgets", "tqdm")) -> bool:
-    """Print the versions this lesson uses and say clearly if one is missing or too old."""
+def check_environment(needs: tuple[str, ...] = ("numpy", "matplotlib", "ipywidgets", "tqdm")) -> None:
+    """Print the versions this lesson uses and say clearly if one is missing or too old (it prints
+    rather than returns, so the setup cell shows no stray ``True``)."""
     ok = True
     print(f"Python {platform.python_version()} on {platform.system()} ({'Colab' if in_colab() else 'local/Binder'})")
     for name in needs:
@@ -46,4 +47,3 @@ def check_environment(needs: tuple[str, ...] = ("numpy", "matplotlib", "ipywidge
         ok &= not too_old
         print(f"  {name:<11} {version}" + (f"  TOO OLD: need >= {minimum}" if too_old else ""))
     print("Environment OK." if ok else "Fix the lines above, then restart the kernel.")
-    return ok

@@ -7,6 +7,7 @@ cell; its expected time sits in the notebook metadata as ``{"collapse_edu": {"mi
 from __future__ import annotations
 
 import os
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,11 +110,37 @@ def execute_notebook(path: Path, *, timeout: int = 600) -> tuple[nbformat.Notebo
     client.execute()
     seconds = time.perf_counter() - start
     probe = notebook.cells.pop()
+    strip_progress_bars(notebook)
     try:
         peak_mb = float(probe.outputs[0]["text"])
     except (IndexError, KeyError, ValueError):  # no resource module (Windows)
         peak_mb = None
     return notebook, seconds, peak_mb
+
+
+_PROGRESS_BAR = re.compile(r"\d+%\|")
+
+
+def strip_progress_bars(notebook: nbformat.NotebookNode) -> int:
+    """Remove tqdm progress bars from a notebook's outputs (a saved bar is frozen at whatever it showed
+    when the notebook was written, typically "0%| | 0/20"); returns how many outputs were removed."""
+    removed = 0
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        kept = []
+        for output in cell.outputs:
+            text = (
+                output.get("text", "")
+                if output.output_type == "stream"
+                else output.get("data", {}).get("text/plain", "")
+            )
+            if _PROGRESS_BAR.search(text if isinstance(text, str) else "".join(text)):
+                removed += 1
+                continue
+            kept.append(output)
+        cell.outputs = kept
+    return removed
 
 
 def write_html(notebook: nbformat.NotebookNode, target: Path) -> None:

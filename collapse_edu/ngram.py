@@ -39,7 +39,6 @@ perplexities of different generations are comparable.
 from __future__ import annotations
 
 import itertools
-import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -47,7 +46,15 @@ from functools import cached_property
 
 import numpy as np
 
-from .data import Document, load_documents, split_documents
+from .data import (
+    CORPUS_SOURCES,
+    Document,
+    held_out_without_overlap,
+    load_documents,
+    split_documents,
+    split_sentences,
+    tokenize,
+)
 from .loop import History, Policy, run_generations
 from .validation import as_rng, check_float, check_int
 
@@ -55,28 +62,6 @@ BOUNDARY = "<s>"  #: id 0: pads the start of a sentence and marks its end
 UNKNOWN = "<unk>"  #: id 1: any word outside the training vocabulary
 
 # --------------------------------------------------------------------------- text -> sentences
-
-_TOKEN = re.compile(r"\w+(?:['’.\-]\w+)*|[^\w\s]")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[.!?][\"')\]])\s+")
-
-
-def tokenize(text: str, lower: bool = True) -> list[str]:
-    """Words (letters, digits, ``_``; inner ``'``, ``-`` and ``.`` kept: "don't", "non-empty", "0.5")
-    and every other non-space character as its own token (punctuation is kept)."""
-    if not isinstance(text, str):
-        raise TypeError(f"text must be a str, got {type(text).__name__}")
-    return _TOKEN.findall(text.lower() if lower else text)
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences of a text: paragraphs (split at blank lines), each split after ``.``, ``!`` or
-    ``?`` (optionally followed by a closing quote or bracket) and whitespace."""
-    sentences = []
-    for paragraph in re.split(r"\n\s*\n", text):
-        paragraph = " ".join(paragraph.split())
-        if paragraph:
-            sentences.extend(s for s in _SENTENCE_END.split(paragraph) if s)
-    return sentences
 
 
 def detokenize(tokens: Sequence[str]) -> str:
@@ -226,13 +211,17 @@ def encode_documents(documents: Sequence[Document], vocab: Vocabulary, lower: bo
 
 @dataclass(frozen=True)
 class TextCorpus:
-    """A corpus ready for the loop: the real vocabulary, training and held-out sentences."""
+    """A corpus ready for the loop: the real vocabulary, training and held-out sentences.
+
+    ``held_out_removed`` counts the held-out sentences dropped because they also occur in the
+    training text (see :func:`collapse_edu.data.held_out_without_overlap`)."""
 
     vocab: Vocabulary
     train: Sentences
     held_out: Sentences
     train_documents: tuple[str, ...]
     held_out_documents: tuple[str, ...]
+    held_out_removed: int = 0
 
     def __repr__(self) -> str:
         return (
@@ -250,10 +239,12 @@ def prepare_corpus(
     lower: bool = True,
     min_count: int = 1,
 ) -> TextCorpus:
-    """Load a corpus (``None``: the embedded CPython documentation; or a text file or folder),
-    split it by document (seeded) and encode it with the vocabulary of the training part."""
+    """Load a corpus (``None``: the embedded snapshot; ``"pydoc"``; or a text file or folder), split
+    it by document (seeded), drop held-out sentences that also occur in the training part, and encode
+    both with the vocabulary of the training part."""
     documents = load_documents(source)
     train_docs, held_docs = split_documents(documents, held_out, seed)
+    held_docs, removed = held_out_without_overlap(train_docs, held_docs)
     train_tokens = [tok for doc in train_docs for tok in tokenize(doc.text, lower)]
     if not train_tokens:
         raise ValueError(f"corpus {source!r} has no words in its training part")
@@ -264,6 +255,7 @@ def prepare_corpus(
         encode_documents(held_docs, vocab, lower),
         tuple(d.name for d in train_docs),
         tuple(d.name for d in held_docs),
+        removed,
     )
 
 
@@ -765,15 +757,16 @@ _CORPUS_CACHE: dict[tuple, TextCorpus] = {}
 
 
 def load_corpus(corpus: TextCorpus | str | None = None, *, held_out: float = 0.1, seed: int = 0) -> TextCorpus:
-    """A :class:`TextCorpus` as given, or prepared from a path; the embedded corpus (``None`` or
-    ``"pydoc"``) is prepared once per (held_out, seed) and cached."""
+    """A :class:`TextCorpus` as given, or prepared from a source (see :func:`prepare_corpus`); the
+    built-in sources (``None``/``"embedded"``, ``"pydoc"``) are prepared once per (held_out, seed)
+    and cached."""
     if isinstance(corpus, TextCorpus):
         return corpus
-    if corpus is not None and corpus != "pydoc":
+    if corpus not in (None, *CORPUS_SOURCES):
         return prepare_corpus(corpus, held_out=held_out, seed=seed)
-    key = (held_out, seed)
+    key = (corpus or "embedded", held_out, seed)
     if key not in _CORPUS_CACHE:
-        _CORPUS_CACHE[key] = prepare_corpus(None, held_out=held_out, seed=seed)
+        _CORPUS_CACHE[key] = prepare_corpus(corpus, held_out=held_out, seed=seed)
     return _CORPUS_CACHE[key]
 
 
