@@ -43,6 +43,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
@@ -55,7 +56,7 @@ from .data import (
     split_sentences,
     tokenize,
 )
-from .loop import History, Policy, run_generations
+from .loop import History, Measure, Policy, run_generations
 from .validation import as_rng, check_float, check_int
 
 BOUNDARY = "<s>"  #: id 0: pads the start of a sentence and marks its end
@@ -645,7 +646,28 @@ def vocabulary_survival(counts: np.ndarray, generations: int | np.ndarray) -> np
 # --------------------------------------------------------------------------- the loop family
 
 
-class NGram:
+class SentenceFamily:
+    """The data methods of every text family (data: a list with one :class:`Sentences` per run):
+    joining corpora (accumulate), drawing sentences without replacement (accumulate-subsample) and
+    repeating one model for many runs. :class:`NGram` and the neural language model share them."""
+
+    def pool(self, parts: Sequence[Sequence[Sentences]]) -> list[Sentences]:
+        return [Sentences.concat(runs) for runs in zip(*parts, strict=True)]
+
+    def subsample(self, data: Sequence[Sentences], size: int, rng: np.random.Generator) -> list[Sentences]:
+        out = []
+        for run in data:
+            if size > len(run):
+                raise ValueError(f"size must be <= {len(run)} (the sentences available), got {size}")
+            out.append(run.take(rng.choice(len(run), size=size, replace=False)))
+        return out
+
+    def broadcast(self, model: Sequence[Any], runs: int) -> list[Any]:
+        model = list(model)
+        return model * runs if len(model) == 1 else model
+
+
+class NGram(SentenceFamily):
     """An order-K n-gram family for :func:`~collapse_edu.loop.run_generations`.
 
     Data: a list with one :class:`Sentences` per run. Model: a list with one
@@ -685,20 +707,9 @@ class NGram:
             for m in model
         ]
 
-    def pool(self, parts: Sequence[Sequence[Sentences]]) -> list[Sentences]:
-        return [Sentences.concat(runs) for runs in zip(*parts, strict=True)]
-
-    def subsample(self, data: Sequence[Sentences], size: int, rng: np.random.Generator) -> list[Sentences]:
-        out = []
-        for run in data:
-            if size > len(run):
-                raise ValueError(f"size must be <= {len(run)} (the sentences available), got {size}")
-            out.append(run.take(rng.choice(len(run), size=size, replace=False)))
-        return out
-
-    def broadcast(self, model: Sequence[NGramModel], runs: int) -> list[NGramModel]:
-        model = list(model)
-        return model * runs if len(model) == 1 else model
+    def perplexity(self, model: NGramModel, sentences: Sentences) -> float:
+        """Smoothed perplexity of ``sentences`` under one model (see :func:`perplexity`)."""
+        return perplexity(model, sentences, self.discount)
 
     def describe(self, model: Sequence[NGramModel]) -> dict[str, np.ndarray]:
         values = {
@@ -728,6 +739,29 @@ class SentencePool:
     def reference(self, family: NGram, runs: int):
         data = [self.sentences]
         return family.broadcast(family.fit(data), runs), data
+
+
+def sample_metrics(family: Any, eval_sentences: int, rng: np.random.Generator) -> Measure:
+    """The loop's ``measure`` for every text family: ``eval_sentences`` fresh samples of each model
+    give ``perplexity_self`` (the model's perplexity on its own text), ``distinct_1``, ``distinct_2``
+    and ``sentence_length``. The family supplies ``sample`` and ``perplexity(model, sentences)``.
+    distinct-n grows as the sample shrinks, so compare settings at the same ``eval_sentences``."""
+
+    def measure(model: Sequence[Any], data: Any, t: int) -> Mapping[str, np.ndarray]:
+        rows: dict[str, list[float]] = {
+            "perplexity_self": [],
+            "distinct_1": [],
+            "distinct_2": [],
+            "sentence_length": [],
+        }
+        for sample, m in zip(family.sample(model, eval_sentences, rng), model, strict=True):
+            rows["perplexity_self"].append(family.perplexity(m, sample))
+            rows["distinct_1"].append(distinct_n(sample, 1))
+            rows["distinct_2"].append(distinct_n(sample, 2))
+            rows["sentence_length"].append(float(sample.lengths.mean()))
+        return {k: np.array(v) for k, v in rows.items()}
+
+    return measure
 
 
 # --------------------------------------------------------------------------- experiments
@@ -808,22 +842,7 @@ def simulate_ngram(
         held_out=corpus.held_out,
     )
     loop_seed, eval_seed = np.random.SeedSequence(seed).spawn(2)
-    eval_rng = np.random.default_rng(eval_seed)
-
-    def measure(model: list[NGramModel], data, t: int) -> Mapping[str, np.ndarray]:
-        rows: dict[str, list[float]] = {
-            "perplexity_self": [],
-            "distinct_1": [],
-            "distinct_2": [],
-            "sentence_length": [],
-        }
-        for sample, m in zip(family.sample(model, eval_sentences, eval_rng), model, strict=True):
-            rows["perplexity_self"].append(perplexity(m, sample, family.discount))
-            rows["distinct_1"].append(distinct_n(sample, 1))
-            rows["distinct_2"].append(distinct_n(sample, 2))
-            rows["sentence_length"].append(float(sample.lengths.mean()))
-        return {k: np.array(v) for k, v in rows.items()}
-
+    measure = sample_metrics(family, eval_sentences, np.random.default_rng(eval_seed))
     history = run_generations(
         family,
         SentencePool(corpus.train),
