@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .environment import one_blas_thread
 from .gaussian import wishart_root
 from .loop import ArrayFamily, History, ModelSource, Policy, run_generations
 from .validation import as_rng, check_choice, check_float, check_fraction, check_int
@@ -210,16 +211,17 @@ def simulate_regression(
     family = (LinearRegressionFast if fast else LinearRegression)(
         dim, noise=noise, ridge=ridge, w_true=w_true, design=fixed
     )
-    return run_generations(
-        family,
-        ModelSource(LinearModel(w_true[None])),
-        n=samples,
-        generations=generations,
-        runs=runs,
-        policy=policy,
-        seed=rng,
-        progress=progress,
-    )
+    with one_blas_thread():
+        return run_generations(
+            family,
+            ModelSource(LinearModel(w_true[None])),
+            n=samples,
+            generations=generations,
+            runs=runs,
+            policy=policy,
+            seed=rng,
+            progress=progress,
+        )
 
 
 # --------------------------------------------------------------------------- strong collapse
@@ -251,15 +253,16 @@ def strong_collapse_errors(
     delta = np.zeros(dim)
     delta[0] = shift  # features are isotropic, so the direction of delta does not matter
     out = np.empty((sizes.size, runs))
-    for i, size in enumerate(sizes):
-        size = check_int("n", size.item() if hasattr(size, "item") else size, minimum=dim + 2)
-        shifted = int(round(p * size))
-        gram_s, root_s = _wishart(shifted, runs, dim, rng)
-        gram_r, root_r = _wishart(size - shifted, runs, dim, rng)
-        # X^T eps splits into the two independent blocks of rows.
-        moment = gram_s @ delta + _noise_moment(root_s, noise, rng) + _noise_moment(root_r, noise, rng)
-        gram = gram_r + gram_s
-        out[i] = np.sum(_solve(gram, moment, 0.0) ** 2, axis=1)
+    with one_blas_thread():
+        for i, size in enumerate(sizes):
+            size = check_int("n", size.item() if hasattr(size, "item") else size, minimum=dim + 2)
+            shifted = int(round(p * size))
+            gram_s, root_s = _wishart(shifted, runs, dim, rng)
+            gram_r, root_r = _wishart(size - shifted, runs, dim, rng)
+            # X^T eps splits into the two independent blocks of rows.
+            moment = gram_s @ delta + _noise_moment(root_s, noise, rng) + _noise_moment(root_r, noise, rng)
+            gram = gram_r + gram_s
+            out[i] = np.sum(_solve(gram, moment, 0.0) ** 2, axis=1)
     return out
 
 
@@ -303,15 +306,16 @@ def random_features_errors(
     labels = np.stack([clean + shifted * (np.arange(n) < round(p * n)) for p in fractions], axis=2)  # (runs, n, k)
     projections = rng.standard_normal((runs, max(widths), dim))
     out = np.empty((len(fractions), len(widths), runs))
-    for i, m in enumerate(widths):
-        s = projections[:, :m] / np.sqrt(dim)  # (runs, m, dim): nested widths share their first rows
-        f = features @ np.swapaxes(s, 1, 2)
-        ft = np.swapaxes(f, 1, 2)
-        if m <= n:  # primal: (F^T F + ridge n I) v = F^T y
-            gram = ft @ f + ridge * n * np.eye(m)
-            v = np.linalg.solve(gram, ft @ labels)
-        else:  # dual: v = F^T (F F^T + ridge n I)^{-1} y, the same solution with an n x n solve
-            v = ft @ np.linalg.solve(f @ ft + ridge * n * np.eye(n), labels)
-        w_eff = np.swapaxes(s, 1, 2) @ v  # (runs, dim, k)
-        out[:, i] = np.sum((w_eff - w_true[..., None]) ** 2, axis=1).T
+    with one_blas_thread():
+        for i, m in enumerate(widths):
+            s = projections[:, :m] / np.sqrt(dim)  # (runs, m, dim): nested widths share their first rows
+            f = features @ np.swapaxes(s, 1, 2)
+            ft = np.swapaxes(f, 1, 2)
+            if m <= n:  # primal: (F^T F + ridge n I) v = F^T y
+                gram = ft @ f + ridge * n * np.eye(m)
+                v = np.linalg.solve(gram, ft @ labels)
+            else:  # dual: v = F^T (F F^T + ridge n I)^{-1} y, the same solution with an n x n solve
+                v = ft @ np.linalg.solve(f @ ft + ridge * n * np.eye(n), labels)
+            w_eff = np.swapaxes(s, 1, 2) @ v  # (runs, dim, k)
+            out[:, i] = np.sum((w_eff - w_true[..., None]) ** 2, axis=1).T
     return out[0] if single else out

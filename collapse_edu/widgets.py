@@ -10,7 +10,7 @@ and when a live kernel is attached it adds controls that redraw that same output
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import ipywidgets as widgets
@@ -69,12 +69,15 @@ def interact_figure(
     *,
     run_button: bool = False,
     continuous_update: bool = False,
+    enabled_when: Mapping[str, tuple[str, Any]] | None = None,
     **specs: Any,
 ) -> None:
     """Show ``make_figure()`` with its defaults, plus controls for the parameters in ``specs``.
 
     Each keyword names a parameter of ``make_figure`` and gives its control (see :func:`control`).
     Use ``run_button=True`` when one drawing takes more than a fraction of a second.
+    ``enabled_when={"real_fraction": ("policy", "fresh-real")}`` greys out a control while another
+    control's value makes it irrelevant (the second item: the value, or a list of values, that enable it).
     """
     parameters = inspect.signature(make_figure).parameters
     unknown = [name for name in specs if name not in parameters]
@@ -87,6 +90,23 @@ def interact_figure(
         raise ValueError(f"parameters {', '.join(missing_default)} need a default value to start from")
 
     inputs = {name: control(parameters[name].default, spec, name, continuous_update) for name, spec in specs.items()}
+    for name, (other, enabling) in (enabled_when or {}).items():
+        if name not in inputs or other not in inputs:
+            raise ValueError(
+                f"enabled_when names controls {name!r} and {other!r}; the controls are {', '.join(inputs)}"
+            )
+        enabling = list(enabling) if isinstance(enabling, (list, tuple, set)) else [enabling]
+
+        def follow(
+            *_: Any,
+            target: widgets.Widget = inputs[name],
+            source: widgets.Widget = inputs[other],
+            enabling: list = enabling,
+        ) -> None:
+            target.disabled = source.value not in enabling
+
+        follow()
+        inputs[other].observe(follow, names="value")
     status = widgets.HTML()
 
     def draw() -> plt.Figure:

@@ -152,3 +152,21 @@ def test_headless_without_mock_draws_once(capsys):
     out = capsys.readouterr().out.splitlines()
     assert re.fullmatch(r"Figure\(\d+x\d+\)", out[0])
     assert out[1].startswith("Controls(children=(IntSlider(value=100")
+
+
+def test_enabled_when_greys_out_a_control_until_it_matters(shown):
+    calls, handle = shown
+    interact_figure(
+        make_figure,
+        estimator=["MLE", "unbiased"],
+        scale=(0.0, 1.0, 0.1),
+        enabled_when={"scale": ("estimator", "unbiased")},
+    )
+    found = controls_of(calls)
+    assert found["scale"].disabled is True  # the default estimator does not use it
+    found["estimator"].value = "unbiased"
+    assert found["scale"].disabled is False
+    found["estimator"].value = "MLE"
+    assert found["scale"].disabled is True
+    with pytest.raises(ValueError, match="enabled_when names controls 'scale' and 'bins'"):
+        interact_figure(make_figure, scale=(0.0, 1.0, 0.1), enabled_when={"scale": ("bins", 3)})
