@@ -6,11 +6,10 @@ model (the convention of :mod:`collapse_edu.loop`).
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 from scipy.special import digamma, gammaln, ndtri, polygamma
 
+from .environment import one_blas_thread
 from .validation import check_fraction, check_int
 
 # --------------------------------------------------------------------------- Gaussian
@@ -401,17 +400,6 @@ def _binomial_rows(n: int, draws: int) -> np.ndarray:
 MAX_EXACT_N = 4000
 
 
-def _one_blas_thread() -> contextlib.AbstractContextManager:
-    """The exact recursions multiply small matrices hundreds of times. With several BLAS threads on a
-    busy 2-core machine each product waits for its threads (measured 7-20x slower than one thread),
-    so they run on one (threadpoolctl ships with scikit-learn; without it nothing changes)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - scikit-learn is a dependency
-        return contextlib.nullcontext()
-    return threadpool_limits(1, user_api="blas")
-
-
 def survival_probability(
     p0: object, n: int, generations: int, policy: str = "replace", real_fraction: float = 0.0
 ) -> np.ndarray:
@@ -422,7 +410,7 @@ def survival_probability(
     fresh-real: the count distribution of each distinct p0 value is pushed forward (upper tail
     < 1e-14 trimmed), cost up to O(K n (n - n_r) T). accumulate: 1 - (1 - p_i)^n for every t >= 1.
     """
-    with _one_blas_thread():
+    with one_blas_thread():  # many small matrix products: a second BLAS thread only waits
         return _survival_probability(p0, n, generations, policy, real_fraction)
 
 
