@@ -220,7 +220,7 @@ def _simulate_ngram(args: argparse.Namespace) -> int:
             row["theory_vocabulary"] = float(theory[t])
         rows.append(row)
     parameters = {
-        "corpus": args.corpus or "pydoc (CPython reference documentation, prose)",
+        "corpus": args.corpus or "embedded snapshot of the CPython 3.11.7 reference documentation (prose)",
         "order": args.order,
         "generations": args.generations,
         "runs": args.runs,
