@@ -237,7 +237,11 @@ def _simulate_ngram(args: argparse.Namespace) -> int:
     def figure():
         from .figures.text import collapse_dashboard
 
-        return collapse_dashboard({str(history.policy): history}, theory_counts=counts if exact_resampling else None)
+        return collapse_dashboard(
+            {str(history.policy): history},
+            theory_counts=counts if exact_resampling else None,
+            reference=args.policy != "replace",  # the level of the model of all real text
+        )
 
     emit(args, parameters, rows, figure)
     return 0

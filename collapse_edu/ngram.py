@@ -16,7 +16,8 @@ model of generated text (or of a growing pool of it) is refitted without recount
 **Sampling** draws many sentences at once: each step looks up every unfinished sentence's
 context row, draws the next token from cumulative sums through a guide table, and jumps to the next
 context through a precomputed successor table. Temperature T reweights a row's counts to
-``c^(1/T)``; top-k keeps a row's k most frequent continuations.
+``c^(1/T)``; top-k keeps a row's k most frequent continuations. :func:`sample_runs` lays the tables of
+several models (the runs of one generation) end to end and draws all their sentences in one pass.
 
 The model that is *fitted* is the maximum-likelihood count table P(w | h) = c(h, w) / c(h): the
 optimum of the next-token cross-entropy on the training text, which is the model studied by
