@@ -220,7 +220,7 @@ def _simulate_ngram(args: argparse.Namespace) -> int:
             row["theory_vocabulary"] = float(theory[t])
         rows.append(row)
     parameters = {
-        "corpus": args.corpus or "pydoc (CPython reference documentation, prose)",
+        "corpus": args.corpus or "embedded snapshot of the CPython 3.11.7 reference documentation (prose)",
         "order": args.order,
         "generations": args.generations,
         "runs": args.runs,
@@ -237,7 +237,11 @@ def _simulate_ngram(args: argparse.Namespace) -> int:
     def figure():
         from .figures.text import collapse_dashboard
 
-        return collapse_dashboard({str(history.policy): history}, theory_counts=counts if exact_resampling else None)
+        return collapse_dashboard(
+            {str(history.policy): history},
+            theory_counts=counts if exact_resampling else None,
+            reference=args.policy != "replace",  # the level of the model of all real text
+        )
 
     emit(args, parameters, rows, figure)
     return 0

@@ -16,7 +16,8 @@ model of generated text (or of a growing pool of it) is refitted without recount
 **Sampling** draws many sentences at once: each step looks up every unfinished sentence's
 context row, draws the next token from cumulative sums through a guide table, and jumps to the next
 context through a precomputed successor table. Temperature T reweights a row's counts to
-``c^(1/T)``; top-k keeps a row's k most frequent continuations.
+``c^(1/T)``; top-k keeps a row's k most frequent continuations. :func:`sample_runs` lays the tables of
+several models (the runs of one generation) end to end and draws all their sentences in one pass.
 
 The model that is *fitted* is the maximum-likelihood count table P(w | h) = c(h, w) / c(h): the
 optimum of the next-token cross-entropy on the training text, which is the model studied by
@@ -562,15 +563,44 @@ def sample_sentences(
     whose cumulative-weight interval holds u, found through a guide table in O(1) expected time
     (Chen & Asau 1974). A sentence stops at ``<s>`` or after ``max_length`` tokens.
     """
+    return sample_runs([model], count, rng, temperature=temperature, top_k=top_k, max_length=max_length)[0]
+
+
+def sample_runs(
+    models: Sequence[NGramModel],
+    count: int,
+    rng: np.random.Generator | int | None = 0,
+    *,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    max_length: int = 256,
+) -> list[Sentences]:
+    """``count`` sentences from each of several models (one per run of the loop) in one pass, as
+    :func:`sample_sentences` does for one: the models' sampling tables are laid end to end, so
+    every step advances the sentences of all runs together. With one model the draws are exactly
+    those of :func:`sample_sentences`."""
     count = check_int("count", count, minimum=0)
     temperature, top_k, max_length = _check_sampling(temperature, top_k, max_length)
     rng = as_rng(rng)
-    pointer, types, end, guide, tokens, successor = _sampler(model, temperature, top_k)
-    out = np.zeros((count, max_length), np.int32)
-    lengths = np.full(count, max_length, np.int64)
-    active = np.arange(count)
-    row = np.full(count, model.start, np.int64)
-    drawn = []  # the grams drawn: their counts are the window table of the sample
+    models = list(models)
+    if not models or len({(m.order, m.vocab_size) for m in models}) != 1:
+        raise ValueError("models must be a non-empty list of n-gram models of one order and vocabulary size")
+    tables = [_sampler(m, temperature, top_k) for m in models]
+    row_base = np.cumsum([0] + [t[1].size for t in tables])  # first row of each model
+    gram_base = np.cumsum([0] + [t[2].size for t in tables])  # first gram of each model
+    if len(tables) == 1:
+        pointer, types, end, guide, tokens, successor = tables[0]
+    else:
+        pointer = np.concatenate([t[0][:-1] + g for t, g in zip(tables, gram_base, strict=False)] + [gram_base[-1:]])
+        types, end, tokens = (np.concatenate([t[i] for t in tables]) for i in (1, 2, 4))
+        guide = np.concatenate([t[3] + g for t, g in zip(tables, gram_base, strict=False)])
+        successor = np.concatenate([t[5] + r for t, r in zip(tables, row_base, strict=False)])
+    total = count * len(models)
+    out = np.zeros((total, max_length), np.int32)
+    lengths = np.full(total, max_length, np.int64)
+    active = np.arange(total)
+    row = np.repeat(row_base[:-1] + np.array([m.start for m in models]), count)
+    drawn = []  # the grams drawn: their counts are the window tables of the samples
     for step in range(max_length):
         if active.size == 0:
             break
@@ -588,18 +618,25 @@ def sample_sentences(
         active, gram = active[going], gram[going]
         out[active, step] = token[going]
         row = successor[gram]
-    keep = np.arange(max_length) < lengths[:, None]
-    sentences = Sentences(out[keep], np.concatenate(([0], np.cumsum(lengths))).astype(np.int64))
-    # Window table for free: drawn gram counts, plus a forced end for sentences cut at max_length.
-    counts = np.bincount(np.concatenate(drawn), minlength=len(tokens)) if drawn else np.zeros(len(tokens), np.int64)
-    keys, counts = model.gram_keys[-1][counts > 0], counts[counts > 0]
-    if active.size:  # cut sentences end after their last context
-        cut = model.context_keys[-1][row] * model.vocab_size
-        keys = np.concatenate([keys, cut])
-        counts = np.concatenate([counts, np.ones(active.size, np.int64)])
-        keys, counts = _reduce(keys, counts, digits=model.order, base=model.vocab_size)
-    sentences.tables[model.order, model.vocab_size] = (keys, counts.astype(np.int64))
-    return sentences
+    # Window tables for free: drawn gram counts, plus a forced end for sentences cut at max_length.
+    all_counts = np.bincount(np.concatenate(drawn), minlength=gram_base[-1]) if drawn else np.zeros(gram_base[-1], int)
+    samples = []
+    for j, model in enumerate(models):
+        mine = slice(j * count, (j + 1) * count)
+        keep = np.arange(max_length) < lengths[mine, None]
+        offsets = np.concatenate(([0], np.cumsum(lengths[mine]))).astype(np.int64)
+        sentences = Sentences(out[mine][keep], offsets)
+        counts = all_counts[gram_base[j] : gram_base[j + 1]]
+        keys, counts = model.gram_keys[-1][counts > 0], counts[counts > 0]
+        cut = (active >= mine.start) & (active < mine.stop)
+        if cut.any():  # cut sentences end after their last context
+            last = model.context_keys[-1][row[cut] - row_base[j]] * model.vocab_size
+            keys = np.concatenate([keys, last])
+            counts = np.concatenate([counts, np.ones(last.size, np.int64)])
+            keys, counts = _reduce(keys, counts, digits=model.order, base=model.vocab_size)
+        sentences.tables[model.order, model.vocab_size] = (keys, counts.astype(np.int64))
+        samples.append(sentences)
+    return samples
 
 
 # --------------------------------------------------------------------------- text metrics
@@ -702,10 +739,7 @@ class NGram(SentenceFamily):
         return [fit_ngram(run, self.order, self.vocab_size) for run in data]
 
     def sample(self, model: Sequence[NGramModel], size: int, rng: np.random.Generator) -> list[Sentences]:
-        return [
-            sample_sentences(m, size, rng, temperature=self.temperature, top_k=self.top_k, max_length=self.max_length)
-            for m in model
-        ]
+        return sample_runs(model, size, rng, temperature=self.temperature, top_k=self.top_k, max_length=self.max_length)
 
     def perplexity(self, model: NGramModel, sentences: Sentences) -> float:
         """Smoothed perplexity of ``sentences`` under one model (see :func:`perplexity`)."""
