@@ -80,7 +80,8 @@ def read_lesson(path: Path) -> Lesson:
                     title = line[2:].strip()
                     break
             break
-    minutes = notebook.metadata.get("collapse_edu", {}).get("minutes")
+    settings = notebook.metadata.get("collapse_edu", {})
+    minutes = settings.get("minutes") if isinstance(settings, dict) else None
     if minutes is not None and (isinstance(minutes, bool) or not isinstance(minutes, int)):
         raise ValueError(f"{path}: metadata collapse_edu.minutes must be a whole number, got {minutes!r}")
     return Lesson(path=path, title=title, minutes=minutes)

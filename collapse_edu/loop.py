@@ -32,7 +32,7 @@ from typing import Any, Protocol
 import numpy as np
 from tqdm.auto import tqdm
 
-from .validation import as_rng, check_choice, check_fraction, check_int, check_memory
+from .validation import as_rng, check_bool, check_choice, check_fraction, check_int, check_memory
 
 POLICIES = ("replace", "accumulate", "accumulate-subsample", "fresh-real")
 
@@ -275,6 +275,7 @@ def run_generations(
     generations = check_int("generations", generations, minimum=0)
     runs = check_int("runs", runs, minimum=1)
     policy = Policy.coerce(policy, real_fraction)
+    keep_models = check_bool("keep_models", keep_models)
     rng = as_rng(seed)
     check_loop_memory(family, n, generations, runs, policy)
 

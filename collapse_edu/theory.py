@@ -21,6 +21,14 @@ def _t(t: object, integer: bool = False) -> np.ndarray:
     return check_times("t", t, integer=integer)
 
 
+def _steps(t: object) -> np.ndarray:
+    """Whole generation numbers for a recursion that is run up to max(t): refused if too long to hold."""
+    t = _t(t, integer=True)
+    last = float(np.max(t, initial=0))
+    check_memory(32.0 * (last + 1), f"t up to {last:g}", "ask for fewer generations")
+    return t.astype(int)
+
+
 def _sigma0(sigma0: object) -> float:
     return check_float("sigma0", sigma0, 0.0, strict_minimum=True)
 
@@ -172,7 +180,7 @@ def regression_error_accumulate(
 
     design = check_choice("design", design, ("fixed", "fresh"))
     c = regression_constant(dim, samples, noise)
-    t = _t(t, integer=True).astype(int)
+    t = _steps(t)
     i = np.arange(1, int(np.max(t, initial=0)) + 1, dtype=float)
     if design == "fixed":
         terms = c / i**2
@@ -241,7 +249,7 @@ def gaussian_accumulate_moments(
     n = check_int("n", n, minimum=2)
     lam2 = check_float("scale", scale, 0.0, strict_minimum=True) ** 2
     sigma0 = _sigma0(sigma0)
-    t = _t(t, integer=True).astype(int)
+    t = _steps(t)
     last = int(np.max(t, initial=0))
     s, m = np.empty(last + 1), np.empty(last + 1)
     s[0], m[0] = 1.0, 0.0
@@ -272,7 +280,7 @@ def biased_sampling_moments(
     lam2 = check_float("scale", scale, 0.0, strict_minimum=True) ** 2
     r = round(check_fraction("real_fraction", real_fraction) * n) / n
     a = (n - 1) / n
-    t = _t(t, integer=True).astype(int)
+    t = _steps(t)
     last = int(np.max(t, initial=0))
     s, m = np.empty(last + 1), np.empty(last + 1)
     s[0], m[0] = 1.0, 0.0
@@ -547,8 +555,9 @@ def expected_heterozygosity(
     n = check_int("n", n, minimum=1)
     policy, real_fraction = _categorical_policy(policy, real_fraction)
     h0 = check_fraction("h0", h0)
-    t = _t(t, integer=True)
+    t = _t(t)
     if policy == "accumulate":
+        t = _steps(t)
         t_max = int(np.max(t)) if t.size else 0
         factors = np.cumprod(np.concatenate([[1.0], 1.0 - 1.0 / (n * np.arange(1, t_max + 1) ** 2)]))
         return h0 * factors[t.astype(int)]
@@ -577,7 +586,7 @@ def fixation_time_uniform(categories: int | np.ndarray, n: int) -> np.ndarray:
     """:func:`expected_fixation_time` of K equally likely categories: 2n (K - 1) ln(K / (K - 1)).
     It grows with K but never passes 2n."""
     n = check_int("n", n, minimum=1)
-    k = check_times("categories", categories, integer=True)
+    k = check_times("categories", categories)
     if np.any(k < 1):
         raise ValueError("categories must be >= 1")
     with np.errstate(divide="ignore", invalid="ignore"):

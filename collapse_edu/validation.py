@@ -94,7 +94,7 @@ def check_times(name: str, value: object, *, integer: bool = False) -> np.ndarra
     if not np.all(np.isfinite(times)) or np.any(times < 0):
         raise ValueError(f"{name} must be finite and >= 0, got {value!r}")
     if integer and np.any(times != np.round(times)):
-        raise ValueError(f"{name} must be whole numbers of generations, got {value!r}")
+        raise ValueError(f"{name} must be whole numbers, got {value!r}")
     return times
 
 
