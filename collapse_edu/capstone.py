@@ -67,7 +67,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .validation import check_choice, check_float, check_int
+from .validation import check_choice, check_float, check_int, check_memory
 
 CAUSES = ("overfitting", "model collapse", "mode collapse", "forgetting")
 LABELS = ("A", "B", "C", "D")
@@ -196,6 +196,7 @@ def polynomial_fit(seed: int = 0, *, points: int = 25, degree: int = 15, noise: 
     points = check_int("points", points, minimum=5)
     degree = check_int("degree", degree, minimum=1, maximum=40)
     noise = check_float("noise", noise, 0.0, strict_minimum=True)
+    check_memory(8.0 * points * (degree + 4), f"points = {points}", "use fewer points")
     rng = np.random.default_rng(seed)
     x = rng.uniform(-1, 1, points)
     y = np.sin(np.pi * x) + noise * rng.standard_normal(points)

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .validation import as_rng, check_choice, check_float, check_int
+from .validation import as_rng, check_choice, check_float, check_int, check_times
 
 METHODS = ("finetune", "ewc", "replay", "joint")
 SCENARIOS = ("task-incremental", "class-incremental")
@@ -484,7 +484,7 @@ def run_grid(
 def class_incremental_finetune_prediction(tasks_seen: np.ndarray | int) -> np.ndarray:
     """Average accuracy of class-incremental fine-tuning if it learns each new task perfectly and
     forgets every earlier one completely: 1 / (number of tasks seen) (van de Ven & Tolias, arXiv:1904.07734)."""
-    tasks_seen = np.asarray(tasks_seen, dtype=float)
+    tasks_seen = check_times("tasks_seen", tasks_seen)
     if np.any(tasks_seen < 1):
         raise ValueError("tasks_seen must be >= 1")
     return 1.0 / tasks_seen

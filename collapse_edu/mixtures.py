@@ -27,7 +27,7 @@ from threadpoolctl import ThreadpoolController
 
 from .loop import ArrayFamily, DataPool, History, ModelSource, Policy, run_generations
 from .metrics import entropy
-from .validation import check_float, check_fraction, check_int
+from .validation import check_float, check_fraction, check_int, check_memory
 
 # --------------------------------------------------------------------------- mixture models
 
@@ -236,6 +236,9 @@ def simulate_mixture(
     ``component_std`` (both ``(T+1, runs, k)``), ``pooled_std``, ``separation``; row 0 is the truth."""
     n = check_int("n", n, minimum=2)
     seed = check_int("seed", seed, minimum=0)
+    components = check_int("components", components, minimum=1)
+    if components > n:
+        raise ValueError(f"components must be <= n = {n} (EM needs a sample per component), got {components}")
     family = GaussianMixtureFamily(components, max_iter=max_iter, seed=seed)
     truth = blob_truth(separation, components)
     return run_generations(
@@ -327,6 +330,8 @@ class PCAMixture(ArrayFamily):
     k-means initialised EM). Fit refits both parts per run; samples are mapped back to pixels and
     clipped to the valid range [0, 1]."""
 
+    sample_bytes = 8 * 64  # one 8x8 image
+
     def __init__(self, dims: int = 10, components: int = 10, *, reg_covar: float = 1e-6, seed: int = 0):
         self.dims = check_int("dims", dims, minimum=1, maximum=64)
         self.components = check_int("components", components, minimum=1)
@@ -416,12 +421,16 @@ def nearest_distances(samples: np.ndarray, reference: np.ndarray, chunk: int = 2
 def class_coverage(labels: np.ndarray, classes: int = 10, min_share: float = 0.02) -> int:
     """Number of classes that receive at least ``min_share`` of the labels (a digit's "mode
     coverage"; 0.02 is a fifth of the fair share when there are 10 classes)."""
-    labels = np.asarray(labels)
     classes = check_int("classes", classes, minimum=1)
     min_share = check_fraction("min_share", min_share)
+    labels = np.asarray(labels)
     if labels.size == 0:
         raise ValueError("labels must not be empty")
-    share = np.bincount(labels.ravel().astype(int), minlength=classes)[:classes] / labels.size
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise TypeError(f"labels must be integer class numbers 0..{classes - 1}, got dtype {labels.dtype}")
+    if labels.min() < 0 or labels.max() >= classes:
+        raise ValueError(f"labels must lie in 0..{classes - 1}, got {labels.min()}..{labels.max()}")
+    share = np.bincount(labels.ravel(), minlength=classes) / labels.size
     return int(np.sum(share >= min_share))
 
 
@@ -443,7 +452,9 @@ class DigitScorer:
     def __init__(self, family: PCAMixture, samples: int = 500, grid: int = 40, seed: int = 0, min_share: float = 0.02):
         self.family = family
         self.samples = check_int("samples", samples, minimum=10)
-        self.grid = check_int("grid", grid, minimum=1, maximum=self.samples)
+        self.grid = check_int("grid", grid, minimum=1)
+        if self.grid > self.samples:
+            raise ValueError(f"samples must be >= grid = {self.grid} (the images kept for display), got {self.samples}")
         self.seed = check_int("seed", seed, minimum=0)
         self.min_share = check_fraction("min_share", min_share)
         self.digits = load_digit_split()
@@ -497,8 +508,15 @@ def simulate_digits(
     digits = load_digit_split()
     if n > len(digits.train_x):
         raise ValueError(f"n must be <= {len(digits.train_x)} (the real training digits), got {n}")
+    generations = check_int("generations", generations, minimum=0)
+    runs = check_int("runs", runs, minimum=1)
     family = PCAMixture(dims, components, seed=seed)
     scorer = DigitScorer(family, samples=samples, seed=seed)
+    check_memory(
+        8.0 * runs * ((generations + 1) * (scorer.grid * 64 + 20) + 3 * 64 * (scorer.samples + n)),
+        f"runs = {runs} with generations = {generations} and samples = {scorer.samples}",
+        "use fewer runs, generations or samples",
+    )
     return run_generations(
         family,
         DataPool(digits.train_x),

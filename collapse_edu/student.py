@@ -70,14 +70,20 @@ def build_student_versions(lessons: list[Path], out_dir: Path) -> list[Path]:
     """Write the student version of every lesson into ``out_dir``; returns the files written.
 
     Every notebook is converted before anything is written, so a bad marker leaves no
-    half-built folder behind.
+    half-built folder behind. Each student notebook carries the tool's marker in its metadata
+    (:mod:`collapse_edu.outputs`), so a later build may replace it.
     """
+    from .lessons import read_notebook
+    from .outputs import mark_notebook
+
     converted = []
     for path in lessons:
+        notebook = read_notebook(path)
         try:
-            converted.append((path.name, student_notebook(nbformat.read(path, as_version=4))))
+            converted.append((path.name, student_notebook(notebook)))
         except ValueError as error:
             raise ValueError(f"{path.name}: {error}") from None
+        mark_notebook(converted[-1][1])
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for name, notebook in converted:

@@ -277,3 +277,44 @@ def test_student_version_of_lesson_01_runs_and_checkers_say_not_written_yet(stud
     assert checkers, "no exercise found in lesson 01"
     for cell in checkers:
         assert "not written yet" in stdout_of(cell), cell.source
+
+
+# --------------------------------------------------------------------------- nothing overwritten (issue 14)
+
+
+def test_student_never_writes_into_the_master_folder(tmp_path, capsys):
+    """Before: `student --out lessons` rewrote every master lesson without its solutions."""
+    lessons = tmp_path / "lessons"
+    lessons.mkdir()
+    nbformat.write(mini_lesson(), lessons / "98_mini.ipynb")
+    before = (lessons / "98_mini.ipynb").read_bytes()
+    for extra in ([], ["--force"]):
+        with pytest.raises(SystemExit) as stop:
+            main(["--lessons", str(lessons), "student", "--out", str(lessons), *extra])
+        assert stop.value.code == 2
+        assert "holds the master lessons: student never writes into it" in capsys.readouterr().err
+    assert (lessons / "98_mini.ipynb").read_bytes() == before
+
+
+def test_student_replaces_its_own_files_but_not_foreign_ones(tmp_path, capsys):
+    from collapse_edu.outputs import written_by_tool
+
+    lessons = tmp_path / "lessons"
+    lessons.mkdir()
+    nbformat.write(mini_lesson(), lessons / "98_mini.ipynb")
+    out = tmp_path / "student"
+    assert main(["--lessons", str(lessons), "student", "--out", str(out)]) == 0
+    assert written_by_tool(out / "98_mini.ipynb")
+    assert main(["--lessons", str(lessons), "student", "--out", str(out)]) == 0  # a rebuild needs no --force
+    capsys.readouterr()
+    handout = tmp_path / "handout"
+    handout.mkdir()
+    nbformat.write(mini_lesson(), handout / "98_mini.ipynb")  # e.g. a lecturer's edited copy
+    with pytest.raises(SystemExit) as stop:
+        main(["--lessons", str(lessons), "student", "--out", str(handout)])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2
+    assert err.startswith("collapse-edu: error: student would replace 1 existing file that collapse-edu did not write")
+    assert "secret_numerator" in (handout / "98_mini.ipynb").read_text()
+    assert main(["--lessons", str(lessons), "student", "--out", str(handout), "--force"]) == 0
+    assert "secret_numerator" not in (handout / "98_mini.ipynb").read_text()

@@ -15,7 +15,7 @@ import numpy as np
 from .. import theory
 from ..loop import History
 from ..mixtures import DIGIT_METRICS, mixture_density, model_at
-from ..plots import OKABE_ITO, finish, image_grid, new_figure, plot_line, plot_theory, series_style
+from ..plots import OKABE_ITO, finish, image_grid, new_figure, plot_band, plot_line, plot_theory, series_style
 from ..validation import check_int
 
 # --------------------------------------------------------------------------- mixture toy
@@ -52,6 +52,30 @@ def mixture_collapse(history: History, run: int = 0) -> plt.Figure:
     finish(
         right, title="Distance between the component means", xlabel="generation t", ylabel="distance", loc="lower right"
     )
+    return fig
+
+
+def mixture_runs(history: History) -> plt.Figure:
+    """All runs of the toy at once (the figure of ``collapse-edu simulate mixture --plot``): medians over
+    runs with their 5-95% band of (a) the pooled std and the smallest and largest component std, next
+    to the single-Gaussian reference sqrt(a^t); (b) the smallest component weight; (c) the largest
+    distance between component means."""
+    t = history.generations
+    std = history["component_std"]
+    runs, k = std.shape[1], std.shape[2]
+    fig, (left, middle, right) = new_figure(3, width=15, height=4.8)
+    plot_band(left, t, history["pooled_std"], label="pooled (whole mixture)", i=2)
+    plot_band(left, t, std.min(axis=2), label="smallest component", i=0)
+    plot_band(left, t, std.max(axis=2), label="largest component", i=1)
+    plot_theory(left, t, np.sqrt(theory.expected_variance(t, history.n)), label="one Gaussian: sqrt(a^t)", i=2)
+    left.set_ylim(bottom=0)
+    finish(left, title=f"Std, median of {runs} run(s), n = {history.n}", xlabel="generation t", ylabel="std (per axis)")
+    plot_band(middle, t, history["weights"].min(axis=2), label=f"smallest of {k} weights", i=3)
+    middle.set_ylim(0, 1)
+    finish(middle, title="Smallest component weight", xlabel="generation t", ylabel="weight")
+    plot_band(right, t, history["separation"], label="largest |mu_i - mu_j|", i=4)
+    right.set_ylim(bottom=0)
+    finish(right, title="Distance between component means", xlabel="generation t", ylabel="distance")
     return fig
 
 
