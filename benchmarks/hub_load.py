@@ -45,6 +45,7 @@ from hub_harness import (  # noqa: E402
     format_phase,
     load_average,
     make_course_repo,
+    median,
     proxy_command,
     pull_all,
     run_phase,
@@ -96,11 +97,11 @@ def held(phase: Phase, limit: float) -> bool:
 
 
 def summary_row(count: int, phase: Phase, setup: dict, limit: float) -> str:
-    walls = sorted(run.seconds for run in phase.runs)
+    walls = [run.seconds for run in phase.runs]
     idle = list(setup["idle_server_pss_mb"].values())
     verdict = "holds" if held(phase, limit) else ("cell failed" if not phase.ok else f">= {limit:.0f} s")
     return (
-        f"| {count} | {walls[len(walls) // 2]:.1f} | {walls[-1]:.1f} | {sum(r.cpu_s for r in phase.runs):.0f} | "
+        f"| {count} | {median(walls):.1f} | {max(walls):.1f} | {sum(r.cpu_s for r in phase.runs):.0f} | "
         f"{max(r.peak_mb for r in phase.runs):.0f} | {sum(idle) / max(len(idle), 1):.0f} | "
         f"{max(phase.learner_peak_mb.values(), default=float('nan')):.0f} | {phase.peak_pss_mb:.0f} | "
         f"{phase.load_before:.1f} / {phase.load_max:.1f} | {verdict} |"

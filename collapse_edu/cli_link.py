@@ -1,6 +1,6 @@
 """``collapse-edu link``: the nbgitpuller link that puts the course into every learner's home on a JupyterHub.
 
-    collapse-edu link --hub https://hub.example.org [--lesson 01] [--repo URL] [--branch main]
+    collapse-edu link --hub https://hub.example.org [--lesson 01] [--repo URL] [--branch main] [--start-page]
 
 A learner who opens the link logs in to the hub, which starts their server; nbgitpuller clones the
 course repository into ``~/<repo folder>`` on the first visit and on later visits merges new commits
@@ -92,6 +92,13 @@ def nbgitpuller_link(
     return f"{hub_base(hub)}/hub/user-redirect/git-pull?{urlencode(query, quote_via=quote, safe='')}"
 
 
+def start_page(link: str) -> str:
+    """The link without scheme and host (``/hub/user-redirect/git-pull?...``): the value for
+    ``c.JupyterHub.default_url``, which makes the link every learner's page after logging in."""
+    parts = urlsplit(link)
+    return f"{parts.path}?{parts.query}"
+
+
 def _link(args: argparse.Namespace) -> int:
     hub_base(args.hub)  # the hub is checked before the lessons folder is read
     lesson = (
@@ -99,7 +106,8 @@ def _link(args: argparse.Namespace) -> int:
         if args.lesson is not None
         else lesson_files.list_lessons(args.lessons)[0]
     )
-    print(nbgitpuller_link(args.hub, f"lessons/{lesson.path.name}", repo=args.repo, branch=args.branch))
+    link = nbgitpuller_link(args.hub, f"lessons/{lesson.path.name}", repo=args.repo, branch=args.branch)
+    print(start_page(link) if args.start_page else link)
     return 0
 
 
@@ -115,4 +123,9 @@ def add_link_command(commands: argparse._SubParsersAction) -> None:
     link.add_argument("--lesson", metavar="NN", help="lesson to open: number or name (default: the first lesson)")
     link.add_argument("--repo", default=DEFAULT_REPO, metavar="URL", help=f"git repository (default: {DEFAULT_REPO})")
     link.add_argument("--branch", default=DEFAULT_BRANCH, help=f"branch to pull (default: {DEFAULT_BRANCH})")
+    link.add_argument(
+        "--start-page",
+        action="store_true",
+        help="print only the path (/hub/user-redirect/...), the value for c.JupyterHub.default_url",
+    )
     link.set_defaults(handler=_link)

@@ -273,8 +273,17 @@ class LocalHub:
     Use as a context manager; :meth:`stop` ends the hub, which stops every learner's server, then ends
     any process it started that is still alive (by pid)."""
 
-    def __init__(self, workdir: Path, *, proxy: str, spawn_timeout: int = 600, start_timeout: float = 300) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        proxy: str,
+        start_page: str | None = None,
+        spawn_timeout: int = 600,
+        start_timeout: float = 300,
+    ) -> None:
         self.workdir = Path(workdir)
+        self.start_page = start_page  # JupyterHub.default_url: where a learner lands after logging in
         self.homes = self.workdir / "homes"
         self.proxy = proxy
         self.spawn_timeout = spawn_timeout
@@ -309,6 +318,7 @@ class LocalHub:
                 timeout=self.spawn_timeout,
                 token=self.token,
             )
+            + (f"c.JupyterHub.default_url = {self.start_page!r}\n" if self.start_page else "")
         )
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
@@ -739,7 +749,7 @@ def run_phase(hub: LocalHub, learners: list[Learner], path: str, *, interval: fl
     )
 
 
-def _median(values: list[float]) -> float:
+def median(values: list[float]) -> float:
     values = sorted(v for v in values if v == v)
     if not values:
         return float("nan")
@@ -762,7 +772,7 @@ def format_phase(phase: Phase) -> str:
         )
     walls = [run.seconds for run in phase.runs]
     lines.append(
-        f"hub total: all finished in {phase.seconds:.1f} s (learner wall time median {_median(walls):.1f} s, "
+        f"hub total: all finished in {phase.seconds:.1f} s (learner wall time median {median(walls):.1f} s, "
         f"max {max(walls):.1f} s); kernel CPU {sum(r.cpu_s for r in phase.runs if r.ok):.0f} s in all; "
         f"peak kernel memory summed {sum(r.peak_mb for r in phase.runs if r.ok):.0f} MB; "
         f"whole hub tree peak PSS {phase.peak_pss_mb:.0f} MB (RSS {phase.peak_rss_mb:.0f} MB, "

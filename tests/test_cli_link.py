@@ -152,3 +152,12 @@ def test_installed_command_prints_the_link():
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("https://hub.example.org/hub/user-redirect/git-pull?repo=https%3A%2F%2Fgithub.com")
+
+
+def test_start_page_is_the_link_without_the_host(capsys):
+    argv = ("link", "--hub", "https://example.org/jupyter/", "--lesson", "01")
+    _, link, _ = run_cli(capsys, *argv)
+    status, page, err = run_cli(capsys, *argv, "--start-page")
+    assert status == 0 and err == ""
+    assert page.startswith("/jupyter/hub/user-redirect/git-pull?")
+    assert link.strip() == "https://example.org" + page.strip()

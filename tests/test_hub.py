@@ -41,7 +41,7 @@ from hub_harness import (
     run_phase,
 )
 
-from collapse_edu.cli_link import nbgitpuller_link
+from collapse_edu.cli_link import nbgitpuller_link, start_page
 
 pytestmark = pytest.mark.hub
 
@@ -71,12 +71,16 @@ def course(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def hub(tmp_path_factory, proxy):
-    with LocalHub(tmp_path_factory.mktemp("hub"), proxy=proxy) as running:
+def hub(tmp_path_factory, proxy, course):
+    """The hub, with the link to the first lesson as every learner's start page (as deploy/ configures it)."""
+    first = find_lesson_file("00")
+    page = start_page(nbgitpuller_link("http://hub", f"lessons/{first.name}", repo=course.url, branch=course.branch))
+    with LocalHub(tmp_path_factory.mktemp("hub"), proxy=proxy, start_page=page) as running:
         yield running
 
 
 def link_to(hub: LocalHub, course, lesson) -> str:
+    """What ``collapse-edu link --hub URL --lesson NN --repo URL --branch B`` prints."""
     return nbgitpuller_link(hub.url, f"lessons/{lesson.name}", repo=course.url, branch=course.branch)
 
 
@@ -123,8 +127,9 @@ def test_an_edited_notebook_survives_a_server_restart_mid_lesson_and_a_new_pull(
     first = find_lesson_file("00")
     (learner,) = hub.add_learners(["restarted"])
     hub.start_servers([learner])
+    # logging in lands on the start page: the course is pulled and the first lesson opens
+    assert learner.pull(f"{hub.url}/").path == f"lab/tree/{course.folder}/lessons/{first.name}"
     link = link_to(hub, course, lesson)
-    learner.pull(link)
     path = f"{course.folder}/lessons/{lesson.name}"
     on_disk = learner.home / path
     original = on_disk.read_bytes()
