@@ -7,7 +7,7 @@
 # The numbers (memory and CPU limits, culling) come from the sizing table in docs/teaching.md.
 set -euo pipefail
 cd "$(dirname "$0")"
-admin="${ADMIN:?set ADMIN to the lecturer's user name}"
+admin="${ADMIN:?set ADMIN to the user name of the lecturer (the hub admin)}"
 repo="${COURSE_REPO:-https://github.com/collapse-edu/collapse-edu}"
 branch="${COURSE_BRANCH:-main}"
 
