@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import yaml
@@ -73,3 +74,9 @@ def test_the_learners_image_has_nbgitpuller_and_the_course():
     requirements = (ROOT / "binder" / "requirements.txt").read_text().split("\n")
     lines = [line.strip() for line in requirements if line.strip() and not line.startswith("#")]
     assert any(line.startswith("nbgitpuller") for line in lines) and "." in lines
+
+
+def test_the_recipes_shell_scripts_parse():
+    for script in sorted(DEPLOY.rglob("*.sh")):
+        done = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
+        assert done.returncode == 0, f"{script.relative_to(ROOT)}: {done.stderr}"
