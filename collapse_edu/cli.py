@@ -208,6 +208,10 @@ def build_parser() -> argparse.ArgumentParser:
     simulate = commands.add_parser("simulate", help="headless experiments").add_subparsers(dest="family", required=True)
     for add in SIMULATIONS:
         add(simulate)
+
+    from .cli_link import add_link_command  # collapse-edu link: nbgitpuller links for a JupyterHub workshop
+
+    add_link_command(commands)
     return parser
 
 

@@ -36,6 +36,45 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: starts a Jupyter kernel or a subprocess (seconds, not milliseconds)")
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("hub", "the JupyterHub workshop test (tests/test_hub.py)")
+    group.addoption("--hub", action="store_true", help="run the tests marked hub: a real JupyterHub on loopback")
+    group.addoption(
+        "--hub-learners",
+        type=int,
+        default=None,
+        metavar="N",
+        help="learners at once in the hub test (default: $COLLAPSE_EDU_HUB_LEARNERS or 10)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The hub tests are opt-in (``--hub``): they start a JupyterHub and many kernels for minutes."""
+    if config.getoption("--hub"):
+        return
+    skip = pytest.mark.skip(reason="opt-in: run with pytest --hub (scripts/test.sh does)")
+    for item in items:
+        if item.get_closest_marker("hub") is not None:
+            item.add_marker(skip)
+
+
+HUB_REPORT = pytest.StashKey[list]()
+
+
+@pytest.fixture(scope="session")
+def hub_report(request: pytest.FixtureRequest) -> list:
+    """Lines the hub tests print at the end of the run (shown even when output is captured)."""
+    return request.config.stash.setdefault(HUB_REPORT, [])
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    lines = config.stash.get(HUB_REPORT, [])
+    if lines:
+        terminalreporter.section("JupyterHub workshop: per learner and hub totals")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     """The root of the checkout (holds pyproject.toml)."""
