@@ -1,0 +1,132 @@
+"""Benchmark: how fast a lesson's figure answers its slider in a real JupyterLab (headless Chromium).
+
+For one slider per numpy lesson (``tests/browser_lab.py``'s ``SLIDERS``) it opens the lesson in
+JupyterLab, runs all cells, then presses keys on the slider's handle (the extremes and values next
+to them; for a figure with a Run button, it moves the slider and clicks Run) and times, with the
+page's own clock, from the key press or click to the new figure decoded and on screen. That is
+the whole round trip: the widget message to the kernel, the simulation, drawing the figure, the
+PNG on the wire and the browser showing it. Prints a markdown table of the median and the worst
+latency per lesson, the machine and its load average.
+
+Needs Debian's ``chromium`` and the Python package ``playwright`` (never ``playwright install``).
+
+    python benchmarks/slider_latency.py                    # lessons 00-05, 10 moves each
+    python benchmarks/slider_latency.py --lessons 01 05 --moves 6
+    python benchmarks/slider_latency.py --code /tmp/old    # the kernel imports collapse_edu from there
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT / "tests"))
+
+import browser_lab  # noqa: E402
+
+
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo (Linux), else what platform knows."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def load_average() -> float | None:
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+
+
+def measure(lessons: list[str], moves: int, code: Path, run_all_timeout: float) -> list[dict]:
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        raise SystemExit("Debian's chromium is not installed (apt-get install chromium)")
+    sliders = [s for s in browser_lab.SLIDERS if s.lesson in lessons]
+    keys = [browser_lab.MOVES[i % len(browser_lab.MOVES)] for i in range(moves)]
+    results = []
+    with (
+        tempfile.TemporaryDirectory() as root,
+        browser_lab.running_lab([browser_lab.lesson_path(s.lesson) for s in sliders], Path(root), code) as lab,
+        sync_playwright() as playwright,
+    ):
+        browser = browser_lab.launch(playwright, chromium)
+        try:
+            for slider in sliders:
+                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                page.set_default_timeout(60_000)
+                try:
+                    browser_lab.open_notebook(page, lab.url(browser_lab.lesson_path(slider.lesson)))
+                    browser_lab.run_all(page, run_all_timeout)
+                    load = load_average()
+                    records = browser_lab.measure_redraws(page, slider, keys)
+                except browser_lab.LabError as error:  # report it, measure the other lessons
+                    shot = Path(tempfile.gettempdir()) / f"slider_latency_{slider.lesson}.png"
+                    page.screenshot(path=str(shot))
+                    print(f"lesson {slider.lesson} FAILED ({shot}): {error}", file=sys.stderr, flush=True)
+                    page.close()
+                    continue
+                seconds = [r["seconds"] for r in records]
+                results.append(
+                    {
+                        "lesson": slider.lesson,
+                        "figure": slider.cell_marker,
+                        "slider": slider.description + (" + Run" if slider.run_button else ""),
+                        "records": records,
+                        "median": statistics.median(seconds),
+                        "worst": max(seconds),
+                        "load_before": load,
+                        "load_after": load_average(),
+                    }
+                )
+                print(
+                    f"lesson {slider.lesson}: " + ", ".join(f"{r['value']} {r['seconds']:.2f}" for r in records),
+                    file=sys.stderr,
+                    flush=True,
+                )
+                page.close()
+        finally:
+            browser.close()
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lessons", nargs="+", default=[s.lesson for s in browser_lab.SLIDERS])
+    parser.add_argument("--moves", type=int, default=10, help="slider moves (redraws) per lesson")
+    parser.add_argument("--code", type=Path, default=REPO_ROOT, help="checkout whose collapse_edu the kernel imports")
+    parser.add_argument("--run-all-timeout", type=float, default=300)
+    parser.add_argument("--json", type=Path, help="also write every measurement to this file")
+    args = parser.parse_args()
+
+    started = time.strftime("%Y-%m-%d %H:%M")
+    results = measure(args.lessons, args.moves, args.code.resolve(), args.run_all_timeout)
+    print("| lesson | figure | slider | redraws | median (s) | worst (s) | load average |")
+    print("| --- | --- | --- | ---: | ---: | ---: | ---: |")
+    for r in results:
+        print(
+            f"| {r['lesson']} | `{r['figure']}` | {r['slider']} | {len(r['records'])} | {r['median']:.2f} "
+            f"| {r['worst']:.2f} | {r['load_before']:.1f}-{r['load_after']:.1f} |"
+        )
+    machine = f"{cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}, {started}"
+    print(f"\nMachine: {machine}; kernel code from {args.code}")
+    if args.json:
+        args.json.write_text(json.dumps({"machine": machine, "code": str(args.code), "results": results}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
