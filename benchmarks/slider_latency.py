@@ -81,6 +81,7 @@ def measure(lessons: list[str], moves: int, code: Path, run_all_timeout: float) 
                     page.close()
                     continue
                 seconds = [r["seconds"] for r in records]
+                started = [r["kernel_started"] for r in records if r["kernel_started"] is not None]
                 results.append(
                     {
                         "lesson": slider.lesson,
@@ -89,15 +90,15 @@ def measure(lessons: list[str], moves: int, code: Path, run_all_timeout: float) 
                         "records": records,
                         "median": statistics.median(seconds),
                         "worst": max(seconds),
+                        "kernel_started": statistics.median(started) if started else float("nan"),
                         "load_before": load,
                         "load_after": load_average(),
                     }
                 )
-                print(
-                    f"lesson {slider.lesson}: " + ", ".join(f"{r['value']} {r['seconds']:.2f}" for r in records),
-                    file=sys.stderr,
-                    flush=True,
+                moves = ", ".join(
+                    f"{r['value']} {r['seconds']:.2f} ({r['kernel_started'] or float('nan'):.2f})" for r in records
                 )
+                print(f"lesson {slider.lesson}, value seconds (kernel started): {moves}", file=sys.stderr, flush=True)
                 page.close()
         finally:
             browser.close()
@@ -115,12 +116,12 @@ def main() -> None:
 
     started = time.strftime("%Y-%m-%d %H:%M")
     results = measure(args.lessons, args.moves, args.code.resolve(), args.run_all_timeout)
-    print("| lesson | figure | slider | redraws | median (s) | worst (s) | load average |")
-    print("| --- | --- | --- | ---: | ---: | ---: | ---: |")
+    print("| lesson | figure | slider | redraws | median (s) | worst (s) | kernel started (s) | load average |")
+    print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |")
     for r in results:
         print(
             f"| {r['lesson']} | `{r['figure']}` | {r['slider']} | {len(r['records'])} | {r['median']:.2f} "
-            f"| {r['worst']:.2f} | {r['load_before']:.1f}-{r['load_after']:.1f} |"
+            f"| {r['worst']:.2f} | {r['kernel_started']:.2f} | {r['load_before']:.1f}-{r['load_after']:.1f} |"
         )
     machine = f"{cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}, {started}"
     print(f"\nMachine: {machine}; kernel code from {args.code}")

@@ -227,24 +227,31 @@ def interactive_cell(page, marker: str):
 
 
 # Arm a one-shot measurement on the cell (the page's own clock): t0 when the key press or click
-# that triggers the redraw reaches the page, t1 when the output shows a new figure image that has
-# been decoded, plus one animation frame (so it is on screen).
+# that triggers the redraw reaches the page, busy when the status line first says "drawing" (the
+# kernel has started: one round trip), t1 when the output shows a new figure image that has been
+# decoded, plus one animation frame (so it is on screen).
 ARM = """(cell) => {
     const first = () => cell.querySelector('.jp-OutputArea-output img');
+    const statuses = cell.querySelectorAll('.widget-html');
+    const status = statuses[statuses.length - 1];
     const before = first()?.getAttribute('src') ?? '';
-    const state = {t0: null, t1: null};
+    const state = {t0: null, busy: null, t1: null};
     window.__redraw = state;
     const start = (event) => { if (state.t0 === null) state.t0 = event.timeStamp; };
     cell.addEventListener('keydown', start, {capture: true, once: true});
     cell.addEventListener('click', start, {capture: true, once: true});
     const observer = new MutationObserver(() => {
+        if (state.busy === null && state.t0 !== null && status?.innerText.includes('drawing')) {
+            state.busy = performance.now();
+        }
         const img = first();
         if (!img || img.getAttribute('src') === before) return;
         observer.disconnect();
         img.decode().catch(() => null).then(() =>
             requestAnimationFrame(() => { state.t1 = performance.now(); }));
     });
-    observer.observe(cell, {subtree: true, childList: true, attributes: true, attributeFilter: ['src']});
+    observer.observe(cell, {subtree: true, childList: true, characterData: true, attributes: true,
+                            attributeFilter: ['src']});
 }"""
 
 
@@ -252,7 +259,8 @@ def measure_redraws(page, slider: Slider, moves: Sequence[str] = MOVES, timeout:
     """Press each key of ``moves`` on the slider's handle (then click Run if the figure has a Run
     button) and time, in the page, from that key press or click to the new figure on screen.
 
-    Returns one record per move: the key, the slider's readout after it and the seconds."""
+    Returns one record per move: the key, the slider's readout after it, the seconds and the
+    seconds until the status line said "drawing" (None if the page never showed it)."""
     cell = interactive_cell(page, slider.cell_marker)
     label = re.compile(rf"^\s*{re.escape(slider.description)}\s*$")
     control = cell.locator(".widget-slider").filter(has=page.locator(".widget-label", has_text=label)).first
@@ -291,8 +299,15 @@ def measure_redraws(page, slider: Slider, moves: Sequence[str] = MOVES, timeout:
         page.wait_for_function("(e) => !e.innerText.includes('drawing')", arg=status.element_handle())
         if status.inner_text().strip():
             raise LabError(f"{slider.cell_marker}: the redraw reported a problem: {status.inner_text()}")
-        t0, t1 = page.evaluate("() => [window.__redraw.t0, window.__redraw.t1]")
-        records.append({"key": key, "value": readout.inner_text(), "seconds": (t1 - t0) / 1000})
+        t0, busy, t1 = page.evaluate("() => [window.__redraw.t0, window.__redraw.busy, window.__redraw.t1]")
+        records.append(
+            {
+                "key": key,
+                "value": readout.inner_text(),
+                "seconds": (t1 - t0) / 1000,
+                "kernel_started": None if busy is None else (busy - t0) / 1000,
+            }
+        )
     return records
 
 
