@@ -29,6 +29,7 @@ import matplotlib.pyplot as plt
 from IPython.display import display
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.layout_engine import PlaceHolderLayoutEngine
 from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 from PIL import Image
@@ -251,9 +252,11 @@ def labels_collide(figure: Figure, renderer: Any, tolerance: float = 1.0) -> boo
 def render_png(figure: Figure, layout: FigureLayout | None = None) -> tuple[bytes, bool]:
     """``figure`` as a PNG at its own dpi, drawn once with ``layout``'s positions and the layout
     engine off when the make-up matches; else, or when labels then collide, laid out by its
-    engine. Returns the PNG and whether ``layout`` was kept."""
+    engine. A figure without a layout engine (axes placed by hand, or ``tight_layout()`` already
+    called) is drawn as it is. Returns the PNG and whether ``layout`` was kept."""
     engine = figure.get_layout_engine()
-    reused = layout is not None and layout.apply(figure)
+    managed = engine is not None and not isinstance(engine, PlaceHolderLayoutEngine)
+    reused = managed and layout is not None and layout.apply(figure)
     canvas = FigureCanvasAgg(figure)
     canvas.draw()
     if reused and labels_collide(figure, canvas.get_renderer()):

@@ -101,7 +101,6 @@ class Lab:
     base: str
     root: Path
     log: Path
-    pid: int  # of the server; its kernels are its children
 
     def url(self, notebook: Path) -> str:
         """The notebook alone in a fresh workspace of its own (no tabs restored from other pages)."""
@@ -171,7 +170,7 @@ def running_lab(notebooks: Sequence[Path], root: Path, code: Path = REPO_ROOT) -
             if time.monotonic() > deadline:
                 raise LabError(f"JupyterLab did not answer within {SERVER_START_TIMEOUT} s:\n{tail(log)}")
             time.sleep(0.3)
-        yield Lab(base, root, log, server.pid)
+        yield Lab(base, root, log)
     finally:
         # the server and its kernels run in their own session: stop that group (ours alone)
         try:

@@ -287,6 +287,16 @@ def test_a_figure_of_another_make_up_is_laid_out_by_its_engine():
     assert positions(fig) == positions(laid_out(two_panels(panels=3)))
 
 
+def test_a_figure_without_layout_engine_is_drawn_as_placed():
+    layout = FigureLayout.of(laid_out(two_panels(panels=1)))
+    fig = plt.figure(figsize=(8, 3.5))
+    fig.add_subplot().set_position([0.3, 0.3, 0.4, 0.4])  # placed by hand: same make-up, no engine
+    png, reused = render_png(fig, layout)
+    assert not reused
+    assert positions(fig) == [(0.3, 0.3, 0.4, 0.4)]
+    assert np.asarray(Image.open(io.BytesIO(png))).shape == (350, 800, 4)
+
+
 def test_widget_redraws_reuse_the_first_figure_layout(shown):
     calls, handle = shown
     interact_figure(two_panels, top=(1.0, 5.0, 1.0))
