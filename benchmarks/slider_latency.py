@@ -6,14 +6,16 @@ to them; for a figure with a Run button, it moves the slider and clicks Run) and
 page's own clock, from the key press or click to the new figure decoded and on screen. That is
 the whole round trip: the widget message to the kernel, the simulation, drawing the figure, the
 PNG on the wire and the browser showing it. Prints a markdown table of the median and the worst
-latency per lesson, the machine and its load average.
+latency per lesson, when the kernel's first answer (the "drawing" status) came back, the median
+CPU seconds per redraw of the Jupyter server with its kernel and of the browser (Linux), the
+machine and its load average. Wall-clock latency grows with what else the machine runs; the CPU
+seconds hardly do, and bound the latency on an idle machine from below.
 
 Needs Debian's ``chromium`` and the Python package ``playwright`` (never ``playwright install``).
 
     python benchmarks/slider_latency.py                    # lessons 00-05, 10 moves each
     python benchmarks/slider_latency.py --lessons 01 05 --moves 6
     python benchmarks/slider_latency.py --code /tmp/old    # the kernel imports collapse_edu from there
-    nice -n 10 python benchmarks/slider_latency.py --measure-nice 0  # busy shared machine
 """
 
 from __future__ import annotations
@@ -51,45 +53,55 @@ def load_average() -> float | None:
     return os.getloadavg()[0] if hasattr(os, "getloadavg") else None
 
 
-def descendants(pid: int) -> list[int]:
-    """Process ids of the children of ``pid``, their children and so on (Linux /proc)."""
-    parents = {}
+TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def process_table() -> dict[int, tuple[int, float]]:
+    """pid -> (parent pid, CPU seconds used so far, user + system) for every process (Linux /proc)."""
+    table = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            table[int(stat.parent.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / TICK)
         except (OSError, ValueError, IndexError):
             continue
-    found, frontier = [], [pid]
+    return table
+
+
+def tree_cpu(table: dict[int, tuple[int, float]], root: int, exclude: int | None = None) -> float:
+    """CPU seconds used so far by ``root`` and its descendants (not those of ``exclude``)."""
+    total, frontier = 0.0, [root]
     while frontier:
-        frontier = [child for child, parent in parents.items() if parent in frontier]
-        found += frontier
-    return found
+        total += sum(table[pid][1] for pid in frontier if pid in table)
+        frontier = [pid for pid, (parent, _) in table.items() if parent in frontier and pid != exclude]
+    return total
 
 
-def renice_all(niceness: int) -> None:
-    """Set the niceness of this process and all its descendants: server, kernels, browser."""
-    for pid in [os.getpid(), *descendants(os.getpid())]:
-        try:
-            os.setpriority(os.PRIO_PROCESS, pid, niceness)
-        except (ProcessLookupError, PermissionError):
-            pass
+def cpu_probe(server: int):
+    """CPU seconds used so far by the Jupyter server with its kernels, and by the browser
+    (this script's other descendants: Playwright's driver and Chromium)."""
+
+    def probe() -> dict[str, float]:
+        table = process_table()
+        return {"kernel": tree_cpu(table, server), "browser": tree_cpu(table, os.getpid(), exclude=server)}
+
+    return probe
 
 
-def measure(
-    lessons: list[str], moves: int, code: Path, run_all_timeout: float, measure_nice: int | None = None
-) -> list[dict]:
+def measure(lessons: list[str], moves: int, code: Path, run_all_timeout: float, windowing: str) -> list[dict]:
     from playwright.sync_api import sync_playwright
 
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         raise SystemExit("Debian's chromium is not installed (apt-get install chromium)")
     sliders = [s for s in browser_lab.SLIDERS if s.lesson in lessons]
-    niceness = os.getpriority(os.PRIO_PROCESS, 0)
     keys = [browser_lab.MOVES[i % len(browser_lab.MOVES)] for i in range(moves)]
     results = []
     with (
         tempfile.TemporaryDirectory() as root,
-        browser_lab.running_lab([browser_lab.lesson_path(s.lesson) for s in sliders], Path(root), code) as lab,
+        browser_lab.running_lab(
+            [browser_lab.lesson_path(s.lesson) for s in sliders], Path(root), code, windowing
+        ) as lab,
         sync_playwright() as playwright,
     ):
         browser = browser_lab.launch(playwright, chromium)
@@ -101,13 +113,8 @@ def measure(
                     browser_lab.open_notebook(page, lab.url(browser_lab.lesson_path(slider.lesson)))
                     browser_lab.run_all(page, run_all_timeout)
                     load = load_average()
-                    if measure_nice is not None:  # only the redraws at this priority
-                        renice_all(measure_nice)
-                    try:
-                        records = browser_lab.measure_redraws(page, slider, keys)
-                    finally:
-                        if measure_nice is not None:
-                            renice_all(niceness)
+                    cpu = cpu_probe(lab.pid) if Path("/proc/self/stat").exists() else None
+                    records = browser_lab.measure_redraws(page, slider, keys, cpu=cpu)
                 except browser_lab.LabError as error:  # report it, measure the other lessons
                     shot = Path(tempfile.gettempdir()) / f"slider_latency_{slider.lesson}.png"
                     page.screenshot(path=str(shot))
@@ -116,6 +123,11 @@ def measure(
                     continue
                 seconds = [r["seconds"] for r in records]
                 started = [r["kernel_started"] for r in records if r["kernel_started"] is not None]
+
+                def median_cpu(name: str, records: list[dict] = records) -> float:
+                    used = [r["cpu"][name] for r in records if name in r["cpu"]]
+                    return statistics.median(used) if used else float("nan")
+
                 results.append(
                     {
                         "lesson": slider.lesson,
@@ -125,6 +137,8 @@ def measure(
                         "median": statistics.median(seconds),
                         "worst": max(seconds),
                         "kernel_started": statistics.median(started) if started else float("nan"),
+                        "kernel_cpu": median_cpu("kernel"),
+                        "browser_cpu": median_cpu("browser"),
                         "load_before": load,
                         "load_after": load_average(),
                     }
@@ -146,27 +160,28 @@ def main() -> None:
     parser.add_argument("--code", type=Path, default=REPO_ROOT, help="checkout whose collapse_edu the kernel imports")
     parser.add_argument("--run-all-timeout", type=float, default=300)
     parser.add_argument(
-        "--measure-nice",
-        type=int,
-        help="niceness of this script, the server, the kernels and the browser while the slider moves "
-        "(Linux; e.g. 0 when the script runs under nice -n 10 on a shared machine: Run All stays polite, "
-        "the redraws are measured at normal priority)",
+        "--windowing",
+        default=browser_lab.DEFAULT_WINDOWING,
+        help="JupyterLab's notebook windowing mode (default: JupyterLab's own default, what learners get)",
     )
     parser.add_argument("--json", type=Path, help="also write every measurement to this file")
     args = parser.parse_args()
 
     started = time.strftime("%Y-%m-%d %H:%M")
-    results = measure(args.lessons, args.moves, args.code.resolve(), args.run_all_timeout, args.measure_nice)
-    print("| lesson | figure | slider | redraws | median (s) | worst (s) | kernel started (s) | load average |")
-    print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    results = measure(args.lessons, args.moves, args.code.resolve(), args.run_all_timeout, args.windowing)
+    print(
+        "| lesson | figure | slider | redraws | median (s) | worst (s) | kernel answered (s) "
+        "| kernel CPU (s) | browser CPU (s) | load average |"
+    )
+    print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in results:
         print(
             f"| {r['lesson']} | `{r['figure']}` | {r['slider']} | {len(r['records'])} | {r['median']:.2f} "
-            f"| {r['worst']:.2f} | {r['kernel_started']:.2f} | {r['load_before']:.1f}-{r['load_after']:.1f} |"
+            f"| {r['worst']:.2f} | {r['kernel_started']:.2f} | {r['kernel_cpu']:.2f} | {r['browser_cpu']:.2f} "
+            f"| {r['load_before']:.1f}-{r['load_after']:.1f} |"
         )
     machine = f"{cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}, {started}"
-    nice = f", {args.measure_nice} while the slider moved" if args.measure_nice is not None else ""
-    print(f"\nMachine: {machine}; kernel code from {args.code}; niceness {os.nice(0)}{nice}")
+    print(f"\nMachine: {machine}; JupyterLab windowing mode {args.windowing}; kernel code from {args.code}")
     if args.json:
         args.json.write_text(json.dumps({"machine": machine, "code": str(args.code), "results": results}, indent=1))
 

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,13 +38,15 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-# JupyterLab settings for the server: every cell attached to the page (so all prompts can be read),
-# no autosave, no requests for news or updates.
+# JupyterLab settings for the server: no autosave, no requests for news or updates.
 LAB_SETTINGS = {
-    "notebook-extension/tracker": {"windowingMode": "none"},
     "docmanager-extension/plugin": {"autosave": False},
     "apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
 }
+# "none" attaches every cell to the page (all prompts and outputs can be read, the tests' choice);
+# JupyterLab's default, "contentVisibility", lets the browser skip rendering cells off screen (what
+# a learner gets, so the benchmark's choice).
+DEFAULT_WINDOWING = "contentVisibility"
 SERVER_START_TIMEOUT = 60
 
 
@@ -101,6 +103,7 @@ class Lab:
     base: str
     root: Path
     log: Path
+    pid: int  # of the server; the kernels are its children
 
     def url(self, notebook: Path) -> str:
         """The notebook alone in a fresh workspace of its own (no tabs restored from other pages)."""
@@ -119,14 +122,17 @@ def _copy_without_outputs(source: Path, target: Path) -> None:
 
 
 @contextlib.contextmanager
-def running_lab(notebooks: Sequence[Path], root: Path, code: Path = REPO_ROOT) -> Iterator[Lab]:
+def running_lab(
+    notebooks: Sequence[Path], root: Path, code: Path = REPO_ROOT, windowing: str = "none"
+) -> Iterator[Lab]:
     """JupyterLab on loopback (free port, no token) in ``root`` serving output-free copies of
-    ``notebooks``; its kernels import ``collapse_edu`` from ``code``. Stopped on exit."""
+    ``notebooks``, with the notebook windowing mode ``windowing``; its kernels import
+    ``collapse_edu`` from ``code``. Stopped on exit."""
     (root / "lessons").mkdir(parents=True, exist_ok=True)
     for notebook in notebooks:
         _copy_without_outputs(notebook, root / "lessons" / notebook.name)
     settings = root / "settings"
-    for name, values in LAB_SETTINGS.items():
+    for name, values in {**LAB_SETTINGS, "notebook-extension/tracker": {"windowingMode": windowing}}.items():
         target = settings / "@jupyterlab" / f"{name}.jupyterlab-settings"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(values))
@@ -170,7 +176,7 @@ def running_lab(notebooks: Sequence[Path], root: Path, code: Path = REPO_ROOT) -
             if time.monotonic() > deadline:
                 raise LabError(f"JupyterLab did not answer within {SERVER_START_TIMEOUT} s:\n{tail(log)}")
             time.sleep(0.3)
-        yield Lab(base, root, log)
+        yield Lab(base, root, log, server.pid)
     finally:
         # the server and its kernels run in their own session: stop that group (ours alone)
         try:
@@ -255,12 +261,20 @@ ARM = """(cell) => {
 }"""
 
 
-def measure_redraws(page, slider: Slider, moves: Sequence[str] = MOVES, timeout: float = 60) -> list[dict]:
+def measure_redraws(
+    page,
+    slider: Slider,
+    moves: Sequence[str] = MOVES,
+    timeout: float = 60,
+    cpu: Callable[[], dict[str, float]] | None = None,
+) -> list[dict]:
     """Press each key of ``moves`` on the slider's handle (then click Run if the figure has a Run
     button) and time, in the page, from that key press or click to the new figure on screen.
 
-    Returns one record per move: the key, the slider's readout after it, the seconds and the
-    seconds until the status line said "drawing" (None if the page never showed it)."""
+    Returns one record per move: the key, the slider's readout after it, the seconds, the seconds
+    until the status line said "drawing" (None if the page never showed it) and, if ``cpu`` is
+    given (a function returning cumulative CPU seconds by name), the CPU seconds each name used
+    during the move."""
     cell = interactive_cell(page, slider.cell_marker)
     label = re.compile(rf"^\s*{re.escape(slider.description)}\s*$")
     control = cell.locator(".widget-slider").filter(has=page.locator(".widget-label", has_text=label)).first
@@ -280,6 +294,7 @@ def measure_redraws(page, slider: Slider, moves: Sequence[str] = MOVES, timeout:
     handle.scroll_into_view_if_needed()
     for key in moves:
         value = readout.inner_text()
+        cpu_before = cpu() if cpu else {}
         if not slider.run_button:
             page.evaluate(ARM, cell.element_handle())
         handle.focus()
@@ -306,6 +321,7 @@ def measure_redraws(page, slider: Slider, moves: Sequence[str] = MOVES, timeout:
                 "value": readout.inner_text(),
                 "seconds": (t1 - t0) / 1000,
                 "kernel_started": None if busy is None else (busy - t0) / 1000,
+                "cpu": {name: used - cpu_before[name] for name, used in cpu().items()} if cpu else {},
             }
         )
     return records
