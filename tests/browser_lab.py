@@ -190,7 +190,7 @@ def running_lab(
 
 PROMPTS = "() => Array.from(document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')).map(e => e.textContent.trim())"
 ERRORS = """() => Array.from(document.querySelectorAll('.jp-OutputArea-output'))
-    .map(e => e.innerText).filter(t => /Traceback|Error:/.test(t)).map(t => t.slice(0, 600))"""
+    .map(e => e.textContent).filter(t => /Traceback|Error:/.test(t)).map(t => t.slice(0, 600))"""
 KERNEL_IDLE = "() => document.querySelector('.jp-StatusBar-Widget')?.innerText.includes('Idle')"
 
 
@@ -247,7 +247,7 @@ ARM = """(cell) => {
     cell.addEventListener('keydown', start, {capture: true, once: true});
     cell.addEventListener('click', start, {capture: true, once: true});
     const observer = new MutationObserver(() => {
-        if (state.busy === null && state.t0 !== null && status?.innerText.includes('drawing')) {
+        if (state.busy === null && state.t0 !== null && status?.textContent.includes('drawing')) {
             state.busy = performance.now();
         }
         const img = first();
@@ -293,13 +293,14 @@ def measure_redraws(
     records = []
     handle.scroll_into_view_if_needed()
     for key in moves:
-        value = readout.inner_text()
+        # textContent, not innerText: the browser may skip rendering cells off screen
+        value = readout.text_content()
         cpu_before = cpu() if cpu else {}
         if not slider.run_button:
             page.evaluate(ARM, cell.element_handle())
         handle.focus()
         page.keyboard.press(key)
-        if readout.inner_text() == value:
+        if readout.text_content() == value:
             continue  # already at that end: nothing to redraw
         if slider.run_button:
             page.evaluate(ARM, cell.element_handle())
@@ -308,17 +309,17 @@ def measure_redraws(
             page.wait_for_function("() => window.__redraw.t1 !== null", timeout=timeout * 1000)
         except Exception as error:
             raise LabError(
-                f"{slider.cell_marker}: no new figure {timeout} s after {key}: {status.inner_text()}"
+                f"{slider.cell_marker}: no new figure {timeout} s after {key}: {status.text_content()}"
             ) from error
         # the redraw ends by clearing the status line; a message there is a failed redraw
-        page.wait_for_function("(e) => !e.innerText.includes('drawing')", arg=status.element_handle())
-        if status.inner_text().strip():
-            raise LabError(f"{slider.cell_marker}: the redraw reported a problem: {status.inner_text()}")
+        page.wait_for_function("(e) => !e.textContent.includes('drawing')", arg=status.element_handle())
+        if status.text_content().strip():
+            raise LabError(f"{slider.cell_marker}: the redraw reported a problem: {status.text_content()}")
         t0, busy, t1 = page.evaluate("() => [window.__redraw.t0, window.__redraw.busy, window.__redraw.t1]")
         records.append(
             {
                 "key": key,
-                "value": readout.inner_text(),
+                "value": readout.text_content(),
                 "seconds": (t1 - t0) / 1000,
                 "kernel_started": None if busy is None else (busy - t0) / 1000,
                 "cpu": {name: used - cpu_before[name] for name, used in cpu().items()} if cpu else {},
