@@ -11,6 +11,7 @@ import matplotlib
 matplotlib.use("Agg")  # before anything imports pyplot: tests never open windows
 
 import pytest  # noqa: E402
+from browser_lab import CHROMIUM_ARGS  # noqa: E402, F401  (headless Debian chromium, for the browser tests)
 from hypothesis import settings  # noqa: E402
 
 # The test machine may be shared and busy: a per-example deadline would make property tests flaky.
@@ -18,17 +19,6 @@ settings.register_profile("course", deadline=None)
 settings.load_profile("course")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-# Headless Debian chromium on a machine with no internet: without the networking flags it keeps
-# trying to reach Google's hosts. Playwright's own browser download is never used.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 LESSONS_DIR = REPO_ROOT / "lessons"
 
 
@@ -68,6 +58,19 @@ def hub_report(request: pytest.FixtureRequest) -> list:
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    """What the browser and hub tests measured (printed, never asserted): slider redraw latencies
+    (benchmarks/slider_latency.py measures them properly) and the workshop's per-learner figures."""
+    latencies = [
+        value
+        for report in terminalreporter.stats.get("passed", [])
+        if report.when == "call"
+        for name, value in report.user_properties
+        if name == "redraw_latency"
+    ]
+    if latencies:
+        terminalreporter.section("slider redraw latency in JupyterLab (benchmarks/slider_latency.py measures it)")
+        for line in sorted(latencies):
+            terminalreporter.line(line)
     lines = config.stash.get(HUB_REPORT, [])
     if lines:
         terminalreporter.section("JupyterHub workshop: per learner and hub totals")
