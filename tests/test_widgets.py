@@ -31,7 +31,7 @@ from collapse_edu.widgets import (
 
 def make_figure(n: int = 100, scale: float = 0.5, estimator: str = "MLE", log: bool = False) -> plt.Figure:
     """A pure figure function; its title records the parameters it was drawn with."""
-    fig, ax = plt.subplots()
+    fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=100)  # fixed: the house style may be active
     if n < 0:
         raise ValueError("n must be >= 0")
     ax.set_title(f"n={n} scale={scale} estimator={estimator} log={log}")
