@@ -107,10 +107,15 @@ def find_lesson(name: str, directory: str | os.PathLike | None = None) -> Lesson
     raise ValueError(f"lesson must be one of {known} (or a notebook path); got {name!r}")
 
 
+# The kernel's own peak resident memory in MB: VmHWM on Linux (ru_maxrss there can carry the peak of
+# the process that started the kernel, since Linux keeps it across exec), else ru_maxrss.
 PEAK_MEMORY_PROBE = (
-    "import resource, sys\n"
-    "_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-    "print(_peak / 2**20 if sys.platform == 'darwin' else _peak / 2**10)"
+    "import re, resource, sys\n"
+    "try:\n"
+    "    _peak = int(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)) / 2**10\n"
+    "except OSError:\n"
+    "    _peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (2**20 if sys.platform == 'darwin' else 2**10)\n"
+    "print(_peak)"
 )
 
 
