@@ -1,4 +1,4 @@
-"""Precompute the capstone's pool of mystery runs (lesson 08).
+"""Precompute the capstone's pool of mystery runs (lesson 09).
 
 Every mystery log of the capstone comes from a real simulation with the course's own code. Most
 settings take well under a second per run and could be made live; the GAN runs take tens of seconds

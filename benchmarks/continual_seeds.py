@@ -1,4 +1,4 @@
-"""Multi-seed results for lesson 07 (catastrophic forgetting), too slow to run inside the lesson.
+"""Multi-seed results for lesson 08 (catastrophic forgetting), too slow to run inside the lesson.
 
 Writes ``collapse_edu/results/continual_summary.json``, for seeds 0..9 with the lesson's settings
 (``collapse_edu.continual.DEFAULTS``):
@@ -89,7 +89,7 @@ def main() -> None:
         lambda_sweep["fisher_total"][scenario] = [[fisher(r) for r in row] for row in by_lambda]
 
     summary = {
-        "description": "lesson 07: accuracy matrices R[i][j] (accuracy on task j after task i), split digits, 5 tasks",
+        "description": "lesson 08: accuracy matrices R[i][j] (accuracy on task j after task i), split digits, 5 tasks",
         "settings": DEFAULTS,
         "seeds": seeds,
         "sweep_seeds": seeds,

@@ -1,4 +1,4 @@
-"""Precompute lesson 06's multi-seed table: vanilla GAN vs PacGAN-2 on the ring (and the grid).
+"""Precompute lesson 07's multi-seed table: vanilla GAN vs PacGAN-2 on the ring (and the grid).
 
 Too slow to train live in the lesson (one 3000-step run takes about 8 s on a free core, several
 times that on a busy machine), so the lesson loads the JSON this script writes:

@@ -1,4 +1,4 @@
-"""Precompute lesson 05's long mixture runs: a fresh fit every generation (Shumailov et al.'s
+"""Precompute lesson 06's long mixture runs: a fresh fit every generation (Shumailov et al.'s
 protocol) against EM warm-started from the previous generation's fit, over many runs.
 
 The lesson runs the toy live for a few hundred generations; the paper's horizon (1000+ generations,

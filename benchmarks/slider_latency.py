@@ -13,7 +13,7 @@ seconds hardly do, and bound the latency on an idle machine from below.
 
 Needs Debian's ``chromium`` and the Python package ``playwright`` (never ``playwright install``).
 
-    python benchmarks/slider_latency.py                    # lessons 00-05, 10 moves each
+    python benchmarks/slider_latency.py                    # the numpy lessons 00-03, 05 and 06, 10 moves each
     python benchmarks/slider_latency.py --lessons 01 05 --moves 6
     python benchmarks/slider_latency.py --code /tmp/old    # the kernel imports collapse_edu from there
 """

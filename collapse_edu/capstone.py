@@ -1,4 +1,4 @@
-"""Lesson 08, the capstone: training logs of unknown cause, and how to tell them apart.
+"""Lesson 09, the capstone: training logs of unknown cause, and how to tell them apart.
 
 Five stories end in the same complaint, "the model got worse" (or seem to): **overfitting**, **model
 collapse**, **GAN mode collapse**, **catastrophic forgetting**, and a **healthy** run that only looks
@@ -418,7 +418,7 @@ class VerifiedFamily:
     trick), so the kept samples look like real data. Selection by an outside verifier is what keeps
     synthetic data from collapsing a model in Feng et al., "Beyond Model Collapse: Scaling Up with
     Synthesized Data Requires Verification", arXiv:2406.07515 (2024); self-scored filtering, by the
-    model's own likelihood, is not (lesson 04's biased sampling)."""
+    model's own likelihood, is not (lesson 05's biased sampling)."""
 
     def __init__(self, family, real_logpdf, model_logpdf, oversample: int = 4):
         self.family, self.real_logpdf, self.model_logpdf = family, real_logpdf, model_logpdf
@@ -1343,11 +1343,11 @@ def diagnose(log: RunLog) -> str:
     """The reference diagnosis: one of :data:`CAUSES`, from the signals the lessons taught.
 
     1. Machine-made data in training (synthetic share found > 0)? Then the question is whether the
-       model degrades round after round (lessons 01-05): the held-out loss rises by half or more, or
+       model degrades round after round (lessons 01-06): the held-out loss rises by half or more, or
        diversity falls by a fifth or more: model collapse; otherwise healthy (accumulated or
        verified synthetic data).
-    2. A lasting loss of >= 0.2 on the oldest data: forgetting (lesson 07; a dip that recovers is not).
-    3. Diversity below 0.6 on real training data: mode collapse (lesson 06).
+    2. A lasting loss of >= 0.2 on the oldest data: forgetting (lesson 08; a dip that recovers is not).
+    3. Diversity below 0.6 on real training data: mode collapse (lesson 07).
     4. The training loss falls at (nearly) every checkpoint, so the data stay the same, while the
        held-out loss ends >= 20% above its minimum: overfitting.
     5. Otherwise healthy.

@@ -1,4 +1,4 @@
-"""Catastrophic forgetting: one small network trained on a sequence of tasks (lesson 07).
+"""Catastrophic forgetting: one small network trained on a sequence of tasks (lesson 08).
 
 This is a contrast lesson, not a collapse loop: the data stay real and clean, but the *task*
 changes. The 8x8 handwritten digits that ship with scikit-learn are split into 5 tasks of two

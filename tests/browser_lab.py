@@ -67,8 +67,8 @@ SLIDERS = (
     Slider("01", "figures.sigma_collapse", "n"),
     Slider("02", "figures.loss_vs_count", "n", run_button=True),
     Slider("03", "figures.ngram_collapse", "generations", run_button=True),
-    Slider("04", "figures.gaussian_policy", "scale", run_button=True),
-    Slider("05", "toy_snapshot", "generation"),
+    Slider("05", "figures.gaussian_policy", "scale", run_button=True),
+    Slider("06", "toy_snapshot", "generation"),
 )
 # Keys pressed on the slider's handle, one redraw each: the extremes and values near them.
 MOVES = ("End", "Home", "End", "ArrowLeft", "Home", "ArrowRight", "End", "Home", "PageUp", "End")

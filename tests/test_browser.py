@@ -1,4 +1,4 @@
-"""Lessons 00-05 in a real JupyterLab, driven by headless Chromium: widgets render and redraw the figure.
+"""Lessons 00-06 in a real JupyterLab, driven by headless Chromium: widgets render and redraw the figure.
 
 For each numpy lesson the test runs all cells, checks that the controls render as widgets (not as
 their text form), moves one slider (``browser_lab.SLIDERS``) to its ends and back, and checks that
@@ -41,7 +41,7 @@ MOVES = ("End", "Home", "End")
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    """JupyterLab on loopback (free port, no token) serving output-free copies of lessons 00-05."""
+    """JupyterLab on loopback (free port, no token) serving output-free copies of the numpy lessons 00-03, 05 and 06."""
     paths = []
     for slider in SLIDERS:
         try:

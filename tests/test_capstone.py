@@ -1,4 +1,4 @@
-"""Lesson 08: the mystery runs are real simulations with the course's code, every cause is what its
+"""Lesson 09: the mystery runs are real simulations with the course's code, every cause is what its
 runs show, hidden seeds give new cases, the reference diagnosis finds the causes while no single
 column does, and the collapse monitor passes real text and flags collapsed text."""
 

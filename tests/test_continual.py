@@ -1,4 +1,4 @@
-"""Catastrophic forgetting toolkit (lesson 07): data split, metrics of R, EWC pieces, the expected pattern."""
+"""Catastrophic forgetting toolkit (lesson 08): data split, metrics of R, EWC pieces, the expected pattern."""
 
 from __future__ import annotations
 

@@ -155,7 +155,8 @@ VISIBLE_EXPERIMENT = {
     "03": "run_generations(",
     "04": "run_generations(",
     "05": "run_generations(",
-    "07": "loss.backward()",  # the training loop over the task sequence, written out
+    "06": "run_generations(",
+    "08": "loss.backward()",  # the training loop over the task sequence, written out
 }
 
 

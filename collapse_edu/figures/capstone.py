@@ -1,4 +1,4 @@
-"""Figures of lesson 08 (capstone): the mystery logs, the overfitting warm-up, single-column rules,
+"""Figures of lesson 09 (capstone): the mystery logs, the overfitting warm-up, single-column rules,
 monitor verdicts.
 
 Pure functions: parameters in, a matplotlib ``Figure`` out (see :mod:`collapse_edu.capstone`).

@@ -1,4 +1,4 @@
-"""Figures of lesson 07: catastrophic forgetting on split digits (accuracy matrices and curves)."""
+"""Figures of lesson 08: catastrophic forgetting on split digits (accuracy matrices and curves)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Figures of lesson 05: Shumailov's mixture toy and the digits retrained on their own samples.
+"""Figures of lesson 06: Shumailov's mixture toy and the digits retrained on their own samples.
 
 Each function takes precomputed results (a :class:`~collapse_edu.loop.History`, a dict of them
 keyed by the real fraction, or the stored long runs of :func:`~collapse_edu.mixtures.load_protocol_runs`)

@@ -1,4 +1,4 @@
-"""Claims of lesson 08 (capstone): every number and comparison of its prose, recomputed with the code the
+"""Claims of lesson 09 (capstone): every number and comparison of its prose, recomputed with the code the
 lesson calls (over seeds other than the lesson's own where randomness is involved), and its exercise
 checkers against plausible wrong answers."""
 
@@ -21,7 +21,7 @@ WARMUP_SEEDS = range(1, 21)  # 20 seeds other than the warm-up's own (0)
 
 
 def lesson_code(marker: str) -> str:
-    cells = [c.source for c in notebook("08").cells if c.cell_type == "code" and marker in c.source]
+    cells = [c.source for c in notebook("09").cells if c.cell_type == "code" and marker in c.source]
     assert len(cells) == 1, f"{len(cells)} code cells contain {marker!r}"
     return cells[0]
 
@@ -54,16 +54,16 @@ def signs_of(pool: capstone.Pool, key: str, cause: str | None = None) -> list[di
 
 
 @claim(
-    "08",
+    "09",
     "Sections** (about 45 minutes) 1. Warm-up: overfitting in one picture (5 min)",
     "Five mystery runs: read the logs, write a diagnosis (25 min)",
 )
 def test_section_times_add_up_to_the_header_and_metadata():
-    title = notebook("08").cells[0].source
+    title = notebook("09").cells[0].source
     total = int(re.search(r"\*\*Sections\*\* \(about (\d+) minutes\)", title)[1])
     sections = [int(m) for m in re.findall(r"^\d+\. .*?\((\d+) min\)", title, re.M)]
-    assert sum(sections) == total == notebook("08").metadata["collapse_edu"]["minutes"] == 45
-    headings = [c.source for c in notebook("08").cells if c.cell_type == "markdown"]
+    assert sum(sections) == total == notebook("09").metadata["collapse_edu"]["minutes"] == 45
+    headings = [c.source for c in notebook("09").cells if c.cell_type == "markdown"]
     section_minutes = [int(m) for s in headings for m in re.findall(r"^## \d\. .*\((\d+) min\)", s, re.M)]
     exercises = [int(m) for s in headings for m in re.findall(r"^### Exercise \d: .*\((\d+) min\)", s, re.M)]
     assert section_minutes == sections
@@ -82,7 +82,7 @@ def warmup(seed: int) -> tuple[capstone.PolynomialFit, np.ndarray, np.ndarray, n
 
 
 @claim(
-    "08",
+    "09",
     "a degree-15 polynomial (16 weights) is fitted to 20 noisy points of $y = \\sin(\\pi x)$",
     "The held-out points come from the same range of $x$ as the training points",
 )
@@ -98,7 +98,7 @@ def test_the_warm_up_builds_what_it_says():
 
 
 @claim(
-    "08",
+    "09",
     "After 100 steps the training error is already below the noise level $0.3^2 = 0.09$",
     "after 100 steps it is below the noise floor here and on 20 other seeds",
     "the longer it runs, the more of the noise it learns",
@@ -111,13 +111,13 @@ def test_training_error_is_below_the_noise_floor_after_100_steps():
 
 
 @claim(
-    "08",
+    "09",
     "The training error hardly moves any more (0.016 after 100 steps, 0.013 after 300 000 in the output below)",
     "about fivefold by 300 000 steps here (and between 1.7-fold and more than 200-fold on 20 other seeds)",
     "the held-out error is lowest after a few dozen steps and then climbs",
 )
 def test_the_held_out_error_climbs_after_a_few_dozen_steps():
-    out = checked_output("08", "held-out error is lowest after")
+    out = checked_output("09", "held-out error is lowest after")
     assert "lowest after 44 steps: 0.132" in out
     lines = out.splitlines()
     assert "training MSE 0.016" in lines[1] and "training MSE 0.013" in lines[3]
@@ -131,7 +131,7 @@ def test_the_held_out_error_climbs_after_a_few_dozen_steps():
 
 
 @claim(
-    "08",
+    "09",
     "after 100 steps the polynomial follows the truth; after 300 000 steps it still passes close to the training points but swings between them",  # noqa: E501
     "the training error falls below the noise floor (dashed) within the first hundred steps and then stays almost flat",
     "while the held-out error is lowest after a few dozen steps and climbs from a few hundred steps on",
@@ -149,7 +149,7 @@ def test_the_warm_up_figure():
 
 
 @claim(
-    "08",
+    "09",
     "a model that has learned the truth and nothing else has an error equal to the noise variance $0.3^2 = 0.09$ on *both* sets",  # noqa: E501
     "training error below 0.09 is noise that was learned, and it is paid for on held-out data",
 )
@@ -186,12 +186,12 @@ def text_run(seed: int, generations: tuple[int, ...] = (1, 5, 10)) -> dict[str, 
 
 
 @claim(
-    "08",
+    "09",
     "the candidates are the real **held-out** text (other documents, sharing no sentence with the training text; it must pass)",  # noqa: E501
     "the real held-out text passes every test",
 )
 def test_held_out_real_text_passes_on_every_split():
-    out = checked_output("08", "text_reports.items()")
+    out = checked_output("09", "text_reports.items()")
     assert out.splitlines()[0].split() == ["real", "held-out", "OK", "flagged:", "-"]
     for split in range(5):  # lesson 03's split is seed 0; other document splits pass too
         reference, heldout = capstone.corpus_text(seed=split)
@@ -201,7 +201,7 @@ def test_held_out_real_text_passes_on_every_split():
 
 
 @claim(
-    "08",
+    "09",
     "run through the training vocabulary first, its new words would all read `<unk>`, and the monitor would rightly flag that text as repetitive",  # noqa: E501
 )
 def test_held_out_text_through_the_training_vocabulary_is_flagged():
@@ -214,11 +214,11 @@ def test_held_out_text_through_the_training_vocabulary_is_flagged():
 
 
 @claim(
-    "08",
+    "09",
     "generation 1 is still close to real text, and from generation 5 on the monitor flags falling distinct-2 and, by generation 10, lost rare words and a falling distinct-1",  # noqa: E501
 )
 def test_the_monitor_flags_text_generations_on_every_seed():
-    out = checked_output("08", "text_reports.items()").splitlines()
+    out = checked_output("09", "text_reports.items()").splitlines()
     assert out[1].startswith("generation 1 ") and "OK" in out[1] and "distinct-2" in out[2]
     assert all(
         {"rare-word survival", "distinct-1", "distinct-2"} <= set(line.split("flagged: ")[1].split(", "))
@@ -232,14 +232,14 @@ def test_the_monitor_flags_text_generations_on_every_seed():
 
 
 @claim(
-    "08",
+    "09",
     "the median $\\sigma_t$ is about $e^{-t/n}$",
     "In this run the monitor flags the lost variance and the outer k-means clusters losing their share first (generation 20), and from generation 100 on the emptied 1% tails as well",  # noqa: E501
     "what holds on every seed is that fresh real data pass and that by generation 200 the variance, the tails and the clusters are all flagged",  # noqa: E501
     "on other seeds it can even grow for a while",
 )
 def test_the_monitor_on_the_gaussian_over_seeds():
-    out = checked_output("08", "compare_numeric(real, candidate)").splitlines()
+    out = checked_output("09", "compare_numeric(real, candidate)").splitlines()
     for line in out:
         sigma, theory = numbers_in(line)[1:3]
         assert abs(sigma - theory) < 0.06  # this run's sigma sits near the median theory
@@ -267,8 +267,8 @@ def test_the_monitor_on_the_gaussian_over_seeds():
 
 
 @claim(
-    "08",
-    "the error then stays bounded (lesson 04: replace grows like $c\\,t$, accumulate stays under $c\\,\\pi^2/6$",
+    "09",
+    "the error then stays bounded (lesson 05: replace grows like $c\\,t$, accumulate stays under $c\\,\\pi^2/6$",
 )
 def test_replace_grows_linearly_and_accumulate_stays_bounded():
     from collapse_edu.regression import simulate_regression
@@ -282,7 +282,7 @@ def test_replace_grows_linearly_and_accumulate_stays_bounded():
 
 
 @claim(
-    "08",
+    "09",
     "Filtering by the model's *own* score (keeping its most likely samples, a low temperature, top-k) trades diversity for quality and speeds collapse up",  # noqa: E501
 )
 def test_self_scored_filtering_speeds_collapse_up():
@@ -295,7 +295,7 @@ def test_self_scored_filtering_speeds_collapse_up():
 
 
 @claim(
-    "08",
+    "09",
     "lesson 03: the perplexity of its own text falls while that of real text rises",
 )
 def test_own_text_gets_easier_while_real_text_gets_harder():
@@ -307,7 +307,7 @@ def test_own_text_gets_easier_while_real_text_gets_harder():
 
 
 @claim(
-    "08",
+    "09",
     "lesson 01: once the tails are lost, no later fit brings them back",
     "lesson 02: a lost category is lost for good",
 )
@@ -326,7 +326,7 @@ def test_what_is_lost_stays_lost():
 
 
 @claim(
-    "08",
+    "09",
     "drawn (by hidden seeds) from a stored pool of several hundred runs in three settings",
     "Every log is a real simulation with this course's code",
 )
@@ -337,7 +337,7 @@ def test_the_pool_holds_several_hundred_runs_in_three_settings(pool):
 
 
 @claim(
-    "08",
+    "09",
     "collapse with 10% fresh real data, forgetting despite replay, a GAN stuck on few modes, overfitting that has only just begun, and healthy runs trained on mostly synthetic data or on a sequence of tasks",  # noqa: E501
     "the pool of mysteries below holds such early-stopped runs too",
 )
@@ -363,7 +363,7 @@ def test_the_hard_variants_are_in_the_pool(pool):
 
 
 @claim(
-    "08",
+    "09",
     "`synthetic_share` | share of 20 audited training examples tagged as machine-made",
     "20 examples make a coarse count, and provenance tags get lost on the way, so it is a lower bound of the true share",  # noqa: E501
 )
@@ -378,7 +378,7 @@ def test_the_synthetic_share_is_a_coarse_lower_bound(pool):
 
 
 @claim(
-    "08",
+    "09",
     "which is negative when the outputs sit densely where the points are (a density can exceed 1)",
 )
 def test_generator_losses_go_negative_when_outputs_cover_the_ring(pool):
@@ -388,13 +388,13 @@ def test_generator_losses_go_negative_when_outputs_cover_the_ring(pool):
     assert all(held[i].min() >= 0 for i in range(len(pool)) if pool.setting(i) != "ring generator")
 
 
-@claim("08", "hands you nine numbers per log")
+@claim("09", "hands you nine numbers per log")
 def test_signs_has_nine_numbers(pool):
     assert len(capstone.signs(pool.log(0))) == 9
 
 
 @claim(
-    "08",
+    "09",
     "it draws **40 fresh cases with other hidden seeds** and asks for at least 90% right overall and at least three in four of every cause",  # noqa: E501
 )
 def test_the_checker_draws_forty_fresh_cases():
@@ -404,7 +404,7 @@ def test_the_checker_draws_forty_fresh_cases():
 
 
 @claim(
-    "08",
+    "09",
     "the held-out loss on *real* data rises, diversity falls, the score on the oldest (real) data slips away slowly",
     "the ring generator's quality stays high: it keeps fewer modes, not worse ones",
     "With 10% fresh real data the decline is slower and noisier, but it is there",
@@ -420,7 +420,7 @@ def test_model_collapse_signs(pool):
 
 
 @claim(
-    "08",
+    "09",
     "data picked by an outside verifier that knows the real world do not collapse the model although all of them are synthetic",  # noqa: E501
     "A synthetic share on its own is no diagnosis",
 )
@@ -437,7 +437,7 @@ def test_verified_and_accumulated_synthetic_data_stay_healthy(pool):
 
 
 @claim(
-    "08",
+    "09",
     "the score on the oldest data is lost *for good* (`oldest_lost` of 0.25 or more), while the current task is learned well (quality high)",  # noqa: E501
     "with replay the loss is smaller and slower but still there",
     "shows dips of the oldest score whenever a new task arrives, and they recover within the task",
@@ -455,7 +455,7 @@ def test_forgetting_and_joint_training_signs(pool):
 
 
 @claim(
-    "08",
+    "09",
     "There is no gap between the two losses: the GAN sees fresh real data at every step",
 )
 def test_gan_losses_have_no_gap(pool):
@@ -466,7 +466,7 @@ def test_gan_losses_have_no_gap(pool):
 
 
 @claim(
-    "08",
+    "09",
     "the model keeps fitting the same data (the training loss falls at every checkpoint) while the held-out loss turns and climbs; early-stopped logs show only the first 20% or more of that climb",  # noqa: E501
     "the classifier's accuracy even holds while its held-out loss climbs",
 )
@@ -526,11 +526,11 @@ WRONG_ANSWERS = {
         "    return 'mode collapse' if s['diversity_end'] < 0.6 else 'overfitting'\n",
     ],
 }
-test_checkers = checker_tests("08", WRONG_ANSWERS)
+test_checkers = checker_tests("09", WRONG_ANSWERS)
 
 
 @claim(
-    "08",
+    "09",
     "In this pool the collapsed GANs hop from one mode's neighbourhood to another's at every checkpoint (output shift near 1) and land near a mode but not on it (quality near 0)",  # noqa: E501
     "diversity stays low from start to end, although the training data are real and fresh",
     "A healthy PacGAN run also starts with low diversity and reaches most modes only late in training",
@@ -549,7 +549,7 @@ def test_mode_collapse_signs(pool):
 
 
 @claim(
-    "08",
+    "09",
     "run A's training loss falls at every checkpoint while its held-out loss ends above its lowest point",
     "run B's losses jump up at every third checkpoint and come down again",
     "run C's losses are in the hundreds and its diversity and quality stay near 0",
@@ -570,11 +570,11 @@ def test_the_workshop_caption_describes_its_five_logs():
 
 
 @claim(
-    "08",
+    "09",
     "The reference diagnosis (the solution above, `capstone.diagnose`) on this workshop's five logs",
 )
 def test_the_reference_gets_the_workshop_right():
-    out = checked_output("08", "capstone.reveal(seed=WORKSHOP)")
+    out = checked_output("09", "capstone.reveal(seed=WORKSHOP)")
     pairs = re.findall(r"diagnosed (.+?)\s+answer (.+?)\s*$", out, re.M)
     assert len(pairs) == 5 and all(a == b for a, b in pairs)
     assert sorted(b for _, b in pairs) == sorted(capstone.CAUSES)
@@ -584,7 +584,7 @@ def test_the_reference_gets_the_workshop_right():
 
 
 @claim(
-    "08",
+    "09",
     "any of 13 summaries of it (first, last, mean, largest fall, ...) and up to four thresholds",
     "How many of 200 hidden-seed cases does the best such rule get right",
     "the best single-column rules get between 44% (the synthetic share) and 80% of the 200 cases right (the output below), the reference diagnosis all of them",  # noqa: E501
@@ -593,7 +593,7 @@ def test_one_column_falls_short_of_the_reference():
     assert len(capstone.SUMMARIES) == 13
     logs, truth = cases(LESSON_CASES)
     assert len(logs) == 200
-    out = checked_output("08", "best_single_column_rules(")
+    out = checked_output("09", "best_single_column_rules(")
     shares = [numbers_in(line)[0] for line in out.splitlines()[:-1]]
     assert min(shares) == 44 and max(shares) == 80 and "100% right" in out.splitlines()[-1]
     found = rules(LESSON_CASES)
@@ -602,7 +602,7 @@ def test_one_column_falls_short_of_the_reference():
 
 
 @claim(
-    "08",
+    "09",
     "The largest jump of the training loss, for example, catches forgetting on the digit tasks but not on the curve slices, whose training loss never jumps",  # noqa: E501
     "it cannot tell a healthy fit on plenty of data from overfitting, since both training losses fall at every checkpoint",  # noqa: E501
 )
@@ -618,7 +618,7 @@ def test_where_the_training_loss_rule_fails(pool):
 
 
 @claim(
-    "08",
+    "09",
     "a rule written before seeing the cases does worse",
 )
 def test_rules_fitted_elsewhere_do_worse():
@@ -631,7 +631,7 @@ def test_rules_fitted_elsewhere_do_worse():
 
 
 @claim(
-    "08",
+    "09",
     "Every single column falls well short of it; the synthetic share alone does worst",
     "Each bar is the share of the 200 hidden-seed cases that the best rule reading only that column gets right",
 )
@@ -655,7 +655,7 @@ def test_issue_target_no_single_column_gets_more_than_half():
 
 
 @claim(
-    "08",
+    "09",
     "Selection by an *outside* verifier that knows the real world is another matter: it can keep a loop that trains on nothing but synthetic data from collapsing",  # noqa: E501
     "the model does not drift",
 )
@@ -670,7 +670,7 @@ def test_an_outside_verifier_keeps_a_synthetic_loop_healthy():
 
 
 @claim(
-    "08",
+    "09",
     "Four runs went wrong, each for a different reason: **overfitting**, **model collapse**, **GAN mode collapse** and **catastrophic forgetting**; the fifth is **healthy**",  # noqa: E501
     "`capstone.mystery_runs(seed)` hands out five training logs under shuffled labels A–E: one overfitting, one model collapse, one mode collapse, one forgetting and one healthy run",  # noqa: E501
 )
@@ -682,21 +682,21 @@ def test_every_mystery_set_holds_four_failures_and_a_healthy_run():
 
 
 @claim(
-    "08",
-    "**What you need**: lessons 01, 03, 04, 06 and 07 (the others help); no new maths.",
+    "09",
+    "**What you need**: lessons 01, 03, 05, 07 and 08 (the others help); no new maths.",
     "The collapse monitor on text and numbers (10 min) 4. A prevention checklist (5 min)",
 )
 def test_the_lessons_it_builds_on_exist_and_are_cited():
     from claimlib import LESSONS_DIR
 
-    text = " ".join(c.source for c in notebook("08").cells if c.cell_type == "markdown")
-    for number in ("01", "03", "04", "06", "07"):
+    text = " ".join(c.source for c in notebook("09").cells if c.cell_type == "markdown")
+    for number in ("01", "03", "05", "07", "08"):
         assert list(LESSONS_DIR.glob(f"{number}_*.ipynb"))
         assert f"lesson {number}" in text or f"lessons {number}" in text or f"{number}–" in text or f"{number}-" in text
 
 
 @claim(
-    "08",
+    "09",
     "Descent goes on to 300 000 steps.",
     "Does the training error keep falling by much, and what does the held-out error do?",
     "The held-out error is the one to watch, and what makes overfitting overfitting is the *pair*",
@@ -711,7 +711,7 @@ def test_the_predict_prompt_asks_about_the_warm_up_run():
 
 
 @claim(
-    "08",
+    "09",
     "Then you point the course's *collapse monitor* at successive generations of lesson 03's text and lesson 01's Gaussian",  # noqa: E501
     "Model collapse shows in the *data* before it shows in a model.",
     "From a terminal: `collapse-edu monitor REFERENCE CANDIDATE --html report.html`.",
@@ -732,7 +732,7 @@ def test_the_monitor_section_runs_what_it_says():
 
 
 @claim(
-    "08",
+    "09",
     "If so, does the model get worse round after round, or not?",
     "Is something lost on the oldest data, and is it lost for good or only for a moment?",
     "Does the training loss keep falling, and does the held-out loss turn and climb?",
@@ -754,7 +754,7 @@ def test_the_questions_are_the_reference_diagnosis():
 
 
 @claim(
-    "08",
+    "09",
     "A score that dips while a model learns something new and then recovers has lost nothing; a score that ends far below its best has.",  # noqa: E501
     "Write `lasting_loss(values)`: how far the last value lies below the best value of the sequence",
     "The checker tries sequences with dips that recover, losses that stay, and a best value that comes late.",
@@ -770,8 +770,8 @@ def test_the_exercises_do_what_they_say():
 
 
 @claim(
-    "08",
-    "Cure: keep real data in the mix (lessons 02–04).",
+    "09",
+    "Cure: keep real data in the mix (lessons 02–05).",
     "**Healthy with synthetic data**: synthetic data were found too, but nothing degrades.",
     "Model collapse: machine-made data in training and a model that gets worse round after round (held-out loss up, diversity down).",  # noqa: E501
     "Mode collapse: one GAN run on real data that keeps few modes.",
@@ -796,7 +796,7 @@ def test_the_summary_restates_the_pool(pool):
 
 
 @claim(
-    "08",
+    "09",
     "so no single column gives the diagnosis; the combination of signals does",
     "Every failure has a hard variant, and some healthy runs look alarming (mostly synthetic data, dips while a new task is learned)",  # noqa: E501
     "A data-level monitor catches collapse before training: it passes held-out real text and fresh real numbers and flags collapsed generations by their lost diversity, rare words and tails",  # noqa: E501
@@ -811,7 +811,7 @@ def test_the_summary_on_columns_and_the_monitor():
 
 
 @claim(
-    "08",
+    "09",
     "**Keep and version the real data.** Never overwrite the original dataset; store it with a version and a checksum.",  # noqa: E501
     "Fresh real data every generation bounds the drift too (lessons 02-03).",
     "A real verifier is imperfect, and it only helps as far as it knows better than the model.",
@@ -833,7 +833,7 @@ def test_the_checklist_habits():
     assert max(shares) <= 0.9 and min(shares) < 0.5  # tags lost: the audit sees a lower bound
 
 
-@claim("08", "The near-duplicate rate has no bar: a fresh real sample repeats no sentence, so the ratio is undefined")
+@claim("09", "The near-duplicate rate has no bar: a fresh real sample repeats no sentence, so the ratio is undefined")
 def test_the_report_figure_leaves_out_the_undefined_ratio():
     reference, _ = capstone.corpus_text()
     corpus = ngram.load_corpus()
@@ -841,5 +841,5 @@ def test_the_report_figure_leaves_out_the_undefined_ratio():
     text = ngram.sample_sentences(run.history.models[20][0], 2000, 20).to_text(corpus.vocab)
     report = monitor.compare_text(reference, text)
     assert report["near-duplicate rate"].expected == 0.0
-    out = checked_output("08", "text_reports.items()")
+    out = checked_output("09", "text_reports.items()")
     assert out.splitlines()[-1].startswith("generation 20")

@@ -1,4 +1,4 @@
-"""Claims of lesson 05 (images and mixtures), recomputed with the code the lesson calls.
+"""Claims of lesson 06 (images and mixtures), recomputed with the code the lesson calls.
 
 The toy's component-level claims are checked on the stored long runs (seed 2024, 20 runs per fit,
 remade by ``benchmarks/mixture_protocols.py``), whose first generations are recomputed here to show
@@ -73,14 +73,14 @@ def at(runs: dict[str, np.ndarray], t: int) -> int:
 def lesson_function(name: str):
     """A reference solution of the lesson, run as the lesson runs it (imports cell, then its cell)."""
     namespace: dict = {}
-    exec(imports_cell("05").source, namespace)  # noqa: S102
-    exec(notebook("05").cells[exercise_functions("05")[name]].source, namespace)  # noqa: S102
+    exec(imports_cell("06").source, namespace)  # noqa: S102
+    exec(notebook("06").cells[exercise_functions("06")[name]].source, namespace)  # noqa: S102
     return namespace[name]
 
 
 def toy_output() -> dict[str, float]:
     """The numbers of section 1's checked cell."""
-    text = checked_output("05", "training_variance")
+    text = checked_output("06", "training_variance")
     found = {
         "gap": re.search(r"runs: ([\d.e+-]+) to ([\d.e+-]+)", text).groups(),
         "medians": re.search(r"whole mixture ([\d.]+), heavier component ([\d.]+), lighter ([\d.]+)", text).groups(),
@@ -98,23 +98,23 @@ def toy_output() -> dict[str, float]:
 
 
 @claim(
-    "05",
+    "06",
     "**Sections** (about 40 minutes): 1. Shumailov's mixture toy (10 min)",
     "5. Exercises 1–3 (11 min)",
 )
 def test_section_times_add_up_to_the_total():
-    title = notebook("05").cells[0].source
+    title = notebook("06").cells[0].source
     outline = title[title.index("**Sections**") :]
     minutes = [int(m) for m in re.findall(r"\((\d+) min\)", outline)]
-    assert sum(minutes) == 40 == notebook("05").metadata["collapse_edu"]["minutes"]
+    assert sum(minutes) == 40 == notebook("06").metadata["collapse_edu"]["minutes"]
     exercises = [
-        int(m) for c in notebook("05").cells for m in re.findall(r"^### Exercise.*\((\d+) min\)", c.source, re.M)
+        int(m) for c in notebook("06").cells for m in re.findall(r"^### Exercise.*\((\d+) min\)", c.source, re.M)
     ]
     assert sum(exercises) == minutes[-1] == 11
 
 
 @claim(
-    "05",
+    "06",
     "Lesson 01 refitted a single Gaussian to its own samples and watched its spread shrink",
     "why the pooled variance of a mixture refitted by EM follows lesson 01's law $E[\\sigma_t^2] = a^t$ exactly, "
     "while its components split the data into islands and narrow faster than the whole",
@@ -137,7 +137,7 @@ def test_learning_goals(stored):
 
 
 @claim(
-    "05",
+    "06",
     "Every generation the model is fitted to **n = 1000** points, then draws 1000 new points, which are all the next "
     "generation sees (the `replace` policy)",
 )
@@ -155,7 +155,7 @@ def test_toy_trains_on_its_own_n_samples():
 
 
 @claim(
-    "05",
+    "06",
     "We fit it the way the authors' code does: a **fresh mixture every generation**, started from k-means",
     "until the mean log-likelihood changes by less than $10^{-5}$ (at most 2000 steps)",
     "`mixtures.GaussianMixtureFamily` runs this EM (`mixtures.fit_em`) for all runs at once",
@@ -189,7 +189,7 @@ def test_the_papers_protocol_and_scikit_learn():
 
 
 @claim(
-    "05",
+    "06",
     "One EM step first computes how much component *j* is responsible for point *i*",
     "then refits every component to its share of the points (the M-step), with $N_j = \\sum_i r_{ij}$",
 )
@@ -215,7 +215,7 @@ def test_one_em_step_is_the_formulas():
 
 
 @claim(
-    "05",
+    "06",
     "Add the M-step up over the components: what are the whole mixture's mean",
     "Exactly as fast, in expectation",
     "the M-step gives $\\sum_j w_j\\mu_j = \\bar x$",
@@ -258,7 +258,7 @@ def test_pooled_variance_identity_and_law():
 
 
 @claim(
-    "05",
+    "06",
     "Eight runs of the toy (line: median over runs, or the mean where the law is about the mean; band: 5–95% of runs)",
     "the pooled variance of the whole mixture spreads widely between runs around $a^t$ (dashed)",
     "Top right: both components narrow faster than the whole; by generation 300 the median run's heavier component "
@@ -295,7 +295,7 @@ def test_toy_figure(stored, prefix):
 
 
 @claim(
-    "05",
+    "06",
     "Run 0 at six generations: generation 1 splits the round blob between two overlapping components",
     "later the two pull apart into separate islands, and by generation 300 each is a narrow ellipse, much smaller "
     "than the truth's $1\\sigma$ circle (component standard deviations 0.32 and 0.38: checked output above)",
@@ -311,7 +311,7 @@ def test_snapshot_caption():
 
 
 @claim(
-    "05",
+    "06",
     "a fit needs fewer EM steps (about 4 per fit instead of about 9 in the stored runs below)",
     "The warm start teaches something after all: a fine-tuned model inherits its predecessor's proportions",
     "retraining from scratch resets them (here to a k-means split), at the price of more EM steps per fit",
@@ -334,7 +334,7 @@ def test_stored_runs_are_what_the_code_produces(stored, prefix):
 
 
 @claim(
-    "05",
+    "06",
     "Over 1000 generations, will they lose a component (weight below 0.01) about equally often?",
     "In the 20 stored runs the warm start had lost a component by generation 1000 in 9 runs, the fresh fit in none "
     "(nor had scikit-learn's `GaussianMixture`, refitted from scratch as in the authors' code)",
@@ -348,7 +348,7 @@ def test_stored_runs_are_what_the_code_produces(stored, prefix):
 )
 def test_protocol_answer(stored):
     runs, meta = stored
-    text = checked_output("05", "load_protocol_runs")
+    text = checked_output("06", "load_protocol_runs")
     rows = {
         label: numbers_in(line)
         for label, line in zip(("fresh", "sklearn", "warm"), text.splitlines()[1:4], strict=True)
@@ -367,7 +367,7 @@ def test_protocol_answer(stored):
 
 
 @claim(
-    "05",
+    "06",
     "Running both protocols for 1000 generations over 20 runs takes minutes",
     "`python benchmarks/mixture_protocols.py` remakes the file in a few minutes; with `--sklearn-runs 20` it also "
     "refits scikit-learn's `GaussianMixture` from scratch every generation",
@@ -383,7 +383,7 @@ def test_stored_file_and_its_cost(stored):
 
 
 @claim(
-    "05",
+    "06",
     "20 runs per protocol over 1000 generations (line: median, band: 5–95% of runs; thin grey: scikit-learn's "
     "fresh fit, median)",
     "With a fresh fit, ours or scikit-learn's, the lighter component keeps a median weight around 0.3, and a "
@@ -422,7 +422,7 @@ def test_protocol_figure(stored):
 
 
 @claim(
-    "05",
+    "06",
     "The data are scikit-learn's **1797 real 8×8 handwritten digits**",
     "split once into 1078 training and 719 test images",
     "Generation 0 is the model of all 1078 real training digits",
@@ -437,7 +437,7 @@ def test_digit_split_and_generation_zero():
 
 
 @claim(
-    "05",
+    "06",
     "**PCA** to 10 dimensions, then 2. a **Gaussian mixture** with 10 components (full covariance) in that space, "
     "fitted fresh (k-means, then EM)",
     "Each generation trains on **n = 200 images**: a fraction *r* of fresh real training digits (drawn from a "
@@ -483,7 +483,7 @@ def test_digit_loop():
 
 
 @claim(
-    "05",
+    "06",
     "**What we compare against.** For this model there is no formula like $a^t$",
     "**generation 0**, the same model fitted to all the real training digits",
     "**held-out real test digits** (what even generation 0 does not capture)",
@@ -491,13 +491,13 @@ def test_digit_loop():
 )
 def test_references(digits):
     real = mixtures.real_digit_scores()
-    stored = numbers_in(checked_output("05", "digit_classifier()"))
+    stored = numbers_in(checked_output("06", "digit_classifier()"))
     assert stored[:2] == [719, 0.97]
     assert real["pixel_variance"] > 1.4 * digits[0.0]["pixel_variance"][0].max()  # generation 0 misses variety
 
 
 @claim(
-    "05",
+    "06",
     "Run 0: 40 samples per generation, sorted by the class the classifier gives them (generation 0 is the same model "
     "in every row)",
     "Fully synthetic (top), the samples get blurrier and the mix of classes drifts, some classes filling several rows "
@@ -525,7 +525,7 @@ def test_grid_and_class_share_captions(digits):
 
 
 @claim(
-    "05",
+    "06",
     "**classes covered**: classes that get at least 2% of the samples (a fifth of a fair share)",
     "the **class entropy** in bits (3.32 when all ten are equally common)",
     "Ten equally common classes give $\\log_2 10 \\approx 3.32$; a single class gives 0",
@@ -539,7 +539,7 @@ def test_metric_definitions():
 
 
 @claim(
-    "05",
+    "06",
     "Six runs per policy (line: median, band: 5–95% of runs); generation 0 is every curve's first point",
     "Fully synthetic (blue) loses classes, class entropy and pixel variance generation after generation",
     "10% real (vermillion) loses less on each of the three, and 50% real (green) stays close to generation 0",
@@ -560,7 +560,7 @@ def test_metrics_figure(digits):
     assert np.median(digits[0.1]["coverage"][20]) >= np.median(zero["coverage"][20]) + 1
     assert np.median(digits[0.5]["entropy"][20]) > digits[0.5]["entropy"][0, 0] - 0.15
     # the lesson's own runs, from its checked output: (median, fewest, most) classes, entropy, variance kept
-    text = checked_output("05", "pixel variance kept")
+    text = checked_output("06", "pixel variance kept")
     pattern = (
         r"real: +([\d.]+) classes covered \(10; runs: (\d+) to (\d+)\), class entropy ([\d.]+) bits.*kept ([\d.]+)"
     )
@@ -568,12 +568,12 @@ def test_metrics_figure(digits):
     assert synthetic[2] < 10  # every run of the lesson lost a class, too
     assert synthetic[4] < ten[4] < half[4] and synthetic[3] < ten[3] and synthetic[0] < ten[0]
     generation0 = float(re.search(r"generation 0: pixel variance ([\d.]+)", text)[1])
-    real = float(re.search(r"pixel variance ([\d.]+)", checked_output("05", "digit_classifier()"))[1])
+    real = float(re.search(r"pixel variance ([\d.]+)", checked_output("06", "digit_classifier()"))[1])
     assert 0.55 < generation0 / real < 0.65  # about 60%
 
 
 @claim(
-    "05",
+    "06",
     "Neither recursion nor real data turns the samples into copies of training images: for every policy and "
     "generation the median distance to the nearest training image stays between about 1.1 and 1.3, above the 1.08 "
     "of held-out real digits",
@@ -598,7 +598,7 @@ def test_copying_or_averaging(digits):
     zero = digits[0.0]["nearest_average"]
     assert zero[0, 0] == pytest.approx(1.09, abs=0.03) and 0.9 < np.median(zero[20]) < 1.0  # 1.09: the lesson's
     assert abs(np.median(digits[0.5]["nearest_average"][20]) - zero[0, 0]) < 0.06
-    text = checked_output("05", "pixel variance kept")
+    text = checked_output("06", "pixel variance kept")
     assert re.search(r"confidence ([\d.]+), distance to the nearest class average ([\d.]+)", text).groups() == (
         "0.82",
         "1.09",
@@ -609,7 +609,7 @@ def test_copying_or_averaging(digits):
 
 
 @claim(
-    "05",
+    "06",
     "Why do the two agree, up to the $10^{-6}$ on the diagonal, wherever EM starts and however few steps it takes?",
     "is $10^{-6} I$ up to rounding",
     "For every point the responsibilities add up to 1",
@@ -627,7 +627,7 @@ def test_exercise_2_answer():
 
 
 @claim(
-    "05",
+    "06",
     "A model that memorised its training set would score near 0 against it",
 )
 def test_exercise_3_memorised():
@@ -678,4 +678,4 @@ WRONG_ANSWERS = {
     ],
 }
 
-test_checkers = checker_tests("05", WRONG_ANSWERS)
+test_checkers = checker_tests("06", WRONG_ANSWERS)

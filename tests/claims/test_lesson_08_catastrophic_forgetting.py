@@ -1,4 +1,4 @@
-"""Claims of lesson 07 (catastrophic forgetting), recomputed with the code the lesson calls.
+"""Claims of lesson 08 (catastrophic forgetting), recomputed with the code the lesson calls.
 
 The lesson's multi-seed statements rest on ``collapse_edu/results/continual_summary.json`` (seeds 0-9,
 written by ``benchmarks/continual_seeds.py`` with ``run_continual``). The tests here read those runs,
@@ -113,25 +113,25 @@ def test_the_stored_runs_are_what_the_code_gives(summary, grid, lambda_sweep, k_
 
 
 @claim(
-    "07",
+    "08",
     "**Sections** (about 35 minutes): 1 · the task sequence (3 min) · 2 · the training loop and the accuracy matrix, "
     "with Exercise 1 (10 min) · 3 · many seeds (5 min) · 4 · playground, with Exercise 2 (6 min)",
     "5 · how much protection?, with Exercise 3 (8 min) · 6 · forgetting is not model collapse (3 min)",
 )
 def test_section_times_add_up():
-    title = notebook("07").cells[0].source
+    title = notebook("08").cells[0].source
     outline = title[title.index("**Sections**") :]
     minutes = [int(m) for m in re.findall(r"\((\d+) min\)", outline)]
-    assert sum(minutes) == 35 == notebook("07").metadata["collapse_edu"]["minutes"]
+    assert sum(minutes) == 35 == notebook("08").metadata["collapse_edu"]["minutes"]
     exercises = [
-        int(m) for c in notebook("07").cells for m in re.findall(r"^### Exercise.*\((\d+) min\)", c.source, re.M)
+        int(m) for c in notebook("08").cells for m in re.findall(r"^### Exercise.*\((\d+) min\)", c.source, re.M)
     ]
     assert exercises == [4, 3, 3]
     assert all(e < s for e, s in zip(exercises, (minutes[1], minutes[3], minutes[4]), strict=True))
 
 
 @claim(
-    "07",
+    "08",
     "section 2 writes the training loop out in a dozen lines",
     "The reusable pieces (the data split, the metrics, EWC's Fisher information, the replay buffer, and "
     "`run_continual`, the same loop with the methods added) live in `collapse_edu/continual.py`, about 500 lines "
@@ -142,17 +142,17 @@ def test_where_the_code_lives():
     assert 430 <= len(source.splitlines()) <= 600
     for name in ("split_digits", "average_accuracy", "average_forgetting", "diagonal_fisher", "select_replay"):
         assert f"def {name}(" in source
-    loop = next(c.source for c in notebook("07").cells if c.cell_type == "code" and "loss.backward()" in c.source)
+    loop = next(c.source for c in notebook("08").cells if c.cell_type == "code" and "loss.backward()" in c.source)
     assert 10 <= len(loop.splitlines()) <= 14
 
 
 @claim(
-    "07",
+    "08",
     "the live cells train ten small networks, all with seed 0",
     "The results over 10 seeds were computed once by `benchmarks/continual_seeds.py` (320 runs)",
 )
 def test_live_and_stored_runs(summary):
-    code = "\n".join(c.source for c in notebook("07").cells if c.cell_type == "code")
+    code = "\n".join(c.source for c in notebook("08").cells if c.cell_type == "code")
     assert code.count("loss.backward()") == 1  # the loop: one network
     assert "cl.run_grid(seeds=(SEED,)" in code and len(cl.METHODS) * len(cl.SCENARIOS) == 8  # eight networks
     assert code.count("figures.explore") == 1  # the playground's first run
@@ -163,7 +163,7 @@ def test_live_and_stored_runs(summary):
 
 
 @claim(
-    "07",
+    "08",
     "the 1,797 handwritten 8x8 digits that ship with scikit-learn (no download)",
     "We split them, stratified by class, into 70% training and 30% test images (seed 0), and cut the ten classes "
     "into **five tasks of two digits each**",
@@ -177,12 +177,12 @@ def test_the_task_sequence():
         for c in range(10):
             test, total = int((data.y_test == c).sum()), int((data.y_test == c).sum() + (data.y_train == c).sum())
             assert abs(test / total - 0.3) < 0.01
-    stored = [c for c in notebook("07").cells if c.cell_type == "code" and "training images per task" in c.source]
+    stored = [c for c in notebook("08").cells if c.cell_type == "code" and "training images per task" in c.source]
     assert numbers_in(stored[0].outputs[0].text)[:5] == [252, 252, 254, 252, 248]
 
 
 @claim(
-    "07",
+    "08",
     "**The network** is a small multilayer perceptron: 64 pixels in, two hidden layers of 100 ReLU units, 10 output "
     "units (one per digit), 17,610 weights and biases in all",
     "Each task gets 100 full-batch Adam steps (learning rate 0.01)",
@@ -199,7 +199,7 @@ def test_the_network_and_settings():
 
 
 @claim(
-    "07",
+    "08",
     "| **task-incremental** | which task the image comes from | the task's **two** output units",
     "| **class-incremental** | nothing | **all** classes seen so far | $1/(2 \\times \\text{tasks seen})$ |",
     "During training the softmax runs over the same units: the current task's two (task-incremental) or all classes "
@@ -220,7 +220,7 @@ def test_scenarios_choose_among_the_stated_units():
 
 
 @claim(
-    "07",
+    "08",
     "`run_continual` adds each one to the training loop of section 2 in a few lines",
     "important every weight $\\theta_i$ was for it with the diagonal Fisher information, averaged over task $s$'s "
     "training images $x$",
@@ -261,10 +261,10 @@ def lesson_loop(seed: int) -> np.ndarray:
     threads = torch.get_num_threads()
     namespace: dict = {}
     try:
-        exec(imports_cell("07").source, namespace)  # noqa: S102
+        exec(imports_cell("08").source, namespace)  # noqa: S102
         namespace["SEED"] = seed
         namespace["data"] = cl.split_digits(seed=seed)
-        loop = next(c.source for c in notebook("07").cells if c.cell_type == "code" and "loss.backward()" in c.source)
+        loop = next(c.source for c in notebook("08").cells if c.cell_type == "code" and "loss.backward()" in c.source)
         exec(loop, namespace)  # noqa: S102
     finally:
         torch.set_num_threads(threads)
@@ -272,19 +272,19 @@ def lesson_loop(seed: int) -> np.ndarray:
 
 
 @claim(
-    "07",
+    "08",
     "one of them repeats the loop above",
     "`cl.run_continual(method, scenario, ...)` is this loop with each method's addition",
     "The bottom-left panel is the loop above",
 )
 def test_the_visible_loop_is_run_continual(fresh):
     assert np.array_equal(lesson_loop(FRESH_SEEDS[0]), fresh[0].R)
-    stored = checked_output("07", "largest difference from the loop's R")
+    stored = checked_output("08", "largest difference from the loop's R")
     assert "largest difference from the loop's R: 0.00" in stored
 
 
 @claim(
-    "07",
+    "08",
     "Just after it is learned, almost every task scores 95% or more",
     "one network trained on tasks **in sequence** loses the earlier ones",
     "After the fifth task, what will the network's accuracy on the zeros and ones of task 1 be: still high, about "
@@ -317,7 +317,7 @@ def test_class_incremental_fine_tuning_forgets_everything(grid, fresh):
     data = cl.split_digits(seed=FRESH_SEEDS[1])
     ft = cl.run_continual("finetune", CI, seed=FRESH_SEEDS[1], data=data)
     assert np.allclose(ft.R, fresh[1].R)
-    stored = checked_output("07", "theory 1/i after task i")
+    stored = checked_output("08", "theory 1/i after task i")
     assert "within 0.03 of 1/i after every task: True" in stored
     assert "at exactly 0 after each later task: True" in stored
     assert "above 90%: True" in stored
@@ -337,7 +337,7 @@ def test_the_newest_digits_answer():
 
 
 @claim(
-    "07",
+    "08",
     "class-incremental fine-tuning and EWC keep only the diagonal, replay and joint training keep the lower triangle",
     "Replay keeps that question on the syllabus",
 )
@@ -354,7 +354,7 @@ def drops(R: np.ndarray, skip_first: bool = False) -> list[float]:
 
 
 @claim(
-    "07",
+    "08",
     "Under fine-tuning the head of task 1 is not even trained during task 2: what changes is the shared hidden layers",
     "Old tasks lose a few points to tens of points and sometimes win them back later, without seeing their data "
     "again: over the 10 stored seeds of section 3 the largest single drop is 10 to 45 points, and "
@@ -381,13 +381,13 @@ def test_task_incremental_story(grid):
 
 
 @claim(
-    "07",
+    "08",
     "In the class-incremental scenario EWC does not help at all",
     "The problem there is not that old weights drift but that the output layer has never been asked to choose "
     "*between* tasks",
 )
 def test_seed0_checks_and_ewc_in_class_incremental(grid):
-    stored = checked_output("07", "EWC forgets less than fine-tuning")
+    stored = checked_output("08", "EWC forgets less than fine-tuning")
     assert stored.count("True") == 5 and "False" not in stored
     assert np.all(finals(grid[("ewc", CI)]) < finals(grid[("finetune", CI)]))
     assert np.all(grid[("ewc", CI)][:, LOWER[0], LOWER[1]] == 0)  # the old classes are never chosen
@@ -397,7 +397,7 @@ def test_seed0_checks_and_ewc_in_class_incremental(grid):
 
 
 @claim(
-    "07",
+    "08",
     "after task 2 it drops just as far with EWC as without (seed 0: to 76% in both; the same drop on 8 of the 10 "
     "stored seeds)",
     "after task 1 the network is so sure about zeros versus ones that $p(c \\mid x)$ is 1 up to rounding",
@@ -420,7 +420,7 @@ def test_ewc_cannot_see_task_1(grid, fisher):
 
 
 @claim(
-    "07",
+    "08",
     "At the lesson's $\\lambda = 10^5$ the penalty that holds task 1 is therefore weak: "
     "$\\lambda \\sum_i F_{1,i} \\approx 0.2$ on seed 0 and below 1 on 8 of the 10 seeds, so even if every weight moved "
     "by a whole unit the penalty would add about 0.1 to the loss",
@@ -443,22 +443,22 @@ def test_what_lambda_does_to_task_1(grid, fisher, lambda_sweep):
     assert np.all(stiff[:, 1, 0] > ft)
     assert round(100 * np.median(stiff[:, 1, 0])) == 95 and round(100 * np.median(ft)) == 83
     assert np.median(stiff[:, -1, -1]) < np.median(grid[("finetune", TI)][:, -1, -1]) - 0.1
-    stored = checked_output("07", "lambda * (sum of F) for task 1")
+    stored = checked_output("08", "lambda * (sum of F) for task 1")
     assert "0.17 on seed 0, below 1 on 8 of 10 seeds" in stored and "below 1 on 0 of 10 seeds" in stored
-    assert "max=8" in next(c.source for c in notebook("07").cells if "FloatLogSlider" in c.source)
+    assert "max=8" in next(c.source for c in notebook("08").cells if "FloatLogSlider" in c.source)
 
 
-@claim("07", "The checker tries the 80 stored matrices of section 3 and two small ones made by hand")
+@claim("08", "The checker tries the 80 stored matrices of section 3 and two small ones made by hand")
 def test_exercise_1_cases(grid):
     assert sum(len(v) for v in grid.values()) == 80
-    assert "passed all 82 checks" in checked_output("07", "my_average_forgetting")
+    assert "passed all 82 checks" in checked_output("08", "my_average_forgetting")
 
 
 # --------------------------------------------------------------------------- section 3
 
 
 @claim(
-    "07",
+    "08",
     "Average accuracy over the tasks seen after each task, median and range of 10 seeds",
     "Class-incremental: fine-tuning lies on the dashed $1/(\\text{tasks seen})$ line on every seed and EWC on it or "
     "just below, while replay ends between 0.86 and 0.90 and joint training between 0.95 and 0.98",
@@ -481,7 +481,7 @@ def test_average_accuracy_caption(grid):
 
 
 @claim(
-    "07",
+    "08",
     "Accuracy on task 1 (digits 0 and 1) after each task, median and range of 10 seeds",
     "Class-incremental: fine-tuning and EWC drop to exactly zero as soon as task 2 arrives, on every seed",
     "replay sinks slowly, to between 0.72 and 0.87 after task 5; joint training stays at 0.95 or above",
@@ -502,7 +502,7 @@ def test_task_1_caption(grid):
 
 
 @claim(
-    "07",
+    "08",
     "Told the task id, fine-tuning already keeps most of every task here (8x8 digits, one pair at a time: median "
     "0.92, but 0.74 on the worst seed), and EWC lifts it on every one of the 10 seeds, by 2 to 25 points, to between "
     "0.96 and 0.99",
@@ -527,7 +527,7 @@ def test_ewc_against_fine_tuning(grid):
 
 
 @claim(
-    "07",
+    "08",
     "replay of a few examples per class recovers most of the class-incremental loss: **confirmed**, from 0.2 to "
     "between 0.86 and 0.90 with 10 images per class, against 0.95 to 0.98 for joint training: 86% to 92% of the gap "
     "on every seed",
@@ -547,7 +547,7 @@ def test_replay_closes_most_of_the_gap(grid, k_sweep):
 
 
 @claim(
-    "07",
+    "08",
     "One seed is one draw. `benchmarks/continual_seeds.py` repeated the grid for seeds 0-9",
     "The sweeps below come from the same benchmark file, 10 seeds for every setting",
 )
@@ -560,7 +560,7 @@ def test_summary_layout(summary, lambda_sweep, k_sweep):
 
 
 @claim(
-    "07",
+    "08",
     "the EWC strength $\\lambda$ (log scale, $1$ to $10^8$)",
     "(runs are cached, so going back is instant)",
     "Things to try: EWC in the class-incremental scenario with $\\lambda = 10^7$ (does anything help?)",
@@ -570,7 +570,7 @@ def test_summary_layout(summary, lambda_sweep, k_sweep):
     "task 1 still drops after task 2, for the reason seen in section 2",
 )
 def test_playground_hints(grid, lambda_sweep):
-    widget = next(c.source for c in notebook("07").cells if "FloatLogSlider" in c.source)
+    widget = next(c.source for c in notebook("08").cells if "FloatLogSlider" in c.source)
     assert "min=0, max=8" in widget and "base=10" in widget
     assert hasattr(figures._cached_run, "cache_info")
     assert inspect.signature(figures.explore).parameters["method"].default == "ewc"
@@ -584,7 +584,7 @@ def test_playground_hints(grid, lambda_sweep):
 
 
 @claim(
-    "07",
+    "08",
     "Your random draws need not match ours: the checker looks at how many examples of each class you keep and "
     "whether any index repeats",
 )
@@ -597,7 +597,7 @@ def test_replay_checker_accepts_other_random_draws():
         "    rng = np.random.default_rng(seed + 99)\n"
         "    return np.concatenate([rng.permutation(np.flatnonzero(labels == c))[:k] for c in np.unique(labels)])\n"
     )
-    out = run_checker("07", exercise_functions("07")["my_select_replay"], replacement=other)
+    out = run_checker("08", exercise_functions("08")["my_select_replay"], replacement=other)
     assert "✅" in out and "❌" not in out
 
 
@@ -605,7 +605,7 @@ def test_replay_checker_accepts_other_random_draws():
 
 
 @claim(
-    "07",
+    "08",
     "Class-incremental fine-tuning ends at 0.2, joint training on all data at about 0.97",
     "Replay with $k = 1$ keeps **one** image of each digit: 8 stored images by the last task, against about 250 new "
     "training images per task",
@@ -634,7 +634,7 @@ def test_predict_one_image_per_class(grid, k_sweep):
 
 
 @claim(
-    "07",
+    "08",
     "both axes are linear from 0 to the first setting and logarithmic beyond, so every setting sits at its value",
     "One or two stored images per class already lift class-incremental learning from 0.2 to about 0.53 and 0.65, and "
     "50 reach 0.95",
@@ -655,12 +655,12 @@ def test_sweep_caption(summary, lambda_sweep):
     ti = [round(float(np.median(finals(lambda_sweep[TI][i]))), 2) for i in range(len(lambdas))]
     at = {lam: value for lam, value in zip(lambdas, ti, strict=True)}
     assert at[0.0] == 0.92 and at[1e2] < 0.95 and at[1e4] == at[1e5] == at[1e6] == 0.98 and at[1e8] == 0.95
-    stored = checked_output("07", "class-incremental, replay, k per class")
+    stored = checked_output("08", "class-incremental, replay, k per class")
     assert "1: 0.53, 2: 0.65" in stored and "50: 0.95" in stored
 
 
 @claim(
-    "07",
+    "08",
     "Why does a very stiff EWC lose accuracy in the task-incremental scenario?",
     "how much of task 1 survives task 2 (*stability*) and how well the last task is learned (*plasticity*)",
     "EWC in the task-incremental scenario against $\\lambda$, median and range of 10 seeds ($\\lambda = 0$ is "
@@ -683,12 +683,12 @@ def test_stiffness_caption(grid, lambda_sweep):
     assert round(task1[-1], 2) == 0.95 and (round(last[0], 2), round(last[-1], 2)) == (0.99, 0.86)
     best = int(np.argmax(final))
     assert 0 < best < len(lambdas) - 1 and final[best] > final[0] + 0.05 and final[best] > final[-1] + 0.02
-    stored = checked_output("07", "task 1 after task 2   last task")
+    stored = checked_output("08", "task 1 after task 2   last task")
     assert numbers_in(stored.splitlines()[-1])[-3:] == [0.95, 0.86, 0.95]
 
 
 @claim(
-    "07",
+    "08",
     "Replay: closer to 0, about −0.14 (median of the 10 stored seeds, −0.15 to −0.11): each earlier task ends on "
     "average 14 points below where it was just after it was learned",
     "Fine-tuning: every term is $0 - 1$, so BWT $= -1$ exactly; the stored runs give −1.00 to −0.99, because the "
@@ -701,7 +701,7 @@ def test_exercise_3_answer(grid):
     assert (round(min(ft), 2), round(max(ft), 2)) == (-1.0, -0.99)
     assert np.all(np.diag(np.array(grid[("finetune", CI)]).mean(axis=0)) >= 0.95)
     assert cl.backward_transfer(np.tril(np.ones((5, 5))) - np.tril(np.ones((5, 5)), -1)) == -1.0
-    stored = checked_output("07", "my_backward_transfer(R) for R in stored")
+    stored = checked_output("08", "my_backward_transfer(R) for R in stored")
     assert "replay: BWT median -0.14, from -0.15 to -0.11" in stored
     assert "finetune: BWT median -1.00, from -1.00 to -0.99" in stored
 
@@ -710,7 +710,7 @@ def test_exercise_3_answer(grid):
 
 
 @claim(
-    "07",
+    "08",
     "| what is lost | whole earlier tasks (class-incremental fine-tuning here: to exactly zero, on every seed)",
     "| how fast | at once: one task later |",
     "What they share is the cure that works best in both: **keep real data and keep training on it**",
@@ -790,4 +790,4 @@ WRONG_ANSWERS = {
     ],
 }
 
-test_checkers = checker_tests("07", WRONG_ANSWERS)
+test_checkers = checker_tests("08", WRONG_ANSWERS)
