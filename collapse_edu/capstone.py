@@ -67,6 +67,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .exercises import checker
 from .validation import check_choice, check_float, check_int, check_memory
 
 CAUSES = ("overfitting", "model collapse", "mode collapse", "forgetting")
@@ -558,6 +559,7 @@ def diagnose(log: RunLog) -> str:
 CHECK_SEEDS = (101, 202, 303)
 
 
+@checker
 def check_diagnose(func: Callable[[RunLog], str], seeds=CHECK_SEEDS) -> bool:
     """Run ``func`` on fresh mysteries (other hidden seeds) and say, in words, what it got wrong."""
     from .exercises import FAIL, PASS, RAISED, STUB, call_learner
