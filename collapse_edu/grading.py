@@ -27,6 +27,7 @@ from pathlib import Path
 
 import nbformat
 
+from .launch import drop_colab_form
 from .student import BEGIN, has_solution
 
 SCHEMA_VERSION = 3
@@ -80,19 +81,21 @@ def nbgrader_notebook(notebook: nbformat.NotebookNode, name: str = "lesson") -> 
         return grade_id
 
     cells = notebook.cells
-    exercise = 0
-    for index, cell in enumerate(cells):
+    for cell in cells:
         cell.metadata.pop("nbgrader", None)
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None
+    exercise = 0
+    for index, cell in enumerate(cells):
+        if "nbgrader" in cell.metadata:  # a checker, already made a test cell
+            continue
         ident = cell.get("id") or f"cell{index}"
         if cell.cell_type == "code" and has_solution(cell.source):
             exercise += 1
             function = (_DEF.findall(cell.source) or [f"exercise{exercise}"])[0]
+            drop_colab_form(cell)
             cell.source = nbgrader_solution_source(cell.source)
-            cell.metadata.pop("cellView", None)
-            cell.metadata.get("jupyter", {}).pop("source_hidden", None)
             cell.metadata["nbgrader"] = _metadata(unique(f"solution_{function}"), solution=True)
             checker = next((c for c in cells[index + 1 :] if c.cell_type == "code"), None)
             if checker is None or has_solution(checker.source):
@@ -103,6 +106,10 @@ def nbgrader_notebook(notebook: nbformat.NotebookNode, name: str = "lesson") -> 
             cell.source = f"### BEGIN SOLUTION\n{cell.source}\n### END SOLUTION"
             cell.metadata["nbgrader"] = _metadata(unique(f"answer_{ident}"), solution=True, grade=True, points=1)
         elif cell.cell_type == "markdown":
+            # prose that names the markers would read to nbgrader as a misplaced solution region
+            cell.source = cell.source.replace("BEGIN SOLUTION", "BEGIN&#32;SOLUTION").replace(
+                "END SOLUTION", "END&#32;SOLUTION"
+            )
             cell.metadata["nbgrader"] = _metadata(unique(f"text_{ident}"), locked=True)
     if not exercise:
         raise ValueError(f"{name}: no exercise (### BEGIN SOLUTION) to grade")
