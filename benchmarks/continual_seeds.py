@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+import collapse_edu
 from collapse_edu.continual import DEFAULTS, METHODS, SCENARIOS, SUMMARY_FILE, run_continual, split_digits
 
 KS = (0, 1, 2, 5, 10, 20, 50)
@@ -29,7 +30,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10, help="seeds of the main grid")
     parser.add_argument("--sweep-seeds", type=int, default=5, help="seeds of the k and lambda sweeps")
-    parser.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "collapse_edu" / "results"))
+    # the package's results folder, where lesson 07 reads it (in a checkout or an installed package alike)
+    parser.add_argument("--out", default=str(Path(collapse_edu.__file__).resolve().parent / "results"))
     args = parser.parse_args()
 
     start = time.perf_counter()

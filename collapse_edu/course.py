@@ -177,6 +177,9 @@ def sync_course(folder: str | os.PathLike, source: Path | None = None, *, dry_ru
                 plan.append((src, target))
                 report.updated.append(rel)
                 files[rel] = {"sha256": digest, "version": __version__}
+            elif entry.get("sha256") == digest:
+                report.unchanged.append(rel)  # changed by the learner, and the course has nothing newer
+                files[rel] = dict(entry)
             else:
                 new = _beside(rel, digest)
                 if not (folder / new).exists() or sha256(folder / new) != digest:
