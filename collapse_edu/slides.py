@@ -35,7 +35,8 @@ import nbformat
 from .student import has_solution
 
 MAX_CODE_LINES = 12
-NOTES_OVER = 500  # characters of prose beyond which a markdown cell goes to the speaker notes
+NOTES_OVER = 500  # characters of a section's introduction beyond which only its lead stays on the slide
+LEAD_MAX = 350  # the longest first paragraph a section slide shows
 REVEAL_CDN = "https://unpkg.com/reveal.js@4.0.2"
 MATHJAX_CDN = "https://cdnjs.cloudflare.com/ajax/libs/mathjax/2.7.7/MathJax.js"
 MATHJAX_MARKER = ".written-by-collapse-edu"
@@ -122,6 +123,18 @@ def _is_setup(cell) -> bool:
     return bool(lines) and all(_SETUP.match(line) for line in lines)
 
 
+def _lead(prose: str) -> str:
+    """What a section slide shows of the section's introduction: all of it when short, else its first
+    paragraph or first sentence when those are short (the whole text goes to the speaker notes)."""
+    if len(prose) <= NOTES_OVER:
+        return prose
+    paragraph = prose.split("\n\n", 1)[0].strip()
+    if len(paragraph) <= LEAD_MAX and not paragraph.lstrip().startswith(("|", "-", "*", "<")):
+        return paragraph
+    sentence = re.match(r"(.+?[.!?])(\s|$)", paragraph.replace("\n", " "))
+    return sentence.group(1) if sentence and len(sentence.group(1)) <= 250 else ""
+
+
 def _launch_line(line: str) -> bool:
     return "mybinder.org/" in line or "colab.research.google.com/" in line
 
@@ -154,11 +167,12 @@ def slide_notebook(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
             starts_with_heading = bool(headings) and _HEADING.match(cell.source.lstrip().splitlines()[0] or "")
             if index == 0:
                 title = cell.source.lstrip().splitlines()[0]
-                rest = [line for line in cell.source.splitlines()[1:] if not _launch_line(line)]
+                rest = "\n".join(line for line in cell.source.splitlines()[1:] if not _launch_line(line)).strip()
+                goals = re.search(r"^\*\*What you will learn\*\*.*?(?=\n\s*\n(?!\s*[-*] )|\Z)", rest, re.S | re.M)
                 _slide(cell, "slide")
-                cell.source = title
+                cell.source = title + ("\n\n" + goals.group(0) if goals else "")
                 out.append(cell)
-                notes = nbformat.v4.new_markdown_cell("\n".join(rest).strip())
+                notes = nbformat.v4.new_markdown_cell(rest)
                 _slide(notes, "notes")
                 out.append(notes)
                 continue
@@ -171,8 +185,13 @@ def slide_notebook(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
                 _slide(cell, kind)
                 out.append(cell)
                 if prose:
+                    lead = _lead(prose)
+                    if lead and lead != prose:
+                        shown = nbformat.v4.new_markdown_cell(lead)
+                        _slide(shown, "-")
+                        out.append(shown)
                     rest = nbformat.v4.new_markdown_cell(prose)
-                    _slide(rest, "notes" if len(prose) > NOTES_OVER else "-")
+                    _slide(rest, "-" if lead == prose else "notes")
                     out.append(rest)
                 continue
             if "**Predict" in cell.source or re.match(r"^\s*(\*\*|#+\s*)Exercise\b", cell.source):
