@@ -55,7 +55,7 @@ if ! .venv/bin/python -c "import torch" 2>/dev/null; then
     fi
 fi
 if [ "$(uname -s)" = "Linux" ] && [ -z "${TORCH_INDEX:-}" ]; then
-    .venv/bin/python -c "import torch, sys; sys.exit(torch.version.cuda is not None)" \
+    .venv/bin/python -W ignore -c "import torch, sys; sys.exit(torch.version.cuda is not None)" 2>/dev/null \
         || echo "note: this torch is a CUDA build ($(.venv/bin/python -c 'import torch; print(torch.__version__)'))"
 fi
 
