@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+import collapse_edu
 from collapse_edu.continual import (
     DEFAULTS,
     METHODS,
@@ -45,7 +46,8 @@ LAMBDAS = (0.0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8)
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10, help="seeds 0 .. SEEDS-1, for the grid and the sweeps")
-    parser.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "collapse_edu" / "results"))
+    # the package's results folder, where lesson 08 reads it (in a checkout or an installed package alike)
+    parser.add_argument("--out", default=str(Path(collapse_edu.__file__).resolve().parent / "results"))
     args = parser.parse_args()
 
     start, load_before = time.perf_counter(), os.getloadavg()[0]

@@ -26,9 +26,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+import collapse_edu
 from collapse_edu.gan import METHODS, seed_table, train_gan
 
-OUT = Path(__file__).resolve().parents[1] / "collapse_edu" / "results" / "gan_seeds.json"
+# the package's results folder, where lesson 06 reads it (in a checkout or an installed package alike)
+OUT = Path(collapse_edu.__file__).resolve().parent / "results" / "gan_seeds.json"
 
 
 def summarise(rows: list[dict]) -> list[dict]:

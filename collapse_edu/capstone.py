@@ -49,6 +49,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .exercises import checker
 from .regression import LinearRegression
 from .validation import check_choice, check_float, check_int, check_memory
 
@@ -1370,6 +1371,7 @@ PASS_SHARE = 0.9  #: share of fresh cases a diagnosis must get right to pass the
 PASS_PER_CAUSE = 0.75  #: ... and share of the cases of every single cause
 
 
+@checker
 def check_diagnose(func: Callable[[RunLog], str], seeds: Sequence[int] = CHECK_SEEDS) -> bool:
     """Run ``func`` on fresh mysteries (other hidden seeds than the workshop's) and say, in words,
     what it got wrong; it passes with at least :data:`PASS_SHARE` of the cases right and at least
