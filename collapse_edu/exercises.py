@@ -71,6 +71,11 @@ def verdict_count() -> int:
     return len(_VERDICTS)
 
 
+def verdicts_since(since: int) -> list[bool]:
+    """The verdicts (True = passed) recorded after the mark ``since`` (see :func:`verdict_count`)."""
+    return list(_VERDICTS[since:])
+
+
 def assert_checks_passed(since: int) -> None:
     """Raise ``AssertionError`` unless at least one check ran after the mark ``since`` and all of them passed.
 
