@@ -6,11 +6,13 @@ model (the convention of :mod:`collapse_edu.loop`).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy.special import digamma, gammaln, ndtri, polygamma
 
 from .environment import one_blas_thread
-from .validation import check_float, check_fraction, check_int, check_memory, check_times
+from .validation import check_float, check_fraction, check_int, check_keep, check_memory, check_times
 
 # --------------------------------------------------------------------------- Gaussian
 # Refitting N(mu, sigma^2) to n of its own samples (Shumailov et al., Nature 2024):
@@ -617,3 +619,119 @@ def mixture_component_variance(t: np.ndarray | int, n: int, weight: float) -> np
         raise ValueError(f"weight * n must be > 1 (points a component is fitted from), got {m:g}")
     steps = np.maximum(_t(t) - 1.0, 0.0)
     return (1.0 - 1.0 / m) ** steps
+
+
+# --------------------------------------------------------------------------- curation (sample -> curate -> mix)
+# The 1-D Gaussian loop (truth N(0, 1), MLE fit, policy replace) with a curation step
+# (collapse_edu.loop.Curation): each generation draws m = ceil(n / q) candidates from the model and
+# keeps n of them. Generation 1 is fitted on real data, so E[sigma_1^2] = a = (n - 1) / n.
+#
+# Self-selection keeps the n candidates the model rates most likely, i.e. the n closest to its mean:
+# for large m a two-sided truncation at +-z sigma_t, z = Phi^-1((1 + q) / 2), which keeps the variance
+# fraction kappa(q) (truncated normal). The selection is scale-equivariant, so the kept fitted
+# variance is sigma_t^2 V with V independent of the past: E[sigma_{t+1}^2] = c E[sigma_t^2] exactly.
+#
+# An outside verifier that accepts a candidate with probability min(1, r(x) / M), r = p_real / p_model
+# (rejection sampling; Azadi et al., arXiv:1810.06758), keeps, for large m, the density
+# min(p_model(x), p_real(x) / M), M set by its mass q: the real density where the model has mass to
+# spare, the model's own density where it has too little. As q -> 0 the kept samples are real draws.
+
+
+def _keep_fraction(keep: object) -> float:
+    return check_keep("keep", keep)
+
+
+def truncation_variance_factor(keep: float) -> float:
+    """kappa(q) = Var[Z | |Z| < z] = 1 - 2 z phi(z) / (2 Phi(z) - 1) with z = Phi^-1((1 + q) / 2): the
+    variance a standard normal keeps when only its central fraction q is kept (kappa(1) = 1)."""
+    from scipy.stats import norm
+
+    q = _keep_fraction(keep)
+    if q == 1.0:
+        return 1.0
+    z = norm.ppf((1 + q) / 2)
+    return float(1 - 2 * z * norm.pdf(z) / q)
+
+
+def self_curation_factor(n: int, keep: float) -> float:
+    """c = E[sigma_{t+1}^2 / sigma_t^2] of the MLE fit to the n of m = ceil(n / q) candidates closest to
+    the model's mean (exact for every n). With |Z| half-normal (density f, distribution F), signs
+    independent of sizes, and the kept |Z| those of rank <= n among m:
+
+        c = (1 - 1/n) (m / n) int_0^inf x^2 P(Binomial(m - 1, F(x)) <= n - 1) f(x) dx  ->  kappa(q)
+
+    as n -> infinity (the (1 - 1/n) is the MLE's loss of one degree of freedom)."""
+    from scipy import integrate
+    from scipy.stats import binom, norm
+
+    n = check_int("n", n, minimum=2)
+    q = _keep_fraction(keep)
+    m = math.ceil(round(n / q, 9))
+    check_memory(8.0 * m, f"n = {n} with keep = {q:g} ({m} candidates)", "use a larger keep or a smaller n")
+    if m == n:
+        return (n - 1) / n
+
+    def integrand(x: float) -> float:
+        return x * x * binom.cdf(n - 1, m - 1, 2 * norm.cdf(x) - 1) * 2 * norm.pdf(x)
+
+    z = norm.ppf((1 + n / m) / 2)
+    edges = [0.0, z / 2, z, z + 4 / np.sqrt(m), 12.0]
+    total = sum(integrate.quad(integrand, lo, hi, limit=200)[0] for lo, hi in zip(edges, edges[1:], strict=False))
+    return float((1 - 1 / n) * m / n * total)
+
+
+def self_curation_variance(t: np.ndarray | int, n: int, keep: float, sigma0: float = 1.0) -> np.ndarray:
+    """E[sigma_t^2] = sigma0^2 a c^(t - 1) for t >= 1 (sigma0^2 at t = 0) with c of
+    :func:`self_curation_factor`: self-selection multiplies the usual a by about kappa(q) every generation."""
+    t = _t(t)
+    c = self_curation_factor(n, keep)
+    a = (n - 1) / n
+    return _sigma0(sigma0) ** 2 * np.where(t >= 1, a * c ** np.maximum(t - 1, 0), 1.0)
+
+
+def verifier_kept_moments(mu: float, sigma: float, keep: float) -> tuple[float, float]:
+    """Mean and variance of what a density-ratio verifier keeps of the model N(mu, sigma^2) when the
+    truth is N(0, 1): the density g proportional to min(p_model(x), c p_real(x)), the constant c (= 1 / M)
+    chosen so that int g = q (numerical integration on a fine grid, c by bisection)."""
+    mu = check_float("mu", mu)
+    sigma = check_float("sigma", sigma, 0.0, strict_minimum=True)
+    q = _keep_fraction(keep)
+    lo, hi = min(mu - 12 * sigma, -12.0), max(mu + 12 * sigma, 12.0)
+    step = min(sigma, 1.0) / 50
+    x = np.linspace(lo, hi, int(min((hi - lo) / step, 400_000)) + 1)
+    model = np.exp(-0.5 * ((x - mu) / sigma) ** 2) / (sigma * np.sqrt(2 * np.pi))
+    real = np.exp(-0.5 * x**2) / np.sqrt(2 * np.pi)
+    dx = x[1] - x[0]
+    if q == 1.0:
+        kept = model
+    else:
+        log_c = np.array([-60.0, 60.0])
+        for _ in range(80):
+            middle = log_c.mean()
+            mass = np.minimum(model, np.exp(middle) * real).sum() * dx
+            log_c[0 if mass < q else 1] = middle
+        kept = np.minimum(model, np.exp(log_c.mean()) * real)
+    weight = kept / kept.sum()
+    mean = float((weight * x).sum())
+    return mean, float((weight * (x - mean) ** 2).sum())
+
+
+def verifier_curation_variance(t: np.ndarray | int, n: int, keep: float) -> np.ndarray:
+    """E[sigma_t^2] (truth N(0, 1)) under a density-ratio verifier, from the recursion
+
+        s_1 = a,    s_{t+1} = a V(sqrt(s_t)),    V(sigma) = Var of :func:`verifier_kept_moments`(0, sigma, q)
+
+    a deterministic map for the typical model: the verifier holds the mean near 0, and the O(1/n)
+    wander of the mean and of s_t around it is left out."""
+    n = check_int("n", n, minimum=2)
+    q = _keep_fraction(keep)
+    t = _steps(t)
+    last = int(np.max(t, initial=0))
+    a = (n - 1) / n
+    s = np.empty(last + 1)
+    s[0] = 1.0
+    if last >= 1:
+        s[1] = a
+    for k in range(1, last):
+        s[k + 1] = a * verifier_kept_moments(0.0, float(np.sqrt(s[k])), q)[1]
+    return s[t]
