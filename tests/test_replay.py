@@ -1,0 +1,90 @@
+"""Generative replay (Shin et al. 2017) on split digits: what the scholar trains on and what it records."""
+
+from __future__ import annotations
+
+import json
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from collapse_edu.continual import split_digits
+from collapse_edu.replay import ReplayResult, load_replay_summary, run_generative_replay
+
+
+@pytest.fixture(scope="module")
+def data():
+    return split_digits(seed=0)
+
+
+@pytest.fixture(scope="module")
+def quick(data):
+    return run_generative_replay(seed=0, data=data, vae_steps=60, steps=30, replay_per_task=40)
+
+
+def test_generative_replay_records_the_matrix_and_the_replayed_classes(quick):
+    T = 5
+    assert quick.R.shape == (T, T) and np.all((0 <= quick.R) & (quick.R <= 1))
+    assert np.all(quick.R[np.triu_indices(T, 1)] == 0)  # class-incremental: unseen tasks score 0
+    shares = quick.replay_shares
+    assert shares.shape == (T, 10) and np.all(shares[0] == 0)
+    assert np.allclose(shares[1:].sum(axis=1), 1.0) and quick.final_shares.sum() == pytest.approx(1.0)
+    assert np.isnan(quick.replay_confidence[0]) and np.all(np.isfinite(quick.replay_confidence[1:]))
+    assert np.all((0 <= quick.label_agreement[1:]) & (quick.label_agreement[1:] <= 1))
+    coverage = quick.replay_coverage()
+    assert coverage[0] == 0 and np.all(coverage[1:] <= 2 * np.arange(1, T))
+
+
+def test_replay_coverage_counts_earlier_classes_above_a_fifth_of_their_fair_share():
+    shares = np.zeros((5, 10))
+    shares[1, :2] = [0.95, 0.05]  # task 2 replays digits 0 and 1: 1 is below 0.2 * 1/2
+    shares[2, :4] = [0.25, 0.25, 0.25, 0.25]
+    result = ReplayResult(np.eye(5), shares, np.full(10, 0.1), np.zeros(5), np.zeros(5))
+    assert result.replay_coverage().tolist() == [0, 1, 4, 0, 0]
+
+
+def test_the_first_task_is_learned_as_by_fine_tuning(data, quick):
+    """Nothing is replayed for task 1: the solver's first row equals plain training on it."""
+    from collapse_edu.continual import run_continual
+
+    plain = run_continual("finetune", "class-incremental", steps=30, seed=0, data=data)
+    assert np.allclose(quick.R[0], plain.R[0])
+
+
+def test_generative_replay_is_seeded(data):
+    a = run_generative_replay("task-incremental", seed=1, data=data, vae_steps=20, steps=10, replay_per_task=20)
+    b = run_generative_replay("task-incremental", seed=1, data=data, vae_steps=20, steps=10, replay_per_task=20)
+    assert np.array_equal(a.R, b.R) and np.array_equal(a.replay_shares, b.replay_shares)
+
+
+def test_generative_replay_refuses_bad_input(data):
+    with pytest.raises(ValueError, match="scenario"):
+        run_generative_replay("domain-incremental")
+    with pytest.raises(TypeError, match="real_generator"):
+        run_generative_replay(real_generator="yes")
+    with pytest.raises(ValueError, match="replay_per_task"):
+        run_generative_replay(replay_per_task=0)
+    with pytest.raises(TypeError, match="data"):
+        run_generative_replay(data=[1, 2])
+
+
+def test_replay_figures_draw_from_a_summary(tmp_path):
+    from collapse_edu.figures.replay import REPLAY_METHODS, replay_accuracy, replay_classes
+
+    R = np.tril(np.full((5, 5), 0.5)).tolist()
+    shares = np.full((5, 10), 0.1)
+    shares[0] = 0
+    runs = {m: {"R": [R, R]} for m in REPLAY_METHODS}
+    for m in ("generative", "generative-real"):
+        runs[m].update(replay_shares=[shares.tolist()] * 2, replay_coverage=[[0, 2, 4, 6, 8]] * 2)
+    path = tmp_path / "replay.json"
+    path.write_text(json.dumps({"seeds": [0, 1], "runs": runs}))
+    summary = load_replay_summary(str(path))
+    fig = replay_accuracy(summary)
+    assert len(fig.axes) == 2
+    plt.close(fig)
+    fig = replay_classes(summary)
+    assert len(fig.axes) == 2
+    plt.close(fig)
+    with pytest.raises(FileNotFoundError, match="generative_replay"):
+        load_replay_summary(str(tmp_path / "none.json"))
