@@ -170,6 +170,23 @@ def simulate_digit_curation(
 
 # --------------------------------------------------------------------------- precomputed summary
 
+_LEVELS = "0123456789abcdefg"  # the 17 grey levels of the original digits (pixel value * 16)
+
+
+def encode_images(images: np.ndarray) -> list[str]:
+    """Images ``(k, 64)`` in [0, 1] as strings of 64 characters, one of 17 grey levels each (compact JSON)."""
+    levels = np.round(16 * np.clip(np.asarray(images, float), 0.0, 1.0)).astype(int)
+    return ["".join(_LEVELS[v] for v in row) for row in levels.reshape(len(levels), -1)]
+
+
+def decode_images(rows: list[str]) -> np.ndarray:
+    """The inverse of :func:`encode_images`: ``(k, 64)`` pixel values in [0, 1]."""
+    try:
+        return np.array([[_LEVELS.index(c) for c in row] for row in rows], float) / 16.0
+    except ValueError:
+        raise ValueError(f"images must be strings of the characters {_LEVELS!r}") from None
+
+
 SUMMARY_METRICS = ("coverage", "entropy", "confidence", "pixel_variance", "precision", "recall")
 
 

@@ -161,6 +161,7 @@ class Curation:
     probability min(1, e^w / M), the bound M set so that exactly k pass, i.e. keep the k largest
     w + E with E = -log U ~ Exp(1). With w = log p_real/p_model + const and q -> 0 the kept samples
     are draws from p_real (Azadi et al., "Discriminator Rejection Sampling", arXiv:1810.06758).
+    A score of -inf rejects a candidate; it is kept only if fewer than k candidates have a finite score.
     """
 
     name: str = "none"
@@ -222,7 +223,7 @@ def _check_scores(scores: object, m: int) -> np.ndarray:
     if scores.ndim != 2 or scores.shape[1] != m:
         raise ValueError(f"curation scores must have shape (runs, {m}) (one per candidate), got {scores.shape}")
     if np.isnan(scores).any() or (scores == np.inf).any():
-        raise ValueError("curation scores must be finite or -inf (never accepted), got NaN or +inf")
+        raise ValueError("curation scores must be finite or -inf (rejected), got NaN or +inf")
     return scores
 
 

@@ -490,3 +490,28 @@ def test_mixture_toy_self_selection_shrinks_and_the_verifier_holds():
     results = simulate_mixture_curation(("none", "self", "oracle-ratio"), n=200, generations=6, runs=2, seed=0)
     std = {k: h["pooled_std"][-1] for k, h in results.items()}
     assert np.all(std["self"] < 0.5) and np.all(std["oracle-ratio"] > 0.85)
+
+
+def test_curation_figures_draw_simulation_and_theory():
+    import matplotlib.pyplot as plt
+
+    from collapse_edu.curation import simulate_verifier_strength
+    from collapse_edu.figures import curation as figures
+    from collapse_edu.plots import THEORY_STYLE
+
+    results = simulate_gaussian_curation(("none", "self", "oracle-ratio"), keep=0.5, n=20, generations=4, runs=50)
+    fig = figures.gaussian_curation(results, 0.5)
+    left = fig.axes[0]
+    dashed = [
+        line for line in left.lines if line.get_linewidth() == THEORY_STYLE["linewidth"] and len(line.get_xdata()) == 5
+    ]
+    assert len(dashed) == 3  # one theory curve per setting with a theory
+    assert np.allclose(dashed[1].get_ydata(), theory.self_curation_variance(np.arange(5), 20, 0.5))
+    plt.close(fig)
+    strength = simulate_verifier_strength((20, 200), n=20, generations=3, runs=20)
+    fig = figures.verifier_strength(strength, results["none"])
+    assert len([c for c in fig.axes[0].collections]) == 3  # three bands
+    plt.close(fig)
+    fig = figures.mixture_curation(simulate_mixture_curation(("none", "self"), n=60, generations=2, runs=2))
+    assert len(fig.axes) == 2
+    plt.close(fig)

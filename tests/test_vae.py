@@ -12,7 +12,9 @@ import torch
 from collapse_edu.digit_curation import (
     DIGIT_SETTINGS,
     SUMMARY_METRICS,
+    decode_images,
     digit_verifier,
+    encode_images,
     load_digit_curation,
     real_frequencies,
     real_reference,
@@ -143,7 +145,9 @@ def test_digit_figures_draw_from_a_summary(tmp_path):
         "runs": {f: {s: metric_rows for s in DIGIT_SETTINGS} for f in ("pca-gmm", "vae")},
         "real": {m: 0.9 for m in SUMMARY_METRICS},
         "grid_generations": [0, 1, 3],
-        "grids": {f: {s: [[[128] * 64] * 20] * 3 for s in DIGIT_SETTINGS} for f in ("pca-gmm", "vae")},
+        "grids": {
+            f: {s: [encode_images(np.full((20, 64), 0.5))] * 3 for s in DIGIT_SETTINGS} for f in ("pca-gmm", "vae")
+        },
     }
     path = tmp_path / "summary.json"
     path.write_text(json.dumps(summary))
@@ -158,3 +162,11 @@ def test_digit_figures_draw_from_a_summary(tmp_path):
         figures.digit_curation_grids(loaded, "vae", generations=[2])
     with pytest.raises(FileNotFoundError, match="curation_digits"):
         load_digit_curation(tmp_path / "missing.json")
+
+
+def test_images_round_trip_through_their_compact_encoding(digits):
+    rows = encode_images(digits.train_x[:5])
+    assert all(len(row) == 64 for row in rows)
+    assert np.allclose(decode_images(rows), digits.train_x[:5])  # the digits have exactly 17 grey levels
+    with pytest.raises(ValueError, match="images must be strings"):
+        decode_images(["z" * 64])
