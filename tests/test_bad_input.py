@@ -890,6 +890,7 @@ CURATION_VALUES = st.one_of(
     st.text(max_size=12).filter(lambda s: s not in ("none", "self", "verifier")), st.sampled_from([3, b"self", 0.5])
 )
 KEEP_VALUES = st.one_of(FRACTION_VALUES, st.sampled_from([0.0, -0.0]))
+REAL_ARRAY_VALUES = st.sampled_from(["3", b"3", None, True, object(), {"x": 3}, float("nan"), [1.0, float("inf")]])
 
 
 def _curation_table() -> list[tuple[str, Callable, dict, dict]]:
@@ -915,13 +916,23 @@ def _curation_table() -> list[tuple[str, Callable, dict, dict]]:
             "verifier_kept_moments",
             theory.verifier_kept_moments,
             {"mu": 0.0, "sigma": 1.0, "keep": 0.5},
-            {"mu": bad_float(), "sigma": bad_float(0.0, strict=True), "keep": KEEP_VALUES},
+            {
+                "mu": REAL_ARRAY_VALUES,
+                "sigma": st.one_of(REAL_ARRAY_VALUES, st.sampled_from([0.0, -1.0])),
+                "keep": KEEP_VALUES,
+            },
         ),
         (
             "verifier_curation_variance",
             theory.verifier_curation_variance,
             {"t": 3, "n": 10, "keep": 0.5},
             {"t": BAD_STEPS, "n": bad_int(2), "keep": KEEP_VALUES},
+        ),
+        (
+            "verifier_curation_moments",
+            theory.verifier_curation_moments,
+            {"t": 3, "n": 10, "keep": 0.5},
+            {"t": BAD_STEPS, "n": bad_int(2), "keep": KEEP_VALUES, "grid": bad_int(11, 301)},
         ),
         (
             "simulate_gaussian_curation",
