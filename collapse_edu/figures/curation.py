@@ -32,32 +32,42 @@ def gaussian_curation(results: Mapping[str, History], keep: float) -> plt.Figure
     """The 1-D Gaussian loop under each curation setting (from
     :func:`collapse_edu.curation.simulate_gaussian_curation`): (a) the fitted variance, mean over runs
     with the 5-95% band, log scale, next to its theory (dashed): a^t without curation, a c^(t-1) for
-    self-selection, the verifier recursion of :func:`collapse_edu.theory.verifier_curation_variance`;
-    (b) the squared 2-Wasserstein distance to the truth, (mu_t)^2 + (sigma_t - 1)^2, mean over runs
-    (from generation 1 on: generation 0 is the truth itself)."""
-    fig, (left, right) = new_figure(2, width=14, height=5.0)
+    self-selection, the verifier chain of :func:`collapse_edu.theory.verifier_curation_variance`;
+    (b) the same on a linear scale for the settings that keep the variance (c) the squared
+    2-Wasserstein distance to the truth, (mu_t)^2 + (sigma_t - 1)^2, mean over runs (from
+    generation 1 on: generation 0 is the truth itself)."""
+    fig, (left, middle, right) = new_figure(3, width=19, height=5.2)
     first = next(iter(results.values()))
     t = first.generations
     n = first.n
+    theories = {
+        "none": lambda: theory.expected_variance(t, n),
+        "self": lambda: theory.self_curation_variance(t, n, keep),
+        "oracle-ratio": lambda: theory.verifier_curation_variance(t, n, keep),
+    }
     for setting, history in results.items():
         i = _index(setting)
+        label = GAUSSIAN_LABELS.get(setting, setting)
         variance = np.maximum(history["sigma"] ** 2, 1e-300)
-        plot_band(left, t, variance, label=GAUSSIAN_LABELS.get(setting, setting), i=i, center="mean")
-        if setting == "none":
-            plot_theory(left, t, theory.expected_variance(t, n), label="", i=i)
-        elif setting == "self":
-            plot_theory(left, t, theory.self_curation_variance(t, n, keep), label="", i=i)
-        elif setting == "oracle-ratio":
-            plot_theory(left, t, theory.verifier_curation_variance(t, n, keep), label="", i=i)
+        plot_band(left, t, variance, label=label, i=i, center="mean")
+        law = theories[setting]() if setting in theories else None
+        if law is not None:
+            plot_theory(left, t, law, label="", i=i)
+        if setting != "self" and setting != "real-likelihood":
+            plot_band(middle, t, variance, label=label, i=i, center="mean", quantiles=(0.25, 0.75))
+            if law is not None:
+                plot_theory(middle, t, law, label="", i=i)
         w2 = history["mu"] ** 2 + (history["sigma"] - 1.0) ** 2
-        plot_band(right, t[1:], w2[1:], label=GAUSSIAN_LABELS.get(setting, setting), i=i, center="mean")
+        plot_band(right, t[1:], w2[1:], label=label, i=i, center="mean")
     legend_key(left, "theory (dashed)")
     left.set_yscale("log")
     low = max(1e-12, np.min([np.mean(h["sigma"][-1] ** 2) for h in results.values()]) / 10)
     left.set_ylim(bottom=low, top=2.0)
     finish(left, title=f"Fitted variance, n = {n}, keep q = {keep:g}", xlabel="generation t",
-           ylabel="sigma_t^2 (mean over runs)", legend=False)  # fmt: skip
+           ylabel="sigma_t^2 (mean over runs, 5-95%)", legend=False)  # fmt: skip
     left.legend(loc="lower left", fontsize=10)
+    finish(middle, title="Zoom: the settings that keep variance", xlabel="generation t",
+           ylabel="sigma_t^2 (mean over runs, 25-75%)", legend=False)  # fmt: skip
     right.set_yscale("log")
     finish(right, title="Distance to the real distribution", xlabel="generation t", ylabel="W2^2 to N(0, 1)",
            legend=False)  # fmt: skip
