@@ -1,9 +1,12 @@
 """``collapse-edu``: list, open, run and hand out the lessons; monitor datasets; run experiments.
 
     collapse-edu list                       lessons with title and expected minutes
-    collapse-edu lab                        open JupyterLab on the lessons
+    collapse-edu lab [--dir DIR]            open JupyterLab on the lessons (installed: on a working copy)
     collapse-edu run 01 [--out DIR]         execute a lesson headless to .ipynb + .html, print time and memory
     collapse-edu student --out DIR          build the student versions (solutions -> stubs)
+    collapse-edu student --publish          regenerate lessons/student/ of a checkout
+    collapse-edu student --nbgrader DIR     nbgrader source notebooks (DIR/source/<lesson>/)
+    collapse-edu slides 01 [--out DIR]      a reveal.js slide deck of a lesson
     collapse-edu export --out DIR           all lessons as an offline HTML site with an index
     collapse-edu monitor REF CANDIDATE      collapse symptoms of a new dataset version (exit 1 if flagged)
     collapse-edu simulate FAMILY ...        headless experiments (see cli_simulate.py)
@@ -64,12 +67,21 @@ def at_least(minimum: int):
 
 
 def _master_folders(args: argparse.Namespace) -> list[Path]:
-    """Folders that hold master lessons: the one being read and the checkout's."""
-    folders = [lesson_files.lessons_dir(args.lessons)]
-    checkout = Path(__file__).resolve().parents[1] / "lessons"
-    if checkout.is_dir() and any(checkout.glob("[0-9][0-9]_*.ipynb")):
-        folders.append(checkout)
-    return folders
+    """Folders that hold master lessons: the one being read, the checkout's and the installed wheel's."""
+    from .course import master_folders
+
+    return [lesson_files.lessons_dir(args.lessons), *master_folders()]
+
+
+def _installed(path: Path) -> bool:
+    """Whether ``path`` lies in the course shipped inside the installed package (read-only)."""
+    from .course import packaged_root
+
+    root = packaged_root()
+    try:
+        return root is not None and path.resolve().is_relative_to(root.resolve())
+    except OSError:
+        return False
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -80,17 +92,40 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _lab(args: argparse.Namespace) -> int:
+    """JupyterLab on the lessons. From an installed wheel (or with --dir) the course is first copied
+    into a working folder, or that copy brought up to date (:func:`collapse_edu.course.sync_course`)."""
+    from .course import DEFAULT_COPY, sync_course
+
     directory = lesson_files.lessons_dir(args.lessons)
-    first = lesson_files.list_lessons(directory)[0].path.name
-    command = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={directory}", first, *args.extra]
+    if args.dir is None and not args.copy_only and not _installed(directory):
+        first = lesson_files.list_lessons(directory)[0].path.name
+        root = directory
+    else:
+        if args.lessons:
+            raise ValueError("--lessons cannot be combined with --dir or --copy-only (they copy the whole course)")
+        folder = Path(args.dir or DEFAULT_COPY)
+        report = sync_course(folder)
+        for line in report.lines():
+            print(line)
+        if args.copy_only:
+            return 0
+        root = folder.resolve()
+        opened = lesson_files.lesson_paths(root / "lessons" / "student") or lesson_files.lesson_paths(root / "lessons")
+        first = opened[0].relative_to(root).as_posix()
+    command = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={root}", first, *args.extra]
     if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in command:
         command.append("--allow-root")  # containers and course machines often run as root
     print("Opening the course:", " ".join(command))
-    return subprocess.call(command, cwd=directory)
+    return subprocess.call(command, cwd=root)
 
 
 def _run(args: argparse.Namespace) -> int:
     lesson = lesson_files.find_lesson(args.lesson, args.lessons)
+    if args.inplace and _installed(lesson.path):
+        raise ValueError(
+            "--inplace updates a lesson of a checkout; this one belongs to the installed package "
+            "(run `collapse-edu lab --copy-only` for a copy of your own, or use --out DIR)"
+        )
     out = None if args.inplace and args.out is None else Path(args.out or "executed")
     if out is not None:  # checked before the lesson runs, not after
         check_folder(out, protected=_master_folders(args), what="run --out")
@@ -111,13 +146,50 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _student(args: argparse.Namespace) -> int:
-    from .student import build_student_versions
+    from .student import build_student_versions, published_folder, stale_student_versions
 
     paths = [lesson.path for lesson in lesson_files.list_lessons(args.lessons)]
-    out = check_folder(args.out, protected=_master_folders(args), what="student")
+    if args.nbgrader:
+        from .grading import nbgrader_targets, write_nbgrader_sources
+
+        course = check_folder(args.nbgrader, protected=_master_folders(args), what="student --nbgrader")
+        targets = nbgrader_targets(paths, course)
+        check_targets(targets, inputs=paths, force=args.force, what="student --nbgrader", new_folders=True)
+        written = write_nbgrader_sources(paths, course)
+        print(f"wrote {len(written)} nbgrader source notebooks to {course / 'source'} (one assignment per lesson)")
+        return 0
+    if args.publish:
+        folder = lesson_files.lessons_dir(args.lessons)
+        if _installed(folder):
+            raise ValueError("--publish updates lessons/student/ of a checkout; the installed course is read-only")
+        out = published_folder(folder)
+    else:
+        out = check_folder(args.out, protected=_master_folders(args), what="student")
     check_targets([out / p.name for p in paths], inputs=paths, force=args.force, what="student", new_folders=True)
     written = build_student_versions(paths, out)
-    print(f"wrote {len(written)} student notebooks to {args.out}")
+    print(f"wrote {len(written)} student notebooks to {out}")
+    if args.publish:
+        ours, foreign = stale_student_versions(paths, out)
+        for path in ours:
+            path.unlink()
+        if ours:
+            print(f"removed {len(ours)} student notebooks whose lesson is gone: {', '.join(p.name for p in ours)}")
+        if foreign:
+            print(f"left {len(foreign)} notebooks collapse-edu did not write: {', '.join(p.name for p in foreign)}")
+    return 0
+
+
+def _slides(args: argparse.Namespace) -> int:
+    from .slides import slides_target, write_slides
+
+    lesson = lesson_files.find_lesson(args.lesson, args.lessons)
+    out = check_folder(args.out, protected=_master_folders(args), what="slides")
+    target = slides_target(lesson, out)
+    check_targets([target], inputs=[lesson.path], force=args.force, what=f"slides {args.lesson}", new_folders=True)
+    written, notices = write_slides(lesson, out, force=args.force)
+    print(f"{lesson.name}: slides written to {written} (open it in a browser; S shows the speaker notes)")
+    for notice in notices:
+        print(f"note: {notice}", file=sys.stderr)
     return 0
 
 
@@ -163,7 +235,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("list", help="list the lessons").set_defaults(handler=_list)
 
-    lab = commands.add_parser("lab", help="open JupyterLab on the lessons")
+    lab = commands.add_parser(
+        "lab",
+        help="open JupyterLab on the lessons (from an installed package: on a working copy of the course)",
+        description="In a checkout, open the lessons. From an installed package (or with --dir), first copy the "
+        "course into a working folder, or bring an earlier copy up to date: new and unchanged lessons are "
+        "copied, a notebook you changed is kept and the new version is put beside it.",
+    )
+    lab.add_argument("--dir", help="working copy of the course (default: ./collapse-edu-course)")
+    lab.add_argument("--copy-only", action="store_true", help="copy or update the course, do not start JupyterLab")
     lab.add_argument("extra", nargs="*", help="further options for jupyter lab (--port 9999 or --port=9999)")
     lab.set_defaults(handler=_lab)
 
@@ -176,9 +256,20 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=_run)
 
     student = commands.add_parser("student", help="build the student versions of all lessons")
-    student.add_argument("--out", required=True, help="output folder (never the master lessons folder)")
+    where = student.add_mutually_exclusive_group(required=True)
+    where.add_argument("--out", help="output folder (never the master lessons folder)")
+    where.add_argument(
+        "--publish", action="store_true", help="regenerate lessons/student/ of the checkout (the exercises links)"
+    )
+    where.add_argument("--nbgrader", metavar="DIR", help="nbgrader course folder: writes DIR/source/<lesson>/")
     add_force_option(student)
     student.set_defaults(handler=_student)
+
+    slides = commands.add_parser("slides", help="a reveal.js slide deck of a lesson, for lectures")
+    slides.add_argument("lesson", help="number (01), name or path of the lesson")
+    slides.add_argument("--out", default="slides", help="output folder (default: ./slides)")
+    add_force_option(slides)
+    slides.set_defaults(handler=_slides)
 
     export = commands.add_parser("export", help="execute all lessons into a static HTML site with an index")
     export.add_argument("--out", default="site", help="output folder (default: ./site)")
@@ -219,7 +310,7 @@ def _split_lab(argv: list[str]) -> tuple[list[str], list[str]] | None:
     """For ``lab``: (our arguments, JupyterLab's arguments in their order), else None.
 
     Everything after ``lab`` goes to JupyterLab as typed, so ``--port 8899`` works as well as
-    ``--port=8899``; only ``--lessons DIR`` and ``-h`` are ours."""
+    ``--port=8899``; only ``--lessons DIR``, ``--dir DIR``, ``--copy-only`` and ``-h`` are ours."""
     i = 0
     while i < len(argv):
         token = argv[i]
@@ -236,7 +327,11 @@ def _split_lab(argv: list[str]) -> tuple[list[str], list[str]] | None:
                     before += [token, rest.pop(0)]
                 elif token.startswith("--lessons="):
                     before.append(token)
-                elif token in ("-h", "--help"):
+                elif token in ("-h", "--help", "--copy-only"):
+                    after.append(token)
+                elif token == "--dir" and rest:
+                    after += [token, rest.pop(0)]
+                elif token.startswith("--dir="):
                     after.append(token)
                 else:
                     theirs.append(token)

@@ -34,23 +34,36 @@ class Lesson:
         return self.name.split("_", 1)[0]
 
 
+#: A lesson's file name: two digits, an underscore, a name without dots (``01_x.v0.2.0-....ipynb``, a
+#: new version that ``collapse-edu lab`` wrote beside a learner's changed copy, is not a lesson).
+LESSON_NAME = re.compile(r"^\d\d_[^.]+\.ipynb$")
+
+
+def lesson_paths(directory: Path) -> list[Path]:
+    """The lesson notebooks in ``directory``, sorted by name."""
+    return sorted(p for p in directory.glob("[0-9][0-9]_*.ipynb") if LESSON_NAME.match(p.name))
+
+
 def lessons_dir(explicit: str | os.PathLike | None = None) -> Path:
-    """The lessons folder: ``explicit``, else $COLLAPSE_EDU_LESSONS, else ./lessons, else the checkout's."""
+    """The lessons folder: ``explicit``, else $COLLAPSE_EDU_LESSONS, else ./lessons, else the checkout's,
+    else the lessons shipped inside the installed package (:mod:`collapse_edu.course`)."""
+    from .course import checkout_root, packaged_root
+
     candidates = (
         [explicit]
         if explicit
         else [
             os.environ.get("COLLAPSE_EDU_LESSONS"),
             Path.cwd() / "lessons",
-            Path(__file__).resolve().parents[1] / "lessons",
+            *(root / "lessons" for root in (checkout_root(), packaged_root()) if root is not None),
         ]
     )
     for candidate in candidates:
-        if candidate and Path(candidate).is_dir() and any(Path(candidate).glob("[0-9][0-9]_*.ipynb")):
+        if candidate and Path(candidate).is_dir() and lesson_paths(Path(candidate)):
             return Path(candidate).resolve()
     if explicit:
         raise ValueError(f"lessons folder {explicit!s} holds no lesson notebooks (NN_name.ipynb)")
-    raise ValueError("cannot find the lessons folder; run from the course checkout or pass --lessons DIR")
+    raise ValueError("cannot find the lessons folder (a broken install?); pass --lessons DIR")
 
 
 class LessonError(RuntimeError):
@@ -89,7 +102,7 @@ def read_lesson(path: Path) -> Lesson:
 
 
 def list_lessons(directory: str | os.PathLike | None = None) -> list[Lesson]:
-    return [read_lesson(p) for p in sorted(lessons_dir(directory).glob("[0-9][0-9]_*.ipynb"))]
+    return [read_lesson(p) for p in lesson_paths(lessons_dir(directory))]
 
 
 def find_lesson(name: str, directory: str | os.PathLike | None = None) -> Lesson:
@@ -107,10 +120,15 @@ def find_lesson(name: str, directory: str | os.PathLike | None = None) -> Lesson
     raise ValueError(f"lesson must be one of {known} (or a notebook path); got {name!r}")
 
 
+# The kernel's own peak resident memory in MB: VmHWM on Linux (ru_maxrss there can carry the peak of
+# the process that started the kernel, since Linux keeps it across exec), else ru_maxrss.
 PEAK_MEMORY_PROBE = (
-    "import resource, sys\n"
-    "_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-    "print(_peak / 2**20 if sys.platform == 'darwin' else _peak / 2**10)"
+    "import re, resource, sys\n"
+    "try:\n"
+    "    _peak = int(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)) / 2**10\n"
+    "except OSError:\n"
+    "    _peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (2**20 if sys.platform == 'darwin' else 2**10)\n"
+    "print(_peak)"
 )
 
 
@@ -191,10 +209,14 @@ def _failed_cell(notebook: nbformat.NotebookNode) -> str:
 
 
 def write_html(notebook: nbformat.NotebookNode, target: Path) -> None:
-    """Static HTML of an executed notebook (figures embedded, readable offline), marked as ours."""
-    from nbconvert import HTMLExporter
+    """Static HTML of an executed notebook (figures embedded, readable offline), marked as ours.
 
-    body, _ = HTMLExporter().from_notebook_node(notebook)
+    Every figure carries its caption as alt text (:func:`collapse_edu.slides.add_alt_text`)."""
+    from .slides import add_alt_text, html_exporter
+
+    notebook = nbformat.from_dict(notebook)
+    add_alt_text(notebook)
+    body, _ = html_exporter().from_notebook_node(notebook)
     target.write_text(mark_html(body), encoding="utf-8")
 
 

@@ -142,7 +142,7 @@ def tail_mass_quantile(
     return out
 
 
-# --------------------------------------------------------------------------- real vs synthetic (lesson 04)
+# --------------------------------------------------------------------------- real vs synthetic (lesson 05)
 # Linear regression in the loop (x ~ N(0, I_d), T rows per generation, label noise sigma^2): the
 # test error of fit t is E|w_t - w*|^2 (the excess risk for isotropic x); generation 0 is the truth.
 # Gerstgrasser et al., "Is Model Collapse Inevitable?", arXiv:2404.01413; Dohmatob et al., "Model
@@ -601,7 +601,7 @@ def fixation_time_uniform(categories: int | np.ndarray, n: int) -> np.ndarray:
         return np.where(k > 1, 2.0 * n * (k - 1) * np.log(k / np.maximum(k - 1, 1e-300)), 0.0)
 
 
-# --------------------------------------------------------------------------- Gaussian mixtures (lesson 05)
+# --------------------------------------------------------------------------- Gaussian mixtures (lesson 06)
 # A reference, not an exact law: a mixture component that owns a share w of n samples is refitted
 # from about m = w n points, and a Gaussian MLE fit from m points keeps on average a fraction
 # (m - 1) / m of the variance in every direction (E[S / m] = (m - 1)/m Sigma, any dimension).

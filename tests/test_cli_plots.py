@@ -179,17 +179,20 @@ def test_ngram_plot(tmp_path, monkeypatch, corpus, options):
 
 MIXTURE = ["mixture", "--n", "100", "--generations", "5"]
 MIXTURE_COLUMNS = [
+    "pooled_variance_mean",
     "pooled_std_median",
-    "min_component_std_median",
-    "max_component_std_median",
-    "min_weight_median",
+    "light_std_median",
+    "heavy_std_median",
+    "light_weight_median",
     "separation_median",
-    "theory_one_gaussian_std",
+    "theory_pooled_variance",
 ]
 
 
 @pytest.mark.parametrize(
-    "options", [[], ["--runs", "3"], ["--separation", "3"], ["--components", "3"], ["--max-iter", "2"]], ids=repr
+    "options",
+    [[], ["--runs", "3"], ["--separation", "3"], ["--components", "3"], ["--max-iter", "2"], ["--warm-start"]],
+    ids=repr,
 )
 def test_mixture_plot(tmp_path, monkeypatch, options):
     data, figure, _ = run_plot(tmp_path, monkeypatch, *MIXTURE, *options)

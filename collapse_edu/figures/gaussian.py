@@ -27,10 +27,15 @@ THEORY_BAND = {"color": "0.35", "linestyle": ":", "linewidth": 1.6, "marker": "n
 
 
 def _plain_log_ticks(ax: plt.Axes) -> None:
-    """Log-scale tick labels as plain numbers (0.5, not 5 x 10^-1)."""
-    plain = FuncFormatter(lambda y, _: f"{y:g}")
-    ax.yaxis.set_major_formatter(plain)
-    ax.yaxis.set_minor_formatter(plain)
+    """Log-scale tick labels as plain numbers (0.5, not 5 x 10^-1): every power of ten, and of the
+    minor ticks only 2, 3 and 5 times a power of ten, so labels never crowd at a decade's edge."""
+
+    def minor(y: float, _: int) -> str:
+        mantissa = round(y / 10 ** np.floor(np.log10(y)), 6) if y > 0 else 0
+        return f"{y:g}" if mantissa in (2, 3, 5) else ""
+
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:g}"))
+    ax.yaxis.set_minor_formatter(FuncFormatter(minor))
 
 
 def _check_common(n: object, generations: object, runs: object, min_generations: int = 1) -> tuple[int, int, int]:

@@ -1,4 +1,4 @@
-"""Figures of lesson 04: real vs synthetic data, simulation against theory on the same axes."""
+"""Figures of lesson 05: real vs synthetic data, simulation against theory on the same axes."""
 
 from __future__ import annotations
 
