@@ -59,7 +59,9 @@ class ReplayResult:
     generator of task t - 1); row 0 is empty (nothing is replayed for the first task). ``final_shares``:
     the same for the generator after the last task (what it would replay next). ``replay_confidence``:
     that classifier's mean top probability on the replayed samples; ``label_agreement``: the share of
-    replayed samples whose label from the previous solver matches the classifier's."""
+    replayed samples whose label from the previous solver matches the classifier's. ``examples[t]``: the
+    first ``EXAMPLES`` images replayed while learning task t (row 0: zeros), ``example_labels[t]`` the
+    classifier's labels of them (row 0: -1)."""
 
     R: np.ndarray
     replay_shares: np.ndarray
@@ -68,6 +70,8 @@ class ReplayResult:
     label_agreement: np.ndarray
     settings: dict = field(default_factory=dict)
     seconds: float = 0.0
+    examples: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 64)), repr=False)
+    example_labels: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=int), repr=False)
 
     @property
     def final_accuracy(self) -> float:
@@ -82,6 +86,41 @@ class ReplayResult:
             old = self.replay_shares[t, : per * t]
             out[t] = int(np.sum(old >= min_share / (per * t)))
         return out
+
+
+#: Replayed images kept per task in :attr:`ReplayResult.examples`.
+EXAMPLES = 10
+
+
+def _earlier(shares: np.ndarray) -> tuple[np.ndarray, int]:
+    shares = np.asarray(shares, float)
+    if shares.ndim < 2 or shares.shape[-1] != N_CLASSES or shares.shape[-2] < 2:
+        raise ValueError(f"shares must have shape (..., tasks, {N_CLASSES}) with tasks >= 2, got {shares.shape}")
+    return shares, N_CLASSES // shares.shape[-2]
+
+
+def earlier_share(shares: np.ndarray) -> np.ndarray:
+    """Per task t >= 1: the share of the replayed samples that the real-digit classifier assigns to an
+    earlier class (one of tasks 0..t-1, the classes the generator was meant to replay); NaN for t = 0.
+    ``shares``: ``(..., tasks, 10)`` as in :attr:`ReplayResult.replay_shares`."""
+    shares, per = _earlier(shares)
+    out = np.full(shares.shape[:-1], np.nan)
+    for t in range(1, shares.shape[-2]):
+        out[..., t] = shares[..., t, : per * t].sum(axis=-1)
+    return out
+
+
+def fair_share_distance(shares: np.ndarray) -> np.ndarray:
+    """Per task t >= 1: the total variation distance between the replayed class mix p and the fair mix,
+    1 / (number of earlier classes) on each earlier class and 0 elsewhere,
+    TV = 1/2 [sum over earlier c of |p_c - 1/(2t)| + sum over the other classes of p_c] (two classes
+    per task); 0 when the replay is perfectly balanced, 1 when it holds no earlier class. NaN for t = 0."""
+    shares, per = _earlier(shares)
+    out = np.full(shares.shape[:-1], np.nan)
+    for t in range(1, shares.shape[-2]):
+        earlier = shares[..., t, : per * t]
+        out[..., t] = 0.5 * (np.abs(earlier - 1.0 / (per * t)).sum(axis=-1) + shares[..., t, per * t :].sum(axis=-1))
+    return out
 
 
 def _judge():
@@ -133,6 +172,8 @@ def run_generative_replay(
     shares = np.zeros((T, N_CLASSES))
     confidence = np.full(T, np.nan)
     agreement = np.full(T, np.nan)
+    examples = np.zeros((T, EXAMPLES, 64))
+    example_labels = np.full((T, EXAMPLES), -1)
     generator = None
     seen: list[int] = []
     loss_fn = nn.CrossEntropyLoss()
@@ -154,6 +195,9 @@ def run_generative_replay(
                 shares[t] = np.bincount(judged, minlength=N_CLASSES) / count
                 confidence[t] = float(proba.max(axis=1).mean())
                 agreement[t] = float(np.mean(judged == replay_y.numpy()))
+                kept = min(EXAMPLES, count)
+                examples[t, :kept] = samples[:kept]
+                example_labels[t, :kept] = judged[:kept]
             # the solver
             if scenario == "class-incremental":
                 mask = class_mask(seen, len(y))
@@ -193,7 +237,8 @@ def run_generative_replay(
         "lr": lr,
         "seed": seed,
     }
-    return ReplayResult(R, shares, final_shares, confidence, agreement, settings, time.perf_counter() - start)
+    seconds = time.perf_counter() - start
+    return ReplayResult(R, shares, final_shares, confidence, agreement, settings, seconds, examples, example_labels)
 
 
 # --------------------------------------------------------------------------- precomputed multi-seed summary

@@ -8,13 +8,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..continual import average_accuracy, class_incremental_finetune_prediction
-from ..plots import OKABE_ITO, THEORY_STYLE, finish, new_figure, plot_band
+from ..plots import OKABE_ITO, THEORY_STYLE, finish, image_grid, new_figure, plot_band
+from ..replay import ReplayResult, earlier_share, fair_share_distance
 
 #: Methods of the summary, in drawing order, and their labels.
 REPLAY_METHODS = ("finetune", "replay", "generative", "generative-real", "joint")
 REPLAY_LABELS = {
     "finetune": "fine-tuning",
-    "replay": "exact replay (k stored per class)",
+    "replay": "exact replay (10 real images per class)",
     "generative": "generative replay (generator learns from its own samples)",
     "generative-real": "generative replay, generator on all real data (control)",
     "joint": "joint (upper bound)",
@@ -53,29 +54,53 @@ def replay_accuracy(summary: Mapping, methods: Sequence[str] = REPLAY_METHODS) -
 
 
 def replay_classes(summary: Mapping, methods: Sequence[str] = ("generative", "generative-real")) -> plt.Figure:
-    """What the generator replays: (left) for each task t >= 2, the share of replayed samples that a
-    classifier trained on real digits assigns to the first task's digits 0 and 1, against their fair
-    share 2 / (classes seen before); (right) the number of earlier classes the replay still covers
-    (at least a fifth of the fair share), median over seeds with the range."""
+    """What the generator replays while each task t >= 2 is learned, as a classifier trained on real digits
+    sees it, median over seeds with the range: (left) the share of replayed samples it assigns to an earlier
+    digit (:func:`~collapse_edu.replay.earlier_share`), (middle) the distance of the replayed class mix from
+    the fair mix (:func:`~collapse_edu.replay.fair_share_distance`), (right) its mean top probability."""
     runs = summary["runs"]
-    fig, (left, right) = new_figure(2, width=14, height=5.0)
+    fig, axes = new_figure(3, width=15, height=4.9)
     for i, method in enumerate(methods):
+        if method not in runs or "replay_shares" not in runs[method]:
+            raise ValueError(f"methods must be generative runs of the summary; got {method!r}")
         shares = np.asarray(runs[method]["replay_shares"], float)  # (seeds, T, 10)
         T = shares.shape[1]
         tasks = np.arange(2, T + 1)
-        first = shares[:, 1:, :2].sum(axis=2).T  # (T - 1, seeds)
         label = REPLAY_LABELS.get(method, method)
-        plot_band(left, tasks, first, label=label, i=i + 2, quantiles=(0.0, 1.0))
-        coverage = np.asarray(runs[method]["replay_coverage"], float)[:, 1:].T
-        plot_band(right, tasks, coverage, label=label, i=i + 2, quantiles=(0.0, 1.0))
-    fair = 2.0 / (2 * (tasks - 1))
-    left.plot(tasks, fair, color="0.3", linestyle=":", linewidth=2, marker="", label="fair share 2 / earlier classes")
-    right.plot(tasks, 2 * (tasks - 1), color="0.3", linestyle=":", linewidth=2, marker="", label="all earlier classes")
-    for ax in (left, right):
+        for ax, values in zip(axes, (earlier_share(shares), fair_share_distance(shares),
+                                     np.asarray(runs[method]["replay_confidence"], float)), strict=True):  # fmt: skip
+            plot_band(ax, tasks, values[:, 1:].T, label=label, i=i + 2, quantiles=(0.0, 1.0))
+    for ax in axes:
         ax.set_xticks(tasks, [f"{t}\n(+{TASK_DIGITS[t - 1]})" for t in tasks])
-    left.set_ylim(0, 1.05)
-    finish(left, title="Replayed samples that are digits 0 or 1", xlabel="task being learned (new digits)",
-           ylabel="share of replayed samples", loc="upper right")  # fmt: skip
-    finish(right, title="Earlier classes present in the replay", xlabel="task being learned (new digits)",
-           ylabel="classes (>= 1/5 of fair share)", loc="upper left")  # fmt: skip
+    axes[0].set_ylim(0.75, 1.0)
+    axes[1].set_ylim(0, 0.3)
+    axes[2].set_ylim(0.5, 0.85)
+    finish(axes[0], title="Replay recognised as an earlier digit", xlabel="task being learned (new digits)",
+           ylabel="share of replayed samples", legend=False)  # fmt: skip
+    finish(axes[1], title="Class mix: distance from fair shares", xlabel="task being learned (new digits)",
+           ylabel="total variation distance", legend=False)  # fmt: skip
+    finish(axes[2], title="Classifier's confidence in the replay", xlabel="task being learned (new digits)",
+           ylabel="mean top probability", legend=False)  # fmt: skip
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=2, fontsize=11)
+    return fig
+
+
+def replay_examples(result: ReplayResult) -> plt.Figure:
+    """The first replayed images of each task t >= 2 of one run, each with the label a classifier trained
+    on real digits gives it (red: not one of the earlier digits the generator should replay)."""
+    if not isinstance(result, ReplayResult):
+        raise TypeError(f"result must be a ReplayResult from run_generative_replay(), got {type(result).__name__}")
+    T, k = result.example_labels.shape
+    per = 10 // T
+    cols = (k + 1) // 2
+    fig, axes = new_figure(T - 1, width=3.4 * (T - 1), height=2.9)
+    for t, ax in zip(range(1, T), axes, strict=True):
+        image_grid(ax, result.examples[t].reshape(-1, 8, 8), rows=2, cols=cols,
+                   title=f"learning task {t + 1}: replays 0-{per * t - 1}")  # fmt: skip
+        for index, label in enumerate(result.example_labels[t]):
+            r, c = divmod(index, cols)
+            ax.text(c * 9 + 7.4, r * 9 + 7.4, str(label), ha="right", va="bottom", fontsize=9, fontweight="bold",
+                    color=OKABE_ITO[1] if label >= per * t else OKABE_ITO[0])  # fmt: skip
+        ax.spines[:].set_visible(False)
     return fig
