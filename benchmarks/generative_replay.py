@@ -8,7 +8,7 @@ without self-consumption) and joint training, for seeds 0..4; and for the genera
 shares of the replayed samples per task as a classifier trained on real digits sees them. Run from
 the repository root (CPU and wall time are recorded with the load average):
 
-    nice -n 10 python benchmarks/generative_replay.py        # 5 seeds: about 5 CPU minutes
+    nice -n 10 python benchmarks/generative_replay.py    # 5 seeds: about 2 CPU minutes, 10 s per generative run
 """
 
 from __future__ import annotations
