@@ -151,3 +151,14 @@ def test_the_stored_summary_has_five_seeds_of_every_method():
         assert np.asarray(entry["R"]).shape == (5, 5, 5), method
     for method in ("generative", "generative-real"):
         assert np.asarray(summary["runs"][method]["replay_shares"]).shape == (5, 5, 10)
+
+
+def test_a_stored_generative_run_is_what_the_code_gives():
+    """Seed 4 of the summary, re-trained with the current code (about 10 CPU s). The tolerances allow another
+    CPU's rounding: about one test image per task in R, a few points in the replayed class shares."""
+    summary = load_replay_summary()
+    result = run_generative_replay("class-incremental", seed=4, data=split_digits(seed=4))
+    stored = summary["runs"]["generative"]
+    assert np.abs(result.R - np.array(stored["R"][4])).max() <= 0.03
+    assert np.abs(result.replay_shares - np.array(stored["replay_shares"][4])).max() <= 0.05
+    assert np.abs(result.replay_confidence[1:] - np.array(stored["replay_confidence"][4])[1:]).max() <= 0.03

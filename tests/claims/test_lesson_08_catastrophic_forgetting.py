@@ -926,7 +926,8 @@ def test_the_solver_hardly_notices(replay_summary):
     "08",
     "The task-2 replay comes from a generator trained on real zeros and ones; by task 5 the zeros and ones have passed "
     "through three more generators, each trained partly on its predecessor's samples",
-    "each with the label the real-digit classifier gives it (red: not one of the digits the generator should replay)",
+    "each with the label the real-digit classifier gives it (orange: not one of the digits the generator should "
+    "replay)",
     "The printout gives this one run's numbers; the stored runs below give them over 5 seeds with the full generator",
 )
 def test_replay_examples_figure():
