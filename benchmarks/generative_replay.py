@@ -4,11 +4,11 @@ Writes ``collapse_edu/results/generative_replay.json``: class-incremental accura
 fine-tuning, exact replay (k real examples stored per class), generative replay (a VAE that learns
 from the current task's real digits plus its own samples of earlier tasks; Shin et al. 2017,
 arXiv:1705.08690), the same with a generator retrained on all real data so far (the control
-without self-consumption) and joint training, for seeds 0..4; and for the generative runs the class
+without self-consumption) and joint training, for seeds 0..9; and for the generative runs the class
 shares of the replayed samples per task as a classifier trained on real digits sees them. Run from
 the repository root (CPU and wall time are recorded with the load average):
 
-    nice -n 10 python benchmarks/generative_replay.py    # 5 seeds: about 2 CPU minutes, 10 s per generative run
+    nice -n 10 python benchmarks/generative_replay.py    # 10 seeds: about 4 CPU minutes, 10 s per generative run
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from collapse_edu.replay import REPLAY_DEFAULTS, SUMMARY_FILE, run_generative_re
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "collapse_edu" / "results"))
     args = parser.parse_args()
 

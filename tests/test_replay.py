@@ -144,13 +144,13 @@ def test_replay_figures_draw_from_a_summary(tmp_path, quick):
         load_replay_summary(str(tmp_path / "none.json"))
 
 
-def test_the_stored_summary_has_five_seeds_of_every_method():
+def test_the_stored_summary_has_ten_seeds_of_every_method():
     summary = load_replay_summary()
-    assert summary["seeds"] == list(range(5))
+    assert summary["seeds"] == list(range(10))
     for method, entry in summary["runs"].items():
-        assert np.asarray(entry["R"]).shape == (5, 5, 5), method
+        assert np.asarray(entry["R"]).shape == (10, 5, 5), method
     for method in ("generative", "generative-real"):
-        assert np.asarray(summary["runs"][method]["replay_shares"]).shape == (5, 5, 10)
+        assert np.asarray(summary["runs"][method]["replay_shares"]).shape == (10, 5, 10)
 
 
 def test_a_stored_generative_run_is_what_the_code_gives():

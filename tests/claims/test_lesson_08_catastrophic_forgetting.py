@@ -74,7 +74,7 @@ def fisher(summary) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def replay_summary() -> dict:
-    """benchmarks/generative_replay.py: class-incremental R of 5 methods and the replayed class shares, seeds 0-4."""
+    """benchmarks/generative_replay.py: class-incremental R of 5 methods and the replayed class shares, seeds 0-9."""
     return gr.load_replay_summary()
 
 
@@ -163,7 +163,7 @@ def test_where_the_code_lives():
     "the live cells train ten small networks and one quick generative-replay run (a solver and five small VAEs), all "
     "with seed 0",
     "The results over 10 seeds were computed once by `benchmarks/continual_seeds.py` (320 runs)",
-    "as do the 5-seed generative-replay runs of `benchmarks/generative_replay.py`",
+    "as do the 10-seed generative-replay runs of `benchmarks/generative_replay.py`",
     "generative replay lives in `collapse_edu/replay.py`",
 )
 def test_live_and_stored_runs(summary, replay_summary):
@@ -173,7 +173,7 @@ def test_live_and_stored_runs(summary, replay_summary):
     assert code.count("figures.explore") == 1  # the playground's first run
     assert code.count("gr.run_generative_replay(") == 1 and "seed=SEED" in code  # one scholar: a VAE per task
     assert summary["machine"]["distinct_runs"] == 320 and len(summary["seeds"]) == 10
-    assert replay_summary["seeds"] == list(range(5)) and set(replay_summary["runs"]) == set(
+    assert replay_summary["seeds"] == list(range(10)) and set(replay_summary["runs"]) == set(
         replay_figures.REPLAY_METHODS
     )
     assert "def run_generative_replay(" in Path(gr.__file__).read_text(encoding="utf-8")
@@ -739,10 +739,10 @@ def replay_finals(replay_summary: dict, method: str) -> np.ndarray:
 
 
 def test_replay_summary_matches_the_code(replay_summary, grid):
-    """The summary's plain runs are those of the 10-seed summary (same code, seeds 0-4); its settings are the
+    """The summary's plain runs are those of the 10-seed summary (same code, same seeds); its settings are the
     library's defaults; its class-share measures are those the lesson computes."""
     for method in ("finetune", "replay", "joint"):
-        assert np.abs(replay_stack(replay_summary, method) - grid[(method, CI)][:5]).max() <= 2.5 * ONE_IMAGE
+        assert np.abs(replay_stack(replay_summary, method) - grid[(method, CI)]).max() <= 2.5 * ONE_IMAGE
     assert replay_summary["settings"] == {"solver": cl.DEFAULTS, "generative": gr.REPLAY_DEFAULTS}
     for method in ("generative", "generative-real"):
         shares = replay_stack(replay_summary, method, "replay_shares")
@@ -797,35 +797,38 @@ def test_generative_replay_is_what_the_text_says():
 @claim(
     "08",
     "**Predict.** Exact replay with 10 stored images per class ended at 0.87",
-    "Above, after every task and on every one of the 5 seeds: 0.93 at the end (median; 0.93 to 0.95) against 0.87 "
-    "(0.86 to 0.90), within 1.3 points of the control whose generator sees all real data",
-    "Generative replay stays above exact replay after every task and ends at 0.93 against 0.87, next to its control "
-    "(0.94) and a little below joint training (0.96); fine-tuning follows $1/(\\text{tasks seen})$",
+    "Above, after every task and on every one of the 10 seeds: 0.93 at the end (median; 0.90 to 0.95) against 0.87 "
+    "(0.86 to 0.90), a little below the control whose generator sees all real data (0.94)",
+    "Generative replay stays above exact replay after every task and ends at 0.93 against 0.87, a little below its "
+    "control (0.94) and joint training (0.97); fine-tuning follows $1/(\\text{tasks seen})$",
     "Generative replay prevents forgetting here: it beats exact replay with ten stored images per class after every "
-    "task, on every seed, and the final accuracy stays within 1.3 points of the control's",
-    "lifts class-incremental accuracy to 0.93 (median of 5 seeds), above exact replay with 10 images per class (0.87) "
+    "task, on every seed, and ends at most 4 points below the control (below it on 7 of the 10 seeds)",
+    "lifts class-incremental accuracy to 0.93 (median of 10 seeds), above exact replay with 10 images per class (0.87) "
     "after every task on every seed",
     "Generative replay stores no image: a VAE trained on the current task plus its own samples of the earlier ones",
+    "The solver keeps its old tasks",
 )
 def test_generative_replay_beats_exact_replay(replay_summary):
     A = {m: replay_finals(replay_summary, m) for m in replay_figures.REPLAY_METHODS}
     assert np.all(A["generative"][:, 1:] > A["replay"][:, 1:])
     gen, exact, control, joint = (A[m][:, -1] for m in ("generative", "replay", "generative-real", "joint"))
-    assert round(np.median(gen), 2) == 0.93 and (round(gen.min(), 2), round(gen.max(), 2)) == (0.93, 0.95)
+    assert round(np.median(gen), 2) == 0.93 and (f"{gen.min():.2f}", f"{gen.max():.2f}") == ("0.90", "0.95")
     assert round(np.median(exact), 2) == 0.87 and (round(exact.min(), 2), round(exact.max(), 2)) == (0.86, 0.90)
-    assert np.all(np.abs(gen - control) <= 0.0135) and round(np.median(control), 2) == 0.94
-    assert round(np.median(joint), 2) == 0.96 and np.all(gen < joint)
+    assert np.all(gen - control >= -0.04) and np.sum(gen < control) == 7 and round(np.median(control), 2) == 0.94
+    assert np.median(gen) < np.median(control)
+    assert round(np.median(joint), 2) == 0.97 and np.all(gen < joint)
+    assert np.all(replay_stack(replay_summary, "generative")[:, -1, :4].mean(axis=1) > 0.85)  # old tasks kept
     ft = A["finetune"]
     assert np.all(np.abs(ft - cl.class_incremental_finetune_prediction(np.arange(1, 6))) < 0.03)
     stored = checked_output("08", "generative above exact replay after every task, every seed")
-    assert "every seed: True" in stored and "generative       [0.99, 0.96, 0.96, 0.93]  0.93 to 0.95" in stored
+    assert "every seed: True" in stored and "generative       [0.98, 0.97, 0.96, 0.93]  0.90 to 0.95" in stored
 
 
 @claim(
     "08",
     "Right: task 1 (digits 0 and 1) falls to 0 under fine-tuning as soon as task 2 arrives and to 0.78 under exact "
-    "replay (median), but ends at 0.91 with generative replay and 0.94 with the control",
-    "Class-incremental learning, median and range of 5 seeds",
+    "replay (median), but ends at 0.92 with generative replay and 0.94 with the control",
+    "Class-incremental learning, median and range of 10 seeds",
 )
 def test_replay_accuracy_caption(replay_summary):
     import matplotlib.pyplot as plt
@@ -833,9 +836,9 @@ def test_replay_accuracy_caption(replay_summary):
     task1 = {m: replay_stack(replay_summary, m)[:, :, 0] for m in replay_figures.REPLAY_METHODS}
     assert np.all(task1["finetune"][:, 1:] == 0)
     medians = [round(float(np.median(task1[m][:, -1])), 2) for m in ("replay", "generative", "generative-real")]
-    assert medians == [0.78, 0.91, 0.94]
+    assert medians == [0.78, 0.92, 0.94]
     fig = replay_figures.replay_accuracy(replay_summary)
-    assert "5 seeds" in fig.axes[0].get_title()
+    assert "10 seeds" in fig.axes[0].get_title()
     plt.close(fig)
 
 
@@ -844,10 +847,11 @@ def test_replay_accuracy_caption(replay_summary):
     "At task 2 both generators are the same network, trained on real zeros and ones",
     "From task 3 on, the generator that learns from its own samples falls behind the control that is retrained on all "
     "real data: by task 5 fewer of its samples are read as an earlier digit (0.85 against 0.94, median), its class mix "
-    "is further from the fair shares (0.17 against 0.11) and the classifier is less sure of them (0.58 against 0.65)",
+    "is further from the fair shares (0.17 against 0.10) and the classifier is less sure of them (0.58 against 0.66)",
     "The control's confidence falls too: one small VAE has more digits to draw at every task",
-    "Its replay falls behind the control's: by task 5 it is read as an earlier digit less often and its class mix is "
-    "further from the fair shares, on every seed, and from task 3 on the classifier is less sure of it, on every seed",
+    "Its replay falls behind the control's: by task 5 its class mix is further from the fair shares on every seed and "
+    "it is read as an earlier digit less often on 9 of the 10, and from task 3 on the classifier is less sure of it, "
+    "on every seed",
     "But its generator is a model trained on its own output, and it degrades the way the model-collapse lessons "
     "describe",
     "Its replay degrades task by task, less recognisable and less balanced than that of a generator retrained on real "
@@ -856,8 +860,18 @@ def test_replay_accuracy_caption(replay_summary):
     "Generative replay (section 6) is where the two failures meet: it fights forgetting with synthetic data, and its "
     "generator, trained on its own samples task after task, starts down the road to collapse",
     "the share of them it reads as one of the earlier digits, how far their class mix is from the fair one",
+    "What the generator replays while tasks 2 to 5 are learned, read by a classifier trained on real digits; median "
+    "and range of 10 seeds",
 )
 def test_the_replay_degrades(replay_summary):
+    import matplotlib.pyplot as plt
+
+    fig = replay_figures.replay_classes(replay_summary)
+    drawn = fig.axes[2].get_lines()[0]  # the generator's confidence: the median over the 10 seeds, tasks 2-5
+    assert list(drawn.get_xdata()) == [2, 3, 4, 5]
+    conf = replay_stack(replay_summary, "generative", "replay_confidence")
+    assert len(conf) == 10 and np.allclose(drawn.get_ydata(), np.median(conf[:, 1:], axis=0))
+    plt.close(fig)
     own, real = (replay_stack(replay_summary, m, "replay_shares") for m in ("generative", "generative-real"))
     conf_own, conf_real = (
         replay_stack(replay_summary, m, "replay_confidence") for m in ("generative", "generative-real")
@@ -872,34 +886,35 @@ def test_the_replay_degrades(replay_summary):
         assert np.median(conf_own[:, t]) < np.median(conf_real[:, t])
     at5 = [round(float(np.median(v)), 2) for v in (early_own[:, 4], early_real[:, 4], tv_own[:, 4], tv_real[:, 4],
                                                      conf_own[:, 4], conf_real[:, 4])]  # fmt: skip
-    assert at5 == [0.85, 0.94, 0.17, 0.11, 0.58, 0.65]
-    # every seed: task 5 less often an earlier digit and further from fair; confidence lower from task 3 on
-    assert np.all(early_own[:, 4] < early_real[:, 4]) and np.all(tv_own[:, 4] > tv_real[:, 4])
+    assert at5 == [0.85, 0.94, 0.17, 0.10, 0.58, 0.66]
+    # task 5: further from fair on every seed, less often an earlier digit on 9 of 10; confidence lower from task 3 on
+    assert np.all(tv_own[:, 4] > tv_real[:, 4]) and np.sum(early_own[:, 4] < early_real[:, 4]) == 9
     assert np.all(conf_own[:, 2:] < conf_real[:, 2:])
-    assert np.all(np.diff(conf_real[:, 1:], axis=1) < 0) and np.all(np.diff(conf_own[:, 1:], axis=1) < 0)
+    assert np.all(np.diff(conf_own[:, 1:], axis=1) < 0)  # falls task by task on every seed
+    assert np.all(np.diff(np.median(conf_real[:, 1:], axis=0)) < 0)  # the control's falls too (median)
     # task by task (medians): less recognisable, and less balanced than the control's
     assert np.all(np.diff(np.median(early_own[:, 1:], axis=0)) < 0)
-    stored = checked_output("08", "replay while learning tasks 2-5, median of 5 seeds")
-    assert "read as an earlier digit:   [0.92, 0.89, 0.87, 0.85]" in stored
-    assert "classifier's confidence:    [0.79, 0.73, 0.67, 0.65]" in stored
+    stored = checked_output("08", "replay while learning tasks 2-5, median of")
+    assert "read as an earlier digit:   [0.93, 0.89, 0.87, 0.85]" in stored
+    assert "classifier's confidence:    [0.78, 0.73, 0.68, 0.66]" in stored
 
 
 @claim(
     "08",
-    "The generator after the last task draws images that the classifier reads as an 8 in 21% to 26% of cases (the "
-    "control: 12% to 16%, the fair share 10%): the excess piles up in one class",
-    "No earlier digit has vanished yet: every one keeps at least 45% of its fair share at every task, on every seed; "
+    "The generator after the last task draws images that the classifier reads as an 8 in 17% to 28% of cases (the "
+    "control: 12% to 17%, the fair share 10%): the excess piles up in one class",
+    "No earlier digit has vanished yet: every one keeps more than 40% of its fair share at every task, on every seed; "
     "five tasks give the loop only four generations",
 )
 def test_eights_and_no_vanished_digit(replay_summary):
-    for method, (low, high) in (("generative", (0.21, 0.26)), ("generative-real", (0.12, 0.16))):
+    for method, (low, high) in (("generative", (0.17, 0.28)), ("generative-real", (0.12, 0.17))):
         final = replay_stack(replay_summary, method, "final_shares")
         eights = final[:, 8]
         assert (round(eights.min(), 2), round(eights.max(), 2)) == (low, high)
         assert np.all(final.argmax(axis=1) == 8)  # the one class the excess goes to
         shares = replay_stack(replay_summary, method, "replay_shares")
         lowest = min((shares[:, t, : 2 * t] * 2 * t).min() for t in range(1, 5))
-        assert lowest >= 0.45
+        assert lowest > 0.4
     assert replay_stack(replay_summary, "generative").shape[1] - 1 == 4
 
 
@@ -912,13 +927,13 @@ def test_eights_and_no_vanished_digit(replay_summary):
     "To see it, measure the replay as the model-collapse lessons measure synthetic data: with a judge trained on real "
     "data, class shares against their fair shares, confidence",
     "which the solver's test accuracy hides",
-    "What degrades is not the solver's accuracy but the generator's samples (below)",
+    "What degrades most is not the solver's accuracy but the generator's samples (below)",
 )
 def test_the_solver_hardly_notices(replay_summary):
     agreement = replay_stack(replay_summary, "generative", "label_agreement")
     assert np.all(agreement[:, 4] < 0.7)  # a third of the replay is labelled against the real-digit classifier...
     gen, control = replay_finals(replay_summary, "generative"), replay_finals(replay_summary, "generative-real")
-    assert np.all(np.abs(gen[:, -1] - control[:, -1]) < 0.015)  # ...yet the accuracy barely moves
+    assert np.all(np.abs(gen[:, -1] - control[:, -1]) < 0.04)  # ...yet the accuracy moves by a few points at most
     early = gr.earlier_share(replay_stack(replay_summary, "generative", "replay_shares"))
     assert np.all(early[:, 4] < early[:, 1])
 
@@ -929,7 +944,7 @@ def test_the_solver_hardly_notices(replay_summary):
     "through three more generators, each trained partly on its predecessor's samples",
     "each with the label the real-digit classifier gives it (orange: not one of the digits the generator should "
     "replay)",
-    "The printout gives this one run's numbers; the stored runs below give them over 5 seeds with the full generator",
+    "The printout gives this one run's numbers; the stored runs below give them over 10 seeds with the full generator",
 )
 def test_replay_examples_figure():
     import matplotlib.pyplot as plt
@@ -952,7 +967,7 @@ def test_replay_examples_figure():
     "as in code, `t >= 1`), so the digits the generator should replay are `0, ..., 2t - 1`, each with the fair share "
     "$1/(2t)$",
     "0 for a perfectly balanced replay, 1 for a replay without any earlier digit",
-    "The checker tries the 40 stored rows of the figure above and three made by hand",
+    "The checker tries the 80 stored rows of the figure above and three made by hand",
 )
 def test_exercise_4(replay_summary):
     shares = np.zeros((5, 10))
@@ -960,8 +975,8 @@ def test_exercise_4(replay_summary):
     shares[3, 9] = 1.0
     assert gr.fair_share_distance(shares)[2] == pytest.approx(0.0) and gr.fair_share_distance(shares)[3] == 1.0
     rows = sum(len(replay_summary["runs"][m]["replay_shares"]) * 4 for m in ("generative", "generative-real"))
-    assert rows == 40
-    assert "passed all 43 checks" in checked_output("08", "def reference_distance")
+    assert rows == 80
+    assert "passed all 83 checks" in checked_output("08", "def reference_distance")
 
 
 # --------------------------------------------------------------------------- section 7 and summary
