@@ -156,6 +156,27 @@ class Categorical(ArrayFamily):
         model = np.asarray(model, float)
         return np.broadcast_to(model.reshape(-1, model.shape[-1]), (runs, model.shape[-1])).copy()
 
+    @staticmethod
+    def items(data: np.ndarray) -> np.ndarray:
+        """The category of every item, items listed category by category: ``(runs, total)`` (curation
+        picks items; every run must hold the same total)."""
+        data = np.asarray(data)
+        totals = data.sum(axis=1)
+        if np.any(totals != totals[0]):
+            raise ValueError("data must hold the same number of items in every run to pick items")
+        check_memory(8.0 * data.shape[0] * totals[0], f"{int(totals[0])} items per run", "draw fewer candidates")
+        return np.stack([np.repeat(np.arange(data.shape[1]), row) for row in data])
+
+    def take(self, data: np.ndarray, index: np.ndarray) -> np.ndarray:
+        """Counts of the items ``index`` ``(runs, k)`` (items numbered as in :meth:`items`)."""
+        chosen = np.take_along_axis(self.items(data), index, axis=1)
+        return np.stack([np.bincount(row, minlength=data.shape[1]) for row in chosen])
+
+    def log_likelihood(self, model: np.ndarray, data: np.ndarray) -> np.ndarray:
+        """log p of every item's category ``(runs, total)`` (-inf for a category the model lost)."""
+        with np.errstate(divide="ignore"):
+            return np.take_along_axis(np.log(model), self.items(data), axis=1)
+
     def describe(self, model: np.ndarray) -> dict[str, np.ndarray]:
         """Surviving categories, heterozygosity 1 - sum p^2, entropy (bits), the most frequent
         category (``leader``) and its frequency (``top``)."""

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtr
 
-from .loop import ArrayFamily, History, ModelSource, Policy, run_generations
+from .loop import ArrayFamily, Curation, History, ModelSource, Policy, run_generations
 from .validation import check_bool, check_choice, check_float, check_int
 
 
@@ -79,6 +79,12 @@ class Gaussian(ArrayFamily):
 
     def describe(self, model: GaussianModel) -> dict[str, np.ndarray]:
         return {"mu": model.mu, "sigma": model.sigma}
+
+    def log_likelihood(self, model: GaussianModel, data: np.ndarray) -> np.ndarray:
+        """log N(x; mu, sigma^2) of every sample ``(runs, m)`` (the fitted model, not the narrowed sampler)."""
+        sigma = np.maximum(model.sigma, 1e-300)[:, None]
+        z = (np.asarray(data, float) - model.mu[:, None]) / sigma
+        return -0.5 * z**2 - np.log(sigma) - 0.5 * np.log(2 * np.pi)
 
 
 class GaussianFast(Gaussian):
@@ -176,6 +182,14 @@ class MultivariateGaussian(ArrayFamily):
             "mu_norm2": np.sum(model.mu**2, axis=1),
         }
 
+    def log_likelihood(self, model: MultivariateGaussianModel, data: np.ndarray) -> np.ndarray:
+        """log N(x; mu, Sigma) of every sample: -|L^-1 (x - mu)|^2 / 2 - log det L - d log(2 pi) / 2."""
+        root = _cholesky(model.cov)
+        centred = np.asarray(data, float) - model.mu[:, None, :]
+        white = np.linalg.solve(root[:, None], centred[..., None])[..., 0]
+        log_det = np.log(np.diagonal(root, axis1=1, axis2=2)).sum(axis=1)
+        return -0.5 * np.sum(white**2, axis=2) - log_det[:, None] - 0.5 * self.dim * np.log(2 * np.pi)
+
 
 class MultivariateGaussianFast(MultivariateGaussian):
     """d-dimensional Gaussian on the exact fast path: mean ~ N(mu, Sigma/n), S ~ Wishart(n-1, Sigma)."""
@@ -243,20 +257,23 @@ def simulate_gaussian(
     real_fraction: float | None = None,
     seed: int | np.random.Generator | None = 0,
     progress: bool | str = False,
+    curation: Curation | str | None = None,
 ) -> History:
     """Recursive fitting of a 1-D Gaussian starting from the truth N(mu0, sigma0^2), under any policy.
 
     Returns a :class:`~collapse_edu.loop.History` with ``mu`` and ``sigma`` per generation and run
     (row 0 is the truth). ``fast`` picks the exact sufficient-statistics path; by default it is used
-    for every policy but accumulate-subsample (which needs the samples themselves). ``scale`` narrows
-    the synthetic draws to N(mu_t, (scale sigma_t)^2); real draws always come from the truth.
+    for every policy but accumulate-subsample and curated loops (which need the samples themselves).
+    ``scale`` narrows the synthetic draws to N(mu_t, (scale sigma_t)^2); real draws always come from
+    the truth. ``curation`` filters the synthetic draws (:class:`~collapse_edu.loop.Curation`).
     """
     n = check_int("n", n, minimum=2)
     mu0 = check_float("mu0", mu0)
     sigma0 = check_float("sigma0", sigma0, 0.0, strict_minimum=True)
     policy = Policy.coerce(policy, real_fraction)
+    curation = Curation.coerce(curation)
     if fast is None:
-        fast = policy.name != "accumulate-subsample"
+        fast = policy.name != "accumulate-subsample" and curation.name == "none"
     family_type = GaussianFast if check_bool("fast", fast) else Gaussian
     truth = GaussianModel(np.array([mu0]), np.array([sigma0]))
     source = ModelSource(truth, real_family=family_type(ddof=ddof))
@@ -269,6 +286,7 @@ def simulate_gaussian(
         policy=policy,
         seed=seed,
         progress=progress,
+        curation=curation,
     )
 
 

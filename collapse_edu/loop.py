@@ -14,6 +14,10 @@ Every model-collapse lesson is this one loop with another model family plugged i
   ``accumulate-subsample``  a fresh draw of n from that growing pool;
   ``fresh-real``            a fraction r of fresh real samples plus (1 - r) n synthetic ones.
 
+* A **curation** step may filter the synthetic samples before they are mixed in (sample -> curate
+  -> mix, :class:`Curation`): ``none`` keeps them all; ``self`` keeps those the model itself rates
+  most likely (its ``log_likelihood``); ``verifier`` keeps those an outside judge accepts.
+
 Generation 0 is the real world (the true distribution, or the model of the whole real dataset);
 generation t >= 1 is the t-th fitted model. The first fit sees only real data, so after t
 generations a model has been fitted t times; the formulas of :mod:`collapse_edu.theory` use the
@@ -25,6 +29,7 @@ Nature 631 (2024); Gerstgrasser et al., "Is Model Collapse Inevitable?", arXiv:2
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -32,9 +37,11 @@ from typing import Any, Protocol
 import numpy as np
 from tqdm.auto import tqdm
 
-from .validation import as_rng, check_bool, check_choice, check_fraction, check_int, check_memory
+from .validation import as_rng, check_bool, check_choice, check_fraction, check_int, check_keep, check_memory
 
 POLICIES = ("replace", "accumulate", "accumulate-subsample", "fresh-real")
+CURATIONS = ("none", "self", "verifier")
+RULES = ("top", "sample")
 
 
 class ModelFamily(Protocol):
@@ -57,6 +64,10 @@ class ModelFamily(Protocol):
 
     def describe(self, model: Any) -> Mapping[str, np.ndarray]:
         """Per-run summary numbers of a model, recorded in the history every generation."""
+
+    # Needed only by a curated loop (:class:`Curation`):
+    #   take(data, index)            the items ``index`` ``(runs, k)`` of each run;
+    #   log_likelihood(model, data)  the model's log density of every item, ``(runs, m)`` (for ``self``).
 
 
 class ArrayFamily:
@@ -88,6 +99,11 @@ class ArrayFamily:
             picks[:, k] = np.where(taken, j, candidate)
         picks = picks.reshape(picks.shape + (1,) * (data.ndim - 2))
         return np.take_along_axis(data, picks, axis=1)
+
+    def take(self, data: np.ndarray, index: np.ndarray) -> np.ndarray:
+        """The items ``index`` ``(runs, k)`` of each run (what curation keeps)."""
+        index = index.reshape(index.shape + (1,) * (data.ndim - 2))
+        return np.take_along_axis(data, index, axis=1)
 
     def broadcast(self, model: Any, runs: int) -> Any:
         return model
@@ -121,6 +137,94 @@ class Policy:
         elif policy != "fresh-real":
             raise ValueError(f"real_fraction is only used with policy='fresh-real', got policy={policy!r}")
         return cls(policy, real_fraction)
+
+
+#: ``verifier(model, candidates)`` -> log acceptance weight of every candidate, shape ``(runs, m)``.
+Verifier = Callable[[Any, Any], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Curation:
+    """What happens between sampling and mixing: which synthetic samples are kept.
+
+    With keep fraction q the loop draws m = ceil(k / q) candidates for every k synthetic items a
+    policy asks for, scores them and keeps k: a generation trains on as many items as without
+    curation, and the model is only ever asked for more samples.
+
+    * ``none``: keep every sample (no extra draws; the loop is exactly the uncurated one).
+    * ``self``: score = the current model's own ``family.log_likelihood(model, candidates)``.
+    * ``verifier``: score = ``verifier(model, candidates)``, a judge the experiment supplies; read
+      as a log acceptance weight w(x), for example an estimate of log p_real(x) / p_model(x).
+
+    ``rule`` says how scores become a choice: ``"top"`` keeps the k highest scores (default for
+    ``self``); ``"sample"`` is rejection sampling (default for ``verifier``): accept a candidate with
+    probability min(1, e^w / M), the bound M set so that exactly k pass, i.e. keep the k largest
+    w + E with E = -log U ~ Exp(1). With w = log p_real/p_model + const and q -> 0 the kept samples
+    are draws from p_real (Azadi et al., "Discriminator Rejection Sampling", arXiv:1810.06758).
+    A score of -inf rejects a candidate; it is kept only if fewer than k candidates have a finite score.
+    """
+
+    name: str = "none"
+    keep: float | None = None
+    verifier: Verifier | None = field(default=None, compare=False)
+    rule: str | None = None
+
+    def __post_init__(self) -> None:
+        check_choice("curation", self.name, CURATIONS)
+        if self.name == "none":
+            if self.keep not in (None, 1, 1.0) or self.verifier is not None or self.rule is not None:
+                raise ValueError("keep, verifier and rule are only used with curation='self' or 'verifier'")
+            object.__setattr__(self, "keep", 1.0)
+            return
+        if self.keep is None:
+            raise ValueError(f"keep is required with curation={self.name!r} (a fraction q in (0, 1])")
+        object.__setattr__(self, "keep", check_keep("keep", self.keep))
+        if self.name == "verifier" and not callable(self.verifier):
+            raise TypeError("verifier must be a callable verifier(model, candidates) -> scores (runs, m)")
+        if self.name == "self" and self.verifier is not None:
+            raise ValueError("verifier is only used with curation='verifier'")
+        rule = self.rule if self.rule is not None else ("top" if self.name == "self" else "sample")
+        object.__setattr__(self, "rule", check_choice("rule", rule, RULES))
+
+    def __str__(self) -> str:
+        return self.name if self.name == "none" else f"{self.name} (q = {self.keep:g}, {self.rule})"
+
+    @classmethod
+    def coerce(cls, curation: Curation | str | None) -> Curation:
+        """Accept a :class:`Curation`, ``None`` or ``"none"`` (``self``/``verifier`` need a keep fraction)."""
+        if isinstance(curation, Curation):
+            return curation
+        if curation is None:
+            return cls()
+        return cls(curation)
+
+    def candidates(self, size: int) -> int:
+        """m = ceil(size / q) candidates for ``size`` kept items."""
+        return size if self.name == "none" else math.ceil(round(size / self.keep, 9))
+
+    def select(self, family: ModelFamily, model: Any, size: int, rng: np.random.Generator) -> Any:
+        """``size`` curated samples per run from ``model``: sample m candidates, score, keep ``size``."""
+        if self.name == "none":
+            return family.sample(model, size, rng)
+        candidates = family.sample(model, self.candidates(size), rng)
+        if self.name == "self":
+            scores = family.log_likelihood(model, candidates)
+        else:
+            scores = self.verifier(model, candidates)
+        scores = _check_scores(scores, self.candidates(size))
+        if self.rule == "sample":
+            scores = scores - np.log1p(-rng.random(scores.shape))  # + Exp(1): rejection sampling
+        keep = np.sort(np.argsort(-scores, axis=1, kind="stable")[:, :size], axis=1)
+        return family.take(candidates, keep)
+
+
+def _check_scores(scores: object, m: int) -> np.ndarray:
+    scores = np.asarray(scores, float)
+    if scores.ndim != 2 or scores.shape[1] != m:
+        raise ValueError(f"curation scores must have shape (runs, {m}) (one per candidate), got {scores.shape}")
+    if np.isnan(scores).any() or (scores == np.inf).any():
+        raise ValueError("curation scores must be finite or -inf (rejected), got NaN or +inf")
+    return scores
 
 
 class ModelSource:
@@ -183,6 +287,7 @@ class History:
     n: int
     metrics: dict[str, np.ndarray]
     models: list[Any] = field(default_factory=list)
+    curation: Curation = field(default_factory=Curation)
 
     @property
     def generations(self) -> np.ndarray:
@@ -217,29 +322,36 @@ def next_training_data(
     n: int,
     runs: int,
     rng: np.random.Generator,
+    curation: Curation | None = None,
 ) -> tuple[Any, Any]:
-    """What the next generation trains on, by the policy; returns (training data, accumulated pool)."""
+    """What the next generation trains on, by the policy; returns (training data, accumulated pool).
+    Every synthetic part is curated first (sample -> curate -> mix)."""
+    curation = curation or Curation()
     if policy.name == "fresh-real":
         n_real = int(round(policy.real_fraction * n))
         parts = []
         if n_real:
             parts.append(source.draw(family, n_real, runs, rng))
         if n - n_real:
-            parts.append(family.sample(model, n - n_real, rng))
+            parts.append(curation.select(family, model, n - n_real, rng))
         return (parts[0] if len(parts) == 1 else family.pool(parts)), pool
-    synthetic = family.sample(model, n, rng)
+    synthetic = curation.select(family, model, n, rng)
     if policy.name == "replace":
         return synthetic, pool
     pool = family.pool([pool, synthetic])
     return (pool if policy.name == "accumulate" else family.subsample(pool, n, rng)), pool
 
 
-def check_loop_memory(family: ModelFamily, n: int, generations: int, runs: int, policy: Policy) -> None:
+def check_loop_memory(
+    family: ModelFamily, n: int, generations: int, runs: int, policy: Policy, curation: Curation | None = None
+) -> None:
     """Refuse a loop whose history ((generations + 1) x runs values per metric, at least two metrics,
     held twice while the rows are stacked) and training data (n samples per run, growing by n every
-    generation when accumulating) would not fit in memory."""
+    generation when accumulating, plus ceil(n / q) candidates when curating) would not fit in memory."""
     per_sample = getattr(family, "sample_bytes", 8) if getattr(family, "keeps_samples", True) else 0
     kept = generations + 1 if policy.name in ("accumulate", "accumulate-subsample") else 2
+    if curation is not None and curation.name != "none":
+        kept += curation.candidates(n) / n
     history = 2 * 2 * 8.0 * (generations + 1) * runs
     data = float(per_sample) * n * kept * runs
     check_memory(
@@ -249,6 +361,24 @@ def check_loop_memory(family: ModelFamily, n: int, generations: int, runs: int, 
         + ")",
         "use fewer runs or generations" + (" or a smaller n" if data else ""),
     )
+
+
+def check_curation(family: ModelFamily, curation: Curation) -> None:
+    """A curated loop needs individual samples it can pick (``take``) and, for ``self``, scores."""
+    if curation.name == "none":
+        return
+    if not getattr(family, "keeps_samples", True):
+        raise ValueError(
+            f"curation={curation.name!r} needs the individual samples: {type(family).__name__} keeps only "
+            "sufficient statistics; use its direct path (fast=False)"
+        )
+    needs = ("take", "log_likelihood") if curation.name == "self" else ("take",)
+    missing = [name for name in needs if not callable(getattr(family, name, None))]
+    if missing:
+        raise TypeError(
+            f"curation={curation.name!r} needs a family with {' and '.join(missing)}(), "
+            f"which {type(family).__name__} lacks"
+        )
 
 
 def run_generations(
@@ -264,20 +394,24 @@ def run_generations(
     measure: Measure | None = None,
     keep_models: bool = False,
     progress: bool | str = False,
+    curation: Curation | str | None = None,
 ) -> History:
     """Train ``generations`` models in a row, each on data made by the policy, for ``runs`` runs.
 
     ``n`` is the number of new samples per generation. ``measure(model, data, t)`` may add
     per-generation numbers to the family's ``describe``; ``data`` is what the model was fitted
     on (``None`` for a true model). ``progress`` shows a tqdm bar (a string sets its label).
+    ``curation`` filters every synthetic part before it is mixed in (:class:`Curation`; default none).
     """
     n = check_int("n", n, minimum=1)
     generations = check_int("generations", generations, minimum=0)
     runs = check_int("runs", runs, minimum=1)
     policy = Policy.coerce(policy, real_fraction)
+    curation = Curation.coerce(curation)
+    check_curation(family, curation)
     keep_models = check_bool("keep_models", keep_models)
     rng = as_rng(seed)
-    check_loop_memory(family, n, generations, runs, policy)
+    check_loop_memory(family, n, generations, runs, policy, curation)
 
     rows: dict[str, list[np.ndarray]] = {}
     models: list[Any] = []
@@ -300,7 +434,7 @@ def run_generations(
         model = family.fit(data)
         record(model, data, t)
         if t < generations:
-            data, pool = next_training_data(family, source, policy, model, pool, n, runs, rng)
+            data, pool = next_training_data(family, source, policy, model, pool, n, runs, rng, curation)
 
     metrics = {name: np.stack(values) for name, values in rows.items()}
-    return History(policy=policy, n=n, metrics=metrics, models=models)
+    return History(policy=policy, n=n, metrics=metrics, models=models, curation=curation)

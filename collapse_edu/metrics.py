@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .validation import check_int
+from .validation import check_int, check_memory
 
 
 def entropy(p: np.ndarray, axis: int = -1, base: float = 2.0) -> np.ndarray:
@@ -46,3 +46,52 @@ def distinct_n(tokens: np.ndarray, n: int = 1) -> float:
 def w2_gaussian(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray | float, sigma2: np.ndarray | float) -> np.ndarray:
     """2-Wasserstein distance between 1-D Gaussians: sqrt((mu1 - mu2)^2 + (sigma1 - sigma2)^2)."""
     return np.sqrt((np.asarray(mu1) - mu2) ** 2 + (np.asarray(sigma1) - sigma2) ** 2)
+
+
+# --------------------------------------------------------------------------- precision and recall
+
+
+def pairwise_distances(a: np.ndarray, b: np.ndarray, chunk: int = 1024) -> np.ndarray:
+    """Euclidean distances between the rows of ``a`` ``(m, p)`` and ``b`` ``(r, p)``: ``(m, r)``."""
+    a = np.asarray(a, float)
+    b = np.asarray(b, float)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
+        raise ValueError(f"points must be (m, p) and (r, p) arrays, got {a.shape} and {b.shape}")
+    check_memory(8.0 * a.shape[0] * b.shape[0], f"{a.shape[0]} x {b.shape[0]} distances", "use fewer points")
+    b_sq = np.sum(b**2, axis=1)
+    out = np.empty((a.shape[0], b.shape[0]))
+    for start in range(0, a.shape[0], chunk):
+        block = a[start : start + chunk]
+        d2 = np.sum(block**2, axis=1)[:, None] + b_sq[None, :] - 2.0 * block @ b.T
+        out[start : start + chunk] = np.sqrt(np.maximum(d2, 0.0))
+    return out
+
+
+def knn_radii(points: np.ndarray, k: int = 3) -> np.ndarray:
+    """Distance from every point to its k-th nearest *other* point of the same set."""
+    k = check_int("k", k, minimum=1)
+    points = np.asarray(points, float)
+    if points.ndim != 2 or points.shape[0] <= k:
+        raise ValueError(f"points must be an (m, p) array with m > k = {k}, got shape {points.shape}")
+    distances = pairwise_distances(points, points)
+    np.fill_diagonal(distances, np.inf)
+    return np.partition(distances, k - 1, axis=1)[:, k - 1]
+
+
+def manifold_share(reference: np.ndarray, query: np.ndarray, k: int = 3) -> float:
+    """Share of ``query`` points inside the k-NN manifold of ``reference``: the union of the balls
+    around each reference point with radius its distance to its k-th nearest reference neighbour."""
+    radii = knn_radii(reference, k)
+    inside = pairwise_distances(query, reference) <= radii[None, :]
+    return float(inside.any(axis=1).mean())
+
+
+def precision_recall(real: np.ndarray, generated: np.ndarray, k: int = 3) -> tuple[float, float]:
+    """Improved precision and recall of a generative model (Kynkaanniemi et al. 2019, arXiv:1904.06991):
+
+        precision = share of generated points inside the k-NN manifold of the real points  (quality)
+        recall    = share of real points inside the k-NN manifold of the generated points  (variety)
+
+    ``real`` ``(m, p)`` and ``generated`` ``(r, p)`` are feature vectors (use as many of each: the
+    balls grow as a set shrinks); k = 3 as in the paper."""
+    return manifold_share(real, generated, k), manifold_share(generated, real, k)

@@ -81,6 +81,20 @@ def _cholesky(cov: np.ndarray) -> np.ndarray:
         return np.linalg.cholesky(cov + 1e-10 * scale * np.eye(cov.shape[-1]))
 
 
+def mixture_log_density(model: MixtureModel, x: np.ndarray) -> np.ndarray:
+    """log sum_j w_j N(x; mu_j, Sigma_j) of every point ``x`` ``(runs, m, d)``; returns ``(runs, m)``."""
+    roots = _cholesky(model.covariances)  # (runs, k, d, d)
+    centred = np.asarray(x, float)[:, None] - model.means[:, :, None]  # (runs, k, m, d)
+    white = np.linalg.solve(roots[:, :, None], centred[..., None])[..., 0]
+    log_det = np.log(np.diagonal(roots, axis1=-2, axis2=-1)).sum(axis=-1)  # (runs, k)
+    with np.errstate(divide="ignore"):
+        log_w = np.log(model.weights)
+    terms = log_w[..., None] - log_det[..., None] - 0.5 * np.sum(white**2, axis=-1)
+    top = terms.max(axis=1, keepdims=True)
+    total = top[:, 0] + np.log(np.exp(terms - top).sum(axis=1))
+    return total - 0.5 * x.shape[-1] * np.log(2 * np.pi)
+
+
 def mixture_summary(model: MixtureModel) -> dict[str, np.ndarray]:
     """Per run: component weights ``(runs, k)`` and stds sqrt(tr Sigma_j / d) ``(runs, k)`` in the
     fitted order; the lightest component's weight and std and the heaviest one's std; the pooled
@@ -342,6 +356,10 @@ class GaussianMixtureFamily(ArrayFamily):
     def describe(self, model: MixtureModel) -> dict[str, np.ndarray]:
         return mixture_summary(model)
 
+    def log_likelihood(self, model: MixtureModel, data: np.ndarray) -> np.ndarray:
+        """The mixture's log density of every sample (for curation)."""
+        return mixture_log_density(model, data)
+
 
 def simulate_mixture(
     n: int = 1000,
@@ -533,6 +551,11 @@ class PCAMixture(ArrayFamily):
             rep(model.basis),
             MixtureModel(rep(mixture.weights), rep(mixture.means), rep(mixture.covariances)),
         )
+
+    def log_likelihood(self, model: PCAMixtureModel, data: np.ndarray) -> np.ndarray:
+        """The mixture's log density of every image's PCA code (how typical the model finds it)."""
+        codes = np.einsum("rnx,rpx->rnp", np.asarray(data, float) - model.mean[:, None, :], model.basis)
+        return mixture_log_density(model.mixture, codes)
 
     def describe(self, model: PCAMixtureModel) -> dict[str, np.ndarray]:
         """Smallest component weight and the model's total variance in the PCA space."""

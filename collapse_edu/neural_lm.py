@@ -403,6 +403,14 @@ class NeuralLM(SentenceFamily):
     def perplexity(self, model: NeuralLMModel, sentences: Sentences) -> float:
         return lm_perplexity(model.net, sentences)
 
+    def log_likelihood(self, model: Sequence[NeuralLMModel], data: Sequence[Sentences]) -> np.ndarray:
+        """Mean log-probability per predicted event of every sentence, ``(runs, sentences)``."""
+        rows = []
+        for m, run in zip(model, data, strict=True):
+            log_p, events = sentence_log_likelihoods(m.net, run)
+            rows.append(log_p / events)
+        return np.stack(rows)
+
     def describe(self, model: Sequence[NeuralLMModel]) -> dict[str, np.ndarray]:
         values = {
             "vocabulary": np.array([m.vocabulary for m in model]),

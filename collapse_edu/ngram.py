@@ -499,6 +499,15 @@ def log_likelihood(model: NGramModel, sentences: Sentences, discount: float = 0.
     return float(np.log(smoothed_probability(model, history, target, discount)).sum()), int(target.size)
 
 
+def sentence_log_likelihoods(model: NGramModel, sentences: Sentences, discount: float = 0.75) -> np.ndarray:
+    """Mean natural-log probability per predicted event (its words and its end) of every sentence."""
+    history, target = _histories(sentences, model.order)
+    events = sentences.lengths + 1
+    owner = np.repeat(np.arange(len(sentences)), events)
+    log_p = np.log(smoothed_probability(model, history, target, discount))
+    return np.bincount(owner, weights=log_p, minlength=len(sentences)) / events
+
+
 def perplexity(model: NGramModel, sentences: Sentences, discount: float = 0.75) -> float:
     """exp(-mean log P) per predicted event (tokens and sentence ends), smoothed: finite always."""
     if len(sentences) == 0:
@@ -709,6 +718,10 @@ class SentenceFamily:
         model = list(model)
         return model * runs if len(model) == 1 else model
 
+    def take(self, data: Sequence[Sentences], index: np.ndarray) -> list[Sentences]:
+        """The sentences ``index[r]`` of every run r (what curation keeps)."""
+        return [run.take(rows) for run, rows in zip(data, np.asarray(index), strict=True)]
+
 
 class NGram(SentenceFamily):
     """An order-K n-gram family for :func:`~collapse_edu.loop.run_generations`.
@@ -750,6 +763,11 @@ class NGram(SentenceFamily):
     def perplexity(self, model: NGramModel, sentences: Sentences) -> float:
         """Smoothed perplexity of ``sentences`` under one model (see :func:`perplexity`)."""
         return perplexity(model, sentences, self.discount)
+
+    def log_likelihood(self, model: Sequence[NGramModel], data: Sequence[Sentences]) -> np.ndarray:
+        """Mean log-probability per event (words and end) of every sentence, ``(runs, sentences)``:
+        minus the log of its perplexity, so longer sentences are not penalised (perplexity filtering)."""
+        return np.stack([sentence_log_likelihoods(m, run, self.discount) for m, run in zip(model, data, strict=True)])
 
     def describe(self, model: Sequence[NGramModel]) -> dict[str, np.ndarray]:
         values = {

@@ -133,6 +133,13 @@ class LinearRegression(ArrayFamily):
         """``error``: |w - w*|^2, the excess test risk for isotropic features."""
         return {"error": np.sum((model.w - self.w_true) ** 2, axis=1)}
 
+    def log_likelihood(self, model: LinearModel, data: np.ndarray) -> np.ndarray:
+        """log N(y; x . w, noise^2) of every row ``(runs, m)`` (the features' own density is the same
+        for every model and left out)."""
+        residual = data[..., self.dim] - (data[..., : self.dim] @ model.w[..., None])[..., 0]
+        noise = max(self.noise, 1e-12)
+        return -0.5 * (residual / noise) ** 2 - np.log(noise) - 0.5 * np.log(2 * np.pi)
+
 
 class LinearRegressionFast(LinearRegression):
     """The same family on the exact sufficient-statistics path (data are :class:`RegressionStats`)."""

@@ -6,11 +6,13 @@ model (the convention of :mod:`collapse_edu.loop`).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy.special import digamma, gammaln, ndtri, polygamma
 
 from .environment import one_blas_thread
-from .validation import check_float, check_fraction, check_int, check_memory, check_times
+from .validation import check_float, check_fraction, check_int, check_keep, check_memory, check_times
 
 # --------------------------------------------------------------------------- Gaussian
 # Refitting N(mu, sigma^2) to n of its own samples (Shumailov et al., Nature 2024):
@@ -617,3 +619,215 @@ def mixture_component_variance(t: np.ndarray | int, n: int, weight: float) -> np
         raise ValueError(f"weight * n must be > 1 (points a component is fitted from), got {m:g}")
     steps = np.maximum(_t(t) - 1.0, 0.0)
     return (1.0 - 1.0 / m) ** steps
+
+
+# --------------------------------------------------------------------------- curation (sample -> curate -> mix)
+# The 1-D Gaussian loop (truth N(0, 1), MLE fit, policy replace) with a curation step
+# (collapse_edu.loop.Curation): each generation draws m = ceil(n / q) candidates from the model and
+# keeps n of them. Generation 1 is fitted on real data, so E[sigma_1^2] = a = (n - 1) / n.
+#
+# Self-selection keeps the n candidates the model rates most likely, i.e. the n closest to its mean:
+# for large m a two-sided truncation at +-z sigma_t, z = Phi^-1((1 + q) / 2), which keeps the variance
+# fraction kappa(q) (truncated normal). The selection is scale-equivariant, so the kept fitted
+# variance is sigma_t^2 V with V independent of the past: E[sigma_{t+1}^2] = c E[sigma_t^2] exactly.
+#
+# An outside verifier that accepts a candidate with probability min(1, r(x) / M), r = p_real / p_model
+# (rejection sampling; Azadi et al., arXiv:1810.06758), keeps, for large m, the density
+# min(p_model(x), p_real(x) / M), M set by its mass q: the real density where the model has mass to
+# spare, the model's own density where it has too little. As q -> 0 the kept samples are real draws.
+
+
+def _keep_fraction(keep: object) -> float:
+    return check_keep("keep", keep)
+
+
+def truncation_variance_factor(keep: float) -> float:
+    """kappa(q) = Var[Z | |Z| < z] = 1 - 2 z phi(z) / (2 Phi(z) - 1) with z = Phi^-1((1 + q) / 2): the
+    variance a standard normal keeps when only its central fraction q is kept (kappa(1) = 1)."""
+    from scipy.stats import norm
+
+    q = _keep_fraction(keep)
+    if q == 1.0:
+        return 1.0
+    z = norm.ppf((1 + q) / 2)
+    return float(1 - 2 * z * norm.pdf(z) / q)
+
+
+def self_curation_factor(n: int, keep: float) -> float:
+    """c = E[sigma_{t+1}^2 / sigma_t^2] of the MLE fit to the n of m = ceil(n / q) candidates closest to
+    the model's mean (exact for every n). With |Z| half-normal (density f, distribution F), signs
+    independent of sizes, and the kept |Z| those of rank <= n among m:
+
+        c = (1 - 1/n) (m / n) int_0^inf x^2 P(Binomial(m - 1, F(x)) <= n - 1) f(x) dx  ->  kappa(q)
+
+    as n -> infinity (the (1 - 1/n) is the MLE's loss of one degree of freedom)."""
+    from scipy import integrate
+    from scipy.stats import binom, norm
+
+    n = check_int("n", n, minimum=2)
+    q = _keep_fraction(keep)
+    m = math.ceil(round(n / q, 9))
+    check_memory(8.0 * m, f"n = {n} with keep = {q:g} ({m} candidates)", "use a larger keep or a smaller n")
+    if m == n:
+        return (n - 1) / n
+
+    def integrand(x: float) -> float:
+        return x * x * binom.cdf(n - 1, m - 1, 2 * norm.cdf(x) - 1) * 2 * norm.pdf(x)
+
+    z = norm.ppf((1 + n / m) / 2)
+    edges = [0.0, z / 2, z, z + 4 / np.sqrt(m), 12.0]
+    total = sum(integrate.quad(integrand, lo, hi, limit=200)[0] for lo, hi in zip(edges, edges[1:], strict=False))
+    return float((1 - 1 / n) * m / n * total)
+
+
+def self_curation_variance(t: np.ndarray | int, n: int, keep: float, sigma0: float = 1.0) -> np.ndarray:
+    """E[sigma_t^2] = sigma0^2 a c^(t - 1) for t >= 1 (sigma0^2 at t = 0) with c of
+    :func:`self_curation_factor`: self-selection multiplies the usual a by about kappa(q) every generation."""
+    t = _t(t)
+    c = self_curation_factor(n, keep)
+    a = (n - 1) / n
+    return _sigma0(sigma0) ** 2 * np.where(t >= 1, a * c ** np.maximum(t - 1, 0), 1.0)
+
+
+def _real_array(name: str, value: object) -> np.ndarray:
+    """A finite number or array of numbers."""
+    if value is None or isinstance(value, (str, bytes, bool)):
+        raise TypeError(f"{name} must be a number or an array of numbers, got {value!r:.40}")
+    try:
+        array = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number or an array of numbers, got {value!r:.40}") from None
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} must be finite, got {value!r:.40}")
+    return array
+
+
+def _normal_moments(mean: np.ndarray, sd: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, ...]:
+    """int_lo^hi x^k N(x; mean, sd^2) dx for k = 0, 1, 2 (lo, hi may be infinite; lo >= hi gives 0)."""
+    from scipy.special import ndtr
+
+    a = (lo - mean) / sd
+    b = np.maximum((hi - mean) / sd, a)
+    pdf_a = np.exp(-0.5 * np.where(np.isfinite(a), a, 0.0) ** 2) / np.sqrt(2 * np.pi) * np.isfinite(a)
+    pdf_b = np.exp(-0.5 * np.where(np.isfinite(b), b, 0.0) ** 2) / np.sqrt(2 * np.pi) * np.isfinite(b)
+    a_pdf = np.where(np.isfinite(a), a, 0.0) * pdf_a
+    b_pdf = np.where(np.isfinite(b), b, 0.0) * pdf_b
+    mass = ndtr(b) - ndtr(a)
+    first = mass * mean + sd * (pdf_a - pdf_b)
+    second = mean**2 * mass + 2 * mean * sd * (pdf_a - pdf_b) + sd**2 * (mass + a_pdf - b_pdf)
+    return mass, first, second
+
+
+def verifier_kept_moments(mu: object, sigma: object, keep: float) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and variance of what a density-ratio verifier keeps of the model N(mu, sigma^2) when the
+    truth is N(0, 1) (vectorised over ``mu`` and ``sigma``): the density g = min(p_model, c p_real) / q,
+    c (= 1 / M) chosen so that int min(p_model, c p_real) = q.
+
+    log p_model - log(c p_real) = A x^2 + B x + C with A = (1 - 1/sigma^2) / 2, B = mu / sigma^2,
+    C = -mu^2 / (2 sigma^2) - log sigma - log c, so g is the model's density where that quadratic is
+    negative (an interval or the complement of one) and c times the real density elsewhere: truncated
+    normal moments in closed form, c by bisection."""
+    mu, sigma = _real_array("mu", mu), _real_array("sigma", sigma)
+    if np.any(sigma <= 0):
+        raise ValueError(f"sigma must be > 0, got {sigma.min()}")
+    q = _keep_fraction(keep)
+    mu, sigma = np.broadcast_arrays(mu, np.where(np.abs(sigma - 1) < 1e-7, 1 + 1e-7, sigma))
+    A = 0.5 * (1 - 1 / sigma**2)
+    B = mu / sigma**2
+    inf = np.full(mu.shape, np.inf)
+
+    def parts(log_c: np.ndarray):
+        C = -(mu**2) / (2 * sigma**2) - np.log(sigma) - log_c
+        disc = B**2 - 4 * A * C
+        root = np.sqrt(np.maximum(disc, 0.0))
+        half = -0.5 * (B + np.where(B >= 0, root, -root))  # stable roots: half / A and C / half
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r1, r2 = np.sort(np.stack([half / A, np.where(half != 0, C / half, -B / (2 * A))]), axis=0)
+        real_roots = disc > 0
+        wide = A > 0  # sigma > 1: the model is below c p_real between the roots
+        # the model's part: (r1, r2) if wide, else (-inf, r1) u (r2, inf); the real part: the rest
+        lo1 = np.where(real_roots, np.where(wide, r1, -inf), np.where(wide, 0.0, -inf))
+        hi1 = np.where(real_roots, np.where(wide, r2, r1), np.where(wide, 0.0, inf))
+        lo2 = np.where(real_roots & ~wide, r2, 0.0)
+        hi2 = np.where(real_roots & ~wide, inf, 0.0)
+        model = [_normal_moments(mu, sigma, lo1, hi1), _normal_moments(mu, sigma, lo2, hi2)]
+        # the real part is the complement of the model's part
+        rl1 = np.where(real_roots, np.where(wide, -inf, r1), np.where(wide, -inf, 0.0))
+        rh1 = np.where(real_roots, np.where(wide, r1, r2), np.where(wide, inf, 0.0))
+        rl2 = np.where(real_roots & wide, r2, 0.0)
+        rh2 = np.where(real_roots & wide, inf, 0.0)
+        zero, one = np.zeros(mu.shape), np.ones(mu.shape)
+        real = [_normal_moments(zero, one, rl1, rh1), _normal_moments(zero, one, rl2, rh2)]
+        c = np.exp(log_c)
+        return [sum(m[k] for m in model) + c * sum(r[k] for r in real) for k in range(3)]
+
+    if q == 1.0:
+        mass, first, second = mu * 0 + 1.0, mu, mu**2 + sigma**2
+    else:
+        lo, hi = np.full(mu.shape, -80.0), np.full(mu.shape, 80.0)
+        for _ in range(90):
+            middle = 0.5 * (lo + hi)
+            below = parts(middle)[0] < q
+            lo, hi = np.where(below, middle, lo), np.where(below, hi, middle)
+        mass, first, second = parts(0.5 * (lo + hi))
+    mean = first / mass
+    return mean, np.maximum(second / mass - mean**2, 0.0)
+
+
+def verifier_curation_moments(
+    t: np.ndarray | int, n: int, keep: float, grid: int = 81
+) -> tuple[np.ndarray, np.ndarray]:
+    """(E[sigma_t^2], E[mu_t^2]) of the MLE Gaussian loop (truth N(0, 1)) curated by a density-ratio
+    verifier (rule ``sample``), from the Markov chain of the fitted (mu_t, sigma_t^2):
+
+        given the model, the n kept samples are draws from g of :func:`verifier_kept_moments` (mean m,
+        variance v), so mu_{t+1} ~ N(m, v / n) and sigma_{t+1}^2 ~ v chi2_{n-1} / n,
+
+    propagated on a ``grid`` x ``grid`` grid of (mu, log sigma^2) cells (the first fit sees the truth:
+    m = 0, v = 1). Approximations: the kept samples are treated as independent (the loop keeps exactly
+    n of ceil(n / q)) and their scatter as chi-square distributed (exact in its mean); the grid adds
+    an error of order (cell width)^2. The chain keeps what a single "typical model" recursion drops:
+    the random walk of mu and sigma that a weak verifier (q near 1) pulls back only slowly."""
+    from scipy.stats import chi2, norm
+
+    n = check_int("n", n, minimum=2)
+    q = _keep_fraction(keep)
+    grid = check_int("grid", grid, minimum=11, maximum=301)
+    t = _steps(t)
+    last = int(np.max(t, initial=0))
+    steps = max(last, 1)  # the random walks of mu and log sigma^2 reach about sqrt(t / n) and sqrt(2 t / n)
+    mu_edges = np.linspace(-1, 1, grid + 1) * (4.5 * np.sqrt(steps / n) + 3 / np.sqrt(n))
+    log_edges = np.linspace(-steps / n - 4.5 * np.sqrt(2 * steps / n) - 0.3, 2 * np.sqrt(2 * steps / n) + 0.3, grid + 1)
+    mu_mid = 0.5 * (mu_edges[1:] + mu_edges[:-1])
+    log_mid = 0.5 * (log_edges[1:] + log_edges[:-1])
+    cell_mu, cell_log = np.meshgrid(mu_mid, log_mid, indexing="ij")
+    m, v = verifier_kept_moments(cell_mu.ravel(), np.exp(0.5 * cell_log.ravel()), q)
+
+    def move(mean: np.ndarray, var: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Cell probabilities of mu' ~ N(mean, var / n) and log sigma'^2, sigma'^2 ~ var chi2_{n-1} / n."""
+        inner_mu = mu_edges[1:-1]
+        cdf = norm.cdf((inner_mu[None, :] - mean[:, None]) / np.sqrt(var[:, None] / n))
+        p_mu = np.diff(np.concatenate([np.zeros((len(mean), 1)), cdf, np.ones((len(mean), 1))], axis=1), axis=1)
+        inner_log = log_edges[1:-1]
+        cdf = chi2.cdf(n * np.exp(inner_log[None, :]) / var[:, None], n - 1)
+        p_log = np.diff(np.concatenate([np.zeros((len(var), 1)), cdf, np.ones((len(var), 1))], axis=1), axis=1)
+        return p_mu, p_log
+
+    s_out, m_out = np.empty(last + 1), np.empty(last + 1)
+    s_out[0], m_out[0] = 1.0, 0.0
+    if last >= 1:
+        p_mu, p_log = move(np.zeros(1), np.ones(1))
+        state = (p_mu[0][:, None] * p_log[0][None, :]).ravel()
+        to_mu, to_log = move(m, v)
+        s_out[1], m_out[1] = (n - 1) / n, 1 / n  # exact: the first fit sees the truth
+        for k in range(2, last + 1):
+            # read the moments from the kept moments of the cells (not the snapped cells of the next step)
+            s_out[k] = float(state @ v) * (n - 1) / n
+            m_out[k] = float(state @ (m**2 + v / n))
+            state = (to_mu.T @ (state[:, None] * to_log)).ravel()
+    return s_out[t], m_out[t]
+
+
+def verifier_curation_variance(t: np.ndarray | int, n: int, keep: float) -> np.ndarray:
+    """E[sigma_t^2] under a density-ratio verifier (see :func:`verifier_curation_moments`)."""
+    return verifier_curation_moments(t, n, keep)[0]

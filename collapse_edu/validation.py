@@ -154,3 +154,11 @@ def check_memory(needed: float, what: str, advice: str) -> None:
             f"{what} needs about {format_bytes(needed)} of memory, more than the {format_bytes(available)} "
             f"available here: {advice}"
         )
+
+
+def check_keep(name: str, value: object) -> float:
+    """A keep fraction q in (0, 1] (curation keeps n of ceil(n / q) candidates)."""
+    value = check_fraction(name, value)
+    if value <= 0:
+        raise ValueError(f"{name} must be > 0 (the share of candidates kept), got {value}")
+    return value

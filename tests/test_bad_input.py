@@ -579,7 +579,7 @@ def _api_table() -> list[tuple[str, Callable, dict, dict]]:
             "run_generations",
             run_generations,
             {"family": family, "source": ModelSource(truth), "n": 5, "generations": 2, "runs": 2},
-            {**loop_args, **policy_args, "keep_models": st.sampled_from(["no", 1, None])},
+            {**loop_args, **policy_args, "keep_models": st.sampled_from(["no", 1, None]), "curation": CURATION_VALUES},
         ),
         (
             "simulate_gaussian",
@@ -887,7 +887,128 @@ def _api_table() -> list[tuple[str, Callable, dict, dict]]:
             {"t": BAD_T, "n": bad_int(2), "weight": FRACTION_VALUES},
         ),
     ]
+    table += _curation_table()
     return table
+
+
+CURATION_VALUES = st.one_of(
+    st.text(max_size=12).filter(lambda s: s not in ("none", "self", "verifier")), st.sampled_from([3, b"self", 0.5])
+)
+KEEP_VALUES = st.one_of(FRACTION_VALUES, st.sampled_from([0.0, -0.0]))
+REAL_ARRAY_VALUES = st.sampled_from(["3", b"3", None, True, object(), {"x": 3}, float("nan"), [1.0, float("inf")]])
+
+
+def _curation_table() -> list[tuple[str, Callable, dict, dict]]:
+    """Curation, the VAE digits, precision/recall and generative replay (issue 16)."""
+    from collapse_edu import curation, digit_curation, metrics, replay, theory, vae
+
+    points = np.random.default_rng(0).standard_normal((20, 2))
+    return [
+        ("truncation_variance_factor", theory.truncation_variance_factor, {"keep": 0.5}, {"keep": KEEP_VALUES}),
+        (
+            "self_curation_factor",
+            theory.self_curation_factor,
+            {"n": 10, "keep": 0.5},
+            {"n": bad_int(2), "keep": KEEP_VALUES},
+        ),
+        (
+            "self_curation_variance",
+            theory.self_curation_variance,
+            {"t": 3, "n": 10, "keep": 0.5},
+            {"t": BAD_T, "n": bad_int(2), "keep": KEEP_VALUES, "sigma0": bad_float(0.0, strict=True)},
+        ),
+        (
+            "verifier_kept_moments",
+            theory.verifier_kept_moments,
+            {"mu": 0.0, "sigma": 1.0, "keep": 0.5},
+            {
+                "mu": REAL_ARRAY_VALUES,
+                "sigma": st.one_of(REAL_ARRAY_VALUES, st.sampled_from([0.0, -1.0])),
+                "keep": KEEP_VALUES,
+            },
+        ),
+        (
+            "verifier_curation_variance",
+            theory.verifier_curation_variance,
+            {"t": 3, "n": 10, "keep": 0.5},
+            {"t": BAD_STEPS, "n": bad_int(2), "keep": KEEP_VALUES},
+        ),
+        (
+            "verifier_curation_moments",
+            theory.verifier_curation_moments,
+            {"t": 3, "n": 10, "keep": 0.5},
+            {"t": BAD_STEPS, "n": bad_int(2), "keep": KEEP_VALUES, "grid": bad_int(11, 301)},
+        ),
+        (
+            "simulate_gaussian_curation",
+            curation.simulate_gaussian_curation,
+            {"n": 5, "generations": 2, "runs": 2, "settings": ("none", "learned-ratio"), "real_samples": 10},
+            {
+                "keep": KEEP_VALUES,
+                "n": bad_int(2),
+                "generations": bad_int(0, huge=True),
+                "runs": bad_int(1, huge=True),
+                "real_samples": bad_int(2, huge=True),
+                "seed": SEED_VALUES,
+                "settings": st.sampled_from([["best"], [3], []]),
+            },
+        ),
+        (
+            "simulate_mixture_curation",
+            curation.simulate_mixture_curation,
+            {"n": 20, "generations": 1, "runs": 1, "settings": ("none",)},
+            {
+                "keep": KEEP_VALUES,
+                "n": bad_int(2),
+                "generations": bad_int(0, huge=True),
+                "runs": bad_int(1, huge=True),
+                "seed": SEED_VALUES,
+                "settings": st.sampled_from([["best"], [3], []]),
+            },
+        ),
+        ("precision_recall", metrics.precision_recall, {"real": points, "generated": points}, {"k": bad_int(1, 19)}),
+        (
+            "simulate_digit_curation",
+            digit_curation.simulate_digit_curation,
+            {"generations": 0, "n": 20, "samples": 40},
+            {
+                "family": bad_choice(digit_curation.DIGIT_FAMILIES),
+                "setting": bad_choice(digit_curation.DIGIT_SETTINGS),
+                "generations": bad_int(0, huge=True),
+                "n": bad_int(11, 1078),
+                "keep": KEEP_VALUES,
+                "real_fraction": FRACTION_VALUES,
+                "samples": bad_int(10),
+                "seed": SEED_VALUES,
+            },
+        ),
+        (
+            "VAE",
+            vae.VAE,
+            {},
+            {
+                "latent": bad_int(1, 64),
+                "hidden": bad_int(1, 4096),
+                "steps": bad_int(1),
+                "lr": bad_float(0.0, strict=True),
+                "likelihood": bad_choice(vae.LIKELIHOODS),
+            },
+        ),
+        (
+            "run_generative_replay",
+            replay.run_generative_replay,
+            {"vae_steps": 1, "steps": 1, "replay_per_task": 2},
+            {
+                "scenario": bad_choice(("task-incremental", "class-incremental")),
+                "replay_per_task": bad_int(1, none=False),
+                "vae_steps": bad_int(1),
+                "steps": bad_int(1),
+                "lr": bad_float(0.0, strict=True),
+                "hidden": bad_int(1, 4096),
+                "seed": SEED_VALUES,
+            },
+        ),
+    ]
 
 
 @functools.cache

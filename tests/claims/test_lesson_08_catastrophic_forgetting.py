@@ -20,7 +20,9 @@ import torch
 from claimlib import checked_output, checker_tests, claim, exercise_functions, imports_cell, notebook, numbers_in
 
 from collapse_edu import continual as cl
+from collapse_edu import replay as gr
 from collapse_edu.figures import continual as figures
+from collapse_edu.figures import replay as replay_figures
 
 FRESH_SEEDS = range(11, 16)
 TI, CI = "task-incremental", "class-incremental"
@@ -71,6 +73,12 @@ def fisher(summary) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
+def replay_summary() -> dict:
+    """benchmarks/generative_replay.py: class-incremental R of 5 methods and the replayed class shares, seeds 0-9."""
+    return gr.load_replay_summary()
+
+
+@pytest.fixture(scope="module")
 def fresh() -> list[cl.ContinualResult]:
     """Class-incremental fine-tuning on seeds the lesson and the summary never use."""
     return [cl.run_continual("finetune", CI, seed=seed) for seed in FRESH_SEEDS]
@@ -114,20 +122,24 @@ def test_the_stored_runs_are_what_the_code_gives(summary, grid, lambda_sweep, k_
 
 @claim(
     "08",
-    "**Sections** (about 35 minutes): 1 · the task sequence (3 min) · 2 · the training loop and the accuracy matrix, "
+    "**Sections** (about 45 minutes): 1 · the task sequence (3 min) · 2 · the training loop and the accuracy matrix, "
     "with Exercise 1 (10 min) · 3 · many seeds (5 min) · 4 · playground, with Exercise 2 (6 min)",
-    "5 · how much protection?, with Exercise 3 (8 min) · 6 · forgetting is not model collapse (3 min)",
+    "5 · how much protection?, with Exercise 3 (8 min) · 6 · generative replay, with Exercise 4 (10 min) · 7 · "
+    "forgetting is not model collapse (3 min)",
 )
 def test_section_times_add_up():
     title = notebook("08").cells[0].source
     outline = title[title.index("**Sections**") :]
     minutes = [int(m) for m in re.findall(r"\((\d+) min\)", outline)]
-    assert sum(minutes) == 35 == notebook("08").metadata["collapse_edu"]["minutes"]
+    assert sum(minutes) == 45 == notebook("08").metadata["collapse_edu"]["minutes"]
     exercises = [
         int(m) for c in notebook("08").cells for m in re.findall(r"^### Exercise.*\((\d+) min\)", c.source, re.M)
     ]
-    assert exercises == [4, 3, 3]
-    assert all(e < s for e, s in zip(exercises, (minutes[1], minutes[3], minutes[4]), strict=True))
+    assert exercises == [4, 3, 3, 3]
+    assert all(e < s for e, s in zip(exercises, (minutes[1], minutes[3], minutes[4], minutes[5]), strict=True))
+    headings = [c.source.splitlines()[0] for c in notebook("08").cells if c.source.startswith("## ")]
+    assert headings[5:7] == ["## 6 · Generative replay: a generator that learns from itself",
+                             "## 7 · Forgetting is not model collapse"]  # fmt: skip
 
 
 @claim(
@@ -148,15 +160,23 @@ def test_where_the_code_lives():
 
 @claim(
     "08",
-    "the live cells train ten small networks, all with seed 0",
+    "the live cells train ten small networks and one quick generative-replay run (a solver and five small VAEs), all "
+    "with seed 0",
     "The results over 10 seeds were computed once by `benchmarks/continual_seeds.py` (320 runs)",
+    "as do the 10-seed generative-replay runs of `benchmarks/generative_replay.py`",
+    "generative replay lives in `collapse_edu/replay.py`",
 )
-def test_live_and_stored_runs(summary):
+def test_live_and_stored_runs(summary, replay_summary):
     code = "\n".join(c.source for c in notebook("08").cells if c.cell_type == "code")
     assert code.count("loss.backward()") == 1  # the loop: one network
     assert "cl.run_grid(seeds=(SEED,)" in code and len(cl.METHODS) * len(cl.SCENARIOS) == 8  # eight networks
     assert code.count("figures.explore") == 1  # the playground's first run
+    assert code.count("gr.run_generative_replay(") == 1 and "seed=SEED" in code  # one scholar: a VAE per task
     assert summary["machine"]["distinct_runs"] == 320 and len(summary["seeds"]) == 10
+    assert replay_summary["seeds"] == list(range(10)) and set(replay_summary["runs"]) == set(
+        replay_figures.REPLAY_METHODS
+    )
+    assert "def run_generative_replay(" in Path(gr.__file__).read_text(encoding="utf-8")
 
 
 # --------------------------------------------------------------------------- section 1
@@ -635,6 +655,7 @@ def test_predict_one_image_per_class(grid, k_sweep):
 
 @claim(
     "08",
+    "Two knobs: $\\lambda$ sets how stiffly EWC holds the old weights, $k$ how many real images per class replay keeps",
     "both axes are linear from 0 to the first setting and logarithmic beyond, so every setting sits at its value",
     "One or two stored images per class already lift class-incremental learning from 0.2 to about 0.53 and 0.65, and "
     "50 reach 0.95",
@@ -706,7 +727,259 @@ def test_exercise_3_answer(grid):
     assert "finetune: BWT median -1.00, from -1.00 to -0.99" in stored
 
 
-# --------------------------------------------------------------------------- section 6 and summary
+# --------------------------------------------------------------------------- section 6: generative replay
+
+
+def replay_stack(replay_summary: dict, method: str, key: str = "R") -> np.ndarray:
+    return np.array(replay_summary["runs"][method][key], float)
+
+
+def replay_finals(replay_summary: dict, method: str) -> np.ndarray:
+    return np.array([cl.average_accuracy(R) for R in replay_stack(replay_summary, method)])
+
+
+def test_replay_summary_matches_the_code(replay_summary, grid):
+    """The summary's plain runs are those of the 10-seed summary (same code, same seeds); its settings are the
+    library's defaults; its class-share measures are those the lesson computes."""
+    for method in ("finetune", "replay", "joint"):
+        assert np.abs(replay_stack(replay_summary, method) - grid[(method, CI)]).max() <= 2.5 * ONE_IMAGE
+    assert replay_summary["settings"] == {"solver": cl.DEFAULTS, "generative": gr.REPLAY_DEFAULTS}
+    for method in ("generative", "generative-real"):
+        shares = replay_stack(replay_summary, method, "replay_shares")
+        assert np.allclose(shares[:, 1:].sum(axis=2), 1.0, atol=1e-3) and np.all(shares[:, 0] == 0)
+        coverage = np.array(replay_summary["runs"][method]["replay_coverage"])
+        stored = [
+            gr.ReplayResult(np.eye(5), s, np.zeros(10), np.zeros(5), np.zeros(5)).replay_coverage() for s in shares
+        ]
+        assert np.array_equal(coverage, stored)
+    # the first task is learned exactly as by fine-tuning (nothing to replay yet)
+    assert np.array_equal(
+        replay_stack(replay_summary, "generative")[:, 0], replay_stack(replay_summary, "finetune")[:, 0]
+    )
+
+
+@claim(
+    "08",
+    "Exact replay keeps real images",
+    "*generative replay* (Shin et al. 2017, arXiv:1705.08690) keeps a **generator** of the earlier tasks instead",
+    "the **solver** (the MLP above) on the real images of task $t$ plus images drawn from the previous generator, each "
+    "labelled with the previous solver's answer among the digits seen before; the new task weighs $1/(t+1)$ in the "
+    "loss and the replay $t/(t+1)$, as for exact replay",
+    "a small VAE (`collapse_edu/vae.py`: 64 pixels, 128 hidden units, an 8-dimensional latent, 1000 Adam steps per "
+    "task), on the real images of task $t$ plus as many of its own samples per earlier task as task $t$ has real "
+    "images",
+    "From task 2 on, the generator's zeros and ones come **only from its own earlier samples**, one more generation "
+    "per task: the self-consuming loop of the model-collapse lessons, running inside a continual learner",
+    "As a control, a second generator is retrained at every task on the real images of all tasks so far",
+    "A logistic-regression classifier trained once on real digits (not the solver) reads every replayed image",
+    "It replays about 250 images per earlier task, each labelled by the previous solver, where exact replay holds 10 "
+    "per class",
+)
+def test_generative_replay_is_what_the_text_says():
+    from collapse_edu.vae import VAE, VAE_DEFAULTS
+
+    source = inspect.getsource(gr.run_generative_replay)
+    assert "loss = loss / (t + 1) + replay_loss * t / (t + 1)" in source
+    assert "replay_y = masked_logits(solver(replay_x), class_mask(previous_seen, count)).argmax(dim=1)" in source
+    assert "count = (replay_per_task or len(y)) * t" in source  # as many per earlier task as task t has images
+    assert "parts = [x.numpy()] + ([replay_x.numpy()] if replay_x is not None else [])" in source  # own samples only
+    assert "parts = [data.task(s)[0].numpy() for s in range(t + 1)]" in source  # the control: all real data so far
+    assert "generator_family = VAE(steps=vae_steps" in source and gr.REPLAY_DEFAULTS["vae_steps"] == 1000
+    assert (VAE_DEFAULTS["latent"], VAE_DEFAULTS["hidden"]) == (8, 128)
+    net = VAE(steps=1).fit(np.random.default_rng(11).random((1, 4, 64))).nets[0]  # the default sizes
+    assert net.encoder[0].in_features == 64 and net.mu.out_features == 8 and net.decoder[-1].out_features == 64
+    judge = gr._judge()
+    assert type(judge).__name__ == "LogisticRegression" and list(judge.classes_) == list(range(10))
+    sizes = [len(cl.split_digits(seed=s).task(t)[1]) for s in (0, 11) for t in range(5)]
+    assert all(240 <= n <= 260 for n in sizes) and cl.DEFAULTS["k"] == 10
+
+
+@claim(
+    "08",
+    "**Predict.** Exact replay with 10 stored images per class ended at 0.87",
+    "Above, after every task and on every one of the 10 seeds: 0.93 at the end (median; 0.90 to 0.95) against 0.87 "
+    "(0.86 to 0.90), a little below the control whose generator sees all real data (0.94)",
+    "Generative replay stays above exact replay after every task and ends at 0.93 against 0.87, a little below its "
+    "control (0.94) and joint training (0.97); fine-tuning follows $1/(\\text{tasks seen})$",
+    "Generative replay prevents forgetting here: it beats exact replay with ten stored images per class after every "
+    "task, on every seed, and ends at most 4 points below the control (below it on 7 of the 10 seeds)",
+    "lifts class-incremental accuracy to 0.93 (median of 10 seeds), above exact replay with 10 images per class (0.87) "
+    "after every task on every seed",
+    "Generative replay stores no image: a VAE trained on the current task plus its own samples of the earlier ones",
+    "The solver keeps its old tasks",
+)
+def test_generative_replay_beats_exact_replay(replay_summary):
+    A = {m: replay_finals(replay_summary, m) for m in replay_figures.REPLAY_METHODS}
+    assert np.all(A["generative"][:, 1:] > A["replay"][:, 1:])
+    gen, exact, control, joint = (A[m][:, -1] for m in ("generative", "replay", "generative-real", "joint"))
+    assert round(np.median(gen), 2) == 0.93 and (f"{gen.min():.2f}", f"{gen.max():.2f}") == ("0.90", "0.95")
+    assert round(np.median(exact), 2) == 0.87 and (round(exact.min(), 2), round(exact.max(), 2)) == (0.86, 0.90)
+    assert np.all(gen - control >= -0.04) and np.sum(gen < control) == 7 and round(np.median(control), 2) == 0.94
+    assert np.median(gen) < np.median(control)
+    assert round(np.median(joint), 2) == 0.97 and np.all(gen < joint)
+    assert np.all(replay_stack(replay_summary, "generative")[:, -1, :4].mean(axis=1) > 0.85)  # old tasks kept
+    ft = A["finetune"]
+    assert np.all(np.abs(ft - cl.class_incremental_finetune_prediction(np.arange(1, 6))) < 0.03)
+    stored = checked_output("08", "generative above exact replay after every task, every seed")
+    assert "every seed: True" in stored and "generative       [0.98, 0.97, 0.96, 0.93]  0.90 to 0.95" in stored
+
+
+@claim(
+    "08",
+    "Right: task 1 (digits 0 and 1) falls to 0 under fine-tuning as soon as task 2 arrives and to 0.78 under exact "
+    "replay (median), but ends at 0.92 with generative replay and 0.94 with the control",
+    "Class-incremental learning, median and range of 10 seeds",
+)
+def test_replay_accuracy_caption(replay_summary):
+    import matplotlib.pyplot as plt
+
+    task1 = {m: replay_stack(replay_summary, m)[:, :, 0] for m in replay_figures.REPLAY_METHODS}
+    assert np.all(task1["finetune"][:, 1:] == 0)
+    medians = [round(float(np.median(task1[m][:, -1])), 2) for m in ("replay", "generative", "generative-real")]
+    assert medians == [0.78, 0.92, 0.94]
+    fig = replay_figures.replay_accuracy(replay_summary)
+    assert "10 seeds" in fig.axes[0].get_title()
+    plt.close(fig)
+
+
+@claim(
+    "08",
+    "At task 2 both generators are the same network, trained on real zeros and ones",
+    "From task 3 on, the generator that learns from its own samples falls behind the control that is retrained on all "
+    "real data: by task 5 fewer of its samples are read as an earlier digit (0.85 against 0.94, median), its class mix "
+    "is further from the fair shares (0.17 against 0.10) and the classifier is less sure of them (0.58 against 0.66)",
+    "The control's confidence falls too: one small VAE has more digits to draw at every task",
+    "Its replay falls behind the control's: by task 5 its class mix is further from the fair shares on every seed and "
+    "it is read as an earlier digit less often on 9 of the 10, and from task 3 on the classifier is less sure of it, "
+    "on every seed",
+    "But its generator is a model trained on its own output, and it degrades the way the model-collapse lessons "
+    "describe",
+    "Its replay degrades task by task, less recognisable and less balanced than that of a generator retrained on real "
+    "data",
+    "the control generator, retrained on real data, keeps a more recognisable and better balanced replay",
+    "Generative replay (section 6) is where the two failures meet: it fights forgetting with synthetic data, and its "
+    "generator, trained on its own samples task after task, starts down the road to collapse",
+    "the share of them it reads as one of the earlier digits, how far their class mix is from the fair one",
+    "What the generator replays while tasks 2 to 5 are learned, read by a classifier trained on real digits; median "
+    "and range of 10 seeds",
+)
+def test_the_replay_degrades(replay_summary):
+    import matplotlib.pyplot as plt
+
+    fig = replay_figures.replay_classes(replay_summary)
+    drawn = fig.axes[2].get_lines()[0]  # the generator's confidence: the median over the 10 seeds, tasks 2-5
+    assert list(drawn.get_xdata()) == [2, 3, 4, 5]
+    conf = replay_stack(replay_summary, "generative", "replay_confidence")
+    assert len(conf) == 10 and np.allclose(drawn.get_ydata(), np.median(conf[:, 1:], axis=0))
+    plt.close(fig)
+    own, real = (replay_stack(replay_summary, m, "replay_shares") for m in ("generative", "generative-real"))
+    conf_own, conf_real = (
+        replay_stack(replay_summary, m, "replay_confidence") for m in ("generative", "generative-real")
+    )
+    assert np.array_equal(own[:, 1], real[:, 1]) and np.array_equal(conf_own[:, 1], conf_real[:, 1])  # the same network
+    early_own, early_real = gr.earlier_share(own), gr.earlier_share(real)
+    tv_own, tv_real = gr.fair_share_distance(own), gr.fair_share_distance(real)
+    # medians: worse from task 3 on (index 2..4) on all three measures
+    for t in (2, 3, 4):
+        assert np.median(early_own[:, t]) < np.median(early_real[:, t])
+        assert np.median(tv_own[:, t]) > np.median(tv_real[:, t])
+        assert np.median(conf_own[:, t]) < np.median(conf_real[:, t])
+    at5 = [round(float(np.median(v)), 2) for v in (early_own[:, 4], early_real[:, 4], tv_own[:, 4], tv_real[:, 4],
+                                                     conf_own[:, 4], conf_real[:, 4])]  # fmt: skip
+    assert at5 == [0.85, 0.94, 0.17, 0.10, 0.58, 0.66]
+    # task 5: further from fair on every seed, less often an earlier digit on 9 of 10; confidence lower from task 3 on
+    assert np.all(tv_own[:, 4] > tv_real[:, 4]) and np.sum(early_own[:, 4] < early_real[:, 4]) == 9
+    assert np.all(conf_own[:, 2:] < conf_real[:, 2:])
+    assert np.all(np.diff(conf_own[:, 1:], axis=1) < 0)  # falls task by task on every seed
+    assert np.all(np.diff(np.median(conf_real[:, 1:], axis=0)) < 0)  # the control's falls too (median)
+    # task by task (medians): less recognisable, and less balanced than the control's
+    assert np.all(np.diff(np.median(early_own[:, 1:], axis=0)) < 0)
+    stored = checked_output("08", "replay while learning tasks 2-5, median of")
+    assert "read as an earlier digit:   [0.93, 0.89, 0.87, 0.85]" in stored
+    assert "classifier's confidence:    [0.78, 0.73, 0.68, 0.66]" in stored
+
+
+@claim(
+    "08",
+    "The generator after the last task draws images that the classifier reads as an 8 in 17% to 28% of cases (the "
+    "control: 12% to 17%, the fair share 10%): the excess piles up in one class",
+    "No earlier digit has vanished yet: every one keeps more than 40% of its fair share at every task, on every seed; "
+    "five tasks give the loop only four generations",
+)
+def test_eights_and_no_vanished_digit(replay_summary):
+    for method, (low, high) in (("generative", (0.17, 0.28)), ("generative-real", (0.12, 0.17))):
+        final = replay_stack(replay_summary, method, "final_shares")
+        eights = final[:, 8]
+        assert (round(eights.min(), 2), round(eights.max(), 2)) == (low, high)
+        assert np.all(final.argmax(axis=1) == 8)  # the one class the excess goes to
+        shares = replay_stack(replay_summary, method, "replay_shares")
+        lowest = min((shares[:, t, : 2 * t] * 2 * t).min() for t in range(1, 5))
+        assert lowest > 0.4
+    assert replay_stack(replay_summary, "generative").shape[1] - 1 == 4
+
+
+@claim(
+    "08",
+    "Why does the solver hardly notice?",
+    "It labels the replayed images itself, so even a poorly drawn image carries the old solver's answer into the new "
+    "one: what is replayed is the solver's *decision rule* more than a clean digit",
+    "The test accuracy therefore hides the generator's drift",
+    "To see it, measure the replay as the model-collapse lessons measure synthetic data: with a judge trained on real "
+    "data, class shares against their fair shares, confidence",
+    "which the solver's test accuracy hides",
+    "What degrades most is not the solver's accuracy but the generator's samples (below)",
+)
+def test_the_solver_hardly_notices(replay_summary):
+    agreement = replay_stack(replay_summary, "generative", "label_agreement")
+    assert np.all(agreement[:, 4] < 0.7)  # a third of the replay is labelled against the real-digit classifier...
+    gen, control = replay_finals(replay_summary, "generative"), replay_finals(replay_summary, "generative-real")
+    assert np.all(np.abs(gen[:, -1] - control[:, -1]) < 0.04)  # ...yet the accuracy moves by a few points at most
+    early = gr.earlier_share(replay_stack(replay_summary, "generative", "replay_shares"))
+    assert np.all(early[:, 4] < early[:, 1])
+
+
+@claim(
+    "08",
+    "The task-2 replay comes from a generator trained on real zeros and ones; by task 5 the zeros and ones have passed "
+    "through three more generators, each trained partly on its predecessor's samples",
+    "each with the label the real-digit classifier gives it (orange: not one of the digits the generator should "
+    "replay)",
+    "The printout gives this one run's numbers; the stored runs below give them over 10 seeds with the full generator",
+)
+def test_replay_examples_figure():
+    import matplotlib.pyplot as plt
+
+    data = cl.split_digits(seed=0)
+    quick = gr.run_generative_replay(seed=11, data=data, vae_steps=20, steps=10, replay_per_task=20)
+    fig = replay_figures.replay_examples(quick)
+    assert len(fig.axes) == 4 and fig.axes[0].get_title() == "learning task 2: replays 0-1"
+    colours = [text.get_color() for text in fig.axes[0].texts]
+    labels = quick.example_labels[1]
+    assert len(colours) == 10 and all((c == "#D55E00") == (lab >= 2) for c, lab in zip(colours, labels, strict=True))
+    plt.close(fig)
+    live = next(c.source for c in notebook("08").cells if "gr.run_generative_replay(" in c.source)
+    assert "vae_steps=250" in live and gr.REPLAY_DEFAULTS["vae_steps"] == 1000
+
+
+@claim(
+    "08",
+    "`shares` holds the shares of the 10 digits among the images replayed while task `t` is learned (counting from 0 "
+    "as in code, `t >= 1`), so the digits the generator should replay are `0, ..., 2t - 1`, each with the fair share "
+    "$1/(2t)$",
+    "0 for a perfectly balanced replay, 1 for a replay without any earlier digit",
+    "The checker tries the 80 stored rows of the figure above and three made by hand",
+)
+def test_exercise_4(replay_summary):
+    shares = np.zeros((5, 10))
+    shares[2, :4] = 0.25
+    shares[3, 9] = 1.0
+    assert gr.fair_share_distance(shares)[2] == pytest.approx(0.0) and gr.fair_share_distance(shares)[3] == 1.0
+    rows = sum(len(replay_summary["runs"][m]["replay_shares"]) * 4 for m in ("generative", "generative-real"))
+    assert rows == 80
+    assert "passed all 83 checks" in checked_output("08", "def reference_distance")
+
+
+# --------------------------------------------------------------------------- section 7 and summary
 
 
 @claim(
@@ -732,6 +1005,25 @@ def test_forgetting_against_collapse(grid, k_sweep, lambda_sweep):
 # --------------------------------------------------------------------------- exercise checkers
 
 WRONG_ANSWERS = {
+    "my_fair_share_distance": [
+        # forgets the replayed digits that are not earlier digits at all
+        "def my_fair_share_distance(shares, t):\n"
+        "    p = np.asarray(shares, dtype=float)\n"
+        "    return float(0.5 * np.abs(p[: 2 * t] - 1 / (2 * t)).sum())\n",
+        # the fair share spread over all ten digits
+        "def my_fair_share_distance(shares, t):\n"
+        "    p = np.asarray(shares, dtype=float)\n"
+        "    return float(0.5 * np.abs(p - 0.1).sum())\n",
+        # without the factor 1/2 (runs from 0 to 2)
+        "def my_fair_share_distance(shares, t):\n"
+        "    p = np.asarray(shares, dtype=float)\n"
+        "    return float(np.abs(p[: 2 * t] - 1 / (2 * t)).sum() + p[2 * t :].sum())\n",
+        # counts the task being learned among the earlier ones (2t + 2 digits)
+        "def my_fair_share_distance(shares, t):\n"
+        "    p = np.asarray(shares, dtype=float)\n"
+        "    n = 2 * t + 2\n"
+        "    return float(0.5 * (np.abs(p[:n] - 1 / n).sum() + p[n:].sum()))\n",
+    ],
     "my_average_forgetting": [
         # drop from the diagonal instead of from the best accuracy (that is minus the backward transfer)
         "def my_average_forgetting(R):\n"

@@ -1,0 +1,62 @@
+"""Precision and recall of generative models (Kynkaanniemi et al. 2019) on cases with known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from collapse_edu.metrics import knn_radii, manifold_share, pairwise_distances, precision_recall
+
+
+def line(values) -> np.ndarray:
+    return np.asarray(values, float)[:, None]
+
+
+def test_knn_radii_on_a_line():
+    points = line([0, 1, 3, 6, 10])
+    assert np.allclose(knn_radii(points, 1), [1, 1, 2, 3, 4])
+    assert np.allclose(knn_radii(points, 2), [3, 2, 3, 4, 7])
+    with pytest.raises(ValueError, match="k = 5"):
+        knn_radii(points, 5)
+
+
+def test_manifold_share_counts_points_inside_the_union_of_balls():
+    reference = line([0, 1, 3, 6, 10])  # k = 1 balls: [-1, 1], [0, 2], [1, 5], [3, 9], [6, 14]
+    query = line([-1.0, -1.01, 5.5, 14.0, 14.5, 20.0])
+    assert manifold_share(reference, query, 1) == pytest.approx(3 / 6)
+
+
+def test_identical_sets_score_one_and_far_sets_zero():
+    rng = np.random.default_rng(0)
+    real = rng.standard_normal((200, 5))
+    assert precision_recall(real, real.copy()) == (1.0, 1.0)
+    assert precision_recall(real, real + 100.0) == (0.0, 0.0)
+
+
+def test_a_generator_that_covers_half_the_data():
+    """Real points on two far clusters; generated points are copies of one cluster: every generated
+    point is a real one (precision 1), half of the real points are covered (recall 1/2)."""
+    rng = np.random.default_rng(1)
+    left = rng.standard_normal((100, 2))
+    real = np.concatenate([left, left + 50.0])
+    generated = np.concatenate([left, left])
+    precision, recall = precision_recall(real, generated, k=3)
+    assert precision == 1.0 and recall == pytest.approx(0.5)
+
+
+def test_a_collapsed_generator_has_precision_but_no_recall():
+    rng = np.random.default_rng(2)
+    real = rng.standard_normal((300, 3))
+    collapsed = np.zeros((300, 3)) + 1e-6 * rng.standard_normal((300, 3))  # every sample at the mode
+    precision, recall = precision_recall(real, collapsed)
+    assert precision == 1.0 and recall < 0.02
+    overdispersed = 4.0 * rng.standard_normal((300, 3))  # too much variety: recall high, precision low
+    precision, recall = precision_recall(real, overdispersed)
+    assert precision < 0.5 < recall
+
+
+def test_pairwise_distances_and_bad_shapes():
+    a = np.array([[0.0, 0.0], [3.0, 4.0]])
+    assert np.allclose(pairwise_distances(a, a), [[0, 5], [5, 0]])
+    with pytest.raises(ValueError, match="points must be"):
+        pairwise_distances(a, np.zeros((2, 3)))
