@@ -64,12 +64,12 @@ def gaussian_curation(results: Mapping[str, History], keep: float) -> plt.Figure
     low = max(1e-12, np.min([np.mean(h["sigma"][-1] ** 2) for h in results.values()]) / 10)
     left.set_ylim(bottom=low, top=2.0)
     finish(left, title=f"Fitted variance, n = {n}, keep q = {keep:g}", xlabel="generation t",
-           ylabel="sigma_t^2 (mean over runs, 5-95%)", legend=False)  # fmt: skip
+           ylabel=r"$\sigma_t^2$ (mean over runs, 5-95%)", legend=False)  # fmt: skip
     left.legend(loc="lower left", fontsize=10)
     finish(middle, title="Zoom: the settings that keep variance", xlabel="generation t",
-           ylabel="sigma_t^2 (mean over runs, 25-75%)", legend=False)  # fmt: skip
+           ylabel=r"$\sigma_t^2$ (mean over runs, 25-75%)", legend=False)  # fmt: skip
     right.set_yscale("log")
-    finish(right, title="Distance to the real distribution", xlabel="generation t", ylabel="W2^2 to N(0, 1)",
+    finish(right, title="Distance to the real distribution", xlabel="generation t", ylabel=r"$W_2^2$ to $N(0, 1)$",
            legend=False)  # fmt: skip
     return fig
 
@@ -93,7 +93,7 @@ def verifier_strength(results: Mapping[int, History], plain: History | None = No
                label=f"one fit to n = {first.n} real (theory)")  # fmt: skip
     ax.set_yscale("log")
     finish(ax, title="Verified synthetic data: error per generation", xlabel="generation t",
-           ylabel="W2^2 to N(0, 1) (mean over runs)", loc="upper left")  # fmt: skip
+           ylabel=r"$W_2^2$ to $N(0, 1)$ (mean over runs)", loc="upper left")  # fmt: skip
     return fig
 
 
