@@ -9,7 +9,7 @@ same numbers for held-out real digits; and 20 sample images of seed 0 at a few g
 levels, :func:`collapse_edu.digit_curation.encode_images`).
 Run from the repository root (CPU time and wall time are recorded with the load average):
 
-    nice -n 10 python benchmarks/curation_digits.py               # 5 seeds, 20 generations: about 20 CPU minutes
+    nice -n 10 python benchmarks/curation_digits.py               # 5 seeds, 20 generations: about 12 CPU minutes
     python benchmarks/curation_digits.py --seeds 2 --generations 5 --out /tmp/x   # a quick look
 """
 

@@ -187,7 +187,7 @@ SETTING_LABELS = {
     "none": "no curation",
     "self": "self-selection (model's own likelihood, top q)",
     "real-likelihood": "judge: real likelihood, top q",
-    "oracle-ratio": "verifier: exact ratio p_real/p_model, rejection sampling",
+    "oracle-ratio": r"verifier: exact ratio $p_{real}/p_{model}$, rejection sampling",
     "learned-ratio": "verifier: real-vs-synthetic classifier, rejection sampling",
 }
 

@@ -20,10 +20,10 @@ precision and recall (Kynkaanniemi et al. 2019, arXiv:1904.06991, k = 3;
 Feature space of precision and recall: the 10 leading principal components of the real training
 digits (74% of their pixel variance), fitted once and shared by every family and generation. The
 metric needs a space where a k-NN ball is a neighbourhood of similar digits (the paper uses a
-network trained on real images). Raw pixels do not work here: neither family reproduces the fine
-residual detail of real digits, so in pixel space recall is near zero for both from generation 0
-on (measured: PCA + mixture 0.06, VAE 0.02-0.05, against 0.93 for held-out real digits), and
-nothing could fade. Caveat: these are the directions of generation 0's PCA + mixture model, which
+network trained on real images). Raw pixels do not work for PCA + mixture: it does not reproduce
+the fine residual detail beyond its 10 dimensions, so in pixel space its recall is near zero from
+generation 0 on (measured: 0.03-0.05; the VAE about 0.45, held-out real digits 0.93), and nothing
+could be seen to fade. Caveat: these are the directions of generation 0's PCA + mixture model, which
 favours that family at generation 0.
 """
 

@@ -17,7 +17,6 @@ from ..curation import SETTING_LABELS as GAUSSIAN_LABELS
 from ..digit_curation import DIGIT_FAMILIES, DIGIT_SETTINGS, FAMILY_LABELS, SUMMARY_METRICS, decode_images
 from ..digit_curation import SETTING_LABELS as DIGIT_LABELS
 from ..loop import History
-from ..mixtures import DIGIT_METRICS
 from ..plots import finish, image_grid, legend_key, new_figure, plot_band, plot_theory
 
 #: series style of each setting (index into the house palette; 3, a long dash, is left out: dashes mean theory)
@@ -64,12 +63,12 @@ def gaussian_curation(results: Mapping[str, History], keep: float) -> plt.Figure
     low = max(1e-12, np.min([np.mean(h["sigma"][-1] ** 2) for h in results.values()]) / 10)
     left.set_ylim(bottom=low, top=2.0)
     finish(left, title=f"Fitted variance, n = {n}, keep q = {keep:g}", xlabel="generation t",
-           ylabel="sigma_t^2 (mean over runs, 5-95%)", legend=False)  # fmt: skip
+           ylabel=r"$\sigma_t^2$ (mean over runs, 5-95%)", legend=False)  # fmt: skip
     left.legend(loc="lower left", fontsize=10)
     finish(middle, title="Zoom: the settings that keep variance", xlabel="generation t",
-           ylabel="sigma_t^2 (mean over runs, 25-75%)", legend=False)  # fmt: skip
+           ylabel=r"$\sigma_t^2$ (mean over runs, 25-75%)", legend=False)  # fmt: skip
     right.set_yscale("log")
-    finish(right, title="Distance to the real distribution", xlabel="generation t", ylabel="W2^2 to N(0, 1)",
+    finish(right, title="Distance to the real distribution", xlabel="generation t", ylabel=r"$W_2^2$ to $N(0, 1)$",
            legend=False)  # fmt: skip
     return fig
 
@@ -93,7 +92,7 @@ def verifier_strength(results: Mapping[int, History], plain: History | None = No
                label=f"one fit to n = {first.n} real (theory)")  # fmt: skip
     ax.set_yscale("log")
     finish(ax, title="Verified synthetic data: error per generation", xlabel="generation t",
-           ylabel="W2^2 to N(0, 1) (mean over runs)", loc="upper left")  # fmt: skip
+           ylabel=r"$W_2^2$ to $N(0, 1)$ (mean over runs)", loc="upper left")  # fmt: skip
     return fig
 
 
@@ -146,8 +145,8 @@ def digit_curation(
                 plot_band(ax, np.arange(len(values)), values, label=label, i=DIGIT_SETTINGS.index(setting),
                           quantiles=(0.0, 1.0))  # fmt: skip
             ax.axhline(summary["real"][metric], color="0.3", linestyle=":", linewidth=2, label="held-out real digits")
-            title = f"{FAMILY_LABELS[family]}: {DIGIT_METRICS.get(metric, metric)}"
-            finish(ax, title=title if len(title) < 48 else f"{FAMILY_LABELS[family]}: {metric}",
+            title = f"{FAMILY_LABELS[family]}: {_SHORT_METRICS.get(metric, metric.replace('_', ' '))}"
+            finish(ax, title=title,
                    xlabel="generation t" if row == len(families) - 1 else "", ylabel=metric.replace("_", " "),
                    legend=False)  # fmt: skip
             if metric in ("precision", "recall"):
@@ -158,6 +157,15 @@ def digit_curation(
     fig.legend(handles, labels, loc="outside lower center", ncols=3, fontsize=11)
     fig.suptitle(f"Digits retrained on their own samples ({seeds} seeds: median and range)")
     return fig
+
+
+_GRID_LABELS = {
+    "synthetic": "fully\nsynthetic",
+    "self": "self-\nselected",
+    "real-share": "10% real",
+    "verified": "verified",
+}
+_SHORT_METRICS = {"coverage": "classes covered", "entropy": "class entropy (bits)", "confidence": "confidence"}
 
 
 def _digit_label(setting: str, summary: Mapping) -> str:
@@ -186,13 +194,13 @@ def digit_curation_grids(
         if g not in stored:
             raise ValueError(f"generations must be among the stored {stored}, got {g}")
     fig, axes = new_figure(
-        len(generations), len(settings), width=2.6 * len(generations), height=1.5 * len(settings) + 0.4
+        len(generations), len(settings), width=2.6 * len(generations), height=1.1 * len(settings) + 0.8
     )
     axes = axes.reshape(len(settings), len(generations))
     for i, setting in enumerate(settings):
         for j, g in enumerate(generations):
             images = decode_images(grids[setting][stored.index(g)]).reshape(-1, 8, 8)
             image_grid(axes[i, j], images, rows=2, cols=10, title=f"generation {g}" if i == 0 else "")
-        axes[i, 0].set_ylabel(_digit_label(setting, summary).split(" (")[0], fontsize=10)
+        axes[i, 0].set_ylabel(_GRID_LABELS.get(setting, setting), fontsize=10)
     fig.suptitle(FAMILY_LABELS[family])
     return fig

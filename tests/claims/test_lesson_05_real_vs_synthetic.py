@@ -13,9 +13,10 @@ import pytest
 from claimlib import checked_output, checker_tests, claim, exercise_functions, imports_cell, notebook, numbers_in
 
 from collapse_edu import theory
+from collapse_edu.curation import LogisticVerifier, density_ratio_verifier
 from collapse_edu.figures import synthetic as figures
 from collapse_edu.gaussian import Gaussian, GaussianFast, GaussianModel, simulate_gaussian
-from collapse_edu.loop import POLICIES, ModelSource, run_generations
+from collapse_edu.loop import POLICIES, Curation, ModelSource, run_generations
 from collapse_edu.regression import (
     LinearModel,
     LinearRegressionFast,
@@ -94,19 +95,21 @@ def lesson_function(name: str):
 
 @claim(
     "05",
-    "**Sections** (about 40 minutes): 1. Four workflows on the Gaussian (8 min)",
+    "**Sections** (about 48 minutes): 1. Four workflows on the Gaussian (8 min)",
+    "6. Curation: who judges the synthetic data?, with Exercise 4 (8 min)",
     "Strong model collapse and model size, with Exercise 3 (8 min)",
 )
 def test_section_times_add_up_to_the_total():
     title = notebook("05").cells[0].source
     outline = title[title.index("**Sections**") :]
     minutes = [int(m) for m in re.findall(r"\((\d+) min\)", outline)]
-    assert sum(minutes) == 40 == notebook("05").metadata["collapse_edu"]["minutes"]
+    assert sum(minutes) == 48 == notebook("05").metadata["collapse_edu"]["minutes"]
     # every exercise's own estimate fits inside its section's time
     exercises = [
         int(m) for c in notebook("05").cells for m in re.findall(r"^### Exercise.*\((\d+) min\)", c.source, re.M)
     ]
-    assert exercises == [4, 3, 3] and all(e < s for e, s in zip(exercises, minutes[1:4], strict=True))
+    sections = [minutes[1], minutes[2], minutes[3], minutes[5]]  # sections 2, 3, 4 and 6 hold the exercises
+    assert exercises == [4, 3, 3, 3] and all(e < s for e, s in zip(exercises, sections, strict=True))
 
 
 @claim(
@@ -646,6 +649,241 @@ def test_tail_cut_scaling():
             assert np.median(cut[-1]) == pytest.approx(p[k:].sum(), rel=0.02)
 
 
+# --------------------------------------------------------------------------- section 6: curation
+
+Q = 0.5
+
+
+def curation_run(name: str, seed: int, runs: int, generations: int = 30, real_samples: int = 1000):
+    """The lesson's curation experiment (section 6), its judges and loop, on another seed."""
+    truth = GaussianModel(mu=np.array([0.0]), sigma=np.array([1.0]))
+    family = Gaussian()
+    judges = {
+        "none": lambda: Curation(),
+        "self": lambda: Curation("self", keep=Q),
+        "oracle-ratio": lambda: Curation("verifier", keep=Q, verifier=density_ratio_verifier(family, truth)),
+        "learned-ratio": lambda: Curation(
+            "verifier",
+            keep=Q,
+            verifier=LogisticVerifier(np.random.default_rng([seed, 80]).standard_normal((runs, real_samples))),
+        ),
+    }
+    return run_generations(
+        family, ModelSource(truth), n=N, generations=generations, seed=seed, curation=judges[name](), runs=runs
+    )
+
+
+@pytest.fixture(scope="module")
+def curation_runs() -> dict[str, list]:
+    """Section 6's experiment on five other seeds (200 runs; 40 for the learned verifier)."""
+    return {
+        name: [curation_run(name, seed, 40 if name == "learned-ratio" else 200) for seed in SEEDS]
+        for name in ("none", "self", "oracle-ratio", "learned-ratio")
+    }
+
+
+def mean_variance(history) -> np.ndarray:
+    return np.mean(history["sigma"] ** 2, axis=1)
+
+
+def mean_w2(history) -> np.ndarray:
+    return np.mean(history["mu"] ** 2 + (history["sigma"] - 1) ** 2, axis=1)
+
+
+@claim(
+    "05",
+    r"The loop has a step for it between sampling and mixing (`Curation` in `collapse_edu/loop.py`): with a keep "
+    r"fraction *q* the model draws $m = \lceil n/q \rceil$ candidates, a judge scores them, and *n* are kept, so "
+    r"every generation still trains on *n* samples",
+    "Who the judge is decides everything",
+    "the model scores its own candidates by their likelihood under itself and keeps the top *q*",
+)
+def test_curation_draws_n_over_q_and_keeps_n():
+    family = Gaussian()
+    model = GaussianModel(np.array([0.2, -0.1]), np.array([1.5, 0.8]))
+    rng = np.random.default_rng(0)
+    curation = Curation("self", keep=0.3)
+    assert curation.candidates(100) == 334
+    kept = curation.select(family, model, 100, rng)
+    assert np.shape(kept) == (2, 100)
+    # the kept ones are the most likely: the nearest the mean, all within the central band of the candidates
+    distance = np.abs(kept - model.mu[:, None]) / model.sigma[:, None]
+    assert np.all(distance.max(axis=1) < 0.45)  # the central 30% of a normal lies within |z| < 0.385 (+ noise)
+
+
+@claim(
+    "05",
+    r"so the kept samples are the central fraction *q* of $N(\mu_t, \sigma_t^2)$, whose variance is "
+    r"$\kappa(q)\,\sigma_t^2$ with $\kappa(q) = 1 - 2z\varphi(z)/q$, $z = \Phi^{-1}((1+q)/2)$",
+    r"Refitting to them gives $E[\sigma_t^2] = a\,c^{t-1}$ with a factor $c$ per generation that tends to "
+    r"$\kappa(q)$ for large *n*",
+    r"selection acts like the low temperature of section 3, with $\lambda^2 = \kappa(q)$",
+    "it is low temperature in disguise",
+)
+def test_truncation_factor_and_its_large_n_limit():
+    z = np.random.default_rng(1).standard_normal(2_000_000)
+    for q in (0.2, 0.5, 0.9):
+        cut = np.quantile(np.abs(z), q)
+        assert np.var(z[np.abs(z) < cut]) == pytest.approx(theory.truncation_variance_factor(q), rel=0.01)
+    assert theory.self_curation_factor(20_000, Q) == pytest.approx(theory.truncation_variance_factor(Q), rel=0.002)
+    # the same per-generation factor as sampling at lambda = sqrt(kappa): the no-real-data law of section 3
+    lam = np.sqrt(theory.truncation_variance_factor(Q))
+    h = simulate_gaussian(N, 6, 4000, scale=lam, seed=11)
+    ratio = np.mean(h["sigma"][6] ** 2) / np.mean(h["sigma"][5] ** 2)
+    assert ratio == pytest.approx(theory.self_curation_factor(N, Q), rel=0.05)
+
+
+@claim(
+    "05",
+    r"Accepted samples have the density $\min(p_{\mathrm{model}}, c\,p_{\mathrm{real}})/q$: where the model is too "
+    r"thin the judge keeps everything, where it is too thick it thins the candidates out towards the real density",
+    r"accepts a candidate *x* with probability proportional to $p_{\mathrm{real}}(x)/p_{\mathrm{model}}(x)$",
+    "follows the fitted $(\\mu_t, \\sigma_t^2)$ through this step as a Markov chain",
+)
+def test_verifier_keeps_the_min_density():
+    family = Gaussian()
+    truth = GaussianModel(np.array([0.0]), np.array([1.0]))
+    for mu, sigma in ((0.3, 0.7), (-0.2, 1.4)):
+        model = GaussianModel(np.array([mu]), np.array([sigma]))
+        curation = Curation("verifier", keep=Q, verifier=density_ratio_verifier(family, truth))
+        kept = curation.select(family, model, 200_000, np.random.default_rng(2))[0]
+        m, v = theory.verifier_kept_moments(mu, sigma, Q)
+        assert kept.mean() == pytest.approx(float(m), abs=0.01)
+        assert kept.var() == pytest.approx(float(v), rel=0.02)
+        # thinned towards the truth: closer to N(0, 1) than the model in mean and variance
+        assert abs(kept.mean()) < abs(mu) and abs(kept.var() - 1) < abs(sigma**2 - 1)
+
+
+@claim(
+    "05",
+    "a logistic classifier of 1000 fixed real samples against the candidates, refitted every generation; its logit "
+    r"estimates $\log p_{\mathrm{real}}/p_{\mathrm{model}}$ up to a constant",
+    "We run two verifiers: the **exact ratio** (an oracle that knows $N(0, 1)$)",
+)
+def test_learned_verifier_estimates_the_log_ratio():
+    rng = np.random.default_rng(3)
+    model = GaussianModel(np.array([0.4]), np.array([0.7]))
+    candidates = 0.4 + 0.7 * rng.standard_normal((1, 2000))
+    logit = LogisticVerifier(rng.standard_normal(1000))(model, candidates)[0]
+    truth = GaussianModel(np.array([0.0]), np.array([1.0]))
+    exact = (Gaussian().log_likelihood(truth, candidates) - Gaussian().log_likelihood(model, candidates))[0]
+    # equal up to a constant: the centred difference is small next to the spread of the ratio itself
+    gap = (logit - exact) - np.mean(logit - exact)
+    assert np.std(gap) < 0.15 * np.std(exact)
+
+
+@claim(
+    "05",
+    "Far below: about $3 \\times 10^{-8}$",
+    r"Each generation keeps $c \approx 0.144$ of the variance (close to $\kappa(0.5) \approx 0.143$",
+    r"so $E[\sigma_{10}^2] = a\,c^9 \approx 2.6 \times 10^{-8}$; the simulation below agrees (checked output)",
+    r"After 10 generations, will $E[\sigma_t^2]$ under `self` be near the uncurated loop's $a^{10} \approx 0.90$",
+    r"Left (log scale): self-selection (vermillion) follows its theory $a\,c^{t-1}$ (dashed) straight down, losing "
+    "about 85% of the variance every generation; without curation (blue) the variance follows $a^t$",
+    r"0.14 for $q = 0.5$: $E[\sigma_{10}^2] \approx 3 \times 10^{-8}$",
+    "keeping the samples the model itself rates most likely multiplies the variance by about $\\kappa(q)$ every "
+    "generation",
+    "keeping the samples the model itself rates most likely collapses the loop within a few generations",
+    "Keep half of the candidates ($q = 0.5$), $n = 100$, no real data after the first fit",
+)
+def test_self_selection_follows_its_theory(curation_runs):
+    c = theory.self_curation_factor(N, Q)
+    assert round(c, 3) == 0.144 and round(theory.truncation_variance_factor(Q), 3) == 0.143
+    law = theory.self_curation_variance(np.arange(31), N, Q)
+    assert law[10] == pytest.approx(2.6e-8, rel=0.03)
+    assert theory.expected_variance(10, N) == pytest.approx(0.90, abs=0.01)
+    assert 1 - c == pytest.approx(0.85, abs=0.01)
+    for h in curation_runs["self"]:
+        v = mean_variance(h)
+        for t in (3, 5, 10):
+            assert v[t] == pytest.approx(law[t], rel=0.2)
+        assert v[5] < 1e-3  # collapsed within a few generations
+    for h in curation_runs["none"]:
+        v = mean_variance(h)
+        for t, tolerance in ((10, 0.1), (30, 0.25)):  # 200 runs: standard errors of about 3% and 6%
+            assert v[t] == pytest.approx(theory.expected_variance(t, N), rel=tolerance)
+    numbers = numbers_in(checked_output("05", "kappa(0.5) = "))
+    assert numbers[:4] == [0.5, 0.143, 100, 0.144]  # kappa(0.5) = 0.143; c for n = 100: 0.144
+
+
+@claim(
+    "05",
+    "The same keep fraction in the hands of a verifier keeps the variance near 0.98 for all 30 generations",
+    "Middle (linear zoom on the settings that keep the variance): both verifiers hold the variance near 0.98, the "
+    "exact one on its theory (dashed, the verifier chain), the learned one close by, while the uncurated loop drifts "
+    "down along $a^t$",
+    r"accepting by $p_{\mathrm{real}}/p_{\mathrm{model}}$ holds the variance near 0.98 over 30 generations",
+    "while a verifier that knows the real data keeps it near 0.98 over 30 generations",
+    "an outside verifier that knows the real data keeps it where it started",
+    "**yes**, as far as the verifier knows the world",
+)
+def test_verifiers_keep_the_variance(curation_runs):
+    law = theory.verifier_curation_variance(np.arange(31), N, Q)
+    assert np.all(np.abs(law[1:] - 0.98) < 0.011)
+    for h in curation_runs["oracle-ratio"]:
+        v = mean_variance(h)[1:]
+        assert np.all(np.abs(v - law[1:]) < 0.04)  # 200 runs: the mean's standard error is about 0.01
+    for h in curation_runs["learned-ratio"]:
+        v = mean_variance(h)[1:]
+        assert np.all(np.abs(v - 0.98) < 0.07) and abs(v.mean() - 0.98) < 0.03  # 40 runs
+    for h in curation_runs["none"]:
+        assert mean_variance(h)[30] < 0.85
+
+
+@claim(
+    "05",
+    r"Right: the squared 2-Wasserstein distance to the truth, $\mu_t^2 + (\sigma_t - 1)^2$: it climbs towards 1 "
+    "under self-selection (the model becomes a point), towards 0.4 without curation, and stays at the level of one "
+    "fit to *n* real samples (about 0.015) or lower with a verifier",
+    "A verifier trained on 1000 real points did as well as the exact ratio here",
+    "a classifier trained on 1000 real points does as well (Feng et al. 2024)",
+    "500 runs, 50 for the learned verifier",
+)
+def test_distance_to_the_truth(curation_runs):
+    one_fit = float(theory.expected_w2_squared(1, N))
+    assert one_fit == pytest.approx(0.015, abs=0.001)
+    for h in curation_runs["self"]:
+        assert 0.95 < mean_w2(h)[30] < 1.05
+    for h in curation_runs["none"]:
+        assert 0.25 < mean_w2(h)[30] < 0.55
+    for oracle, learned in zip(curation_runs["oracle-ratio"], curation_runs["learned-ratio"], strict=True):
+        assert np.all(mean_w2(oracle)[1:] < 1.4 * one_fit)
+        assert np.mean(mean_w2(learned)[1:]) < 1.1 * one_fit
+        assert np.mean(mean_w2(learned)[10:]) <= 1.1 * np.mean(mean_w2(oracle)[10:])
+    source = next(c.source for c in notebook("05").cells if "curated = {" in c.source)
+    assert "500" in source and "50 if" in source
+
+
+@claim(
+    "05",
+    "It cannot do better than what it knows: trained on 100 real points instead of 1000, it leaves the loop further "
+    "from the truth",
+)
+def test_weaker_verifier_leaves_the_loop_further():
+    for seed in SEEDS:
+        weak = curation_run("learned-ratio", seed, 40, generations=15, real_samples=100)
+        strong = curation_run("learned-ratio", seed, 40, generations=15, real_samples=1000)
+        assert np.mean(mean_w2(weak)[5:]) > np.mean(mean_w2(strong)[5:])
+
+
+@claim(
+    "05",
+    r"$\kappa(q) = 0.81$ at $q \approx 0.965$: discarding only the 3.5% least likely samples narrows the model as "
+    r"much per generation as sampling at $\lambda = 0.9$",
+    r"they carry much of the variance: $\kappa(0.99) \approx 0.92$ and $\kappa(0.5) \approx 0.14$",
+    "the kept half of the samples holds only 14% of the variance",
+    r"Then find the keep fraction that narrows as much per generation as section 3's $\lambda = 0.9$ "
+    r"($\lambda^2 = 0.81$)",
+)
+def test_exercise_4_answers():
+    from scipy.optimize import brentq
+
+    q = brentq(lambda k: theory.truncation_variance_factor(k) - 0.81, 0.5, 0.999)
+    assert round(q, 3) == 0.965
+    assert round(theory.truncation_variance_factor(0.99), 2) == 0.92
+    assert round(theory.truncation_variance_factor(0.5), 2) == 0.14
+
+
 # --------------------------------------------------------------------------- exercise checkers
 
 WRONG_ANSWERS = {
@@ -683,6 +921,14 @@ WRONG_ANSWERS = {
         "def crossover_size(dim, p, shift, noise=1.0):\n    return noise * dim / (p * shift) ** 2\n",
         # keeps the -d-1 of the exact variance term: n* = d/(p|delta|)^2 + d + 1
         "def crossover_size(dim, p, shift, noise=1.0):\n    return noise**2 * dim / (p * shift) ** 2 + dim + 1\n",
+    ],
+    "kept_variance": [
+        # a one-sided cut: z = Phi^-1(q) keeps the lower fraction q, not the central one
+        "def kept_variance(q):\n    z = norm.ppf(q)\n    return 1 - 2 * z * norm.pdf(z) / q\n",
+        # forgets to divide by the kept mass q (the integral, not the conditional variance)
+        "def kept_variance(q):\n    z = norm.ppf((1 + q) / 2)\n    return 1 - 2 * z * norm.pdf(z)\n",
+        # a fraction q of the samples read as a fraction q of the variance
+        "def kept_variance(q):\n    return q\n",
     ],
 }
 
