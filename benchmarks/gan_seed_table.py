@@ -1,4 +1,4 @@
-"""Precompute lesson 06's seed table: vanilla GAN vs PacGAN on the ring of 8 (and, optionally, the grid).
+"""Precompute lesson 07's seed table: vanilla GAN vs PacGAN on the ring of 8 (and, optionally, the grid).
 
 Both methods are trained with ``collapse_edu.gan.train_gan``'s defaults (the settings the lesson uses)
 on seeds the lesson does not show, and scored with the literature's metrics (``collapse_edu.gan_metrics``)
@@ -44,9 +44,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+import collapse_edu
 from collapse_edu.gan import METHODS, make_target, train_gan
 
-OUT = Path(__file__).resolve().parents[1] / "collapse_edu" / "results" / "gan_seeds.json"
+# the package's results folder, where lesson 07 reads it (in a checkout or an installed package alike)
+OUT = Path(collapse_edu.__file__).resolve().parent / "results" / "gan_seeds.json"
 METRICS = {
     "modes": "modes captured: modes nearest to >= 1 high-quality sample (VEEGAN, arXiv:1705.07761; PacGAN's code)",
     "modes_strict": "modes nearest to >= 20 high-quality samples (of 2,500)",

@@ -2,25 +2,34 @@
 
 Sections:
 
-* **Text corpora** -- the default corpus is real human-written English that ships inside every
-  CPython: the reference documentation of the language (``pydoc_data.topics``, the text ``help()``
-  shows), one document per topic. Any UTF-8 text file or folder can be used instead. Corpora are
-  lists of :class:`Document`; :func:`split_documents` makes a seeded train / held-out split *by
-  document*, so held-out text is text the model has never seen a sentence of.
+* **Text corpora** -- the default corpus is real human-written English shipped inside the package:
+  one fixed snapshot of the prose of the CPython language reference (the text ``help()`` shows,
+  ``pydoc_data.topics`` of CPython 3.11.7), one document per topic, every sentence kept once
+  (``collapse_edu/corpora/``, with its licence and provenance). It is the same text on every Python
+  version; the live ``pydoc_data.topics`` differs from one CPython release to the next, so it is only a
+  fallback source (``"pydoc"``). Any UTF-8 text file or folder can be used instead. Corpora are lists of
+  :class:`Document`; :func:`split_documents` makes a seeded train / held-out split *by document* and
+  :func:`held_out_without_overlap` removes from the held-out part every sentence that also occurs in
+  the training part, so held-out text is text the model has never seen a sentence of.
+* **Text -> sentences -> tokens**: :func:`split_sentences`, :func:`tokenize`, :func:`sentence_key`.
 * **Download helper** -- :func:`download` fetches a file for online launches, verifies its SHA-256
   and caches it. Nothing in the default path of any lesson downloads.
 
-Turning documents into sentences of token ids lives in :mod:`collapse_edu.ngram`.
+Turning sentences into integer ids lives in :mod:`collapse_edu.ngram`.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
+import lzma
 import os
 import re
 import tempfile
 import urllib.parse
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +46,35 @@ class Document:
 
     name: str
     text: str
+
+
+_TOKEN = re.compile(r"\w+(?:['’.\-]\w+)*|[^\w\s]")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[.!?][\"')\]])\s+")
+
+
+def tokenize(text: str, lower: bool = True) -> list[str]:
+    """Words (letters, digits, ``_``; inner ``'``, ``-`` and ``.`` kept: "don't", "non-empty", "0.5")
+    and every other non-space character as its own token (punctuation is kept)."""
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    return _TOKEN.findall(text.lower() if lower else text)
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of a text: paragraphs (split at blank lines), each split after ``.``, ``!`` or
+    ``?`` (optionally followed by a closing quote or bracket) and whitespace."""
+    sentences = []
+    for paragraph in re.split(r"\n\s*\n", text):
+        paragraph = " ".join(paragraph.split())
+        if paragraph:
+            sentences.extend(s for s in _SENTENCE_END.split(paragraph) if s)
+    return sentences
+
+
+def sentence_key(sentence: str) -> str:
+    """The normalised form two sentences share when they are "the same sentence": lower-case tokens
+    joined by single spaces (so spacing, case and line breaks do not matter)."""
+    return " ".join(tokenize(sentence))
 
 
 #: Lines that carry no prose: reST heading rules (``*****``, ``=====``) and table borders/rows.
@@ -72,26 +110,76 @@ def _prose(text: str) -> str:
 
 
 def pydoc_documents(*, code: bool = False) -> list[Document]:
-    """The CPython reference documentation (``pydoc_data.topics``), one :class:`Document` per topic.
+    """The live CPython reference documentation (``pydoc_data.topics`` of the running Python), one
+    :class:`Document` per topic: a fallback source (``load_documents("pydoc")``), since its text
+    changes from one CPython release to the next. The course's default is :func:`embedded_documents`.
 
-    By default only the prose paragraphs (about 65k word and punctuation tokens); ``code=True``
-    keeps the raw text with code samples, grammar rules and tables (about 114k tokens). It is
-    installed with every CPython.
+    By default only the prose paragraphs; ``code=True`` keeps the raw text with code samples, grammar
+    rules and tables. Not de-duplicated (see :func:`deduplicate_sentences`).
     """
     try:
         from pydoc_data.topics import topics
     except ImportError as error:  # some minimal Python builds strip it
         raise FileNotFoundError(
-            "this Python has no pydoc_data.topics (the embedded corpus); pass a text file or folder instead"
+            "this Python has no pydoc_data.topics; use the embedded corpus (corpus=None) or a text file or folder"
         ) from error
     documents = [Document(name, text if code else _prose(text)) for name, text in sorted(topics.items())]
     return [doc for doc in documents if doc.text.strip()]
 
 
+def deduplicate_sentences(documents: Sequence[Document]) -> list[Document]:
+    """Every sentence once: a sentence whose :func:`sentence_key` occurred earlier (in this document or
+    an earlier one) is dropped; a document's text becomes its remaining sentences, one paragraph each,
+    and documents left empty are dropped. The CPython documentation repeats whole paragraphs across
+    topics; without this, "held-out" text would partly be training text."""
+    seen: set[str] = set()
+    kept = []
+    for doc in documents:
+        sentences = []
+        for sentence in split_sentences(doc.text):
+            key = sentence_key(sentence)
+            if key and key not in seen:
+                seen.add(key)
+                sentences.append(sentence)
+        if sentences:
+            kept.append(Document(doc.name, "\n\n".join(sentences)))
+    return kept
+
+
+#: The shipped corpus snapshot: prose of the CPython 3.11.7 language reference, de-duplicated.
+EMBEDDED_CORPUS = Path(__file__).with_name("corpora") / "python_reference_prose.json.xz"
+
+
+@functools.lru_cache(maxsize=1)
+def _embedded_snapshot() -> tuple[Document, ...]:
+    try:
+        record = json.loads(lzma.decompress(EMBEDDED_CORPUS.read_bytes()))
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"the embedded corpus {EMBEDDED_CORPUS} is missing from this installation; reinstall collapse-edu "
+            "or pass a text file or folder"
+        ) from None
+    return tuple(Document(name, "\n\n".join(sentences)) for name, sentences in record["documents"])
+
+
+def embedded_documents() -> list[Document]:
+    """The default corpus: the shipped snapshot (see ``collapse_edu/corpora/README.md``), one document per
+    topic, every sentence once. Identical on every Python version."""
+    return list(_embedded_snapshot())
+
+
+def _path_kind(path: Path) -> str:
+    """'dir', 'file' or 'missing'; a path the system cannot even look up (too long) is a ValueError."""
+    try:
+        return "dir" if path.is_dir() else "file" if path.is_file() else "missing"
+    except OSError as error:
+        raise ValueError(f"corpus path {str(path)[:60]!r}... cannot be used: {error.strerror}") from None
+
+
 def read_text_file(path: str | os.PathLike) -> str:
     """The text of a UTF-8 file; a clear ``ValueError`` if it is empty, binary or not UTF-8."""
     path = Path(path)
-    if not path.is_file():
+    if _path_kind(path) != "file":
         raise FileNotFoundError(f"corpus file {str(path)!r} does not exist")
     raw = path.read_bytes()
     if b"\x00" in raw[:65536]:
@@ -116,7 +204,7 @@ def read_documents(path: str | os.PathLike) -> list[Document]:
     split into train and held-out text by document.
     """
     path = Path(path)
-    if path.is_dir():
+    if _path_kind(path) == "dir":
         files = sorted(
             p
             for p in path.rglob("*")
@@ -130,13 +218,23 @@ def read_documents(path: str | os.PathLike) -> list[Document]:
     return [Document(f"{path.name}:{i + 1}", p) for i, p in enumerate(paragraphs)]
 
 
+CORPUS_SOURCES = ("embedded", "pydoc")
+
+
 def load_documents(source: str | os.PathLike | None = None) -> list[Document]:
-    """The corpus: ``None`` or ``"pydoc"`` for the embedded CPython documentation, else a path."""
-    if source is None or source == "pydoc":
-        return pydoc_documents()
+    """The corpus: ``None`` or ``"embedded"`` for the shipped snapshot, ``"pydoc"`` for the running
+    Python's own documentation (de-duplicated; differs between Python releases), else a text file or
+    folder (see :func:`read_documents`)."""
+    if source is None or source == "embedded":
+        return embedded_documents()
+    if source == "pydoc":
+        return deduplicate_sentences(pydoc_documents())
     if isinstance(source, (str, os.PathLike)):
         return read_documents(source)
-    raise TypeError(f"corpus must be None, 'pydoc' or a path to a text file or folder; got {source!r}")
+    raise TypeError(
+        f"corpus must be None, one of {', '.join(map(repr, CORPUS_SOURCES))} or a path to a text file or folder; "
+        f"got {source!r}"
+    )
 
 
 def split_documents(
@@ -156,6 +254,20 @@ def split_documents(
     train = [doc for i, doc in enumerate(documents) if i not in chosen]
     held = [doc for i, doc in enumerate(documents) if i in chosen]
     return train, held
+
+
+def held_out_without_overlap(train: Sequence[Document], held_out: Sequence[Document]) -> tuple[list[Document], int]:
+    """The held-out documents without any sentence that also occurs in the training documents
+    (compared by :func:`sentence_key`), and the number of sentences removed."""
+    seen = {sentence_key(s) for doc in train for s in split_sentences(doc.text)}
+    kept, removed = [], 0
+    for doc in held_out:
+        sentences = split_sentences(doc.text)
+        fresh = [s for s in sentences if sentence_key(s) not in seen]
+        removed += len(sentences) - len(fresh)
+        if fresh:
+            kept.append(Document(doc.name, "\n\n".join(fresh)))
+    return kept, removed
 
 
 # --------------------------------------------------------------------------- download helper

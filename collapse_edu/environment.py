@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import platform
 import sys
+from typing import Any
 
 #: Oldest versions the course is tested with (import name -> version).
 MINIMUM_VERSIONS = {
@@ -29,8 +31,9 @@ def in_colab() -> bool:
     return "google.colab" in sys.modules
 
 
-def check_environment(needs: tuple[str, ...] = ("numpy", "matplotlib", "ipywidgets", "tqdm")) -> bool:
-    """Print the versions this lesson uses and say clearly if one is missing or too old."""
+def check_environment(needs: tuple[str, ...] = ("numpy", "matplotlib", "ipywidgets", "tqdm")) -> None:
+    """Print the versions this lesson uses and say clearly if one is missing or too old (it prints
+    rather than returns, so the setup cell shows no stray ``True``)."""
     ok = True
     print(f"Python {platform.python_version()} on {platform.system()} ({'Colab' if in_colab() else 'local/Binder'})")
     for name in needs:
@@ -46,4 +49,18 @@ def check_environment(needs: tuple[str, ...] = ("numpy", "matplotlib", "ipywidge
         ok &= not too_old
         print(f"  {name:<11} {version}" + (f"  TOO OLD: need >= {minimum}" if too_old else ""))
     print("Environment OK." if ok else "Fix the lines above, then restart the kernel.")
-    return ok
+
+
+@functools.cache
+def _blas_controller() -> Any:
+    import numpy  # noqa: F401 - load numpy's BLAS before the libraries are listed
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+def one_blas_thread() -> Any:
+    """A context manager in which BLAS runs on one thread. The course's batched linear algebra works on
+    many tiny matrices (one d x d solve per run), where a second BLAS thread only waits: on two busy
+    cores it multiplied the time of lesson 05's random-features toy about fiftyfold."""
+    return _blas_controller().limit(limits=1, user_api="blas")

@@ -16,7 +16,8 @@ model of generated text (or of a growing pool of it) is refitted without recount
 **Sampling** draws many sentences at once: each step looks up every unfinished sentence's
 context row, draws the next token from cumulative sums through a guide table, and jumps to the next
 context through a precomputed successor table. Temperature T reweights a row's counts to
-``c^(1/T)``; top-k keeps a row's k most frequent continuations.
+``c^(1/T)``; top-k keeps a row's k most frequent continuations. :func:`sample_runs` lays the tables of
+several models (the runs of one generation) end to end and draws all their sentences in one pass.
 
 The model that is *fitted* is the maximum-likelihood count table P(w | h) = c(h, w) / c(h): the
 optimum of the next-token cross-entropy on the training text, which is the model studied by
@@ -39,44 +40,30 @@ perplexities of different generations are comparable.
 from __future__ import annotations
 
 import itertools
-import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
-from .data import Document, load_documents, split_documents
-from .loop import History, Policy, run_generations
-from .validation import as_rng, check_float, check_int
+from .data import (
+    CORPUS_SOURCES,
+    Document,
+    held_out_without_overlap,
+    load_documents,
+    split_documents,
+    split_sentences,
+    tokenize,
+)
+from .loop import History, Measure, Policy, run_generations
+from .validation import as_rng, check_float, check_int, check_memory, check_times
 
 BOUNDARY = "<s>"  #: id 0: pads the start of a sentence and marks its end
 UNKNOWN = "<unk>"  #: id 1: any word outside the training vocabulary
 
 # --------------------------------------------------------------------------- text -> sentences
-
-_TOKEN = re.compile(r"\w+(?:['’.\-]\w+)*|[^\w\s]")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[.!?][\"')\]])\s+")
-
-
-def tokenize(text: str, lower: bool = True) -> list[str]:
-    """Words (letters, digits, ``_``; inner ``'``, ``-`` and ``.`` kept: "don't", "non-empty", "0.5")
-    and every other non-space character as its own token (punctuation is kept)."""
-    if not isinstance(text, str):
-        raise TypeError(f"text must be a str, got {type(text).__name__}")
-    return _TOKEN.findall(text.lower() if lower else text)
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences of a text: paragraphs (split at blank lines), each split after ``.``, ``!`` or
-    ``?`` (optionally followed by a closing quote or bracket) and whitespace."""
-    sentences = []
-    for paragraph in re.split(r"\n\s*\n", text):
-        paragraph = " ".join(paragraph.split())
-        if paragraph:
-            sentences.extend(s for s in _SENTENCE_END.split(paragraph) if s)
-    return sentences
 
 
 def detokenize(tokens: Sequence[str]) -> str:
@@ -226,13 +213,17 @@ def encode_documents(documents: Sequence[Document], vocab: Vocabulary, lower: bo
 
 @dataclass(frozen=True)
 class TextCorpus:
-    """A corpus ready for the loop: the real vocabulary, training and held-out sentences."""
+    """A corpus ready for the loop: the real vocabulary, training and held-out sentences.
+
+    ``held_out_removed`` counts the held-out sentences dropped because they also occur in the
+    training text (see :func:`collapse_edu.data.held_out_without_overlap`)."""
 
     vocab: Vocabulary
     train: Sentences
     held_out: Sentences
     train_documents: tuple[str, ...]
     held_out_documents: tuple[str, ...]
+    held_out_removed: int = 0
 
     def __repr__(self) -> str:
         return (
@@ -250,10 +241,12 @@ def prepare_corpus(
     lower: bool = True,
     min_count: int = 1,
 ) -> TextCorpus:
-    """Load a corpus (``None``: the embedded CPython documentation; or a text file or folder),
-    split it by document (seeded) and encode it with the vocabulary of the training part."""
+    """Load a corpus (``None``: the embedded snapshot; ``"pydoc"``; or a text file or folder), split
+    it by document (seeded), drop held-out sentences that also occur in the training part, and encode
+    both with the vocabulary of the training part."""
     documents = load_documents(source)
     train_docs, held_docs = split_documents(documents, held_out, seed)
+    held_docs, removed = held_out_without_overlap(train_docs, held_docs)
     train_tokens = [tok for doc in train_docs for tok in tokenize(doc.text, lower)]
     if not train_tokens:
         raise ValueError(f"corpus {source!r} has no words in its training part")
@@ -264,6 +257,7 @@ def prepare_corpus(
         encode_documents(held_docs, vocab, lower),
         tuple(d.name for d in train_docs),
         tuple(d.name for d in held_docs),
+        removed,
     )
 
 
@@ -569,15 +563,44 @@ def sample_sentences(
     whose cumulative-weight interval holds u, found through a guide table in O(1) expected time
     (Chen & Asau 1974). A sentence stops at ``<s>`` or after ``max_length`` tokens.
     """
+    return sample_runs([model], count, rng, temperature=temperature, top_k=top_k, max_length=max_length)[0]
+
+
+def sample_runs(
+    models: Sequence[NGramModel],
+    count: int,
+    rng: np.random.Generator | int | None = 0,
+    *,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    max_length: int = 256,
+) -> list[Sentences]:
+    """``count`` sentences from each of several models (one per run of the loop) in one pass, as
+    :func:`sample_sentences` does for one: the models' sampling tables are laid end to end, so
+    every step advances the sentences of all runs together. With one model the draws are exactly
+    those of :func:`sample_sentences`."""
     count = check_int("count", count, minimum=0)
     temperature, top_k, max_length = _check_sampling(temperature, top_k, max_length)
     rng = as_rng(rng)
-    pointer, types, end, guide, tokens, successor = _sampler(model, temperature, top_k)
-    out = np.zeros((count, max_length), np.int32)
-    lengths = np.full(count, max_length, np.int64)
-    active = np.arange(count)
-    row = np.full(count, model.start, np.int64)
-    drawn = []  # the grams drawn: their counts are the window table of the sample
+    models = list(models)
+    if not models or len({(m.order, m.vocab_size) for m in models}) != 1:
+        raise ValueError("models must be a non-empty list of n-gram models of one order and vocabulary size")
+    tables = [_sampler(m, temperature, top_k) for m in models]
+    row_base = np.cumsum([0] + [t[1].size for t in tables])  # first row of each model
+    gram_base = np.cumsum([0] + [t[2].size for t in tables])  # first gram of each model
+    if len(tables) == 1:
+        pointer, types, end, guide, tokens, successor = tables[0]
+    else:
+        pointer = np.concatenate([t[0][:-1] + g for t, g in zip(tables, gram_base, strict=False)] + [gram_base[-1:]])
+        types, end, tokens = (np.concatenate([t[i] for t in tables]) for i in (1, 2, 4))
+        guide = np.concatenate([t[3] + g for t, g in zip(tables, gram_base, strict=False)])
+        successor = np.concatenate([t[5] + r for t, r in zip(tables, row_base, strict=False)])
+    total = count * len(models)
+    out = np.zeros((total, max_length), np.int32)
+    lengths = np.full(total, max_length, np.int64)
+    active = np.arange(total)
+    row = np.repeat(row_base[:-1] + np.array([m.start for m in models]), count)
+    drawn = []  # the grams drawn: their counts are the window tables of the samples
     for step in range(max_length):
         if active.size == 0:
             break
@@ -595,18 +618,25 @@ def sample_sentences(
         active, gram = active[going], gram[going]
         out[active, step] = token[going]
         row = successor[gram]
-    keep = np.arange(max_length) < lengths[:, None]
-    sentences = Sentences(out[keep], np.concatenate(([0], np.cumsum(lengths))).astype(np.int64))
-    # Window table for free: drawn gram counts, plus a forced end for sentences cut at max_length.
-    counts = np.bincount(np.concatenate(drawn), minlength=len(tokens)) if drawn else np.zeros(len(tokens), np.int64)
-    keys, counts = model.gram_keys[-1][counts > 0], counts[counts > 0]
-    if active.size:  # cut sentences end after their last context
-        cut = model.context_keys[-1][row] * model.vocab_size
-        keys = np.concatenate([keys, cut])
-        counts = np.concatenate([counts, np.ones(active.size, np.int64)])
-        keys, counts = _reduce(keys, counts, digits=model.order, base=model.vocab_size)
-    sentences.tables[model.order, model.vocab_size] = (keys, counts.astype(np.int64))
-    return sentences
+    # Window tables for free: drawn gram counts, plus a forced end for sentences cut at max_length.
+    all_counts = np.bincount(np.concatenate(drawn), minlength=gram_base[-1]) if drawn else np.zeros(gram_base[-1], int)
+    samples = []
+    for j, model in enumerate(models):
+        mine = slice(j * count, (j + 1) * count)
+        keep = np.arange(max_length) < lengths[mine, None]
+        offsets = np.concatenate(([0], np.cumsum(lengths[mine]))).astype(np.int64)
+        sentences = Sentences(out[mine][keep], offsets)
+        counts = all_counts[gram_base[j] : gram_base[j + 1]]
+        keys, counts = model.gram_keys[-1][counts > 0], counts[counts > 0]
+        cut = (active >= mine.start) & (active < mine.stop)
+        if cut.any():  # cut sentences end after their last context
+            last = model.context_keys[-1][row[cut] - row_base[j]] * model.vocab_size
+            keys = np.concatenate([keys, last])
+            counts = np.concatenate([counts, np.ones(last.size, np.int64)])
+            keys, counts = _reduce(keys, counts, digits=model.order, base=model.vocab_size)
+        sentences.tables[model.order, model.vocab_size] = (keys, counts.astype(np.int64))
+        samples.append(sentences)
+    return samples
 
 
 # --------------------------------------------------------------------------- text metrics
@@ -637,11 +667,17 @@ def vocabulary_survival(counts: np.ndarray, generations: int | np.ndarray) -> np
     copies, so it is lost by generation t with probability q_t^c, q_0 = 0, q_{t+1} = exp(q_t - 1).
     Exact in the limit of rare words in a large corpus; after one generation 1 - q_1^c = 1 - e^-c
     approximates the multinomial 1 - (1 - c/N)^N."""
-    counts = np.asarray(counts, float)
+    try:
+        counts = np.asarray(counts, float)
+    except (TypeError, ValueError):
+        raise TypeError(f"counts must be a 1-D array of word counts, got {counts!r:.80}") from None
+    if counts.ndim != 1 or not np.all(np.isfinite(counts)) or np.any(counts < 0) or np.any(counts % 1):
+        raise ValueError(f"counts must be a 1-D array of whole numbers >= 0, got {counts!r:.80}")
     counts = counts[counts > 0]
-    t = np.atleast_1d(np.asarray(generations, int))
-    if t.size and t.min() < 0:
-        raise ValueError(f"generations must be >= 0, got {t.min()}")
+    t = np.atleast_1d(check_times("generations", generations, integer=True))
+    last = float(t.max()) if t.size else 0.0
+    check_memory(8.0 * (last + 1 + t.size * counts.size), f"generations up to {last:g}", "ask for fewer generations")
+    t = t.astype(int)
     q = np.zeros(int(t.max()) + 1 if t.size else 1)
     for i in range(1, q.size):
         q[i] = np.exp(q[i - 1] - 1.0)
@@ -653,7 +689,28 @@ def vocabulary_survival(counts: np.ndarray, generations: int | np.ndarray) -> np
 # --------------------------------------------------------------------------- the loop family
 
 
-class NGram:
+class SentenceFamily:
+    """The data methods of every text family (data: a list with one :class:`Sentences` per run):
+    joining corpora (accumulate), drawing sentences without replacement (accumulate-subsample) and
+    repeating one model for many runs. :class:`NGram` and the neural language model share them."""
+
+    def pool(self, parts: Sequence[Sequence[Sentences]]) -> list[Sentences]:
+        return [Sentences.concat(runs) for runs in zip(*parts, strict=True)]
+
+    def subsample(self, data: Sequence[Sentences], size: int, rng: np.random.Generator) -> list[Sentences]:
+        out = []
+        for run in data:
+            if size > len(run):
+                raise ValueError(f"size must be <= {len(run)} (the sentences available), got {size}")
+            out.append(run.take(rng.choice(len(run), size=size, replace=False)))
+        return out
+
+    def broadcast(self, model: Sequence[Any], runs: int) -> list[Any]:
+        model = list(model)
+        return model * runs if len(model) == 1 else model
+
+
+class NGram(SentenceFamily):
     """An order-K n-gram family for :func:`~collapse_edu.loop.run_generations`.
 
     Data: a list with one :class:`Sentences` per run. Model: a list with one
@@ -688,25 +745,11 @@ class NGram:
         return [fit_ngram(run, self.order, self.vocab_size) for run in data]
 
     def sample(self, model: Sequence[NGramModel], size: int, rng: np.random.Generator) -> list[Sentences]:
-        return [
-            sample_sentences(m, size, rng, temperature=self.temperature, top_k=self.top_k, max_length=self.max_length)
-            for m in model
-        ]
+        return sample_runs(model, size, rng, temperature=self.temperature, top_k=self.top_k, max_length=self.max_length)
 
-    def pool(self, parts: Sequence[Sequence[Sentences]]) -> list[Sentences]:
-        return [Sentences.concat(runs) for runs in zip(*parts, strict=True)]
-
-    def subsample(self, data: Sequence[Sentences], size: int, rng: np.random.Generator) -> list[Sentences]:
-        out = []
-        for run in data:
-            if size > len(run):
-                raise ValueError(f"size must be <= {len(run)} (the sentences available), got {size}")
-            out.append(run.take(rng.choice(len(run), size=size, replace=False)))
-        return out
-
-    def broadcast(self, model: Sequence[NGramModel], runs: int) -> list[NGramModel]:
-        model = list(model)
-        return model * runs if len(model) == 1 else model
+    def perplexity(self, model: NGramModel, sentences: Sentences) -> float:
+        """Smoothed perplexity of ``sentences`` under one model (see :func:`perplexity`)."""
+        return perplexity(model, sentences, self.discount)
 
     def describe(self, model: Sequence[NGramModel]) -> dict[str, np.ndarray]:
         values = {
@@ -738,6 +781,29 @@ class SentencePool:
         return family.broadcast(family.fit(data), runs), data
 
 
+def sample_metrics(family: Any, eval_sentences: int, rng: np.random.Generator) -> Measure:
+    """The loop's ``measure`` for every text family: ``eval_sentences`` fresh samples of each model
+    give ``perplexity_self`` (the model's perplexity on its own text), ``distinct_1``, ``distinct_2``
+    and ``sentence_length``. The family supplies ``sample`` and ``perplexity(model, sentences)``.
+    distinct-n grows as the sample shrinks, so compare settings at the same ``eval_sentences``."""
+
+    def measure(model: Sequence[Any], data: Any, t: int) -> Mapping[str, np.ndarray]:
+        rows: dict[str, list[float]] = {
+            "perplexity_self": [],
+            "distinct_1": [],
+            "distinct_2": [],
+            "sentence_length": [],
+        }
+        for sample, m in zip(family.sample(model, eval_sentences, rng), model, strict=True):
+            rows["perplexity_self"].append(family.perplexity(m, sample))
+            rows["distinct_1"].append(distinct_n(sample, 1))
+            rows["distinct_2"].append(distinct_n(sample, 2))
+            rows["sentence_length"].append(float(sample.lengths.mean()))
+        return {k: np.array(v) for k, v in rows.items()}
+
+    return measure
+
+
 # --------------------------------------------------------------------------- experiments
 
 
@@ -765,15 +831,16 @@ _CORPUS_CACHE: dict[tuple, TextCorpus] = {}
 
 
 def load_corpus(corpus: TextCorpus | str | None = None, *, held_out: float = 0.1, seed: int = 0) -> TextCorpus:
-    """A :class:`TextCorpus` as given, or prepared from a path; the embedded corpus (``None`` or
-    ``"pydoc"``) is prepared once per (held_out, seed) and cached."""
+    """A :class:`TextCorpus` as given, or prepared from a source (see :func:`prepare_corpus`); the
+    built-in sources (``None``/``"embedded"``, ``"pydoc"``) are prepared once per (held_out, seed)
+    and cached."""
     if isinstance(corpus, TextCorpus):
         return corpus
-    if corpus is not None and corpus != "pydoc":
+    if corpus not in (None, *CORPUS_SOURCES):
         return prepare_corpus(corpus, held_out=held_out, seed=seed)
-    key = (held_out, seed)
+    key = (corpus or "embedded", held_out, seed)
     if key not in _CORPUS_CACHE:
-        _CORPUS_CACHE[key] = prepare_corpus(None, held_out=held_out, seed=seed)
+        _CORPUS_CACHE[key] = prepare_corpus(corpus, held_out=held_out, seed=seed)
     return _CORPUS_CACHE[key]
 
 
@@ -806,6 +873,12 @@ def simulate_ngram(
     seed = check_int("seed", seed, minimum=0)
     eval_sentences = check_int("eval_sentences", eval_sentences, minimum=1)
     n = len(corpus.train) if n is None else check_int("n", n, minimum=1, maximum=len(corpus.train))
+    runs = check_int("runs", runs, minimum=1)
+    check_memory(
+        24.0 * eval_sentences * runs * (corpus.train.tokens / len(corpus.train) + 1),
+        f"eval_sentences = {eval_sentences} with runs = {runs}",
+        "sample fewer eval_sentences",
+    )
     family = NGram(
         order,
         corpus.vocab,
@@ -815,22 +888,7 @@ def simulate_ngram(
         held_out=corpus.held_out,
     )
     loop_seed, eval_seed = np.random.SeedSequence(seed).spawn(2)
-    eval_rng = np.random.default_rng(eval_seed)
-
-    def measure(model: list[NGramModel], data, t: int) -> Mapping[str, np.ndarray]:
-        rows: dict[str, list[float]] = {
-            "perplexity_self": [],
-            "distinct_1": [],
-            "distinct_2": [],
-            "sentence_length": [],
-        }
-        for sample, m in zip(family.sample(model, eval_sentences, eval_rng), model, strict=True):
-            rows["perplexity_self"].append(perplexity(m, sample, family.discount))
-            rows["distinct_1"].append(distinct_n(sample, 1))
-            rows["distinct_2"].append(distinct_n(sample, 2))
-            rows["sentence_length"].append(float(sample.lengths.mean()))
-        return {k: np.array(v) for k, v in rows.items()}
-
+    measure = sample_metrics(family, eval_sentences, np.random.default_rng(eval_seed))
     history = run_generations(
         family,
         SentencePool(corpus.train),

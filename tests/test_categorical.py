@@ -311,6 +311,34 @@ def test_source_model_is_the_truth():
     assert np.all(history["surviving"][0] == 8)
 
 
+def test_drift_picture_draws_a_recorded_replace_run():
+    """The lesson's first figure draws a history it is given; the dashed line sits where one category is left."""
+    from collapse_edu.figures.categorical import drift_picture
+
+    history = run_generations(
+        Categorical(keep_frequencies=True), ModelSource(uniform_distribution(3)), n=10, generations=200, runs=5, seed=2
+    )
+    fixed = fixation_times(history)[1]
+    assert fixed > 0
+    fig = drift_picture(history, run=1)
+    left = fig.axes[0]
+    assert [line.get_xdata()[0] for line in left.get_lines() if line.get_linestyle() == "--"] == [fixed]
+    with pytest.raises(ValueError, match="run"):
+        drift_picture(history, run=5)
+    with pytest.raises(ValueError, match="keep_frequencies"):
+        drift_picture(run_generations(Categorical(), ModelSource(uniform_distribution(3)), n=10, generations=3))
+    mixed = run_generations(
+        Categorical(keep_frequencies=True),
+        ModelSource(uniform_distribution(3)),
+        n=10,
+        generations=3,
+        policy="fresh-real",
+        real_fraction=0.5,
+    )
+    with pytest.raises(ValueError, match="policy"):
+        drift_picture(mixed)
+
+
 # --------------------------------------------------------------------------- command line
 
 

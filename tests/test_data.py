@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import http.server
+import sys
 import threading
 
 import pytest
@@ -90,11 +91,54 @@ def test_split_by_document_is_seeded_and_disjoint():
 
 def test_corpus_split_keeps_held_out_words_unknown():
     corpus = prepare_corpus(held_out=0.1, seed=0)
-    assert len(corpus.train_documents) + len(corpus.held_out_documents) == len(data.pydoc_documents())
+    assert len(corpus.train_documents) + len(corpus.held_out_documents) == len(data.embedded_documents())
     assert set(corpus.train_documents).isdisjoint(corpus.held_out_documents)
-    assert corpus.train.tokens > 50_000 and corpus.held_out.tokens > 2_000
+    assert corpus.train.tokens > 40_000 and corpus.held_out.tokens > 5_000
     assert (corpus.train.ids != 1).all()  # every training word is in the vocabulary
     assert (corpus.held_out.ids == 1).any()  # some held-out words are new
+
+
+# The shipped snapshot: fixed bytes, every sentence once, the same text on every Python.
+EMBEDDED_SHA256 = "20505710b558d12959d075400987b6ab7643c273b40d55d4457555c97877b2bf"
+
+
+def test_embedded_corpus_is_the_documented_snapshot():
+    assert data.sha256_of(data.EMBEDDED_CORPUS) == EMBEDDED_SHA256
+    readme = (data.EMBEDDED_CORPUS.parent / "README.md").read_text(encoding="utf-8")
+    assert EMBEDDED_SHA256 in readme
+    assert (
+        (data.EMBEDDED_CORPUS.parent / "LICENSE-PSF.txt").read_text().startswith("PYTHON SOFTWARE FOUNDATION LICENSE")
+    )
+    documents = data.embedded_documents()
+    keys = [data.sentence_key(s) for doc in documents for s in data.split_sentences(doc.text)]
+    assert len(documents) == 68 and len(keys) == 2684
+    assert len(set(keys)) == len(keys), "every sentence once"
+    assert data.load_documents() == documents == data.load_documents("embedded")
+
+
+@pytest.mark.skipif(sys.version_info[:3] != (3, 11, 7), reason="the snapshot was built from CPython 3.11.7")
+def test_embedded_corpus_equals_the_live_documentation_it_was_built_from():
+    assert data.load_documents("pydoc") == data.embedded_documents()
+
+
+def test_held_out_shares_no_sentence_with_training():
+    for source in (None, "pydoc"):
+        corpus = prepare_corpus(source, held_out=0.1, seed=0)
+        train = {tuple(corpus.train[i]) for i in range(len(corpus.train))}
+        assert not any(tuple(corpus.held_out[i]) in train for i in range(len(corpus.held_out)))
+
+
+def test_overlapping_held_out_sentences_are_removed(tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.txt").write_text("The cat sat. A dog ran.", encoding="utf-8")
+    (folder / "b.txt").write_text("the  CAT sat. Birds fly.", encoding="utf-8")
+    train, held = data.split_documents(data.load_documents(folder), 0.5, seed=0)
+    kept, removed = data.held_out_without_overlap(train, held)
+    assert removed == 1 and len(kept) == 1
+    assert "cat" not in kept[0].text.lower()
+    deduplicated = data.deduplicate_sentences(data.load_documents(folder))
+    assert [d.text for d in deduplicated] == ["The cat sat.\n\nA dog ran.", "Birds fly."]
 
 
 # --------------------------------------------------------------------------- download helper

@@ -63,6 +63,27 @@ def test_loop_diagram_highlights_each_policy():
     assert "real data dropped" in texts["replace"] and "real data dropped" not in texts["accumulate"]
 
 
+def test_draw_sigma_runs_draws_a_history_made_elsewhere():
+    history = simulate_gaussian(n=20, generations=15, runs=50, seed=0)
+    (ax,) = g.draw_sigma_runs(history, paths=3).get_axes()
+    assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
+    median = next(line for line in ax.lines if line.get_label().startswith("simulation: median"))
+    np.testing.assert_allclose(median.get_ydata(), np.median(history["sigma"], axis=1))
+    with pytest.raises(TypeError, match=r"^history\b"):
+        g.draw_sigma_runs({"sigma": history["sigma"]})
+    with pytest.raises(ValueError, match=r"^paths\b"):
+        g.draw_sigma_runs(history, paths=51)
+
+
+def test_tail_mass_curves_stop_below_the_axis_instead_of_flattening():
+    (ax,) = g.tail_mass_decay(n=20, generations=60, runs=50, seed=0).get_axes()
+    floor = ax.get_ylim()[0]
+    for line in ax.lines[:2]:  # the simulated median and the theory's median
+        y = np.asarray(line.get_ydata(), float)
+        assert np.isnan(y).any() and np.all(y[np.isfinite(y)] >= floor)
+        assert not np.any(y == floor), "no flat line drawn at the floor"
+
+
 def test_widget_check_redraws_with_its_argument():
     assert o.widget_check(3.0).get_axes()[0].get_title() == "Widget check: frequency = 3"
 

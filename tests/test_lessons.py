@@ -15,6 +15,7 @@ import nbformat
 import pytest
 
 from collapse_edu import REPOSITORY
+from collapse_edu.launch import sync_master
 from collapse_edu.lessons import KERNELSPEC, list_lessons
 from collapse_edu.student import BEGIN, has_solution, student_notebook
 
@@ -59,6 +60,14 @@ def test_title_cell_has_title_badges_and_goals(lesson) -> None:
     assert colab in first.source, "Colab badge must open this very lesson"
     assert re.search(r"what you will learn", first.source, re.I)
     assert re.search(r"what you need", first.source, re.I)
+
+
+def test_launch_links_and_hidden_solutions_are_current(lesson) -> None:
+    """Two launch links per platform (exercises, with solutions) for this very file, and every solution
+    cell hidden in JupyterLab and on Colab (see collapse_edu/launch.py)."""
+    path, notebook = lesson
+    copy = nbformat.from_dict(notebook)
+    assert not sync_master(copy, path.name), f"{path.name} is out of date: run python scripts/sync_lessons.py"
 
 
 def test_setup_cell_installs_on_colab_and_checks_versions(lesson) -> None:
@@ -144,3 +153,89 @@ def test_list_reads_every_lesson() -> None:
     listed = list_lessons(LESSONS_DIR)
     assert [lesson.path for lesson in listed] == LESSON_PATHS
     assert all(lesson.title and lesson.minutes for lesson in listed)
+
+
+# --------------------------------------------------------------------------- what a reader sees
+
+#: The experiment each lesson shows as a short visible cell (the package only draws the result).
+VISIBLE_EXPERIMENT = {
+    "01": "run_generations(",
+    "02": "run_generations(",
+    "03": "run_generations(",
+    "04": "run_generations(",
+    "05": "run_generations(",
+    "06": "run_generations(",
+    "08": "loss.backward()",  # the training loop over the task sequence, written out
+}
+
+
+def test_no_figure_shown_twice_and_no_bare_results(lesson) -> None:
+    """A figure appears once per cell; a cell does not end by echoing True/False or None."""
+    _, notebook = lesson
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type != "code":
+            continue
+        images = [o["data"]["image/png"] for o in cell.outputs if "image/png" in o.get("data", {})]
+        assert len(images) == len(set(images)), f"cell {index} shows the same figure twice"
+        for output in cell.outputs:
+            if output.output_type == "execute_result":
+                text = output.get("data", {}).get("text/plain", "").strip()
+                assert text not in ("True", "False", "None"), f"cell {index} echoes a bare {text}"
+
+
+def test_no_progress_bar_left_in_outputs(lesson) -> None:
+    """Saved notebooks carry no frozen tqdm bar ("0%| | 0/20"): the runner strips them."""
+    _, notebook = lesson
+    for index, cell in enumerate(notebook.cells):
+        for output in cell.get("outputs", []):
+            text = output.get("text", "") + output.get("data", {}).get("text/plain", "")
+            assert not re.search(r"\d+%\|", text), f"cell {index} keeps a progress bar: {text[:60]!r}"
+
+
+_NOT_PROSE = re.compile(r"```.*?```|`[^`]*`|\$\$.*?\$\$|\$[^$]*\$|<[^>]+>|\]\([^)]*\)|https?://\S+", re.S)
+_ASCII_MATH = re.compile(
+    r"\b[A-Za-z]{1,8}_\{?[A-Za-z0-9]|\w\^\(?[-\w]|\b(sigma|mu|lambda|chi2?|delta|alpha|epsilon|theta)\b"
+)
+
+
+def test_formulas_are_typeset(lesson) -> None:
+    """Formulas in the prose are LaTeX (``$\\sigma_{t+1}$``), not ASCII such as sigma_{t+1} or e^-c."""
+    _, notebook = lesson
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type != "markdown":
+            continue
+        text = _NOT_PROSE.sub(" ", cell.source)
+        match = _ASCII_MATH.search(text)
+        assert match is None, f"cell {index}: ASCII formula {text[max(0, match.start() - 30) : match.end() + 30]!r}"
+
+
+def test_predict_before_you_run_prompts(lesson) -> None:
+    """At least two "Predict" prompts whose answer waits in a collapsed <details> block."""
+    path, notebook = lesson
+    prompts = [
+        c
+        for c in notebook.cells
+        if c.cell_type == "markdown" and "**Predict" in c.source and re.search(r"<details>.*</details>", c.source, re.S)
+    ]
+    assert len(prompts) >= 2, f"{path.name}: {len(prompts)} predict-before-you-run prompts, need 2"
+
+
+def test_first_experiment_is_visible(lesson) -> None:
+    """The lesson shows its experiment as code a learner can read and change, not only a figure call."""
+    path, notebook = lesson
+    call = VISIBLE_EXPERIMENT.get(path.name[:2])
+    if call is None:
+        return
+    assert any(c.cell_type == "code" and call in c.source for c in notebook.cells), (
+        f"{path.name}: no visible cell calls {call}"
+    )
+
+
+def test_exercises_have_time_estimates(lesson) -> None:
+    _, notebook = lesson
+    for cell in notebook.cells:
+        if cell.cell_type != "markdown":
+            continue
+        for line in cell.source.splitlines():
+            if re.match(r"^(#+\s*|\*\*)Exercise\b", line):
+                assert re.search(r"\(\s*\d+\s*min", line), f"exercise without a time estimate: {line!r}"

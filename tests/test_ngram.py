@@ -26,6 +26,7 @@ from collapse_edu.ngram import (
     next_token_distribution,
     perplexity,
     prepare_corpus,
+    sample_runs,
     sample_sentences,
     simulate_ngram,
     smoothed_probability,
@@ -66,7 +67,8 @@ def corpus(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def pydoc():
+def embedded():
+    """The shipped corpus snapshot, split as lesson 03 splits it."""
     return prepare_corpus()
 
 
@@ -220,9 +222,15 @@ def test_perplexity_finite_on_unseen_words(corpus):
     assert perplexity(model, corpus.train) < perplexity(model, corpus.held_out)
 
 
-def test_held_out_perplexity_falls_with_order_on_pydoc(pydoc):
-    values = [perplexity(fit_ngram(pydoc.train, k, len(pydoc.vocab)), pydoc.held_out) for k in (1, 2, 3)]
-    assert values[0] > values[1] > values[2]
+def test_longer_histories_memorise_but_do_not_generalise(embedded):
+    """On the shipped corpus (43k training tokens) training perplexity keeps falling with the order,
+    while held-out perplexity falls from unigram to bigram and then stays within 10% of the bigram's."""
+    models = [fit_ngram(embedded.train, k, len(embedded.vocab)) for k in (1, 2, 3, 4)]
+    train = [perplexity(m, embedded.train) for m in models]
+    held = [perplexity(m, embedded.held_out) for m in models]
+    assert train[0] > train[1] > train[2] > train[3]
+    assert held[0] > 2 * held[1]
+    assert all(abs(h / held[1] - 1) < 0.1 for h in held[2:]), held
 
 
 # --------------------------------------------------------------------------- sampling
@@ -234,21 +242,21 @@ def chi_square_p(observed: np.ndarray, expected_p: np.ndarray) -> float:
     return stats.chisquare(observed[keep], expected_p[keep] / expected_p[keep].sum() * observed.sum()).pvalue
 
 
-def test_sampling_frequencies_match_the_model(pydoc):
-    model = fit_ngram(pydoc.train, 2, len(pydoc.vocab))
+def test_sampling_frequencies_match_the_model(embedded):
+    model = fit_ngram(embedded.train, 2, len(embedded.vocab))
     sample = sample_sentences(model, 20000, 3)
-    first = np.bincount(sample.ids[sample.offsets[:-1][sample.lengths > 0]], minlength=len(pydoc.vocab))
+    first = np.bincount(sample.ids[sample.offsets[:-1][sample.lengths > 0]], minlength=len(embedded.vocab))
     first[0] = np.sum(sample.lengths == 0)
     mle = model.gram_counts[1][: model.context_types[1][0]]  # row 0 = context <s>
-    expected = np.zeros(len(pydoc.vocab))
-    expected[model.gram_keys[1][: len(mle)] % len(pydoc.vocab)] = mle
+    expected = np.zeros(len(embedded.vocab))
+    expected[model.gram_keys[1][: len(mle)] % len(embedded.vocab)] = mle
     common = expected >= 5 * expected.sum() / 20000  # chi-square needs expected counts >= ~5
     observed = np.append(first[common], first[~common].sum())
     assert chi_square_p(observed, np.append(expected[common], expected[~common].sum())) > 1e-3
     # temperature and top-k on the same row
     for temperature, top_k in [(0.5, None), (1.0, 3), (2.0, 5)]:
         sample = sample_sentences(model, 8000, 4, temperature=temperature, top_k=top_k, max_length=1)
-        first = np.bincount(sample.ids, minlength=len(pydoc.vocab))
+        first = np.bincount(sample.ids, minlength=len(embedded.vocab))
         first[0] = np.sum(sample.lengths == 0)
         weights = np.where(expected > 0, expected ** (1 / temperature), 0.0)
         if top_k:
@@ -260,6 +268,62 @@ def test_sampling_frequencies_match_the_model(pydoc):
             )
             > 1e-3
         )
+
+
+def test_sample_runs_draws_each_run_from_its_own_model():
+    a = fit_ngram(Sentences.from_lists([[2, 3, 4]]), 2, 7)
+    b = fit_ngram(Sentences.from_lists([[5, 6]]), 2, 7)
+    first, second = sample_runs([a, b], 4, 0)
+    assert [first[i].tolist() for i in range(4)] == [[2, 3, 4]] * 4
+    assert [second[i].tolist() for i in range(4)] == [[5, 6]] * 4
+    with pytest.raises(ValueError, match="models"):
+        sample_runs([a, fit_ngram(Sentences.from_lists([[2]]), 3, 7)], 2, 0)
+    with pytest.raises(ValueError, match="models"):
+        sample_runs([], 2, 0)
+
+
+def test_sample_runs_with_one_model_is_sample_sentences(corpus):
+    model = fit_ngram(corpus.train, 2, len(corpus.vocab))
+    (batch,) = sample_runs([model], 40, 5, temperature=0.8, top_k=4)
+    single = sample_sentences(model, 40, 5, temperature=0.8, top_k=4)
+    np.testing.assert_array_equal(batch.ids, single.ids)
+    np.testing.assert_array_equal(batch.offsets, single.offsets)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(sentence_lists, min_size=2, max_size=4), st.integers(1, 3), st.integers(0, 2**16), st.integers(1, 6))
+def test_sample_runs_window_tables_equal_recounts(texts, order, seed, max_length):
+    """Several models sampled together: every run's cached window table is the recount of its text,
+    and every window it holds is one its own model can produce."""
+    models = [fit_ngram(Sentences.from_lists(t), order, 7) for t in texts]
+    for model, sample in zip(models, sample_runs(models, 25, seed, max_length=max_length), strict=True):
+        assert len(sample) == 25 and sample.lengths.max(initial=0) <= max_length
+        got = sample.tables[order, 7]
+        expected = window_table(Sentences(sample.ids, sample.offsets), order, 7)
+        np.testing.assert_array_equal(got[0], expected[0])
+        np.testing.assert_array_equal(got[1], expected[1])
+        # a window the model never saw can only be the forced end of a sentence cut at max_length
+        unknown = got[0][~np.isin(got[0], model.gram_keys[-1])]
+        assert np.all(unknown % 7 == 0)
+        assert unknown.size == 0 or sample.lengths.max() == max_length
+
+
+def test_several_runs_sample_with_the_frequencies_of_their_models(embedded):
+    """Two different models sampled in one call: each run's first tokens follow its own model."""
+    half = len(embedded.train) // 2
+    models = [
+        fit_ngram(embedded.train.take(np.arange(half)), 2, len(embedded.vocab)),
+        fit_ngram(embedded.train.take(np.arange(half, len(embedded.train))), 2, len(embedded.vocab)),
+    ]
+    for model, sample in zip(models, sample_runs(models, 20000, 11), strict=True):
+        first = np.bincount(sample.ids[sample.offsets[:-1][sample.lengths > 0]], minlength=len(embedded.vocab))
+        first[0] = np.sum(sample.lengths == 0)
+        row = model.context_types[1][0]
+        expected = np.zeros(len(embedded.vocab))
+        expected[model.gram_keys[1][:row] % len(embedded.vocab)] = model.gram_counts[1][:row]
+        common = expected >= 5 * expected.sum() / 20000
+        observed = np.append(first[common], first[~common].sum())
+        assert chi_square_p(observed, np.append(expected[common], expected[~common].sum())) > 1e-3
 
 
 def test_a_deterministic_text_is_reproduced():
@@ -328,11 +392,11 @@ def test_vocabulary_survival_formula():
     assert vocabulary_survival(counts, [2])[0] == pytest.approx(2 * (1 - q2) + 1 - q2**3 + 1 - q2**50)
 
 
-def test_unigram_vocabulary_matches_theory(pydoc):
+def test_unigram_vocabulary_matches_theory(embedded):
     """Words surviving 1-3 rounds of resampling agree with the branching-process theory."""
-    small = pydoc.train.take(np.arange(600))
-    counts = fit_ngram(small, 1, len(pydoc.vocab)).unigram_counts[2:]
-    family = NGram(1, pydoc.vocab)
+    small = embedded.train.take(np.arange(600))
+    counts = fit_ngram(small, 1, len(embedded.vocab)).unigram_counts[2:]
+    family = NGram(1, embedded.vocab)
     from collapse_edu.loop import run_generations
 
     runs = 60
@@ -382,14 +446,16 @@ def test_fresh_real_only_keeps_the_real_model(corpus):
     assert np.allclose(h["perplexity_real"], h["perplexity_real"][0])
 
 
-def test_bigram_collapses_on_pydoc(pydoc):
-    run = simulate_ngram(pydoc, order=2, generations=12, eval_sentences=200, keep_models=True)
+def test_bigram_collapses_on_embedded_corpus(embedded):
+    run = simulate_ngram(embedded, order=2, generations=12, eval_sentences=200, keep_models=True)
     h = run.history
     assert h["vocabulary"][12, 0] < 0.7 * h["vocabulary"][1, 0]
     assert h["perplexity_real"][12, 0] > 2 * h["perplexity_real"][1, 0]
     assert h["entropy"][12, 0] < h["entropy"][1, 0]
     assert len(run.text(12, count=2)) == 2
-    fresh = simulate_ngram(pydoc, order=2, generations=12, policy="fresh-real", real_fraction=0.5, eval_sentences=200)
+    fresh = simulate_ngram(
+        embedded, order=2, generations=12, policy="fresh-real", real_fraction=0.5, eval_sentences=200
+    )
     assert fresh.history["perplexity_real"][12, 0] < 0.5 * h["perplexity_real"][12, 0]
 
 

@@ -19,33 +19,56 @@ from ..loop import History
 from ..plots import OKABE_ITO, finish, legend_key, new_figure, plot_band, plot_line, plot_theory, series_style
 
 
-def drift_picture(categories: int = 6, n: int = 100, generations: int = 300, seed: int = 1) -> plt.Figure:
-    """One run: the frequency of each of K equally likely categories per generation (stacked),
-    until one category has taken over."""
-    history = simulate_categorical(
-        uniform_distribution(categories), n=n, generations=generations, runs=1, keep_frequencies=True, seed=seed
-    )
-    p = history["p"][:, 0, :]
+def drift_picture(history: History, run: int = 0) -> plt.Figure:
+    """Draw a ``replace`` run of the categorical loop (recorded with ``keep_frequencies=True``).
+
+    Left: the frequencies of run ``run`` per generation (stacked) until a little after a single
+    category is left (dashed line). Right: surviving categories over all runs (mean, 5-95%) against the exact
+    expectation (:func:`~collapse_edu.theory.expected_surviving`), and the diffusion formula's mean
+    time until one category is left (:func:`~collapse_edu.theory.expected_fixation_time`)."""
+    if "p" not in history.metrics:
+        raise ValueError("history must be recorded with Categorical(keep_frequencies=True) to draw frequencies")
+    if history.policy.name != "replace":
+        raise ValueError(f"drift_picture draws a 'replace' run, got policy {history.policy.name!r}")
+    runs = history["p"].shape[1]
+    if not 0 <= run < runs:
+        raise ValueError(f"run must lie in [0, {runs - 1}], got {run}")
+    p = history["p"][:, run, :]
+    p0 = p[0]
+    categories = p0.size
     t = history.generations
-    fig, (ax,) = new_figure(1, width=9, height=4.2)
+    fig, (left, right) = new_figure(2, width=13, height=4.6)
     colours = [OKABE_ITO[i % len(OKABE_ITO)] for i in range(categories)]
     hatches = ["", "//", "..", "\\\\", "xx", "--", "++", "oo"]
-    stacks = ax.stackplot(t, p.T, colors=colours, alpha=0.85, labels=[f"category {i + 1}" for i in range(categories)])
+    stacks = left.stackplot(t, p.T, colors=colours, alpha=0.85, labels=[f"category {i + 1}" for i in range(categories)])
     for i, stack in enumerate(stacks):
         stack.set_hatch(hatches[i % len(hatches)])
-    fixed = fixation_times(history)[0]
+    fixed = fixation_times(history)[run]
     if fixed > 0:
-        ax.axvline(fixed, color="black", linestyle="--", linewidth=1.5, label=f"one left (t = {fixed})")
-    ax.set_xlim(0, generations)
-    ax.set_ylim(0, 1)
+        left.axvline(fixed, color="black", linestyle="--", linewidth=2, label=f"one left (t = {fixed})")
+    left.set_xlim(0, min(t[-1], max(50, int(1.3 * fixed))) if fixed > 0 else t[-1])  # the run up to its end
+    left.set_ylim(0, 1)
     finish(
-        ax,
-        title=f"One run of categorical resampling, K = {categories}, n = {n}",
+        left,
+        title=f"Run {run}: K = {categories}, n = {history.n}",
         xlabel="generation t",
         ylabel="frequency (stacked)",
         legend=False,
     )
-    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=10)
+    left.legend(loc="upper right", fontsize=9, ncols=2 if categories > 4 else 1, framealpha=0.9)
+
+    plot_band(right, t, history["surviving"], label=f"simulation, {runs} runs (mean, 5-95%)", center="mean")
+    plot_theory(right, t, theory.expected_surviving(p0, history.n, int(t[-1])), label="theory: exact expectation")
+    mean_time = theory.expected_fixation_time(p0, history.n)
+    right.axvline(mean_time, color="0.3", linestyle=":", linewidth=2, label=f"mean time to one left ≈ {mean_time:.0f}")
+    right.set_ylim(0, categories + 0.3)
+    finish(
+        right,
+        title="All runs: categories left",
+        xlabel="generation t",
+        ylabel="categories with p > 0",
+        loc="upper right",
+    )
     return fig
 
 
@@ -82,9 +105,15 @@ def loss_vs_count(
         label="simulation (± 2 standard errors)",
     )
     grid = np.linspace(1, 10, 200)
-    plot_theory(ax, grid, theory.loss_probability(grid, n), label="theory: (1 - c/n)^n", i=0)
+    plot_theory(ax, grid, theory.loss_probability(grid, n), label=r"theory: $(1 - c/n)^n$", i=0)
     ax.plot(
-        grid, np.exp(-grid), color="black", linestyle=":", marker="", linewidth=1.6, label="e^-c (the large-n limit)"
+        grid,
+        np.exp(-grid),
+        color="black",
+        linestyle=":",
+        marker="",
+        linewidth=1.6,
+        label=r"$e^{-c}$ (the large-$n$ limit)",
     )
     ax.set_yscale("log")
     finish(
@@ -154,23 +183,38 @@ def heterozygosity_decay(
     real_fraction: float = 0.1,
     seed: int = 4,
 ) -> plt.Figure:
-    """Heterozygosity 1 - sum p^2 per generation under replace, fresh-real and accumulate, each
-    against its exact expectation."""
+    """Heterozygosity 1 - sum p^2 per generation under replace, fresh-real and accumulate (mean and
+    5-95% of runs), each against its exact expectation, with the "all real data" reference
+    H0 (1 - 1/n): a model fitted to n fresh real draws every generation (fresh-real with r = 1).
+    Left: all three on the full scale; right: the two that hold, enlarged."""
     p0 = uniform_distribution(categories)
     h0 = theory.heterozygosity_of(p0)
-    fig, (ax,) = new_figure(1, width=9, height=4.6)
+    all_real = float(theory.expected_heterozygosity(1, n, h0, "fresh-real", 1.0))
+    fig, (left, right) = new_figure(2, width=13, height=4.8)
     settings = [("replace", 0.0), ("fresh-real", real_fraction), ("accumulate", 0.0)]
+    low = all_real
     for i, (policy, r) in enumerate(settings):
         history = simulate_categorical(
             p0, n=n, generations=generations, runs=runs, policy=policy, real_fraction=r or None, seed=seed + i
         )
         t = history.generations
         name = f"fresh-real, r = {r:g}" if policy == "fresh-real" else policy
-        plot_band(ax, t, history["heterozygosity"], label=f"{name}: simulation", i=i, center="mean")
-        plot_theory(ax, t, theory.expected_heterozygosity(t, n, h0, policy, r), label=f"{name}: theory", i=i)
-    ax.set_ylim(0, h0 * 1.05)
-    finish(ax, title=f"Heterozygosity 1 - Σp², K = {categories}, n = {n}", xlabel="generation t", ylabel="1 - Σ p_i²")
-    ax.legend(loc="upper right", bbox_to_anchor=(1.0, 0.88), fontsize=10, ncols=2)
+        expected = theory.expected_heterozygosity(t, n, h0, policy, r)
+        for ax in (left, right) if policy != "replace" else (left,):
+            plot_band(ax, t, history["heterozygosity"], label=f"{name} (mean, 5-95%)", i=i, center="mean")
+            plot_theory(ax, t, expected, label=None, i=i)
+        if policy != "replace":
+            low = min(low, float(np.quantile(history["heterozygosity"][1:], 0.05, axis=1).min()))
+    for ax in (left, right):
+        ax.axhline(all_real, color="black", linestyle=":", linewidth=2, label=r"all real data (r = 1): $H_0(1 - 1/n)$")
+        legend_key(ax, "theory (dashed)")
+    left.set_ylim(0, h0 * 1.05)
+    right.set_ylim(low - 0.1 * (h0 - low), h0 + 0.15 * (h0 - low))
+    ylabel = r"$1 - \Sigma_i\,p_i^2$"
+    finish(left, title=f"Heterozygosity, K = {categories}, n = {n}", xlabel="generation t", ylabel=ylabel)
+    left.legend(loc="lower left", fontsize=10)
+    finish(right, title="The two that hold, enlarged", xlabel="generation t", ylabel=ylabel)
+    right.legend(loc="lower left", fontsize=10)
     return fig
 
 
@@ -197,7 +241,7 @@ def fixation_figure(
         color=series_style(1)["color"],
         linestyle="--",
         linewidth=2.5,
-        label=f"theory 2n(K-1)ln(K/(K-1)) = {formula:.0f}",
+        label=rf"theory $2n(K-1)\ln\frac{{K}}{{K-1}}$ = {formula:.0f}",
     )
     finish(left, title=f"Time until one of K = {categories} is left, n = {n}", xlabel="generation", ylabel="runs")
 
@@ -223,8 +267,8 @@ def fixation_figure(
         label=f"simulation, n = {compare_n} (± 2 SE)",
     )
     grid = np.linspace(ks.min(), ks.max(), 200)
-    plot_theory(right, grid, theory.fixation_time_uniform(grid, compare_n), label="theory 2n(K-1)ln(K/(K-1))")
-    right.axhline(2 * compare_n, color="0.4", linestyle=":", linewidth=1.5, label="limit 2n")
+    plot_theory(right, grid, theory.fixation_time_uniform(grid, compare_n), label=r"theory $2n(K-1)\ln\frac{K}{K-1}$")
+    right.axhline(2 * compare_n, color="0.4", linestyle=":", linewidth=1.5, label=r"limit $2n$")
     right.set_xscale("log", base=2)
     right.set_xticks(ks, [str(k) for k in ks])
     right.minorticks_off()
@@ -249,9 +293,12 @@ def fresh_real_vocabulary(
     seed: int = 6,
 ) -> plt.Figure:
     """Surviving vocabulary with no real data (replace) and with a fraction r of fresh real draws
-    each generation, against the exact expectations."""
+    each generation (mean and 5-95% of runs), against the exact expectations, and the "all real
+    data" reference sum_i 1 - (1 - p_i)^n: what a model fitted to n real draws keeps."""
     p0 = zipf_distribution(categories, zipf_exponent)
-    fig, (ax,) = new_figure(1, width=9, height=4.6)
+    fig, (ax,) = new_figure(1, width=9, height=4.8)
+    all_real = theory.expected_surviving_one_step(p0, n)
+    ax.axhline(all_real, color="black", linestyle=":", linewidth=2, label=f"all real data (r = 1): {all_real:.0f}")
     for i, r in enumerate((0.0, real_fraction)):
         policy = "fresh-real" if r else "replace"
         history = simulate_categorical(
@@ -260,13 +307,15 @@ def fresh_real_vocabulary(
         t = history.generations
         name = f"fresh-real r = {r:g} ({int(round(r * n))} real per generation)" if r else "replace (no real data)"
         plot_band(ax, t, history["surviving"], label=f"{name}", i=i, center="mean")
-        plot_theory(ax, t, theory.expected_surviving(p0, n, generations, policy, r), label="theory", i=i)
+        plot_theory(ax, t, theory.expected_surviving(p0, n, generations, policy, r), label=None, i=i)
+    legend_key(ax, "theory (dashed)")
     ax.set_ylim(0, categories * 1.05)
     finish(
         ax,
-        title=f"Fresh real data keeps categories alive (Zipf K = {categories}, n = {n})",
+        title=f"Where the vocabulary levels off (Zipf K = {categories}, n = {n})",
         xlabel="generation t",
         ylabel="categories with p > 0",
+        loc="upper right",
     )
     return fig
 
@@ -279,8 +328,17 @@ def real_samples_not_fraction(
     seed: int = 7,
 ) -> plt.Figure:
     """Spread (standard deviation over runs) of one category's frequency under fresh-real, for
-    settings (n, r): equal n_r = r n wander equally far whatever the fraction."""
-    fig, (ax,) = new_figure(1, width=9, height=4.6)
+    settings (n, r), against the exact variance: equal n_r = r n wander about equally far whatever
+    the fraction. Dotted: the "all real data" reference, a model fitted to n real draws (r = 1)."""
+    fig, (ax,) = new_figure(1, width=9, height=4.8)
+    for j, n in enumerate(sorted({n for n, _ in settings})):
+        ax.axhline(
+            np.sqrt(p0 * (1 - p0) / n),
+            color="black",
+            linestyle=(0, (1, 1)) if j else ":",
+            linewidth=2 - 0.6 * j,
+            label=rf"all real data, n = {n}: $\sqrt{{p_0(1-p_0)/n}}$ = {np.sqrt(p0 * (1 - p0) / n):.3f}",
+        )
     for i, (n, r) in enumerate(settings):
         history = simulate_categorical(
             np.array([p0, 1 - p0]),
@@ -294,17 +352,18 @@ def real_samples_not_fraction(
         )
         t = history.generations
         spread = np.sqrt(np.mean((history["p"][:, :, 0] - p0) ** 2, axis=1))
-        label = f"n = {n}, r = {r:g}: n_r = {int(round(r * n))}"
+        label = rf"n = {n}, r = {r:g}: $n_r$ = {int(round(r * n))}"
         plot_line(ax, t, spread, label=label, i=i)
         plot_theory(ax, t, np.sqrt(theory.frequency_variance(t, p0, n, r)), label=None, i=i)
     legend_key(ax, "theory (dashed)")
     finish(
         ax,
-        title=f"The number of real samples sets the wander (p0 = {p0:g})",
+        title=rf"The number of real samples sets the wander ($p_0$ = {p0:g})",
         xlabel="generation t",
-        ylabel="std of p_t over runs",
+        ylabel=r"std of $p_t$ over runs",
+        legend=False,
     )
-    ax.legend(loc="center right", fontsize=11)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncols=2, fontsize=10)
     return fig
 
 
@@ -329,5 +388,5 @@ def history_summary(
     plot_band(right, t, history["heterozygosity"], label="simulation", center="mean")
     if theory_heterozygosity is not None:
         plot_theory(right, t, theory_heterozygosity, label="theory")
-    finish(right, title="Heterozygosity 1 - Σp²", xlabel="generation t", ylabel="1 - Σ p_i²")
+    finish(right, title="Heterozygosity", xlabel="generation t", ylabel=r"$1 - \Sigma_i\,p_i^2$")
     return fig

@@ -18,6 +18,7 @@ from scipy.special import polygamma
 
 from .. import theory
 from ..gaussian import estimator_ddof, simulate_gaussian, tail_mass
+from ..loop import History
 from ..metrics import w2_gaussian
 from ..plots import finish, new_figure, plot_band, plot_line, plot_theory, series_style
 from ..validation import as_rng, check_float, check_int
@@ -26,10 +27,15 @@ THEORY_BAND = {"color": "0.35", "linestyle": ":", "linewidth": 1.6, "marker": "n
 
 
 def _plain_log_ticks(ax: plt.Axes) -> None:
-    """Log-scale tick labels as plain numbers (0.5, not 5 x 10^-1)."""
-    plain = FuncFormatter(lambda y, _: f"{y:g}")
-    ax.yaxis.set_major_formatter(plain)
-    ax.yaxis.set_minor_formatter(plain)
+    """Log-scale tick labels as plain numbers (0.5, not 5 x 10^-1): every power of ten, and of the
+    minor ticks only 2, 3 and 5 times a power of ten, so labels never crowd at a decade's edge."""
+
+    def minor(y: float, _: int) -> str:
+        mantissa = round(y / 10 ** np.floor(np.log10(y)), 6) if y > 0 else 0
+        return f"{y:g}" if mantissa in (2, 3, 5) else ""
+
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:g}"))
+    ax.yaxis.set_minor_formatter(FuncFormatter(minor))
 
 
 def _check_common(n: object, generations: object, runs: object, min_generations: int = 1) -> tuple[int, int, int]:
@@ -54,10 +60,36 @@ def _theory_band(ax: plt.Axes, t: np.ndarray, n: int, ddof: int, power: int = 1)
 def _mean_with_error(ax: plt.Axes, t: np.ndarray, values: np.ndarray, *, label: str, i: int) -> None:
     """Mean over runs as a line, shaded +-2 standard errors (the Monte Carlo error of the mean)."""
     mean = values.mean(axis=1)
-    error = 2 * values.std(axis=1, ddof=1) / np.sqrt(values.shape[1])
+    error = 2 * values.std(axis=1, ddof=1) / np.sqrt(values.shape[1]) if values.shape[1] > 1 else 0 * mean
     style = series_style(i)
     ax.fill_between(t, mean - error, mean + error, color=style["color"], alpha=0.2, linewidth=0)
     ax.plot(t, mean, label=label, markevery=max(1, len(t) // 10), **style)
+
+
+def draw_sigma_runs(history: History, *, ddof: int = 0, paths: int = 8) -> plt.Figure:
+    """Draw a history of recursive Gaussian fits made in the notebook: ``paths`` single runs'
+    sigma_t (thin), the median over all runs (solid) and the theory's median (dashed), with
+    exp(-t/n) for the MLE. The simulation itself stays in the notebook; this only draws it."""
+    if not isinstance(history, History) or "sigma" not in history.metrics:
+        raise TypeError("history must be a History of a Gaussian family (with a 'sigma' metric)")
+    ddof = estimator_ddof(ddof)
+    sigma = history["sigma"]
+    runs = sigma.shape[1]
+    paths = check_int("paths", paths, minimum=0, maximum=runs)
+    t, n = history.generations, history.n
+    fig, (ax,) = new_figure(1, width=9, height=4.6)
+    if paths:
+        single = {"color": "0.45", "linestyle": "-", "linewidth": 0.8, "alpha": 0.6, "marker": "none"}
+        ax.plot(t, sigma[:, :paths], **single)
+        ax.plot([], [], label=f"{paths} single runs", **{**single, "alpha": 1})
+    plot_line(ax, t, np.median(sigma, axis=1), label=f"simulation: median of {runs} runs", i=0)
+    plot_theory(ax, t, theory.sigma_quantile(0.5, t, n, ddof), label="theory: median", i=0)
+    if ddof == 0:
+        ax.plot(t, theory.median_sigma_rule_of_thumb(t, n), color="0.1", linestyle="-.", linewidth=1.2,
+                marker="none", label=r"$e^{-t/n}$")  # fmt: skip
+    finish(ax, title=f"Fitted $\\sigma$ per generation, n = {n}", xlabel="generation t", ylabel=r"$\sigma_t$",
+           loc="upper right")  # fmt: skip
+    return fig
 
 
 def sigma_collapse(
@@ -72,13 +104,29 @@ def sigma_collapse(
     n, generations, runs = _check_common(n, generations, runs)
     ddof = estimator_ddof(estimator)
     history = simulate_gaussian(n=n, generations=generations, runs=runs, ddof=ddof, seed=seed)
+    return sigma_history(history, ddof)
+
+
+def sigma_history(
+    history: History,
+    ddof: int = 0,
+    *,
+    theory_variance: np.ndarray | None = None,
+    theory_label: str = "theory",
+) -> plt.Figure:
+    """:func:`sigma_collapse` for a run made elsewhere (any policy, either path; the figure of
+    ``collapse-edu simulate gaussian --plot``). The replace policy gets its closed forms (median,
+    5-95% band, a^t); another policy gets ``theory_variance`` (E[sigma_t^2]) when one is given."""
     t = history.generations
+    n, runs = history.n, history["sigma"].shape[1]
+    replace = history.policy.name == "replace"
     fig, (left, right) = new_figure(2, width=12, height=4.6)
 
     plot_band(left, t, history["sigma"], label=f"simulation, {runs} runs (median, 5-95%)")
-    plot_theory(left, t, theory.sigma_quantile(0.5, t, n, ddof), label="theory: median")
-    _theory_band(left, t, n, ddof)
-    if ddof == 0:
+    if replace:
+        plot_theory(left, t, theory.sigma_quantile(0.5, t, n, ddof), label="theory: median")
+        _theory_band(left, t, n, ddof)
+    if replace and ddof == 0:
         left.plot(
             t,
             theory.median_sigma_rule_of_thumb(t, n),
@@ -86,15 +134,19 @@ def sigma_collapse(
             linestyle="-.",
             linewidth=1.2,
             marker="none",
-            label="exp(-t/n)",
+            label=r"$e^{-t/n}$",
         )
-    finish(left, title=f"Fitted sigma, n = {n}, ddof = {ddof}", xlabel="generation t", ylabel="sigma_t")
+    policy = "" if replace else f", {history.policy}"
+    finish(left, title=f"Fitted $\\sigma$, n = {n}, ddof = {ddof}{policy}", xlabel="generation t", ylabel=r"$\sigma_t$")
 
-    _mean_with_error(right, t, history["sigma"] ** 2, label="simulation: mean of sigma^2 (+-2 SE)", i=0)
-    plot_theory(right, t, theory.expected_variance(t, n, ddof), label=f"theory: a^t, a = {(n - 1)}/{n - ddof}")
+    _mean_with_error(right, t, history["sigma"] ** 2, label=r"simulation: mean of $\sigma_t^2$ ($\pm$2 SE)", i=0)
+    if replace:
+        plot_theory(right, t, theory.expected_variance(t, n, ddof), label=f"theory: $a^t$, a = {(n - 1)}/{n - ddof}")
+    elif theory_variance is not None:
+        plot_theory(right, t, theory_variance, label=theory_label)
     right.set_yscale("log")
     _plain_log_ticks(right)
-    finish(right, title="Mean fitted variance (log scale)", xlabel="generation t", ylabel="sigma_t^2")
+    finish(right, title="Mean fitted variance (log scale)", xlabel="generation t", ylabel=r"$\sigma_t^2$")
     return fig
 
 
@@ -132,10 +184,11 @@ def density_snapshots(
         ax.plot(x, stats.norm.pdf(x, mu, sigma), color=style["color"], marker="none", label="model")
         ax.plot(x, original, color="black", linestyle="--", linewidth=1.6, marker="none", label="original N(0, 1)")
         for side in (-1, 1):
-            ax.axvline(side * 3, color="0.4", linestyle=":", linewidth=1.2, label="+-3 sigma_0" if side < 0 else None)
+            label = r"$\pm 3\sigma_0$" if side < 0 else None
+            ax.axvline(side * 3, color="0.4", linestyle=":", linewidth=1.2, label=label)
         finish(
             ax,
-            title=f"generation {t}{' (real)' if t == 0 else ''}: sigma = {sigma:.2f}",
+            title=f"generation {t}{' (real)' if t == 0 else ''}: $\\sigma$ = {sigma:.2f}",
             xlabel="x",
             ylabel="density",
             legend=i == 0,
@@ -148,23 +201,30 @@ def tail_mass_decay(
     n: int = 100, generations: int = 200, runs: int = 2000, threshold: float = 3.0, seed: int = 0
 ) -> plt.Figure:
     """Mass each fitted model puts beyond the original's ``threshold``-sigma tails: median and
-    5-95% of runs (log scale) against the theory's median (:func:`theory.tail_mass_quantile`)."""
+    5-95% of runs (log scale) against the theory's median (:func:`theory.tail_mass_quantile`).
+
+    The axis ends at 1e-12: a curve stops where it falls below (no flat line at the floor), and
+    the band runs off the bottom of the axis."""
     n, generations, runs = _check_common(n, generations, runs)
     threshold = check_float("threshold", threshold, 0.0, strict_minimum=True)
     history = simulate_gaussian(n=n, generations=generations, runs=runs, seed=seed)
     t = history.generations
     mass = tail_mass(history["mu"], history["sigma"], threshold)
     floor = 1e-12
+    low, high = np.quantile(mass, (0.05, 0.95), axis=1)
+    median = np.median(mass, axis=1)
+    theory_median = theory.tail_mass_quantile(0.5, t, n, 0, threshold)
     fig, (ax,) = new_figure(1, width=9, height=4.6)
-    plot_band(ax, t, np.maximum(mass, floor), label=f"simulation, {runs} runs (median, 5-95%)")
-    plot_theory(ax, t, np.maximum(theory.tail_mass_quantile(0.5, t, n, 0, threshold), floor), label="theory: median")
+    ax.fill_between(t, np.maximum(low, floor / 10), high, color=series_style(0)["color"], alpha=0.18, linewidth=0)
+    plot_line(ax, t, np.where(median >= floor, median, np.nan), label=f"simulation, {runs} runs (median, 5-95%)")
+    plot_theory(ax, t, np.where(theory_median >= floor, theory_median, np.nan), label="theory: median")
     original = float(tail_mass(0.0, 1.0, threshold))
     ax.axhline(original, color="black", linewidth=1.2, label=f"original: {original:.2%}")
     ax.set_yscale("log")
     ax.set_ylim(floor, 1)
     finish(
         ax,
-        title=f"Mass beyond the original's {threshold:g}-sigma tails, n = {n}",
+        title=f"Mass beyond the original's ${threshold:g}\\sigma_0$ tails, n = {n}",
         xlabel="generation t",
         ylabel=f"P(|X| > {threshold:g})",
         loc="lower left",
@@ -193,17 +253,19 @@ def mean_drift(
 
     for i in range(paths):
         left.plot(t, mu[:, i], color=series_style(i)["color"], linewidth=1.2, alpha=0.9, marker="none")
-    left.plot(t, 2 * spread, label="theory: +-2 sd", **{**THEORY_BAND, "linestyle": "--", "linewidth": 2})
+    left.plot(t, 2 * spread, label=r"theory: $\pm$2 sd", **{**THEORY_BAND, "linestyle": "--", "linewidth": 2})
     left.plot(t, -2 * spread, **{**THEORY_BAND, "linestyle": "--", "linewidth": 2})
-    finish(left, title=f"Fitted mean of {paths} runs, n = {n}", xlabel="generation t", ylabel="mu_t", loc="upper left")
+    finish(
+        left, title=f"Fitted mean of {paths} runs, n = {n}", xlabel="generation t", ylabel=r"$\mu_t$", loc="upper left"
+    )
 
-    _mean_with_error(right, t, mu**2, label="simulation: mean of mu_t^2 (+-2 SE)", i=0)
+    _mean_with_error(right, t, mu**2, label=r"simulation: mean of $\mu_t^2$ ($\pm$2 SE)", i=0)
     plot_theory(right, t, theory.mean_drift_mse(t, n, ddof), label="theory")
     finish(
         right,
         title=f"Mean squared drift, ddof = {ddof}",
         xlabel="generation t",
-        ylabel="(mu_t - mu_0)^2",
+        ylabel=r"$(\mu_t - \mu_0)^2$",
         loc="upper left",
     )
     return fig
@@ -218,8 +280,8 @@ def unbiased_paradox(n: int = 100, generations: int = 200, runs: int = 4000, see
     variance = history["sigma"] ** 2
     fig, (left, right) = new_figure(2, width=12, height=4.6)
 
-    _mean_with_error(left, t, variance, label="simulation: mean (+-2 SE)", i=0)
-    plot_theory(left, t, theory.expected_variance(t, n, 1), label="theory: E[sigma^2] = 1", i=0)
+    _mean_with_error(left, t, variance, label=r"simulation: mean ($\pm$2 SE)", i=0)
+    plot_theory(left, t, theory.expected_variance(t, n, 1), label=r"theory: E[$\sigma_t^2$] = 1", i=0)
     plot_line(left, t, np.median(variance, axis=1), label="simulation: median", i=1)
     plot_theory(left, t, theory.sigma_quantile(0.5, t, n, 1) ** 2, label="theory: median", i=1)
     left.set_yscale("log")
@@ -228,7 +290,7 @@ def unbiased_paradox(n: int = 100, generations: int = 200, runs: int = 4000, see
         left,
         title=f"Unbiased fit (ddof = 1), n = {n}, {runs} runs",
         xlabel="generation t",
-        ylabel="sigma_t^2",
+        ylabel=r"$\sigma_t^2$",
         loc="lower left",
     )
 
@@ -236,12 +298,12 @@ def unbiased_paradox(n: int = 100, generations: int = 200, runs: int = 4000, see
     right.hist(final, bins=50, color=series_style(2)["color"], alpha=0.6, label=f"{runs} runs")
     right.axvline(np.log10(variance[-1].mean()), color=series_style(0)["color"], linewidth=2.5, label="mean")
     right.axvline(np.log10(np.median(variance[-1])), color=series_style(1)["color"], linewidth=2.5, label="median")
-    right.axvline(0.0, color="black", linestyle="--", linewidth=1.6, label="original (sigma^2 = 1)")
+    right.axvline(0.0, color="black", linestyle="--", linewidth=1.6, label=r"original ($\sigma^2$ = 1)")
     share = np.mean(variance[-1] < 1)
     finish(
         right,
-        title=f"sigma^2 at generation {generations}: {share:.0%} of runs below 1",
-        xlabel="log10 sigma_T^2",
+        title=f"$\\sigma^2$ at generation {generations}: {share:.0%} of runs below 1",
+        xlabel=r"$\log_{10} \sigma_T^2$",
         ylabel="runs",
         loc="upper left",
     )
@@ -261,13 +323,13 @@ def w2_distance(n: int = 100, generations: int = 200, runs: int = 2000, seed: in
         plot_theory(left, t, theory.expected_w2_squared(t, n, ddof), label=f"theory, ddof = {ddof}", i=i)
         if ddof == 0:
             drift, shape = history["mu"] ** 2, (history["sigma"] - 1) ** 2
-            _mean_with_error(right, t, drift, label="location: (mu_t - mu_0)^2", i=2)
+            _mean_with_error(right, t, drift, label=r"location: $(\mu_t - \mu_0)^2$", i=2)
             plot_theory(right, t, theory.mean_drift_mse(t, n), label="theory", i=2)
-            _mean_with_error(right, t, shape, label="width: (sigma_t - sigma_0)^2", i=3)
+            _mean_with_error(right, t, shape, label=r"width: $(\sigma_t - \sigma_0)^2$", i=3)
             width = theory.expected_variance(t, n) - 2 * theory.expected_sigma(t, n) + 1
             plot_theory(right, t, width, label="theory", i=3)
-    finish(left, title=f"Distance to the original, n = {n}", xlabel="generation t", ylabel="mean W2^2")
-    finish(right, title="The two parts of W2^2 (MLE)", xlabel="generation t", ylabel="mean over runs")
+    finish(left, title=f"Distance to the original, n = {n}", xlabel="generation t", ylabel=r"mean $W_2^2$")
+    finish(right, title=r"The two parts of $W_2^2$ (MLE)", xlabel="generation t", ylabel="mean over runs")
     return fig
 
 
@@ -299,8 +361,8 @@ def fast_vs_direct(n: int = 100, generations: int = 100, runs: int = 2000, seed:
     )
     finish(
         left,
-        title=f"log sigma at generation {generations}, n = {n}",
-        xlabel="log sigma_T",
+        title=f"$\\log \\sigma_T$ at generation T = {generations}, n = {n}",
+        xlabel=r"$\log \sigma_T$",
         ylabel="density",
         loc="upper left",
     )
@@ -316,8 +378,8 @@ def fast_vs_direct(n: int = 100, generations: int = 100, runs: int = 2000, seed:
     finish(
         right,
         title=f"QQ plot (log axes), KS two-sample p = {ks.pvalue:.2f}",
-        xlabel="sigma_T, direct path",
-        ylabel="sigma_T, fast path",
+        xlabel=r"$\sigma_T$, direct path",
+        ylabel=r"$\sigma_T$, fast path",
         loc="upper left",
     )
     return fig

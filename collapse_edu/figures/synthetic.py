@@ -1,4 +1,4 @@
-"""Figures of lesson 04: real vs synthetic data, simulation against theory on the same axes."""
+"""Figures of lesson 05: real vs synthetic data, simulation against theory on the same axes."""
 
 from __future__ import annotations
 
@@ -6,11 +6,13 @@ from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 from .. import theory
 from ..gaussian import simulate_gaussian
-from ..loop import POLICIES
-from ..plots import finish, legend_key, new_figure, plot_band, plot_theory, series_style
+from ..loop import POLICIES, History
+from ..plots import THEORY_STYLE, finish, legend_key, new_figure, plot_band, plot_theory, series_style
 from ..regression import random_features_errors, simulate_regression, strong_collapse_errors
 from ..scaling import simulate_memoriser
 from ..validation import check_choice, check_fraction
@@ -33,6 +35,54 @@ def _gaussian_theory(policy: str, t: np.ndarray, n: int, real_fraction: float, s
     return None
 
 
+def _draw_gaussian(variance_ax: plt.Axes, mean_ax: plt.Axes, history: History, *, i: int, scale: float) -> None:
+    """One run set of the Gaussian loop: sigma_t^2 on one axes, (mu_t - mu_0)^2 on the other; mean over
+    runs (line), median (thin dotted), 5-95% of runs (band), exact expectation (dashed) where derived."""
+    policy, r = history.policy.name, history.policy.real_fraction
+    t = history.generations
+    moments = _gaussian_theory(policy, t, history.n, r, scale)
+    style = {**series_style(i), "linestyle": "-"}  # one series per axes: solid mean, dotted median
+    # The squared mean error is 0 at t = 0 (the truth): drawn from t = 1 on its log scale.
+    for ax, values, k, start in ((variance_ax, history["sigma"] ** 2, 0, 0), (mean_ax, history["mu"] ** 2, 1, 1)):
+        x, values = t[start:], values[start:]
+        low, high = np.quantile(values, (0.05, 0.95), axis=1)
+        ax.fill_between(x, low, high, color=style["color"], alpha=0.18, linewidth=0)
+        ax.plot(x, values.mean(axis=1), markevery=max(1, len(x) // 10), label=_label(policy, r), **style)
+        ax.plot(x, np.median(values, axis=1), color=style["color"], linestyle=":", linewidth=1.3, marker="")
+        if moments is not None:
+            plot_theory(ax, x, moments[k][start:], label=None, i=i)
+    mean_ax.set_yscale("log")
+
+
+def draw_gaussian_workflows(histories: Sequence[History], *, scale: float = 1.0) -> plt.Figure:
+    """One column per history of the 1-D Gaussian loop (from :func:`~collapse_edu.loop.run_generations`
+    with a Gaussian family, truth N(0, 1)): fitted variance (top) and squared error of the mean (bottom,
+    log scale). Line: mean over runs; thin dotted: median; band: 5-95% of runs; dashed: the exact
+    expectation where it is derived (replace, accumulate, fresh-real)."""
+    if not histories:
+        raise ValueError("histories must hold at least one History")
+    fig, axes = new_figure(len(histories), 2, width=3.4 * len(histories) + 0.6, height=6.6, sharex=True, sharey="row")
+    top, bottom = axes[: len(histories)], axes[len(histories) :]
+    for i, history in enumerate(histories):
+        _draw_gaussian(top[i], bottom[i], history, i=i, scale=scale)
+        runs = history["sigma"].shape[1]
+        top[i].set_title(f"{_label(history.policy.name, history.policy.real_fraction)}\n({runs} runs)", fontsize=12)
+        bottom[i].set_xlabel("generation t")
+    top[0].set_ylabel(r"fitted variance $\sigma_t^2$")
+    bottom[0].set_ylabel(r"$(\mu_t - \mu_0)^2$ (log scale)")
+    grey = "0.35"
+    keys = [
+        Line2D([], [], color=grey, linestyle="-", label="mean of runs"),
+        Line2D([], [], color=grey, linestyle=":", linewidth=1.3, label="median of runs"),
+        Patch(color=grey, alpha=0.25, label="5-95% of runs"),
+        Line2D([], [], color=grey, **THEORY_STYLE, label="exact theory of the mean"),
+    ]
+    fig.legend(handles=keys, loc="outside lower center", ncols=len(keys), fontsize=11)
+    lam = f", $\\lambda$ = {scale:g}" if scale != 1 else ""
+    fig.suptitle(f"The Gaussian loop, one workflow per column (n = {histories[0].n}{lam})")
+    return fig
+
+
 def gaussian_workflows(
     n: int = 100,
     generations: int = 100,
@@ -42,50 +92,52 @@ def gaussian_workflows(
     policies: Sequence[str] = POLICIES,
     seed: int = 0,
 ) -> plt.Figure:
-    """Fitted variance and squared mean error of the 1-D Gaussian loop under each policy: the mean
-    over runs (line), the median (thin dotted), 5-95% of runs (band), the exact expectation of the
-    mean (dashed)."""
+    """Simulate every policy of the 1-D Gaussian loop (seed + i for the i-th; accumulate-subsample with
+    at most SUBSAMPLE_RUNS runs) and draw them with :func:`draw_gaussian_workflows`."""
     real_fraction = check_fraction("real_fraction", real_fraction)
-    for policy in policies:
-        check_choice("policies", policy, POLICIES)
-    fig, (left, right) = new_figure(2, width=13, height=4.8)
+    histories = []
     for i, policy in enumerate(policies):
+        check_choice("policies", policy, POLICIES)
         r = real_fraction if policy == "fresh-real" else None
         count = min(runs, SUBSAMPLE_RUNS) if policy == "accumulate-subsample" else runs
-        history = simulate_gaussian(n, generations, count, policy=policy, real_fraction=r, scale=scale, seed=seed + i)
-        t = history.generations
-        label = _label(policy, real_fraction) + (f" ({count} runs)" if count != runs else "")
-        for ax, values in ((left, history["sigma"] ** 2), (right, history["mu"] ** 2)):
-            plot_band(ax, t, values, label=label, i=i, center="mean")
-            median = np.median(values, axis=1)
-            ax.plot(t, median, color=series_style(i)["color"], linestyle=":", linewidth=1.3, marker="")
-        moments = _gaussian_theory(policy, t, n, real_fraction, scale)
-        if moments is not None:
-            plot_theory(left, t, moments[0], label=None, i=i)
-            plot_theory(right, t, moments[1], label=None, i=i)
-    legend_key(left, "theory (exact mean)")
-    legend_key(left, "median of runs", linestyle=":", linewidth=1.3)
-    finish(
-        left,
-        title=f"Fitted variance, n = {n}" + (f", lambda = {scale:g}" if scale != 1 else ""),
-        xlabel="generation t",
-        ylabel="sigma_t^2",
-        loc="lower left",
-    )
-    right.set_yscale("log")
-    finish(right, title="Squared error of the mean (log scale)", xlabel="generation t", ylabel="(mu_t - mu_0)^2")
-    right.legend().remove()
-    return fig
+        histories.append(
+            simulate_gaussian(n, generations, count, policy=policy, real_fraction=r, scale=scale, seed=seed + i)
+        )
+    return draw_gaussian_workflows(histories, scale=scale)
 
 
 def gaussian_policy(
     policy: str = "replace", real_fraction: float = 0.2, scale: float = 1.0, n: int = 100, seed: int = 0
 ) -> plt.Figure:
-    """One policy of the Gaussian loop (for the widget): variance and mean error with theory."""
+    """One policy of the Gaussian loop (for the widget): variance and squared mean error with theory."""
     check_choice("policy", policy, POLICIES)
-    return gaussian_workflows(
-        n=n, generations=100, runs=1000, real_fraction=real_fraction, scale=scale, policies=[policy], seed=seed
+    real_fraction = check_fraction("real_fraction", real_fraction)
+    count = SUBSAMPLE_RUNS if policy == "accumulate-subsample" else 1000
+    history = simulate_gaussian(
+        n,
+        100,
+        count,
+        policy=policy,
+        real_fraction=real_fraction if policy == "fresh-real" else None,
+        scale=scale,
+        seed=seed,
     )
+    fig, (left, right) = new_figure(2, width=13, height=4.8)
+    _draw_gaussian(left, right, history, i=0, scale=scale)
+    legend_key(left, "exact theory (mean)")
+    legend_key(left, "median of runs", linestyle=":", linewidth=1.3)
+    lam = f", $\\lambda$ = {scale:g}" if scale != 1 else ""
+    finish(
+        left, title=f"Fitted variance, n = {n}{lam}", xlabel="generation t", ylabel=r"$\sigma_t^2$", loc="lower left"
+    )
+    finish(
+        right,
+        title="Squared error of the mean (log scale)",
+        xlabel="generation t",
+        ylabel=r"$(\mu_t - \mu_0)^2$",
+        legend=False,
+    )
+    return fig
 
 
 def regression_workflows(
@@ -143,6 +195,40 @@ def regression_workflows(
     return fig
 
 
+def regression_history(
+    history: History,
+    dim: int,
+    samples: int,
+    *,
+    noise: float = 1.0,
+    ridge: float = 0.0,
+    design: str = "fixed",
+    theory_error: np.ndarray | None = None,
+    theory_label: str = "theory",
+) -> plt.Figure:
+    """Test error of a run made elsewhere (the figure of ``collapse-edu simulate regression --plot``):
+    mean and 5-95% band over runs, with the closed form printed next to it (``theory_error``,
+    generation 0 included) when there is one."""
+    t = history.generations[1:]
+    runs = history["error"].shape[1]
+    fig, (ax,) = new_figure(1, width=9, height=5)
+    plot_band(
+        ax, t, history["error"][1:], label=f"{history.policy}: simulation, {runs} runs (mean, 5-95%)", center="mean"
+    )
+    if theory_error is not None:
+        plot_theory(ax, t, np.asarray(theory_error)[1:], label=theory_label)
+    ax.set_yscale("log")
+    extra = f", ridge {ridge:g}" if ridge else ""
+    finish(
+        ax,
+        title=f"Linear regression, d = {dim}, T = {samples}, {design} X, noise {noise:g}{extra}",
+        xlabel="generation t",
+        ylabel="test error |w_t - w*|^2",
+        loc="upper left",
+    )
+    return fig
+
+
 def biased_sampling(
     scale: float = 0.9, real_fraction: float = 0.2, n: int = 100, generations: int = 60, runs: int = 2000, seed: int = 0
 ) -> plt.Figure:
@@ -162,7 +248,8 @@ def biased_sampling(
         if r > 0:
             left.axhline(theory.biased_sampling_fixed_point(n, lam, r), color=series_style(i)["color"], linestyle=":")
     legend_key(left, "theory (exact mean)")
-    legend_key(left, "median of runs", linestyle=":", linewidth=1.3)
+    if real_fraction > 0:
+        legend_key(left, "fixed point (derived)", linestyle=":")
     left.set_yscale("log")
     left.set_ylim(max(1e-4, left.get_ylim()[0]), 1.5)
     finish(left, title=f"Narrowed sampling, n = {n}", xlabel="generation t", ylabel="sigma_t^2 (log scale)")
@@ -253,7 +340,10 @@ def random_features(
     for ax in (left, right):
         ax.axvline(n, color="0.4", linestyle="-.", linewidth=1.4, label=f"interpolation threshold m = n = {n}")
         ax.set_xscale("log")
-        ax.set_yscale("log")
+    left.set_yscale("log")
+    # Some runs gain from the synthetic rows (a negative difference): linear near 0, logarithmic above.
+    right.set_yscale("symlog", linthresh=0.1, linscale=0.5)
+    right.axhline(0.0, color="0.3", linewidth=1.0)
     finish(
         left,
         title=f"Random projections, n = {n}, input d = {dim}",
@@ -261,7 +351,7 @@ def random_features(
         ylabel="test error",
         loc="upper left",
     )
-    finish(right, title="Same runs: mixed minus clean", xlabel="width m", ylabel="extra test error")
+    finish(right, title="Same runs: mixed minus clean", xlabel="width m", ylabel="extra test error", loc="lower right")
     return fig
 
 

@@ -32,19 +32,26 @@ def vocabulary_theory(corpus: TextCorpus, order: int, generations: np.ndarray) -
     return vocabulary_survival(counts, np.maximum(np.asarray(generations) - 1, 0))
 
 
+#: How the level of the model of all real training text is drawn (``reference=True``).
+REFERENCE_STYLE = {"color": "0.35", "linestyle": (0, (1, 1.5)), "linewidth": 2.2, "marker": ""}
+REFERENCE_LABEL = "all real data (one fit)"
+
+
 def _series(ax: plt.Axes, t: np.ndarray, values: np.ndarray, label: str, i: int) -> None:
+    """Median over runs with the full range of the runs shaded (a few runs: the band is min to max)."""
     if values.shape[1] > 1:
-        plot_band(ax, t, values, label=label, i=i)
+        plot_band(ax, t, values, label=label, i=i, quantiles=(0.0, 1.0))
     else:
         plot_line(ax, t, values[:, 0], label=label, i=i)
 
 
 def _plain_log_axis(ax: plt.Axes) -> None:
-    """Log scale with plain-number ticks (50, 100, 2,000, 1e6): at 1, 2 and 5 x 10^k over a
-    narrow range, at powers of ten over a wide one."""
+    """Log scale with plain-number ticks (50, 100, 2,000, 1e6): at 1, 1.5, 2, 3, 5 and 7 x 10^k
+    within a factor of ten, at 1, 2 and 5 x 10^k over a wider range, at powers of ten over a wide one."""
     ax.set_yscale("log")
     low, high = ax.get_ylim()
-    subs = (1.0, 2.0, 5.0) if high / max(low, 1e-300) < 300 else (1.0,)
+    span = high / max(low, 1e-300)
+    subs = (1.0, 1.5, 2.0, 3.0, 5.0, 7.0) if span < 10 else (1.0, 2.0, 5.0) if span < 300 else (1.0,)
     ax.yaxis.set_major_locator(LogLocator(base=10, subs=subs))
     ax.yaxis.set_major_formatter(
         FuncFormatter(lambda v, _: f"{v:,.0f}" if 1 <= v < 1e5 else f"{v:.0e}".replace("e+0", "e").replace("e-0", "e-"))
@@ -60,10 +67,13 @@ def collapse_dashboard(
     ncols: int = 3,
     title: str = "",
     log: Sequence[str] = (),
+    reference: bool = False,
 ) -> plt.Figure:
-    """Per-generation text metrics of one or more runs, one panel per metric (median and 5-95%
-    band when a history has several runs). ``theory_counts`` (the real word counts) adds the
-    branching-process vocabulary theory to the vocabulary panel, for the first history.
+    """Per-generation text metrics of one or more runs, one panel per metric (median and the range
+    of the runs as a band when a history has several runs). ``theory_counts`` (the real word
+    counts) adds the branching-process vocabulary theory to the vocabulary panel, for the first
+    history. ``reference`` draws on every panel the level of generation 0, the model of all the
+    real training text (median over runs), as a grey dotted line: what one fit to real data keeps.
     Panels named in ``log`` get a log scale too (perplexities always have one)."""
     panels = [p for p in panels if all(p in h.metrics for h in histories.values())]
     rows = -(-len(panels) // ncols)
@@ -74,6 +84,10 @@ def collapse_dashboard(
             ylabel, log_scale = f"{ylabel} (log scale)", True
         for i, (label, history) in enumerate(histories.items()):
             _series(ax, history.generations, history[name], label, i)
+        if reference:
+            ax.axhline(
+                float(np.median(next(iter(histories.values()))[name][0])), label=REFERENCE_LABEL, **REFERENCE_STYLE
+            )
         if name == "vocabulary" and theory_counts is not None:
             t = next(iter(histories.values())).generations
             theory = vocabulary_survival(theory_counts, np.maximum(t - 1, 0))
@@ -164,13 +178,13 @@ class TextTable:
 
 def word_loss_by_count(run: NGramRun, max_count: int = 6) -> plt.Figure:
     """Share of words seen c times in the real text that are gone after one round of resampling
-    (generation 1 -> 2), with +-2 standard errors, against the categorical / Poisson theory e^-c."""
+    (generation 1 -> 2), pooled over the runs, with +-2 standard errors, against the categorical /
+    Poisson theory e^-c."""
     history = run.history
     if len(history.models) < 3:
         raise ValueError("needs the models of generations 0-2: simulate_ngram(..., keep_models=True)")
     max_count = check_int("max_count", max_count, minimum=1)
-    real = history.models[1][0].unigram_counts[2:]
-    after = history.models[2][0].unigram_counts[2:]
+    real, after = word_counts_before_after(history)
     c = np.arange(1, max_count + 1)
     words = np.array([np.sum(real == k) for k in c])
     lost = np.array([np.mean(after[real == k] == 0) if n else np.nan for k, n in zip(c, words, strict=True)])
@@ -179,16 +193,25 @@ def word_loss_by_count(run: NGramRun, max_count: int = 6) -> plt.Figure:
     style = series_style(0)
     ax.errorbar(c, lost, yerr=[np.minimum(2 * se, lost), 2 * se], label="simulation (±2 SE)", capsize=3, **style)
     fine = np.linspace(1, max_count, 100)
-    plot_theory(ax, fine, np.exp(-fine), label="theory: exp(−c)", i=0)
-    ax.set_xticks(c, [f"{k}\n({n})" for k, n in zip(c, words, strict=True)])
+    plot_theory(ax, fine, np.exp(-fine), label=r"theory: $e^{-c}$", i=0)
+    runs = len(history.models[1])  # model 1 of every run is fitted on the same real text
+    ax.set_xticks(c, [f"{k}\n({n // runs})" for k, n in zip(c, words, strict=True)])
     ax.set_ylim(bottom=-0.02)
     finish(
         ax,
-        title="Words lost in one round of resampling",
+        title="Words lost in one round of resampling" + (f" ({runs} runs pooled)" if runs > 1 else ""),
         xlabel="count c in the real text (number of such words)",
         ylabel="share lost",
     )
     return fig
+
+
+def word_counts_before_after(history: History) -> tuple[np.ndarray, np.ndarray]:
+    """Word counts (ids >= 2) in the training text of model 1 (the real text) and of model 2 (the
+    first synthetic corpus), every run's words end to end: the data of one round of resampling."""
+    before = np.concatenate([m.unigram_counts[2:] for m in history.models[1]])
+    after = np.concatenate([m.unigram_counts[2:] for m in history.models[2]])
+    return before, after
 
 
 def ngram_collapse(
@@ -199,19 +222,25 @@ def ngram_collapse(
     top_k: int = 0,
     generations: int = 20,
     seed: int = 0,
+    runs: int = 5,
+    eval_sentences: int = 500,
 ) -> plt.Figure:
-    """Interactive view: vocabulary, distinct-2 and held-out perplexity of one run on the embedded
-    corpus (``top_k = 0`` means no top-k; ``real_fraction`` is used by ``fresh-real`` only)."""
+    """Interactive view: vocabulary, distinct-2 and held-out perplexity of ``runs`` runs on the
+    embedded corpus, with the level of the model of all real text as a reference (``top_k = 0``
+    means no top-k; ``real_fraction`` is used by ``fresh-real`` only). The defaults are lesson 03's
+    section 2: five runs, seed 0, distinct-n measured on 500 sentences per model (distinct-n
+    depends on the sample size, so only equal sizes compare)."""
     corpus = load_corpus()
     run = simulate_ngram(
         corpus,
         order=order,
         generations=generations,
+        runs=runs,
         policy=policy,
         real_fraction=real_fraction if policy == "fresh-real" else None,
         temperature=temperature,
         top_k=top_k or None,
-        eval_sentences=300,
+        eval_sentences=eval_sentences,
         seed=seed,
     )
     label = f"order {order}, {run.history.policy}, T = {temperature:g}" + (f", top-{top_k}" if top_k else "")
@@ -219,5 +248,9 @@ def ngram_collapse(
     if policy == "replace" and temperature == 1.0 and not top_k:
         theory = fit_ngram(corpus.train, order, len(corpus.vocab)).unigram_counts[2:]
     return collapse_dashboard(
-        {label: run.history}, theory_counts=theory, panels=("vocabulary", "distinct_2", "perplexity_real"), title=label
+        {label: run.history},
+        theory_counts=theory,
+        panels=("vocabulary", "distinct_2", "perplexity_real"),
+        title=f"{label}; {runs} runs",
+        reference=True,
     )

@@ -1,0 +1,330 @@
+"""Claims of lesson 00 (start here): the loop and its policies, the four failure-mode panels, the first
+taste of collapse, the predict prompts, the exercise mechanism and the time budget."""
+
+from __future__ import annotations
+
+import functools
+import re
+
+import matplotlib.pyplot as plt
+import numpy as np
+from claimlib import checked_output, checker_tests, claim, exercise_functions, notebook, numbers_in
+
+from collapse_edu import theory
+from collapse_edu.figures import overview
+from collapse_edu.gaussian import Gaussian, GaussianModel, simulate_gaussian
+from collapse_edu.loop import POLICIES, ModelSource, run_generations
+from collapse_edu.student import has_solution, student_notebook
+
+SEEDS = (11, 12, 13, 14, 15)  # not the lesson's own seed 0
+
+# --------------------------------------------------------------------------- the time budget
+
+
+def section_minutes(number: str) -> tuple[int, list[int]]:
+    """The title cell's 'about N minutes' and the minutes of each numbered section."""
+    title = notebook(number).cells[0].source
+    total = int(re.search(r"\*\*Sections\*\* \(about (\d+) minutes\)", title)[1])
+    sections = [int(m) for m in re.findall(r"^\d+\. .*?\((\d+) min", title, re.M)]
+    return total, sections
+
+
+@claim(
+    "00",
+    "Sections** (about 18 minutes) 1. How to run the course",
+    "A first taste of collapse (3 min)",
+    "How exercises work (5 min, with two exercises of 2 min each)",
+)
+def test_section_times_add_up_to_the_header_and_metadata():
+    total, sections = section_minutes("00")
+    assert len(sections) == 6 and sum(sections) == total == notebook("00").metadata["collapse_edu"]["minutes"]
+    exercise_minutes = [
+        int(m)
+        for c in notebook("00").cells
+        if c.cell_type == "markdown"
+        for m in re.findall(r"^### Exercise \d+ \((\d+) min\)", c.source, re.M)
+    ]
+    assert exercise_minutes == [2, 2] and sum(exercise_minutes) < sections[4]
+
+
+# --------------------------------------------------------------------------- the loop and its policies
+
+MARK = 1000.0  # every synthetic sample is shifted by MARK, so real samples (|x| < 100) stay recognisable
+
+
+class MarkedGaussian(Gaussian):
+    """A Gaussian whose samples are shifted by MARK: whatever a model was fitted on shows where it came from."""
+
+    def sample(self, model, size, rng):
+        return super().sample(model, size, rng) + MARK
+
+
+def real_share_per_generation(policy: str) -> np.ndarray:
+    """Share of real samples in each generation's training data (generation 1..5), one run per policy."""
+    world = ModelSource(GaussianModel(np.array([0.0]), np.array([1.0])), real_family=Gaussian())
+
+    def measure(model, data, t):
+        return {"real_share": np.full(model.mu.shape, np.nan) if data is None else np.mean(np.abs(data) < 100, axis=1)}
+
+    fraction = 0.3 if policy == "fresh-real" else None
+    history = run_generations(
+        MarkedGaussian(),
+        world,
+        n=20,
+        generations=5,
+        runs=3,
+        policy=policy,
+        real_fraction=fraction,
+        seed=1,
+        measure=measure,
+    )
+    return history["real_share"][1:]
+
+
+@claim(
+    "00",
+    "Model collapse is what happens when models learn from data that earlier models produced.",
+    "only `replace` drops the real data after the first fit, the other three policies keep real data in the loop",
+    "the loop every collapse lesson studies: real data → fit → sample → mix → fit → …, with its four data policies",
+    "in code it is `run_generations`",
+)
+def test_only_replace_drops_the_real_data_after_the_first_fit():
+    assert len(POLICIES) == 4
+    for policy in POLICIES:
+        share = real_share_per_generation(policy)
+        assert np.all(share[0] == 1.0), "the first model sees only real data"
+        if policy == "replace":
+            assert np.all(share[1:] == 0.0), "replace trains every later model on the previous model's samples only"
+        else:
+            assert np.all(share[1:] > 0.0), f"{policy} keeps real data in later generations"
+    fig = overview.loop_diagram("replace")
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+    plt.close(fig)
+    assert "real data dropped" in texts
+
+
+@claim(
+    "00",
+    "Here is a Gaussian refitted to 10 of its own samples, five times in a row, one run.",
+    "Every fit below is the best fit to its 10 samples, and the real world has $\\sigma = 1$.",
+    "Most likely clearly below: in this run it falls to 0.30.",
+)
+def test_the_loop_output_restates_one_run_of_five_generations():
+    out = checked_output("00", "the real world")
+    rows = [numbers_in(line) for line in out.strip().splitlines()]
+    assert [row[0] for row in rows] == [0, 1, 2, 3, 4, 5]
+    assert rows[0][2] == 1.0  # generation 0: sigma = 1.000
+    assert f"{rows[-1][2]:.2f}" == "0.30"
+    # "best fit": the maximum-likelihood fit of the Gaussian family beats nearby (mu, sigma) on the same data
+    x = np.random.default_rng(5).normal(0, 1, (1, 10))
+    model = Gaussian(ddof=0).fit(x)
+
+    def loglik(mu, sigma):
+        return np.sum(-np.log(sigma) - (x - mu) ** 2 / (2 * sigma**2))
+
+    best = loglik(model.mu[0], model.sigma[0])
+    for dmu, dsigma in ((0.05, 0), (-0.05, 0), (0, 0.05), (0, -0.05), (0.03, 0.03)):
+        assert loglik(model.mu[0] + dmu, model.sigma[0] + dsigma) < best
+
+
+@claim(
+    "00",
+    "After five generations, will the fitted $\\sigma$ be near 1, clearly above 1, or clearly below?",
+    "Over 20 000 runs, more than four in five end below 1 and the median $\\sigma_5$ is about 0.6.",
+    "Each fit is on average a little narrower than the model that made its data",
+)
+def test_most_runs_end_below_one_after_five_generations():
+    for seed in SEEDS:
+        sigma5 = simulate_gaussian(n=10, generations=5, runs=20_000, seed=seed)["sigma"][5]
+        assert 0.8 < np.mean(sigma5 < 1) < 0.88
+        assert 0.55 <= np.median(sigma5) <= 0.65
+    assert theory.variance_factor(10) < 1  # E[sigma_{t+1}^2] = 0.9 sigma_t^2 for n = 10
+
+
+# --------------------------------------------------------------------------- the four failure modes
+
+
+@functools.cache
+def panels(seed: int):
+    """The four axes of the failure-modes figure (drawn once per seed; the tests read the data they show)."""
+    fig = overview.failure_modes(seed=seed)
+    axes = fig.axes
+    plt.close(fig)
+    return axes
+
+
+@claim(
+    "00",
+    "training and test error part ways (overfitting)",
+    "training error keeps falling while error on new data rises",
+    "Note what the horizontal axis counts: *model capacity* for overfitting",
+)
+def test_overfitting_panel_training_and_test_error_part_ways():
+    for seed in (0, *SEEDS):
+        ax = panels(seed)[0]
+        train, test = (np.asarray(line.get_ydata()) for line in ax.lines[:2])
+        assert np.all(np.diff(train) <= 1e-12), "training error keeps falling with capacity"
+        best = int(np.argmin(test))
+        assert 2 <= best <= 6 and test[-1] > 10 * test[best], "test error rises again past a moderate degree"
+        assert test[-1] > 100 * train[-1]
+        assert ax.get_xlabel() == "polynomial degree"
+
+
+@claim(
+    "00",
+    "the fitted spread shrinks over generations along its theory (model collapse)",
+    "spread and diversity shrink generation after generation",
+    "*generations of models* for model collapse",
+)
+def test_model_collapse_panel_follows_its_theory():
+    for seed in (0, *SEEDS):
+        ax = panels(seed)[1]
+        median, theory_line = (np.asarray(line.get_ydata()) for line in ax.lines[:2])
+        assert median[-1] < 0.1 * median[0]
+        assert np.max(np.abs(np.log(median[1:] / theory_line[1:]))) < 0.25  # 500 runs: the median's noise
+        assert ax.get_xlabel() == "generation"
+
+
+@claim(
+    "00",
+    "a generator's samples sit on 2 of 8 modes (GAN mode collapse, a sketch",
+    "samples look good but lack variety: whole modes are missing",
+)
+def test_mode_collapse_sketch_covers_two_of_eight_modes():
+    angles = 2 * np.pi * np.arange(8) / 8
+    modes = 2 * np.column_stack([np.cos(angles), np.sin(angles)])
+    for seed in (0, *SEEDS):
+        ax = panels(seed)[2]
+        real, fake = (c.get_offsets() for c in ax.collections[:2])
+        nearest = lambda points: np.argmin(((points[:, None, :] - modes[None]) ** 2).sum(-1), axis=1)  # noqa: E731
+        assert len(set(nearest(np.asarray(real)))) == 8
+        assert len(set(nearest(np.asarray(fake)))) == 2
+
+
+@claim(
+    "00",
+    "the error on task A returns once training moves to task B",
+    "accuracy on the old task drops right after the switch",
+    "*training steps of one run* for forgetting",
+)
+def test_forgetting_panel_error_on_a_returns_after_the_switch():
+    ax = panels(0)[3]
+    error_a, error_b = (np.asarray(line.get_ydata()) for line in ax.lines[:2])
+    switch = len(error_a) // 2
+    assert error_a[switch - 1] < 1e-3 and error_b[-1] < 1e-3, "each task is learnt while it is trained"
+    assert error_a[-1] > 1.0, "the error on task A comes back once training moves to task B"
+    assert ax.get_xlabel() == "training step"
+
+
+@claim(
+    "00",
+    'Four different problems get called "collapse".',
+    "They have different causes and different cures, so the first diagnostic skill is telling them apart.",
+    "the four failure modes this course tells apart: overfitting, model collapse, GAN mode collapse and catastrophic forgetting",  # noqa: E501
+    "Overfitting, model collapse, GAN mode collapse and catastrophic forgetting have different causes",
+)
+def test_the_figure_and_the_table_name_the_same_four_failure_modes():
+    titles = [ax.get_title().split(":")[0].lower() for ax in panels(0)]
+    assert titles == ["overfitting", "model collapse", "gan mode collapse (sketch)", "catastrophic forgetting"]
+    table = next(c.source for c in notebook("00").cells if c.cell_type == "markdown" and "| failure |" in c.source)
+    rows = [line for line in table.splitlines() if line.startswith("| **")]
+    assert [r.split("**")[1] for r in rows] == [
+        "overfitting",
+        "model collapse",
+        "GAN mode collapse",
+        "catastrophic forgetting",
+    ]
+
+
+# --------------------------------------------------------------------------- a first taste of collapse
+
+
+@claim(
+    "00",
+    "Start from $\\mathcal{N}(0, 1)$, fit to $n = 10$ samples, sample 10, refit, and so on.",
+    "Lesson 01 proves that the median fitted $\\sigma$ falls roughly like $e^{-t/n}$ and the mean fitted variance exactly like $a^t$",  # noqa: E501
+    "The next two cells check both against 20 000 runs.",
+)
+def test_first_taste_outputs_match_their_theory():
+    pattern = re.compile(r"at t = (\d+)\s*: simulated ([\d.]+), theory (?:a\^t = )?([\d.]+)")
+    for marker in ("median sigma at t", "mean sigma^2 at t"):
+        rows = [pattern.search(line).groups() for line in checked_output("00", marker).strip().splitlines()]
+        assert [int(t) for t, _, _ in rows] == [1, 10, 30]
+        for _, simulated, predicted in rows:
+            assert abs(float(simulated) - float(predicted)) <= 0.01 + 0.05 * float(predicted), rows
+    source = next(c.source for c in notebook("00").cells if c.cell_type == "code" and "median sigma at t" in c.source)
+    assert "n = 10" in source and "runs=20_000" in source
+
+
+@claim(
+    "00",
+    "how much of the original spread does the typical model keep: about half, about a quarter, or less than a tenth?",
+    "Less than a tenth, indeed less than a twentieth: the median $\\sigma_{30}$ of 20 000 runs is 0.04",
+    "close to $e^{-30/10} \\approx 0.05$",
+    "After 30 generations of learning from its own samples, the typical model has kept less than a twentieth of the original spread",  # noqa: E501
+)
+def test_the_typical_model_keeps_less_than_a_twentieth_after_30_generations():
+    line = next(x for x in checked_output("00", "median sigma at t").splitlines() if "t = 30" in x)
+    t, simulated, predicted, rule = numbers_in(line)
+    assert t == 30 and simulated == 0.04 and rule == 0.05 and predicted < 0.05
+    for seed in SEEDS:
+        assert np.median(simulate_gaussian(n=10, generations=30, runs=20_000, seed=seed)["sigma"][30]) < 0.05
+
+
+# --------------------------------------------------------------------------- how exercises work
+
+
+@claim(
+    "00",
+    "Its cell starts *collapsed*: click the three dots",
+    'each solution is replaced by `raise NotImplementedError("Student exercise: <hint>")`',
+    "Exercises: complete the function, run the checker, read its sentence.",
+)
+def test_solutions_start_collapsed_and_the_student_version_raises():
+    cells = notebook("00").cells
+    solutions = [c for c in cells if c.cell_type == "code" and has_solution(c.source)]
+    assert len(solutions) == 2
+    assert all(c.metadata["jupyter"]["source_hidden"] for c in solutions)
+    student = [c for c in student_notebook(notebook("00")).cells if c.cell_type == "code"]
+    assert sum("raise NotImplementedError(" in c.source and "Student exercise: " in c.source for c in student) == 2
+
+
+@claim(
+    "00",
+    "Match each report to a failure mode",
+    "Each release gives blander, more repetitive answers and rarely mentions unusual topics.",
+    "A model reaches 99% accuracy on its training set and 61% on held-out data.",
+)
+def test_the_answer_key_matches_the_table():
+    # A: generations of chatbots (model collapse); B: one GAN run; C: a task sequence; D: 99% on the training
+    # set against 61% on held-out data, the tell-tale sign of overfitting in the table.
+    checker = notebook("00").cells[exercise_functions("00")["my_matches"] + 1].source
+    key = eval(re.search(r"\[int\(d\) for d in str\((0o\d+)\)\]", checker)[1])  # noqa: S307 - an octal literal
+    assert [int(d) for d in str(key)] == [2, 3, 4, 1]
+
+
+WRONG_ANSWERS = {
+    "fit_gaussian": [
+        # the unbiased standard deviation (divides by n - 1)
+        "def fit_gaussian(x):\n    return np.mean(x), np.std(x, ddof=1)\n",
+        # the variance instead of the standard deviation
+        "def fit_gaussian(x):\n    mu = np.mean(x)\n    return mu, np.mean((x - mu) ** 2)\n",
+        # the two results in the wrong order
+        "def fit_gaussian(x):\n    return np.std(x), np.mean(x)\n",
+    ],
+    "my_matches": [
+        "def my_matches():\n    return [1, 2, 3, 4]\n",
+        # C and D swapped: forgetting vs overfitting
+        "def my_matches():\n    return [2, 3, 1, 4]\n",
+        # A as overfitting: the repeating generations are the clue
+        "def my_matches():\n    return [1, 3, 4, 2]\n",
+    ],
+}
+test_checkers = checker_tests("00", WRONG_ANSWERS)
+
+
+def test_fit_gaussian_checker_needs_nothing_from_the_rest_of_the_lesson():
+    """The checker compares with the course's own Gaussian family, not with a function defined elsewhere."""
+    index = exercise_functions("00")["fit_gaussian"]
+    checker = next(c for c in notebook("00").cells[index + 1 :] if c.cell_type == "code")
+    assert "fit_gaussian_reference" not in checker.source and "Gaussian(ddof=0)" in checker.source

@@ -1,0 +1,689 @@
+"""Claims of lesson 05 (real vs synthetic data), recomputed with the code the lesson calls.
+
+Behaviour under randomness is checked on seeds 11-15, never on the lesson's own seeds; exact
+formulas are checked against their closed forms or a direct Monte Carlo of the step they describe.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from claimlib import checked_output, checker_tests, claim, exercise_functions, imports_cell, notebook, numbers_in
+
+from collapse_edu import theory
+from collapse_edu.figures import synthetic as figures
+from collapse_edu.gaussian import Gaussian, GaussianFast, GaussianModel, simulate_gaussian
+from collapse_edu.loop import POLICIES, ModelSource, run_generations
+from collapse_edu.regression import (
+    LinearModel,
+    LinearRegressionFast,
+    random_features_errors,
+    simulate_regression,
+    strong_collapse_errors,
+)
+from collapse_edu.scaling import simulate_memoriser
+
+SEEDS = range(11, 16)
+N = 100  # samples per generation in the Gaussian sections
+A = (N - 1) / N
+C = theory.regression_constant(10, 100)  # d = 10, T = 100, sigma = 1
+BOUND = C * np.pi**2 / 6
+
+
+def lesson_run(policy: str, seed: int, generations: int = 100):
+    """The lesson's first experiment (section 1), verbatim: one policy of the Gaussian loop."""
+    truth = GaussianModel(mu=np.array([0.0]), sigma=np.array([1.0]))
+    direct = policy == "accumulate-subsample"
+    return run_generations(
+        Gaussian() if direct else GaussianFast(),
+        ModelSource(truth),
+        n=N,
+        generations=generations,
+        runs=100 if direct else 1000,
+        policy=policy,
+        real_fraction=0.2 if policy == "fresh-real" else None,
+        seed=seed,
+    )
+
+
+@pytest.fixture(scope="module")
+def workflows() -> dict[str, list]:
+    """Section 1's experiment on five other seeds: policy -> one History per seed."""
+    return {policy: [lesson_run(policy, seed) for seed in SEEDS] for policy in POLICIES}
+
+
+@pytest.fixture(scope="module")
+def regression_runs() -> dict[str, list]:
+    """Section 2's figure on five other seeds (its runs, design and generations)."""
+    out: dict[str, list] = {}
+    for seed in SEEDS:
+        for policy, runs, design, r in (
+            ("replace", 1000, "fixed", None),
+            ("accumulate", 1000, "fixed", None),
+            ("accumulate-subsample", 100, "fixed", None),
+            ("fresh-real", 400, "fresh", 0.2),
+        ):
+            h = simulate_regression(10, 100, 50, runs, policy=policy, real_fraction=r, design=design, seed=seed)
+            out.setdefault(policy, []).append(h["error"].mean(axis=1))
+    return out
+
+
+@pytest.fixture(scope="module")
+def random_features_runs() -> list[tuple[np.ndarray, np.ndarray]]:
+    """Section 4's model-size toy (the figure's widths, p, n, d and 12 runs) on five other seeds."""
+    widths = np.array((10, 30, 60, 85, 100, 120, 160, 250, 500))
+    return [random_features_errors(widths, [0.0, 0.2], n=100, dim=200, runs=12, seed=seed) for seed in SEEDS]
+
+
+WIDTHS = np.array((10, 30, 60, 85, 100, 120, 160, 250, 500))
+
+
+def lesson_function(name: str):
+    """A reference solution of the lesson, run as the lesson runs it (imports cell, then its cell)."""
+    cells = notebook("05").cells
+    namespace: dict = {}
+    exec(imports_cell("05").source, namespace)  # noqa: S102
+    exec(cells[exercise_functions("05")[name]].source, namespace)  # noqa: S102
+    return namespace[name]
+
+
+# --------------------------------------------------------------------------- title and outline
+
+
+@claim(
+    "05",
+    "**Sections** (about 40 minutes): 1. Four workflows on the Gaussian (8 min)",
+    "Strong model collapse and model size, with Exercise 3 (8 min)",
+)
+def test_section_times_add_up_to_the_total():
+    title = notebook("05").cells[0].source
+    outline = title[title.index("**Sections**") :]
+    minutes = [int(m) for m in re.findall(r"\((\d+) min\)", outline)]
+    assert sum(minutes) == 40 == notebook("05").metadata["collapse_edu"]["minutes"]
+    # every exercise's own estimate fits inside its section's time
+    exercises = [
+        int(m) for c in notebook("05").cells for m in re.findall(r"^### Exercise.*\((\d+) min\)", c.source, re.M)
+    ]
+    assert exercises == [4, 3, 3] and all(e < s for e, s in zip(exercises, minutes[1:4], strict=True))
+
+
+@claim(
+    "05",
+    "Lesson 01 showed that a model refitted to its own samples collapses",
+    r"where replace's error grows like $c\,t$ and accumulate's stays below $c\,\pi^2/6$",
+    r"**Replace** is the collapse of lesson 01: errors add up ($c\,t$ in regression, $a^t$ in the Gaussian variance)",
+    r"The errors add up independently: $E\|w_t - w^*\|^2 = c\,t$",
+    r"| replace the data with the newest model's samples | **no** | error grows like $c\,t$; variance → 0 |",
+)
+def test_replace_adds_up_and_accumulate_stays_under_the_bound(workflows, regression_runs):
+    for replace, accumulate in zip(regression_runs["replace"], regression_runs["accumulate"], strict=True):
+        for t in (5, 20, 50):
+            assert replace[t] == pytest.approx(C * t, rel=0.1)
+        assert np.all(accumulate[1:] < 1.03 * BOUND)
+        assert replace[50] > 20 * accumulate[50]
+    for h in workflows["replace"]:
+        variance = h["sigma"] ** 2
+        assert variance[100].mean() == pytest.approx(A**100, rel=0.2)
+        assert np.median(variance[100]) < 0.2  # the variance of a typical run goes to 0
+
+
+# --------------------------------------------------------------------------- section 1
+
+
+class CountingSource(ModelSource):
+    """The real world N(0, 1) that records how many real samples each generation asks for."""
+
+    def __init__(self):
+        super().__init__(GaussianModel(np.array([0.0]), np.array([1.0])))
+        self.sizes: list[int] = []
+
+    def draw(self, family, size, runs, rng):
+        self.sizes.append(size)
+        return super().draw(family, size, runs, rng)
+
+
+@claim(
+    "05",
+    "| `replace` | the *n* newest synthetic samples only |",
+    "| `accumulate` | all real data plus every generation's synthetic samples (grows by *n*) |",
+    "| `accumulate-subsample` | a fresh draw of *n* from that growing pool (fixed budget) |",
+    "| `fresh-real` | $rn$ fresh real samples plus $(1-r)n$ synthetic ones |",
+    "Generation 0 is the truth $N(0, 1)$; generation *t* is the *t*-th fitted model; "
+    "the first fit always sees real data",
+)
+def test_what_each_policy_trains_on():
+    for policy in POLICIES:
+        source = CountingSource()
+        h = run_generations(
+            Gaussian(),
+            source,
+            n=20,
+            generations=6,
+            runs=2,
+            policy=policy,
+            real_fraction=0.25 if policy == "fresh-real" else None,
+            measure=lambda model, data, t: {"size": np.zeros(2) if data is None else np.full(2, data.shape[1])},
+        )
+        sizes = list(h["size"][:, 0].astype(int))
+        assert (h["mu"][0], h["sigma"][0]) == (pytest.approx(0.0), pytest.approx(1.0))  # generation 0: the truth
+        assert source.sizes[0] == 20 and sizes[1] == 20  # the first fit: n real samples
+        if policy == "accumulate":
+            assert sizes[1:] == [20 * t for t in range(1, 7)] and source.sizes == [20]
+        elif policy == "fresh-real":
+            assert sizes[1:] == [20] * 6 and source.sizes == [20] + [5] * 5  # r n = 5 real, 15 synthetic
+        else:
+            assert sizes[1:] == [20] * 6 and source.sizes == [20]
+
+
+@claim(
+    "05",
+    r"replace gives $E[\sigma_t^2] = a^t$; for accumulate, when *n* new draws join the $N_t$ points of the pool, "
+    r"its scatter grows in expectation by $\sigma_t^2\,(n - 1 + N_t/N_{t+1})$",
+)
+def test_pooled_scatter_grows_as_stated():
+    """Direct Monte Carlo of one accumulate step: a pool of N_t points, its fit (mu_t, sigma_t), n new draws."""
+    rng = np.random.default_rng(11)
+    pooled, n, runs = 300, 100, 10_000
+    pool = rng.standard_normal((runs, pooled)) * 1.3 + 0.4
+    mu, sigma2 = pool.mean(axis=1), pool.var(axis=1)
+    new = mu[:, None] + np.sqrt(sigma2)[:, None] * rng.standard_normal((runs, n))
+    both = np.concatenate([pool, new], axis=1)
+    growth = both.var(axis=1) * (pooled + n) - sigma2 * pooled
+    expected = sigma2 * (n - 1 + pooled / (pooled + n))
+    assert growth.mean() == pytest.approx(expected.mean(), rel=0.01)
+    t = np.arange(0, 60)
+    assert np.allclose(theory.biased_sampling_moments(t, n, 1.0, 0.0)[0], A**t)
+
+
+@claim(
+    "05",
+    "`accumulate-subsample` has to pick individual samples from its pool, so it runs on the direct path `Gaussian`, "
+    "with 100 runs instead of 1000 to stay quick",
+)
+def test_subsample_needs_the_direct_path(workflows):
+    with pytest.raises(ValueError, match="individual samples"):
+        simulate_gaussian(N, 3, 5, policy="accumulate-subsample", fast=True)
+    assert all(h["sigma"].shape == (101, 100) for h in workflows["accumulate-subsample"])
+    assert all(h["sigma"].shape == (101, 1000) for h in workflows["accumulate"])
+
+
+@claim(
+    "05",
+    r"Top: under `replace` the mean fitted variance follows $a^t$ (dashed) down to about 0.37 at $t = 100$, the "
+    r"typical run (median, dotted) falls faster and single runs spread towards 0",
+    r"`accumulate`, `accumulate-subsample` and `fresh-real` stay close to 1",
+)
+def test_variance_panels(workflows):
+    assert round(A**100, 2) == 0.37
+    for h in workflows["replace"]:
+        variance = h["sigma"] ** 2
+        mean, median = variance.mean(axis=1), np.median(variance, axis=1)
+        assert mean[100] == pytest.approx(A**100, rel=0.2)
+        assert np.all(median[20:] < mean[20:]) and median[100] < 0.5 * mean[100]
+        assert np.quantile(variance[100], 0.05) < 0.05
+    for policy in ("accumulate", "accumulate-subsample", "fresh-real"):
+        for h in workflows[policy]:
+            mean = (h["sigma"] ** 2).mean(axis=1)
+            assert 0.9 < mean.min() and mean.max() < 1.05, policy
+
+
+@claim(
+    "05",
+    r"Bottom: under `replace` the mean wanders off like a random walk, its squared error climbing towards "
+    r"$1 - a^t \approx 0.63$",
+    r"with real data in the mix the squared error levels off at a small multiple of $1/n = 0.01$ (about 0.016 for "
+    r"`accumulate` and 0.027 for `fresh-real` at $t = 100$), so the mean stays within about 0.1–0.2 of the truth",
+)
+def test_mean_panels(workflows):
+    assert round(1 - A**100, 2) == 0.63
+    for h in workflows["replace"]:
+        error = (h["mu"] ** 2).mean(axis=1)
+        assert error[25] < error[50] < error[100]
+        assert error[100] == pytest.approx(1 - A**100, rel=0.2)
+    exact = {
+        "accumulate": theory.gaussian_accumulate_moments(100, N)[1],
+        "fresh-real": theory.biased_sampling_moments(100, N, 1.0, 0.2)[1],
+    }
+    assert (round(float(exact["accumulate"]), 3), round(float(exact["fresh-real"]), 3)) == (0.016, 0.027)
+    for policy in ("accumulate", "accumulate-subsample", "fresh-real"):
+        for h in workflows[policy]:
+            error = (h["mu"] ** 2).mean(axis=1)
+            assert 1 / N <= error[100] < 4 / N, policy  # a small multiple of 1/n
+            assert 0.1 <= np.sqrt(error[100]) <= 0.2, policy  # root-mean-square distance of the mean
+            assert error[100] == pytest.approx(error[50], rel=0.35), policy  # levelled off
+            if policy in exact:
+                assert error[100] == pytest.approx(exact[policy], rel=0.12), policy
+
+
+@claim(
+    "05",
+    r"The default (`replace`, $\lambda = 1$, the same seed) repeats the first column above",
+    r"Try `accumulate` with $\lambda = 0.8$",
+    r"With $\lambda < 1$ even `accumulate` loses variance (section 3 measures how fast), because every synthetic "
+    r"batch it adds is narrower than the model that drew it",
+    r"`fresh-real` holds the variance at a fixed point, below 1 when $\lambda < 1$",
+)
+def test_widget_caption():
+    # the widget's default is the lesson's replace column: same family, source, runs and seed
+    widget = simulate_gaussian(N, 100, 1000, policy="replace", seed=0)
+    assert np.array_equal(widget["sigma"], lesson_run("replace", 0)["sigma"])
+    for seed in SEEDS:
+        narrow = (simulate_gaussian(N, 100, 1000, policy="accumulate", scale=0.8, seed=seed)["sigma"] ** 2).mean(axis=1)
+        assert np.all(np.diff(narrow[1::10]) < 0) and narrow[100] < 0.25
+        held = simulate_gaussian(N, 100, 1000, policy="fresh-real", real_fraction=0.2, scale=0.8, seed=seed)
+        late = np.mean(held["sigma"][40:] ** 2)
+        assert late == pytest.approx(theory.biased_sampling_fixed_point(N, 0.8, 0.2), rel=0.03) and late < 0.5
+
+
+# --------------------------------------------------------------------------- section 2
+
+
+@claim(
+    "05",
+    "Under `accumulate` the fit at generation 20 sees 20 times as many rows as the first fit (2,000 against 100)",
+)
+def test_accumulate_training_set_grows():
+    w_true = np.zeros(10)
+    family = LinearRegressionFast(10, w_true=w_true)
+    h = run_generations(
+        family,
+        ModelSource(LinearModel(w_true[None])),
+        n=100,
+        generations=20,
+        runs=3,
+        policy="accumulate",
+        measure=lambda model, data, t: {"rows": np.zeros(3) if data is None else data.count},
+    )
+    assert h["rows"][1, 0] == 100 and h["rows"][20, 0] == 2000
+
+
+@claim(
+    "05",
+    r"Will its test error at $t = 20$ be lower than the first fit's $c \approx 0.112$",
+    r"Higher, by about 60%: $c \sum_{i \le 20} 1/i^2 \approx 0.179$ against $c \approx 0.112$",
+    r"What accumulating buys is a bound, $c\,\pi^2/6 \approx 0.185$, instead of replace's unbounded $c\,t$",
+)
+def test_predict_accumulate_error_rises(regression_runs):
+    assert round(C, 3) == 0.112 and round(BOUND, 3) == 0.185
+    law = theory.regression_error_accumulate(np.array([1, 20]), 10, 100)
+    assert round(float(law[1]), 3) == 0.179 and law[1] / law[0] == pytest.approx(1.6, abs=0.01)
+    checked = numbers_in(checked_output("05", "bound c*pi^2/6"))
+    assert checked[-1] == 0.185
+    for accumulate in regression_runs["accumulate"]:
+        assert 1.45 < accumulate[20] / accumulate[1] < 1.75
+
+
+@claim(
+    "05",
+    r"On a log scale, `replace` climbs along $c\,t$ (dashed) without limit, `accumulate` levels off just under "
+    r"$c\,\pi^2/6$ (dotted), while `accumulate-subsample` and `fresh-real` ($r = 0.2$, fresh *X*) level off within "
+    r"the 50 generations shown at about 0.33, roughly twice accumulate's level",
+    "**Accumulate-subsample** and **fresh real data** also kept the regression error bounded over the 50 generations "
+    "simulated, at about twice accumulate's level",
+    "| a fixed budget drawn from the accumulated pool | mostly | level within 50 generations here, at about twice "
+    "plain accumulate's error |",
+    "regression error about twice accumulate's",
+)
+def test_regression_levels(regression_runs):
+    accumulate = np.array(regression_runs["accumulate"])
+    law = theory.regression_error_accumulate(np.arange(51), 10, 100)
+    assert np.all(law < BOUND) and law[50] > 0.98 * BOUND  # just under the bound
+    assert accumulate.mean(axis=0)[1:] == pytest.approx(law[1:], rel=0.04)
+    for policy in ("accumulate-subsample", "fresh-real"):
+        runs = np.array(regression_runs[policy])
+        late, middle = runs[:, 40:].mean(), runs[:, 25:36].mean()
+        assert late == pytest.approx(0.33, rel=0.1), policy
+        assert middle == pytest.approx(late, rel=0.1), policy  # levelled off
+        ratios = runs[:, 40:].mean(axis=1) / accumulate[:, 40:].mean(axis=1)
+        assert np.all((1.5 < ratios) & (ratios < 2.3)), (policy, ratios)
+
+
+@claim(
+    "05",
+    r"With a **fresh** *X* every generation the same argument gives $\sum_{i \le t} \sigma^2 d / (i\,(iT - d - 1))$ "
+    r"for accumulate, slightly lower (each denominator is larger)",
+    "slightly less with fresh features",
+)
+def test_fresh_design_accumulate():
+    t = np.arange(0, 51)
+    fixed = theory.regression_error_accumulate(t, 10, 100, design="fixed")
+    fresh = theory.regression_error_accumulate(t, 10, 100, design="fresh")
+    assert fresh[1] == pytest.approx(fixed[1]) and np.all(fresh[2:] < fixed[2:]) and fresh[50] > 0.95 * fixed[50]
+    simulated = np.mean(
+        [
+            simulate_regression(10, 100, 20, 1000, policy="accumulate", design="fresh", seed=s)["error"][[5, 20]].mean(
+                1
+            )
+            for s in SEEDS
+        ],
+        axis=0,
+    )
+    assert simulated == pytest.approx(fresh[[5, 20]], rel=0.04)
+
+
+@claim(
+    "05",
+    r"The simulation keeps only $X^\top X$ and $X^\top y$ per run, which is exact",
+)
+def test_sufficient_statistics_path_is_exact():
+    for policy in ("replace", "accumulate"):
+        fast = np.mean([simulate_regression(10, 30, 6, 3000, policy=policy, seed=s)["error"][6].mean() for s in SEEDS])
+        rows = np.mean(
+            [simulate_regression(10, 30, 6, 600, policy=policy, fast=False, seed=s)["error"][6].mean() for s in SEEDS]
+        )
+        law_of = theory.regression_error_replace if policy == "replace" else theory.regression_error_accumulate
+        law = law_of(6, 10, 30)
+        assert fast == pytest.approx(law, rel=0.05) and rows == pytest.approx(law, rel=0.08), policy
+
+
+@claim(
+    "05",
+    r"then use it to say how much of the limit $c\,\pi^2/6$ is reached after 10 generations",
+    r"After 10 generations the sum is $\sum_{i \le 10} 1/i^2 \approx 1.550$, about 94% of the limit "
+    r"$\pi^2/6 \approx 1.645$",
+    "The sum converges because its terms shrink fast enough",
+    r"Had the weights been $1/\sqrt{i}$, the variances would add up like the harmonic series $\sum 1/i$, which grows "
+    r"without bound (like $\ln t$)",
+)
+def test_exercise_1_answers():
+    accumulate_error = lesson_function("accumulate_error")
+    partial = accumulate_error(np.array([10]), 1.0)[0]
+    assert round(partial, 3) == 1.550 and round(np.pi**2 / 6, 3) == 1.645
+    assert round(100 * partial / (np.pi**2 / 6)) == 94
+    sums = accumulate_error(np.arange(0, 100_001), 1.0)
+    assert np.all(np.diff(sums) > 0) and sums[-1] < 2  # increasing and bounded by 1 + int_1^inf dx/x^2
+    i = np.arange(1, 1_000_001)
+    harmonic = np.cumsum(1 / i)
+    assert harmonic[-1] > 14 and harmonic[-1] - np.log(i[-1]) == pytest.approx(0.5772, abs=1e-3)
+
+
+# --------------------------------------------------------------------------- section 3
+
+
+@claim(
+    "05",
+    r"exponential collapse, much faster than lesson 01 (a factor $a\lambda^2 \approx 0.80$ per generation for "
+    r"$\lambda = 0.9$ and $n = 100$, against $a = 0.99$)",
+    r"Narrowed sampling** ($\lambda < 1$) collapses exponentially without real data",
+)
+def test_no_real_data_narrowed_collapse():
+    assert round(A * 0.81, 2) == 0.80
+    t = np.arange(1, 31)
+    for seed in SEEDS:
+        mean = (simulate_gaussian(N, 30, 2000, scale=0.9, seed=seed)["sigma"][t] ** 2).mean(axis=1)
+        slope = np.polyfit(t, np.log(mean), 1)[0]
+        assert slope == pytest.approx(np.log(A * 0.81), rel=0.05)
+        assert mean[-1] == pytest.approx(A**30 * 0.81**29, rel=0.1)
+
+
+@claim(
+    "05",
+    r"with $\lambda = 0.9$ and no real data the variance falls by $a\lambda^2$ per generation (a straight line on the "
+    r"log scale, dashed = exact), a 20% fresh real share holds it at the derived fixed point (dotted, about 0.56), "
+    r"and with $\lambda = 1$ the same share keeps it near 0.97",
+    r"the fixed point against $\lambda$ for three real shares, simulation (markers) on the derived curve (dashed)",
+)
+def test_biased_sampling_figure():
+    held, full = theory.biased_sampling_fixed_point(N, 0.9, 0.2), theory.biased_sampling_fixed_point(N, 1.0, 0.2)
+    assert (round(held, 2), round(full, 2)) == (0.56, 0.97)
+    for seed in SEEDS:
+        for lam, point in ((0.9, held), (1.0, full)):
+            h = simulate_gaussian(N, 60, 2000, policy="fresh-real", real_fraction=0.2, scale=lam, seed=seed)
+            assert np.mean(h["sigma"][20:] ** 2) == pytest.approx(point, rel=0.03)
+        for i, r in enumerate((0.1, 0.3, 0.6)):
+            for lam in np.linspace(0.5, 1.0, 6):
+                h = simulate_gaussian(N, 40, 200, policy="fresh-real", real_fraction=r, scale=lam, seed=seed + 100 + i)
+                assert np.mean(h["sigma"][20:] ** 2) == pytest.approx(
+                    theory.biased_sampling_fixed_point(N, lam, r), rel=0.06
+                ), (r, lam)
+
+
+@claim(
+    "05",
+    r'why sampling "for quality" (a narrowed model, $\lambda < 1$) speeds collapse, even when all real data are kept',
+    r"Now keep *all* real data and accumulate narrowed synthetic data on top ($\lambda = 0.8$, $n = 100$, "
+    r"policy `accumulate`)",
+    r"Where will $E[\sigma_t^2]$ be at $t = 10$, 50 and 200: back near 1, levelled off somewhere below 1, or still "
+    r"falling?",
+    "Still falling: about 0.47, 0.27 and 0.16",
+    r"with $\lambda = 0.8$ it still falls: 0.47, 0.27, 0.16 at $t$ = 10, 50, 200",
+    "Keeping all real data protects the variance only when the synthetic data are not narrowed",
+    "| keep all real data and accumulate synthetic data on top | **yes, unless sampling is narrowed** |",
+    r"variance kept with $\lambda = 1$ (Gaussian)",
+)
+def test_accumulate_with_narrowed_sampling():
+    t = np.array([10, 50, 200])
+    exact = theory.gaussian_accumulate_moments(t, N, scale=0.8)[0]
+    assert list(np.round(exact, 2)) == [0.47, 0.27, 0.16]
+    stored = checked_output("05", "scale=0.8, seed=7")
+    assert [float(x) for x in re.findall(r"simulated ([\d.]+)", stored)] == [0.47, 0.27, 0.16]
+    assert [float(x) for x in re.findall(r"exact ([\d.]+)", stored)] == [0.47, 0.27, 0.16]
+    for seed in SEEDS:
+        h = simulate_gaussian(N, 200, 2000, policy="accumulate", scale=0.8, seed=seed)
+        simulated = (h["sigma"][t] ** 2).mean(axis=1)
+        assert simulated == pytest.approx(exact, abs=0.01)
+        kept = (simulate_gaussian(N, 200, 2000, policy="accumulate", seed=seed)["sigma"][200] ** 2).mean()
+        assert kept > 0.95  # with lambda = 1 the variance is kept
+
+
+@claim(
+    "05",
+    r"The real batch is one of *t* equally large batches, so its weight shrinks like $1/t$",
+    r"gives $s_{t+1}/s_t \approx 1 - (1-\lambda^2)/(t+1)$",
+    r"a power-law decay $s_t \propto t^{-(1-\lambda^2)} = t^{-0.36}$: far slower than the exponential collapse "
+    r"without real data, but with no floor",
+    r"With narrowed sampling ($\lambda < 1$) it no longer keeps the variance: $E[\sigma_t^2]$ keeps falling, like "
+    r"$t^{-(1-\lambda^2)}$",
+    "it undoes accumulate's protection",
+)
+def test_accumulate_narrowed_power_law():
+    steps = theory.gaussian_accumulate_moments(np.arange(1, 2001), N, scale=0.8)[0]
+    for t in (100, 1000, 1999):
+        assert steps[t] / steps[t - 1] == pytest.approx(1 - (1 - 0.8**2) / (t + 1), rel=1e-4)
+    t = np.array([1_000, 10_000, 100_000])
+    s = theory.gaussian_accumulate_moments(t, N, scale=0.8)[0]
+    slopes = np.diff(np.log(s)) / np.diff(np.log(t))
+    assert slopes == pytest.approx(-(1 - 0.8**2), abs=0.005)
+    assert s[-1] < 0.05  # no floor
+    without_real = theory.biased_sampling_moments(50, N, 0.8, 0.0)[0]
+    assert without_real < 1e-8 < theory.gaussian_accumulate_moments(50, N, scale=0.8)[0]
+
+
+@claim(
+    "05",
+    r"| mix a fixed share of *fresh* real data every generation | **yes**, at a level set by *r* and $\lambda$ | "
+    r"pulls the model back: variance at the fixed point $a'r/(1 - a'(1-r)\lambda^2)$, below 1 when $\lambda < 1$",
+    r"a real share *r* gives the fixed point $a'r/(1 - a'(1-r)\lambda^2)$, below 1, and the between-group term matters",
+    "without real data the variance shrinks by $\\lambda^2$ per generation on top of *a*; with a real share it lowers "
+    "the fixed point",
+)
+def test_fixed_point_rows():
+    for r in (0.1, 0.2, 0.5, 0.9):
+        points = [theory.biased_sampling_fixed_point(N, lam, r) for lam in (0.6, 0.8, 1.0)]
+        assert points[0] < points[1] < points[2] < 1
+        a = A
+        wrong = a * r / (1 - a * (1 - r) * 0.8**2)
+        assert abs(points[1] - wrong) > 1e-4  # the between-group term changes the value
+    stored = checked_output("05", "with the between-group term")
+    simulated = float(re.search(r"simulated ([\d.]+)", stored)[1])
+    between = float(re.search(r"with the between-group term\s*: ([\d.]+)", stored)[1])
+    without = float(re.search(r"without it .*: ([\d.]+)", stored)[1])
+    assert simulated == between != without
+
+
+# --------------------------------------------------------------------------- section 4
+
+
+@claim(
+    "05",
+    "*strong* model collapse: a fixed fraction of wrong labels puts a floor under the scaling law that no amount of "
+    "data removes",
+    r"The floor overtakes the shrinking variance near $n^* = \sigma^2 d/(p\|\delta\|)^2$",
+    "| more training data when a fixed fraction is synthetic | **no** | the floor $p^2\\|\\delta\\|^2$ stays |",
+)
+def test_floor_and_crossover():
+    for p, d in ((0.1, 10), (0.05, 20), (0.02, 50)):
+        crossover = d / p**2
+        assert theory.regression_constant(d, int(crossover)) == pytest.approx(theory.strong_collapse_floor(p), rel=0.05)
+        assert theory.strong_collapse_error(1e9, d, p) == pytest.approx(p**2, rel=0.01)
+
+
+@claim(
+    "05",
+    r"On log-log axes the clean error ($p = 0$) falls like $d/n$ forever, while every $p > 0$ bends onto its floor "
+    r"$p^2\|\delta\|^2$ (dotted); with $p = 0.01$ the floor ($10^{-4}$) only shows near $n \approx 10^5$",
+)
+def test_strong_collapse_figure():
+    sizes = np.array([1_000, 10_000, 100_000, 1_000_000])
+    for seed in SEEDS:
+        clean, tiny, some, half = (
+            np.median(strong_collapse_errors(sizes, p, dim=10, shift=1.0, runs=200, seed=seed + 10 * i), axis=1)
+            for i, p in enumerate((0.0, 0.01, 0.1, 0.5))
+        )
+        assert clean == pytest.approx(10 / sizes, rel=0.25)
+        assert some[-1] == pytest.approx(0.01, rel=0.05) and half[-1] == pytest.approx(0.25, rel=0.05)
+        ratio = tiny / clean
+        assert ratio[1] < 1.3 and 1.4 < ratio[2] < 3 and ratio[3] > 5
+        assert tiny[3] == pytest.approx(1e-4, rel=0.15)
+
+
+@claim(
+    "05",
+    r"the mixed-data error leaves the clean curve around $n^* = 1{,}000$ and stays at 0.01 however much data is added",
+)
+def test_explorer_default():
+    sizes = np.array([100, 1_000, 100_000, 1_000_000])
+    for seed in SEEDS:
+        clean = np.median(strong_collapse_errors(sizes, 0.0, runs=200, seed=seed), axis=1)
+        mixed = np.median(strong_collapse_errors(sizes, 0.1, runs=200, seed=seed + 50), axis=1)
+        ratio = mixed / clean
+        assert ratio[0] < 1.3 and 1.5 < ratio[1] < 3
+        assert mixed[2:] == pytest.approx(0.01, rel=0.05)
+    assert numbers_in(checked_output("05", "strong_collapse_errors(sizes, 0.1"))[-1] == 1000
+
+
+@claim(
+    "05",
+    r"How many rows would you need before 1% synthetic labels ($p = 0.01$) with $\|\delta\| = 0.5$ start to dominate "
+    r"a $d = 1000$ model?",
+    r"$n^* = \sigma^2 d/(p\|\delta\|)^2 = 1000/(0.01 \cdot 0.5)^2 = 4 \times 10^7$: forty million rows",
+    r"Below that the variance term $\sigma^2 d/n$ is the larger error and more data still help; beyond it the error "
+    r"sits near the floor $p^2\|\delta\|^2 = 2.5 \times 10^{-5}$ whatever the size",
+    "A 1% contamination that is invisible at today's scale becomes the dominant error at a larger one",
+)
+def test_exercise_3_answer():
+    crossover_size = lesson_function("crossover_size")
+    assert crossover_size(1000, 0.01, 0.5) == pytest.approx(4e7)
+    floor = theory.strong_collapse_floor(0.01, shift=0.5)
+    assert floor == pytest.approx(2.5e-5)
+    small, large = theory.strong_collapse_error(np.array([4e6, 4e8]), 1000, 0.01, shift=0.5)
+    assert small > 5 * floor and large == pytest.approx(floor, rel=0.15)
+
+
+@claim(
+    "05",
+    "larger models can *amplify* model collapse below the interpolation threshold ($m \\approx n$), and beyond it "
+    "larger models may *mitigate* it, without preventing it",
+    r"the median extra error caused by the synthetic rows grows with the width up to $m = n$, peaks there, then "
+    r"shrinks as the model gets wider, but stays above zero (at $m = 500$ the synthetic rows still hurt in nearly "
+    r"every run)",
+    "The median is largest at the interpolation threshold $m = n$ and smaller, but above zero, for wider models; near "
+    "the threshold the spread is so wide that some runs even do better with the synthetic rows",
+    "in the toy, the damage peaks at the interpolation threshold and shrinks, but does not vanish, for wider models",
+    r"| a bigger model | not reliably | toy: damage grows up to $m \approx n$, then shrinks but stays above zero |",
+)
+def test_model_size_toy(random_features_runs):
+    threshold = int(np.flatnonzero(WIDTHS == 100)[0])
+    for clean, mixed in random_features_runs:
+        extra = mixed - clean
+        median = np.median(extra, axis=1)
+        assert np.all(np.diff(median[: threshold + 1]) > 0) and np.all(np.diff(median[threshold:]) < 0)
+        assert median[-1] > 0 and np.mean(extra[-1] > 0) >= 11 / 12
+        assert np.any(extra[threshold] < 0)  # some runs gain from the synthetic rows near m = n
+
+
+@claim(
+    "05",
+    "Left: test error against width for clean and mixed training data (median and 5–95% of 12 runs); right: their "
+    "paired difference, median and 5–95% on a symmetric-log axis (linear between −0.1 and 0.1)",
+    "$d = 200$ inputs, $n = 100$ rows, $p = 0.2$, a tiny ridge, 12 runs",
+)
+def test_model_size_figure_settings():
+    import inspect
+
+    defaults = inspect.signature(figures.random_features).parameters
+    assert defaults["runs"].default == 12
+    fig = figures.random_features(p=0.2, n=100, dim=200, widths=(30, 100, 300))
+    right = fig.axes[1]
+    assert right.get_yscale() == "symlog" and right.yaxis.get_transform().linthresh == 0.1
+
+
+# --------------------------------------------------------------------------- section 5
+
+
+@claim(
+    "05",
+    r"the error cannot go below the lost tail mass $\sum_{i>k} p_i \approx C\,k^{-(\beta-1)}/(\beta-1)$",
+    r"Log-log: clean data follow the power law $T^{-1/2}$ (grey) all the way, while data cut at rank 300 or 30 bend "
+    r"onto plateaus at their lost tail mass (dotted) once every kept item has been seen",
+    "| a larger (clean-looking) corpus whose tail was cut | **no** | the error plateaus at the lost tail mass |",
+)
+def test_tail_cut_scaling():
+    p = theory.zipf_probabilities(100_000, 2.0)
+    sizes = np.unique(np.logspace(1, 6, 11).astype(int))
+    law = theory.memoriser_power_law(sizes, 2.0)
+    assert law[-1] / law[0] == pytest.approx((sizes[-1] / sizes[0]) ** -0.5)
+    for k in (30, 300):
+        assert p[k:].sum() == pytest.approx(p[0] * k**-1.0 / 1.0, rel=0.05)
+    for seed in SEEDS:
+        clean = np.median(simulate_memoriser(sizes[::2], 2.0, runs=12, seed=seed), axis=1)  # 10, 100, ..., 10^6
+        assert clean == pytest.approx(law[::2], rel=0.3)
+        for k in (30, 300):
+            cut = simulate_memoriser(sizes[[0, 6, -1]], 2.0, cutoff=k, runs=12, seed=seed + 7)
+            assert np.all(cut >= p[k:].sum())
+            assert np.median(cut[-1]) == pytest.approx(p[k:].sum(), rel=0.02)
+
+
+# --------------------------------------------------------------------------- exercise checkers
+
+WRONG_ANSWERS = {
+    "accumulate_error": [
+        # the harmonic sum: weights 1/i on the errors instead of 1/i^2 on their variances
+        "def accumulate_error(t, c):\n"
+        "    t = np.asarray(t)\n"
+        "    partial = np.concatenate([[0.0], np.cumsum(1.0 / np.arange(1, t.max() + 1))])\n"
+        "    return c * partial[t]\n",
+        # off by one: no leading 0, so t = 0 reads the last partial sum and t = k the sum up to k - 1... shifted
+        "def accumulate_error(t, c):\n"
+        "    t = np.asarray(t)\n"
+        "    return c * np.cumsum(1.0 / np.arange(1, t.max() + 1) ** 2)[t - 1]\n",
+        # the limit for every t
+        "def accumulate_error(t, c):\n    return c * np.pi**2 / 6 * np.ones(np.shape(t))\n",
+        # replace's law
+        "def accumulate_error(t, c):\n    return c * np.asarray(t, float)\n",
+    ],
+    "fixed_point": [
+        # without the between-group term
+        "def fixed_point(n, lam, r):\n    a = (n - 1) / n\n    return a * r / (1 - a * (1 - r) * lam**2)\n",
+        # lambda not squared
+        "def fixed_point(n, lam, r):\n"
+        "    a_prime = (n - 1) / n + (1 - r) / (n * (2 - r))\n"
+        "    return a_prime * r / (1 - a_prime * (1 - r) * lam)\n",
+        # r and 1 - r swapped in the between-group term
+        "def fixed_point(n, lam, r):\n"
+        "    a_prime = (n - 1) / n + r / (n * (2 - r))\n"
+        "    return a_prime * r / (1 - a_prime * (1 - r) * lam**2)\n",
+    ],
+    "crossover_size": [
+        # forgets to square p |delta|
+        "def crossover_size(dim, p, shift, noise=1.0):\n    return noise**2 * dim / (p * shift)\n",
+        # forgets to square the noise
+        "def crossover_size(dim, p, shift, noise=1.0):\n    return noise * dim / (p * shift) ** 2\n",
+        # keeps the -d-1 of the exact variance term: n* = d/(p|delta|)^2 + d + 1
+        "def crossover_size(dim, p, shift, noise=1.0):\n    return noise**2 * dim / (p * shift) ** 2 + dim + 1\n",
+    ],
+}
+
+test_checkers = checker_tests("05", WRONG_ANSWERS)
