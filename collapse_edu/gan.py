@@ -12,7 +12,8 @@ binary cross-entropy loss of Goodfellow et al. 2014 (arXiv:1406.2661). Methods:
 
 - ``vanilla``: the discriminator sees one sample at a time;
 - ``pacgan``: *packing* (Lin et al. 2018, arXiv:1712.04086): the discriminator sees ``pack``
-  samples at once, concatenated, all real or all generated. A generator that puts its mass on few
+  samples at once, concatenated, all real or all generated (default ``pack=4``: PacGAN-4, one of the
+  paper's PacGAN2/3/4). A generator that puts its mass on few
   modes makes packs whose members look alike, which real packs rarely do, so the discriminator
   can penalise the collapse.
 
@@ -22,9 +23,11 @@ This is not the recursive loop of the model-collapse lessons: a GAN trains once,
 from __future__ import annotations
 
 import functools
+import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -33,6 +36,8 @@ from .validation import check_choice, check_float, check_int
 
 TARGETS = ("ring", "grid")
 METHODS = ("vanilla", "pacgan")
+#: Whole training runs stored for the lesson (``benchmarks/gan_seed_table.py --stored-runs`` writes them).
+STORED_RUNS = Path(__file__).resolve().parent / "results" / "gan_runs.npz"
 
 
 # --------------------------------------------------------------------------- targets
@@ -161,15 +166,15 @@ def train_gan(
     target: str | Target = "ring",
     method: str = "vanilla",
     *,
-    pack: int = 2,
+    pack: int = 4,
     width: int = 64,
     depth: int = 2,
     z_dim: int = 256,
     lr_g: float = 1e-3,
     lr_d: float = 1e-3,
     batch: int = 128,
-    steps: int = 3000,
-    d_steps: int = 2,
+    steps: int = 2000,
+    d_steps: int = 3,
     decay: bool = True,
     snapshots: int = 31,
     n_samples: int = 2500,
@@ -334,9 +339,9 @@ def cached_run(
     width: int = 64,
     lr_g: float = 1e-3,
     lr_d: float = 1e-3,
-    steps: int = 3000,
+    steps: int = 2000,
     seed: int = 0,
-    d_steps: int = 2,
+    d_steps: int = 3,
 ) -> GANRun:
     """:func:`train_gan` remembered per argument set, so a lesson and its widget share one run
     (the defaults are :func:`train_gan`'s).
@@ -373,3 +378,57 @@ def seed_table(
                 }
             )
     return rows
+
+
+# --------------------------------------------------------------------------- stored runs
+
+
+def _run_key(target: str, method: str, seed: int) -> str:
+    return f"{target}-{method}-{seed}"
+
+
+def save_runs(runs: Sequence[GANRun], path: str | Path = STORED_RUNS) -> Path:
+    """Store whole runs (snapshots, losses, settings) in one compressed file.
+
+    Snapshots are kept as float32, the generator's own precision, so a stored run gives exactly the
+    metrics of the run itself (31 snapshots of 2,500 points: about 600 KB)."""
+    if not runs:
+        raise ValueError("runs must hold at least one GANRun")
+    arrays: dict[str, np.ndarray] = {}
+    for run in runs:
+        s = run.settings
+        key = _run_key(s["target"], s["method"], s["seed"])
+        arrays[f"{key}/snapshots"] = run.snapshots.astype(np.float32)
+        arrays[f"{key}/steps"] = run.steps
+        arrays[f"{key}/d_loss"] = run.d_loss.astype(np.float32)
+        arrays[f"{key}/g_loss"] = run.g_loss.astype(np.float32)
+        meta = {"settings": s, "seconds": run.seconds, "cpu_seconds": run.cpu_seconds}
+        arrays[f"{key}/meta"] = np.array(json.dumps(meta))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, **arrays)
+    return path
+
+
+def stored_run(method: str = "pacgan", seed: int = 0, target: str = "ring", path: str | Path = STORED_RUNS) -> GANRun:
+    """A run that :func:`save_runs` stored (the lesson loads its PacGAN run, so that it need not train it
+    live); ``settings`` say what it was trained with (``train_gan``'s defaults when the file was made)."""
+    method = check_choice("method", method, METHODS)
+    target = check_choice("target", target, TARGETS)
+    seed = check_int("seed", seed, minimum=0)
+    key = _run_key(target, method, seed)
+    with np.load(path) as stored:
+        names = sorted({name.split("/")[0] for name in stored.files})
+        if f"{key}/meta" not in stored.files:
+            raise ValueError(f"no stored run {key!r} in {path}; stored: {', '.join(names)}")
+        meta = json.loads(str(stored[f"{key}/meta"]))
+        return GANRun(
+            target=make_target(target),
+            settings=meta["settings"],
+            steps=stored[f"{key}/steps"],
+            snapshots=stored[f"{key}/snapshots"].astype(float),
+            d_loss=stored[f"{key}/d_loss"].astype(float),
+            g_loss=stored[f"{key}/g_loss"].astype(float),
+            seconds=meta["seconds"],
+            cpu_seconds=meta["cpu_seconds"],
+        )

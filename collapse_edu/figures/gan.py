@@ -145,10 +145,10 @@ def gan_playground(
     width: int = 64,
     lr_g: float = 1e-3,
     lr_d: float = 1e-3,
-    steps: int = 3000,
+    steps: int = 2000,
     seed: int = 0,
     target: str = "ring",
-    d_steps: int = 2,
+    d_steps: int = 3,
 ) -> plt.Figure:
     """Train one GAN (remembered, so a repeat is instant) and show final samples and mode occupancy."""
     if method not in METHODS:
