@@ -283,7 +283,7 @@ def test_lesson_widget_and_table_share_one_set_of_logs() -> None:
     """In the lesson, the table prints ``mysteries`` and the widget is built on that same object."""
     import nbformat
 
-    path = next((capstone.Path(__file__).resolve().parents[1] / "lessons").glob("08_*.ipynb"))
+    path = next((capstone.Path(__file__).resolve().parents[1] / "lessons").glob("09_*.ipynb"))
     cells = [c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
     table = next(s for s in cells if "mysteries = capstone.mystery_runs(" in s)
     widget = next(s for s in cells if "interact_figure(" in s and "mystery" in s)
