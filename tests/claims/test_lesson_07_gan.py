@@ -444,6 +444,34 @@ def test_stored_run_has_todays_settings(pacgan):
     assert "packs of 4" in checked_output("07", "report_pac")
 
 
+@claim(
+    "07",
+    "It no longer settles: it hops. At seed 0 with one update per step and `lr_d` 1e-4, the most popular mode "
+    "changes from one snapshot to the next at most snapshots",
+    "most of the time nearly all samples crowd near one mode without landing on it (under 5% high quality at every "
+    "snapshot)",
+    "The 24 runs of lesson 09's pool with this discriminator (learning rates held constant) all hop between "
+    "checkpoints",
+)
+def test_a_weak_discriminator_makes_the_generator_hop():
+    run = train_gan("ring", "vanilla", seed=0, d_steps=1, lr_d=1e-4, progress=False)  # the playground's setting
+    occupancy = run.occupancy()
+    changes = np.diff(occupancy.argmax(axis=1)) != 0
+    assert changes.sum() > len(changes) / 2
+    assert np.median(occupancy.max(axis=1)) >= 0.9
+    assert run.occupancy(quality_only=True).sum(axis=1).max() < 0.05
+
+    from collapse_edu import capstone
+
+    method, changes_from_defaults, seeds = capstone.GAN_VARIANTS["gan-slow-critic"]
+    assert changes_from_defaults["d_steps"] == 1 and changes_from_defaults["lr_d"] == 1e-4
+    assert changes_from_defaults["decay"] is False and len(seeds) == 24
+    pool = capstone.load_pool()
+    hopping = pool.where(key="gan-slow-critic")
+    assert len(hopping) == 24
+    assert all(np.median(pool.log(i)["output_shift"][1:]) > 0.9 for i in hopping)
+
+
 # --------------------------------------------------------------------------- section 4
 
 
