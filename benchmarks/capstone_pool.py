@@ -9,7 +9,7 @@ file.
     python benchmarks/capstone_pool.py                 # everything (GAN runs cached between calls)
     python benchmarks/capstone_pool.py --gan-only      # train the GAN runs only (stage 1)
 
-Stage 1 trains the GANs with ``collapse_edu.gan.train_gan``'s *defaults* (vanilla and PacGAN-2 on
+Stage 1 trains the GANs with ``collapse_edu.gan.train_gan``'s *defaults* (vanilla and PacGAN-4 on
 the ring of 8) and caches their snapshots under ``--cache`` (keyed by the settings, so a change of
 the GAN defaults retrains). Stage 2 turns every run of every variant into a log
 (:func:`collapse_edu.capstone.build_pool`). Re-run the whole script after the GAN defaults change.

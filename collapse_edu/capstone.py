@@ -12,7 +12,7 @@ settings, and every cause occurs in several settings and every setting hosts sev
   or least squares inside :func:`collapse_edu.loop.run_generations` with a regression family);
 * **ring mixture**: a mixture of 8 Gaussians fitted by EM to a ring of 8 real modes
   (:class:`collapse_edu.mixtures.GaussianMixtureFamily`, in the generation loop);
-* **ring GAN**: a GAN on the same ring (:func:`collapse_edu.gan.train_gan`, vanilla or PacGAN-2);
+* **ring GAN**: a GAN on the same ring (:func:`collapse_edu.gan.train_gan`, vanilla or PacGAN-4);
 * **digit classifier**: an MLP on scikit-learn's 8x8 digits (the pieces of :mod:`collapse_edu.continual`).
 
 A log shows what a practitioner would have, one row per checkpoint (:data:`COLUMNS`):
@@ -621,10 +621,11 @@ def ring_loop_run(
 #: Snapshots and points per snapshot of every GAN run (the rest: ``train_gan``'s defaults, see below).
 GAN_RUN = {"snapshots": CHECKPOINTS + 1, "n_samples": 1000}
 #: The GAN variants: (method, settings that differ from ``collapse_edu.gan.train_gan``'s defaults, seeds).
-#: "gan-vanilla" and "gan-pacgan" use the defaults as they are; "gan-slow-critic" slows the
-#: discriminator down (learning rate 1e-4, constant), a setting where the generator hops between modes.
+#: "gan-vanilla" and "gan-pacgan" (PacGAN-4) use the defaults as they are; "gan-slow-critic" slows the
+#: discriminator down (learning rate 1e-4, constant, one update per generator step), a setting where the
+#: generator hops between modes.
 GAN_VARIANTS: dict[str, tuple[str, dict, range]] = {
-    "gan-slow-critic": ("vanilla", {"lr_d": 1e-4, "decay": False, "steps": 2000}, range(300, 324)),
+    "gan-slow-critic": ("vanilla", {"lr_d": 1e-4, "decay": False, "steps": 2000, "d_steps": 1}, range(300, 324)),
     "gan-pacgan": ("pacgan", {}, range(200, 212)),
     "gan-vanilla": ("vanilla", {}, range(100, 124)),
 }
@@ -908,7 +909,7 @@ VARIANTS: tuple[Variant, ...] = (
     Variant(
         "gan-pacgan",
         "ring generator",
-        "one PacGAN-2 training run on the ring (collapse_edu.gan's default settings)",
+        "one PacGAN-4 training run on the ring (collapse_edu.gan's default settings)",
         None,
         GAN_VARIANTS["gan-pacgan"][2],
     ),

@@ -477,7 +477,7 @@ def _simulate_gan(args: argparse.Namespace) -> int:
 
     run = train_gan(
         args.target, args.method, width=args.width, lr_g=args.lr_g, lr_d=args.lr_d, steps=args.steps,
-        seed=args.seed, progress=not args.json,
+        d_steps=args.d_steps, seed=args.seed, progress=not args.json,
     )  # fmt: skip
     rows = []
     for step, samples in zip(run.steps, run.snapshots, strict=True):
@@ -495,6 +495,7 @@ def _add_gan(simulate: argparse._SubParsersAction) -> None:
     p.add_argument("--lr-g", type=float, default=1e-3, help="generator learning rate")
     p.add_argument("--lr-d", type=float, default=1e-3, help="discriminator learning rate")
     p.add_argument("--steps", type=int, default=3000)
+    p.add_argument("--d-steps", type=int, default=2, help="discriminator updates per generator update")
     add_output_options(p, rows="per-snapshot mode metrics", figure="the mode-occupancy figure")
     p.set_defaults(handler=checked(_simulate_gan))
 

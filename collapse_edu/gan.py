@@ -12,7 +12,8 @@ binary cross-entropy loss of Goodfellow et al. 2014 (arXiv:1406.2661). Methods:
 
 - ``vanilla``: the discriminator sees one sample at a time;
 - ``pacgan``: *packing* (Lin et al. 2018, arXiv:1712.04086): the discriminator sees ``pack``
-  samples at once, concatenated, all real or all generated. A generator that puts its mass on few
+  samples at once, concatenated, all real or all generated (default ``pack=4``: PacGAN-4, one of the
+  paper's PacGAN2/3/4). A generator that puts its mass on few
   modes makes packs whose members look alike, which real packs rarely do, so the discriminator
   can penalise the collapse.
 
@@ -22,9 +23,11 @@ This is not the recursive loop of the model-collapse lessons: a GAN trains once,
 from __future__ import annotations
 
 import functools
+import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -33,6 +36,8 @@ from .validation import check_choice, check_float, check_int
 
 TARGETS = ("ring", "grid")
 METHODS = ("vanilla", "pacgan")
+#: Whole training runs stored for the lesson (``benchmarks/gan_seed_table.py --stored-runs`` writes them).
+STORED_RUNS = Path(__file__).resolve().parent / "results" / "gan_runs.npz"
 
 
 # --------------------------------------------------------------------------- targets
@@ -113,7 +118,9 @@ class GANRun:
     ``steps``: the steps at which snapshots were taken; ``snapshots[i]``: generated samples (numpy,
     shape (n_samples, 2)) at ``steps[i]``, always from the same fixed noise, so a point's movement
     is the generator's movement; ``samples``: the final snapshot; ``d_loss`` / ``g_loss``: losses
-    at every step.
+    at every step (``d_loss``: that of the step's last discriminator update); ``seconds`` /
+    ``cpu_seconds``: wall-clock and processor time of the training (on a shared machine the wall
+    clock also counts the time other jobs held the core).
     """
 
     target: Target
@@ -123,6 +130,7 @@ class GANRun:
     d_loss: np.ndarray
     g_loss: np.ndarray
     seconds: float
+    cpu_seconds: float = float("nan")
 
     @property
     def samples(self) -> np.ndarray:
@@ -158,14 +166,15 @@ def train_gan(
     target: str | Target = "ring",
     method: str = "vanilla",
     *,
-    pack: int = 2,
+    pack: int = 4,
     width: int = 64,
     depth: int = 2,
     z_dim: int = 256,
     lr_g: float = 1e-3,
     lr_d: float = 1e-3,
     batch: int = 128,
-    steps: int = 3000,
+    steps: int = 2000,
+    d_steps: int = 3,
     decay: bool = True,
     snapshots: int = 31,
     n_samples: int = 2500,
@@ -175,16 +184,23 @@ def train_gan(
 ) -> GANRun:
     """Train a GAN on a 2-D mixture and return snapshots of its samples.
 
-    One step = one discriminator update then one generator update, each on ``batch`` real and
-    ``batch`` generated samples (with packing: ``batch`` packs of ``pack`` samples each). Adam with
-    betas (0.5, 0.999); with ``decay`` both learning rates fall linearly to zero over the second
-    half of training. ``seed`` fixes everything (``torch.manual_seed`` for the weights, separate
-    seeded generators for noise and data), so the same arguments give the same run on one machine.
-    ``threads`` sets ``torch.set_num_threads`` for the run (restored afterwards): the networks are
-    small, so one thread is as fast as two and leaves the other core free.
+    One step = ``d_steps`` discriminator updates, then one generator update (the k of Goodfellow
+    et al. 2014, Algorithm 1), each on ``batch`` real and ``batch`` generated samples (with packing:
+    ``batch`` packs of ``pack`` samples each). Discriminator loss: -log D(real) - log(1 - D(fake));
+    generator loss: the non-saturating -log D(fake). Adam with betas (0.5, 0.999); with ``decay``
+    both learning rates fall linearly to zero over the second half of training.
+
+    The discriminator's strength is the lever of mode collapse: the closer D is to optimal, the
+    closer the non-saturating generator update comes to descending KL(P_g || P_data) - 2 JSD
+    (Arjovsky & Bottou 2017, arXiv:1701.04862, Thm. 2.5), a reverse KL that charges dearly for
+    samples off the data but little for a missing mode. ``d_steps`` (and ``lr_d / lr_g``, the ratio
+    Metz et al. 2016 vary) set that strength. ``seed`` fixes everything (``torch.manual_seed`` for
+    the weights, separate seeded generators for noise and data), so the same arguments give the same
+    run on one machine. ``threads`` sets ``torch.set_num_threads`` for the run (restored afterwards):
+    the networks are small, so one thread is as fast as two and leaves the other core free.
     """
     import torch
-    from torch import nn
+    from torch.nn.functional import softplus
 
     target = target if isinstance(target, Target) else make_target(target)
     method = check_choice("method", method, METHODS)
@@ -196,6 +212,7 @@ def train_gan(
     lr_d = check_float("lr_d", lr_d, 0.0, 1.0, strict_minimum=True)
     batch = check_int("batch", batch, minimum=1, maximum=4096)
     steps = check_int("steps", steps, minimum=1, maximum=100_000)
+    d_steps = check_int("d_steps", d_steps, minimum=1, maximum=20)
     snapshots = check_int("snapshots", snapshots, minimum=2, maximum=1000)
     n_samples = check_int("n_samples", n_samples, minimum=1, maximum=100_000)
     seed = check_int("seed", seed, minimum=0)
@@ -213,6 +230,7 @@ def train_gan(
         "lr_d": lr_d,
         "batch": batch,
         "steps": steps,
+        "d_steps": d_steps,
         "decay": decay,
         "n_samples": n_samples,
         "seed": seed,
@@ -221,7 +239,7 @@ def train_gan(
     old_threads = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         torch.manual_seed(seed)
         generator = mlp(z_dim, width, depth, 2)
         discriminator = mlp(2 * pack, width, depth, 1)
@@ -230,17 +248,14 @@ def train_gan(
         fixed_z = torch.randn(n_samples, z_dim, generator=torch.Generator().manual_seed(seed + 3))
         modes = torch.as_tensor(target.modes, dtype=torch.float32)
 
-        opt_g = torch.optim.Adam(generator.parameters(), lr=lr_g, betas=(0.5, 0.999))
-        opt_d = torch.optim.Adam(discriminator.parameters(), lr=lr_d, betas=(0.5, 0.999))
+        # fused Adam: the same update rule in fewer kernel calls (the networks are tiny, calls dominate)
+        opt_g = torch.optim.Adam(generator.parameters(), lr=lr_g, betas=(0.5, 0.999), fused=True)
+        opt_d = torch.optim.Adam(discriminator.parameters(), lr=lr_d, betas=(0.5, 0.999), fused=True)
         half = steps // 2
 
         def factor(step: int) -> float:  # 1 for the first half, then linearly down to 0
             return 1.0 if not decay or step < half else max(0.0, (steps - step) / max(1, steps - half))
 
-        sched_g = torch.optim.lr_scheduler.LambdaLR(opt_g, factor)
-        sched_d = torch.optim.lr_scheduler.LambdaLR(opt_d, factor)
-        bce = nn.BCEWithLogitsLoss()
-        ones, zeros = torch.ones(batch, 1), torch.zeros(batch, 1)
         n_points = batch * pack
 
         def real_batch() -> torch.Tensor:
@@ -271,19 +286,24 @@ def train_gan(
         for step in range(steps):
             if step in snapshot_at:
                 snapshot(step)
-            # discriminator: real packs -> 1, generated packs -> 0
-            fake = fake_batch()
-            d_loss = bce(discriminator(real_batch()), ones) + bce(discriminator(fake.detach()), zeros)
-            opt_d.zero_grad(set_to_none=True)
-            d_loss.backward()
-            opt_d.step()
-            # generator: non-saturating loss, make the discriminator say 1 on generated packs
-            g_loss = bce(discriminator(fake_batch()), ones)  # fresh noise, as in Goodfellow et al.'s Alg. 1
+            scale = factor(step)
+            opt_g.param_groups[0]["lr"] = lr_g * scale
+            opt_d.param_groups[0]["lr"] = lr_d * scale
+            # discriminator, d_steps times: real packs -> 1, generated packs -> 0 (BCE on logits:
+            # -log sigmoid(l) = softplus(-l), -log(1 - sigmoid(l)) = softplus(l)); one pass over both
+            for _ in range(d_steps):
+                with torch.no_grad():
+                    fake = fake_batch()
+                logits = discriminator(torch.cat([real_batch(), fake]))
+                d_loss = softplus(-logits[:batch]).mean() + softplus(logits[batch:]).mean()
+                opt_d.zero_grad(set_to_none=True)
+                d_loss.backward()
+                opt_d.step()
+            # generator: non-saturating loss -log D(fake), on fresh noise as in Goodfellow et al.'s Alg. 1
+            g_loss = softplus(-discriminator(fake_batch())).mean()
             opt_g.zero_grad(set_to_none=True)
             g_loss.backward()
             opt_g.step()
-            sched_d.step()
-            sched_g.step()
             d_losses[step] = d_loss.item()
             g_losses[step] = g_loss.item()
             if bar is not None and (step + 1) % 50 == 0:
@@ -291,7 +311,7 @@ def train_gan(
         snapshot(steps)
         if bar is not None:
             bar.close()
-        seconds = time.perf_counter() - start
+        seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     finally:
         torch.set_num_threads(old_threads)
     return GANRun(
@@ -302,12 +322,15 @@ def train_gan(
         d_loss=d_losses,
         g_loss=g_losses,
         seconds=seconds,
+        cpu_seconds=cpu_seconds,
     )
 
 
 @functools.lru_cache(maxsize=16)
-def _remembered_run(target: str, method: str, width: int, lr_g: float, lr_d: float, steps: int, seed: int) -> GANRun:
-    return train_gan(target, method, width=width, lr_g=lr_g, lr_d=lr_d, steps=steps, seed=seed)
+def _remembered_run(
+    target: str, method: str, width: int, lr_g: float, lr_d: float, steps: int, seed: int, d_steps: int
+) -> GANRun:
+    return train_gan(target, method, width=width, lr_g=lr_g, lr_d=lr_d, steps=steps, seed=seed, d_steps=d_steps)
 
 
 def cached_run(
@@ -316,10 +339,12 @@ def cached_run(
     width: int = 64,
     lr_g: float = 1e-3,
     lr_d: float = 1e-3,
-    steps: int = 3000,
+    steps: int = 2000,
     seed: int = 0,
+    d_steps: int = 3,
 ) -> GANRun:
-    """:func:`train_gan` remembered per argument set, so a lesson and its widget share one run.
+    """:func:`train_gan` remembered per argument set, so a lesson and its widget share one run
+    (the defaults are :func:`train_gan`'s).
 
     Treat the returned run as read-only: the same object comes back on every call.
     """
@@ -330,13 +355,14 @@ def cached_run(
     width = check_int("width", width, minimum=1, maximum=1024)
     steps = check_int("steps", steps, minimum=1, maximum=100_000)
     seed = check_int("seed", seed, minimum=0)
-    return _remembered_run(target, method, width, lr_g, lr_d, steps, seed)
+    d_steps = check_int("d_steps", d_steps, minimum=1, maximum=20)
+    return _remembered_run(target, method, width, lr_g, lr_d, steps, seed, d_steps)
 
 
 def seed_table(
     target: str = "ring", methods: Sequence[str] = METHODS, seeds: Sequence[int] = range(5), **settings
 ) -> list[dict]:
-    """Train every method on every seed; one row of final mode metrics (and the run time) per run."""
+    """Train every method on every seed; one row of final mode metrics (and the run times) per run."""
     rows = []
     for method in methods:
         for seed in seeds:
@@ -348,6 +374,61 @@ def seed_table(
                     "seed": int(seed),
                     **run.report(),
                     "seconds": round(run.seconds, 2),
+                    "cpu_seconds": round(run.cpu_seconds, 2),
                 }
             )
     return rows
+
+
+# --------------------------------------------------------------------------- stored runs
+
+
+def _run_key(target: str, method: str, seed: int) -> str:
+    return f"{target}-{method}-{seed}"
+
+
+def save_runs(runs: Sequence[GANRun], path: str | Path = STORED_RUNS) -> Path:
+    """Store whole runs (snapshots, losses, settings) in one compressed file.
+
+    Snapshots are kept as float32, the generator's own precision, so a stored run gives exactly the
+    metrics of the run itself (31 snapshots of 2,500 points: about 600 KB)."""
+    if not runs:
+        raise ValueError("runs must hold at least one GANRun")
+    arrays: dict[str, np.ndarray] = {}
+    for run in runs:
+        s = run.settings
+        key = _run_key(s["target"], s["method"], s["seed"])
+        arrays[f"{key}/snapshots"] = run.snapshots.astype(np.float32)
+        arrays[f"{key}/steps"] = run.steps
+        arrays[f"{key}/d_loss"] = run.d_loss.astype(np.float32)
+        arrays[f"{key}/g_loss"] = run.g_loss.astype(np.float32)
+        meta = {"settings": s, "seconds": run.seconds, "cpu_seconds": run.cpu_seconds}
+        arrays[f"{key}/meta"] = np.array(json.dumps(meta))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, **arrays)
+    return path
+
+
+def stored_run(method: str = "pacgan", seed: int = 0, target: str = "ring", path: str | Path = STORED_RUNS) -> GANRun:
+    """A run that :func:`save_runs` stored (the lesson loads its PacGAN run, so that it need not train it
+    live); ``settings`` say what it was trained with (``train_gan``'s defaults when the file was made)."""
+    method = check_choice("method", method, METHODS)
+    target = check_choice("target", target, TARGETS)
+    seed = check_int("seed", seed, minimum=0)
+    key = _run_key(target, method, seed)
+    with np.load(path) as stored:
+        names = sorted({name.split("/")[0] for name in stored.files})
+        if f"{key}/meta" not in stored.files:
+            raise ValueError(f"no stored run {key!r} in {path}; stored: {', '.join(names)}")
+        meta = json.loads(str(stored[f"{key}/meta"]))
+        return GANRun(
+            target=make_target(target),
+            settings=meta["settings"],
+            steps=stored[f"{key}/steps"],
+            snapshots=stored[f"{key}/snapshots"].astype(float),
+            d_loss=stored[f"{key}/d_loss"].astype(float),
+            g_loss=stored[f"{key}/g_loss"].astype(float),
+            seconds=meta["seconds"],
+            cpu_seconds=meta["cpu_seconds"],
+        )

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from collapse_edu import gan_metrics as gm
-from collapse_edu.gan import GANRun, grid_target, make_target, ring_target, train_gan
+from collapse_edu.gan import GANRun, grid_target, make_target, ring_target, save_runs, stored_run, train_gan
 
 SQUARE = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
 STD = 0.05
@@ -153,6 +153,34 @@ def test_training_argument_validation():
         ring_target(radius=-1.0)
     with pytest.raises(ValueError, match="side"):
         grid_target(side=0)
+
+
+def test_stored_runs_round_trip(tmp_path):
+    kwargs = {"width": 16, "z_dim": 8, "batch": 32, "steps": 30, "snapshots": 4, "n_samples": 100, "progress": False}
+    runs = [train_gan("ring", method, seed=5, **kwargs) for method in ("vanilla", "pacgan")]
+    path = save_runs(runs, tmp_path / "runs.npz")
+    for run in runs:
+        back = stored_run(run.settings["method"], seed=5, path=path)
+        np.testing.assert_array_equal(back.snapshots, run.snapshots)  # float32 in, float32 kept: exact
+        np.testing.assert_array_equal(back.steps, run.steps)
+        assert back.settings == run.settings and back.report() == run.report()
+        np.testing.assert_allclose(back.d_loss, run.d_loss, rtol=1e-6)
+    with pytest.raises(ValueError, match="ring-pacgan-6"):
+        stored_run("pacgan", seed=6, path=path)
+    with pytest.raises(ValueError, match="method"):
+        stored_run("unrolled", path=path)
+    with pytest.raises(ValueError, match="runs"):
+        save_runs([], tmp_path / "none.npz")
+
+
+def test_the_lessons_stored_run_has_todays_defaults():
+    import inspect
+
+    run = stored_run("pacgan", seed=0)
+    defaults = {name: p.default for name, p in inspect.signature(train_gan).parameters.items()}
+    for name in ("pack", "width", "depth", "z_dim", "lr_g", "lr_d", "batch", "steps", "d_steps", "decay", "n_samples"):
+        assert run.settings[name] == defaults[name], name
+    assert run.snapshots.shape == (defaults["snapshots"], defaults["n_samples"], 2)
 
 
 # --------------------------------------------------------------------------- the precomputed seed table

@@ -531,15 +531,22 @@ test_checkers = checker_tests("09", WRONG_ANSWERS)
 
 @claim(
     "09",
-    "In this pool the collapsed GANs hop from one mode's neighbourhood to another's at every checkpoint (output shift near 1) and land near a mode but not on it (quality near 0)",  # noqa: E501
+    "with a slow discriminator they hop from one mode's neighbourhood to another's at every checkpoint (output shift near 1) and land near a mode but not on it (quality near 0)",  # noqa: E501
+    "at lesson 07's settings they sit still near a few modes (output shift near 0) and end with sharp samples (quality 0.6 or more at the last checkpoint)",  # noqa: E501
     "diversity stays low from start to end, although the training data are real and fresh",
     "A healthy PacGAN run also starts with low diversity and reaches most modes only late in training",
 )
 def test_mode_collapse_signs(pool):
     for i in pool.where("mode collapse"):
         log = pool.log(i)
-        assert np.median(log["output_shift"][1:]) > 0.9 and log["quality"].mean() < 0.05
-        assert log["diversity"].max() < 0.2
+        if pool.keys[i] == "gan-slow-critic":
+            assert np.median(log["output_shift"][1:]) > 0.9 and log["quality"].mean() < 0.05
+        else:
+            assert pool.keys[i] == "gan-vanilla"
+            assert np.median(log["output_shift"][1:]) < 0.1 and log["quality"][-1] >= 0.6
+        assert log["diversity"].max() < 0.4
+    for key in ("gan-vanilla", "gan-slow-critic"):
+        assert len(pool.where("mode collapse", key)) >= 10, key
     for i in pool.where("healthy", "gan-pacgan"):
         diversity = pool.log(i)["diversity"]
         assert diversity[:5].max() < 0.3 and diversity[-1] > 0.6
@@ -587,7 +594,7 @@ def test_the_reference_gets_the_workshop_right():
     "09",
     "any of 13 summaries of it (first, last, mean, largest fall, ...) and up to four thresholds",
     "How many of 200 hidden-seed cases does the best such rule get right",
-    "the best single-column rules get between 44% (the synthetic share) and 80% of the 200 cases right (the output below), the reference diagnosis all of them",  # noqa: E501
+    "the best single-column rules get between 45% (the synthetic share) and 80% of the 200 cases right (the output below), the reference diagnosis all of them",  # noqa: E501
 )
 def test_one_column_falls_short_of_the_reference():
     assert len(capstone.SUMMARIES) == 13
@@ -595,9 +602,9 @@ def test_one_column_falls_short_of_the_reference():
     assert len(logs) == 200
     out = checked_output("09", "best_single_column_rules(")
     shares = [numbers_in(line)[0] for line in out.splitlines()[:-1]]
-    assert min(shares) == 44 and max(shares) == 80 and "100% right" in out.splitlines()[-1]
+    assert min(shares) == 45 and max(shares) == 80 and "100% right" in out.splitlines()[-1]
     found = rules(LESSON_CASES)
-    assert round(100 * min(s for _, s in found.values())) == 44 and round(100 * max(s for _, s in found.values())) == 80
+    assert round(100 * min(s for _, s in found.values())) == 45 and round(100 * max(s for _, s in found.values())) == 80
     assert reference_share(LESSON_CASES) == 1.0
 
 
@@ -645,7 +652,7 @@ def test_the_one_column_figure():
 @pytest.mark.xfail(
     strict=True,
     reason="issue 13 asks that no single column gets more than half of the cases right; with this pool the "
-    "best single-column rules get 44-80% (see the lesson's 'Why one column is not enough')",
+    "best single-column rules get 45-80% (see the lesson's 'Why one column is not enough')",
 )
 def test_issue_target_no_single_column_gets_more_than_half():
     assert max(s for _, s in rules(LESSON_CASES).values()) <= 0.5
@@ -791,7 +798,7 @@ def test_the_summary_restates_the_pool(pool):
     assert np.median([s["diversity_change"] for s in fresh]) > np.median(
         [s["diversity_change"] for s in signs_of(pool, "ring-replace")]
     )  # noqa: E501
-    assert all(s["diversity_end"] < 0.2 for s in (capstone.signs(pool.log(i)) for i in pool.where("mode collapse")))
+    assert all(s["diversity_end"] < 0.4 for s in (capstone.signs(pool.log(i)) for i in pool.where("mode collapse")))
     assert all(s["train_falling"] >= 0.8 for s in (capstone.signs(pool.log(i)) for i in pool.where("overfitting")))
 
 
