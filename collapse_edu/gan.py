@@ -162,6 +162,36 @@ def _snapshot_steps(steps: int, snapshots: int) -> np.ndarray:
     return np.unique(np.round(np.linspace(0, steps, snapshots)).astype(int))
 
 
+def adversarial_step(
+    generator, discriminator, opt_g, opt_d, real_batch, fake_batch, d_steps: int = 3
+) -> tuple[float, float]:
+    """One training step of a GAN (Goodfellow et al. 2014, arXiv:1406.2661, Algorithm 1).
+
+    ``d_steps`` discriminator updates on the loss -log D(real) - log(1 - D(fake)), then one generator
+    update on the non-saturating loss -log D(fake) with fresh noise. ``real_batch()`` and
+    ``fake_batch()`` return a batch of (packed) real and generated points; D outputs logits, so
+    -log sigmoid(l) = softplus(-l) and -log(1 - sigmoid(l)) = softplus(l). Returns the last
+    discriminator loss and the generator loss.
+    """
+    import torch
+    from torch.nn.functional import softplus
+
+    for _ in range(d_steps):
+        with torch.no_grad():
+            fake = fake_batch()
+        real = real_batch()
+        logits = discriminator(torch.cat([real, fake]))  # real packs -> 1, generated packs -> 0
+        d_loss = softplus(-logits[: len(real)]).mean() + softplus(logits[len(real) :]).mean()
+        opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        opt_d.step()
+    g_loss = softplus(-discriminator(fake_batch())).mean()  # the generator wants D to say "real"
+    opt_g.zero_grad(set_to_none=True)
+    g_loss.backward()
+    opt_g.step()
+    return d_loss.item(), g_loss.item()
+
+
 def train_gan(
     target: str | Target = "ring",
     method: str = "vanilla",
@@ -200,7 +230,6 @@ def train_gan(
     the networks are small, so one thread is as fast as two and leaves the other core free.
     """
     import torch
-    from torch.nn.functional import softplus
 
     target = target if isinstance(target, Target) else make_target(target)
     method = check_choice("method", method, METHODS)
@@ -289,23 +318,9 @@ def train_gan(
             scale = factor(step)
             opt_g.param_groups[0]["lr"] = lr_g * scale
             opt_d.param_groups[0]["lr"] = lr_d * scale
-            # discriminator, d_steps times: real packs -> 1, generated packs -> 0 (BCE on logits:
-            # -log sigmoid(l) = softplus(-l), -log(1 - sigmoid(l)) = softplus(l)); one pass over both
-            for _ in range(d_steps):
-                with torch.no_grad():
-                    fake = fake_batch()
-                logits = discriminator(torch.cat([real_batch(), fake]))
-                d_loss = softplus(-logits[:batch]).mean() + softplus(logits[batch:]).mean()
-                opt_d.zero_grad(set_to_none=True)
-                d_loss.backward()
-                opt_d.step()
-            # generator: non-saturating loss -log D(fake), on fresh noise as in Goodfellow et al.'s Alg. 1
-            g_loss = softplus(-discriminator(fake_batch())).mean()
-            opt_g.zero_grad(set_to_none=True)
-            g_loss.backward()
-            opt_g.step()
-            d_losses[step] = d_loss.item()
-            g_losses[step] = g_loss.item()
+            d_losses[step], g_losses[step] = adversarial_step(
+                generator, discriminator, opt_g, opt_d, real_batch, fake_batch, d_steps
+            )
             if bar is not None and (step + 1) % 50 == 0:
                 bar.update(50)
         snapshot(steps)

@@ -165,6 +165,7 @@ VISIBLE_EXPERIMENT = {
     "04": "run_generations(",
     "05": "run_generations(",
     "06": "run_generations(",
+    "07": "getsource(gan.adversarial_step)",  # the GAN training step Algorithm 1 describes, shown
     "08": "loss.backward()",  # the training loop over the task sequence, written out
 }
 
