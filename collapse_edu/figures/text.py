@@ -139,17 +139,22 @@ def forgotten_words(run: NGramRun, generations: Sequence[int] = (0, 1, 5, 10, 20
 
 class TextTable:
     """Sentences side by side, one column per generation; HTML in Jupyter, plain text elsewhere.
-    ``footer`` adds labelled rows (label -> {generation: text})."""
+    ``footer`` adds labelled rows (label -> {generation: text}). A string key is its own heading."""
 
     def __init__(
-        self, texts: Mapping[int, Sequence[str]], footer: Mapping[str, Mapping[int, str]] | None = None, width: int = 60
+        self,
+        texts: Mapping[int | str, Sequence[str]],
+        footer: Mapping[str, Mapping[int | str, str]] | None = None,
+        width: int = 60,
     ):
         self.texts = dict(texts)
         self.footer = dict(footer or {})
         self.width = width
 
     @staticmethod
-    def _heading(t: int) -> str:
+    def _heading(t: int | str) -> str:
+        if isinstance(t, str):
+            return t
         return "real text (generation 0)" if t == 0 else f"generation {t}"
 
     def _repr_html_(self) -> str:
