@@ -1,17 +1,26 @@
-"""Multi-seed summary for lesson 07 (catastrophic forgetting), too slow to run inside the lesson.
+"""Multi-seed results for lesson 08 (catastrophic forgetting), too slow to run inside the lesson.
 
-Writes ``collapse_edu/results/continual_summary.json``: the accuracy matrix R of every method x
-scenario for seeds 0..9 with the lesson's settings (``collapse_edu.continual.DEFAULTS``), and the
-final average accuracy for a sweep over the replay buffer size k and the EWC strength lambda
-(seeds 0..4). Run from the repository root:
+Writes ``collapse_edu/results/continual_summary.json``, for seeds 0..9 with the lesson's settings
+(``collapse_edu.continual.DEFAULTS``):
 
-    python benchmarks/continual_seeds.py            # about 220 runs, 0.5-3 s each on one core
+* ``runs``: the accuracy matrix R of every method x scenario (``"method|scenario"`` -> one R per seed);
+* ``fisher_total``: for EWC, the sum of the diagonal Fisher over all weights after each task;
+* ``k_sweep``: replay with k = 0, 1, 2, 5, 10, 20, 50 stored examples per class;
+* ``lambda_sweep``: EWC with lambda = 0 and 1e1 ... 1e8 (the playground's slider reaches 1e8).
+
+Each sweep stores the final average accuracy and the whole matrix R of every run (and, for EWC, the
+Fisher totals). Runs that are the same by construction are computed once: EWC with lambda = 0 and
+replay with k = 0 are fine-tuning (``tests/test_continual.py`` checks that bit for bit), and the
+sweeps' lambda = 1e5 and k = 10 are the main grid's runs. Run from the repository root:
+
+    python benchmarks/continual_seeds.py            # about 320 runs, 0.5-4 s each on one core
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import time
 from pathlib import Path
@@ -19,56 +28,75 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from collapse_edu.continual import DEFAULTS, METHODS, SCENARIOS, SUMMARY_FILE, run_continual, split_digits
+import collapse_edu
+from collapse_edu.continual import (
+    DEFAULTS,
+    METHODS,
+    SCENARIOS,
+    SUMMARY_FILE,
+    ContinualResult,
+    run_continual,
+    split_digits,
+)
 
 KS = (0, 1, 2, 5, 10, 20, 50)
-LAMBDAS = (0.0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6)
+LAMBDAS = (0.0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=10, help="seeds of the main grid")
-    parser.add_argument("--sweep-seeds", type=int, default=5, help="seeds of the k and lambda sweeps")
-    parser.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "collapse_edu" / "results"))
+    parser.add_argument("--seeds", type=int, default=10, help="seeds 0 .. SEEDS-1, for the grid and the sweeps")
+    # the package's results folder, where lesson 08 reads it (in a checkout or an installed package alike)
+    parser.add_argument("--out", default=str(Path(collapse_edu.__file__).resolve().parent / "results"))
     args = parser.parse_args()
 
-    start = time.perf_counter()
-    splits = {seed: split_digits(seed=seed) for seed in range(max(args.seeds, args.sweep_seeds))}
-    runs: dict[str, list] = {}
-    seconds = []
-    for scenario in SCENARIOS:
-        for method in METHODS:
-            for seed in range(args.seeds):
-                result = run_continual(method, scenario, seed=seed, data=splits[seed])
-                runs[f"{method}|{scenario}"] = [*runs.get(f"{method}|{scenario}", []), result.R.round(4).tolist()]
-                seconds.append(result.seconds)
-                print(f"{method:9s} {scenario:18s} seed {seed}: final {result.final_accuracy:.3f}", flush=True)
+    start, load_before = time.perf_counter(), os.getloadavg()[0]
+    seeds = list(range(args.seeds))
+    splits = {seed: split_digits(seed=seed) for seed in seeds}
+    done: dict[tuple, ContinualResult] = {}
+    seconds: list[float] = []
 
-    k_sweep: dict[str, list] = {"k": list(KS)}
-    lambda_sweep: dict[str, list] = {"ewc_lambda": list(LAMBDAS)}
+    def run(method: str, scenario: str, seed: int, *, ewc_lambda: float = DEFAULTS["ewc_lambda"],
+            k: int = DEFAULTS["k"]) -> ContinualResult:  # fmt: skip
+        if (method == "ewc" and ewc_lambda == 0) or (method == "replay" and k == 0):
+            method = "finetune"  # the same run, bit for bit
+        key = (method, scenario, seed, ewc_lambda if method == "ewc" else None, k if method == "replay" else None)
+        if key not in done:
+            result = run_continual(method, scenario, ewc_lambda=ewc_lambda, k=k, seed=seed, data=splits[seed])
+            done[key] = result
+            seconds.append(result.seconds)
+            print(f"{method:9s} {scenario:18s} seed {seed} lambda {ewc_lambda:g} k {k}: "
+                  f"final {result.final_accuracy:.3f}", flush=True)  # fmt: skip
+        return done[key]
+
+    def matrix(result: ContinualResult) -> list:
+        return result.R.round(4).tolist()
+
+    def fisher(result: ContinualResult) -> list | None:
+        totals = result.diagnostics.get("fisher_total")
+        return None if totals is None else [float(f"{f:.3g}") for f in totals]
+
+    runs = {f"{m}|{s}": [matrix(run(m, s, seed)) for seed in seeds] for s in SCENARIOS for m in METHODS}
+    fisher_total = {f"ewc|{s}": [fisher(run("ewc", s, seed)) for seed in seeds] for s in SCENARIOS}
+
+    k_sweep: dict = {"k": list(KS), "matrices": {}}
+    lambda_sweep: dict = {"ewc_lambda": list(LAMBDAS), "matrices": {}, "fisher_total": {}}
     for scenario in SCENARIOS:
-        k_sweep[scenario] = [
-            [
-                run_continual("replay", scenario, k=k, seed=s, data=splits[s]).final_accuracy
-                for s in range(args.sweep_seeds)
-            ]
-            for k in KS
-        ]
-        lambda_sweep[scenario] = [
-            [
-                run_continual("ewc", scenario, ewc_lambda=lam, seed=s, data=splits[s]).final_accuracy
-                for s in range(args.sweep_seeds)
-            ]
-            for lam in LAMBDAS
-        ]
-        print(f"sweeps done for {scenario}", flush=True)
+        by_k = [[run("replay", scenario, seed, k=k) for seed in seeds] for k in KS]
+        k_sweep[scenario] = [[round(r.final_accuracy, 4) for r in row] for row in by_k]
+        k_sweep["matrices"][scenario] = [[matrix(r) for r in row] for row in by_k]
+        by_lambda = [[run("ewc", scenario, seed, ewc_lambda=lam) for seed in seeds] for lam in LAMBDAS]
+        lambda_sweep[scenario] = [[round(r.final_accuracy, 4) for r in row] for row in by_lambda]
+        lambda_sweep["matrices"][scenario] = [[matrix(r) for r in row] for row in by_lambda]
+        lambda_sweep["fisher_total"][scenario] = [[fisher(r) for r in row] for row in by_lambda]
 
     summary = {
-        "description": "lesson 07: accuracy matrices R[i][j] (accuracy on task j after task i), split digits, 5 tasks",
+        "description": "lesson 08: accuracy matrices R[i][j] (accuracy on task j after task i), split digits, 5 tasks",
         "settings": DEFAULTS,
-        "seeds": list(range(args.seeds)),
-        "sweep_seeds": list(range(args.sweep_seeds)),
+        "seeds": seeds,
+        "sweep_seeds": seeds,
         "runs": runs,
+        "fisher_total": fisher_total,
         "k_sweep": k_sweep,
         "lambda_sweep": lambda_sweep,
         "machine": {
@@ -76,14 +104,17 @@ def main() -> None:
             "torch": torch.__version__,
             "processor": platform.processor() or platform.machine(),
             "threads": 1,
-            "median_seconds_per_run": float(np.median(seconds)),
+            "distinct_runs": len(done),
+            "median_seconds_per_run": round(float(np.median(seconds)), 2),
             "total_seconds": round(time.perf_counter() - start, 1),
+            "load_average_before_after": [round(load_before, 1), round(os.getloadavg()[0], 1)],
         },
     }
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / SUMMARY_FILE).write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
-    print(f"wrote {out / SUMMARY_FILE} in {summary['machine']['total_seconds']} s")
+    text = json.dumps(summary, separators=(",", ":"))
+    (out / SUMMARY_FILE).write_text(text + "\n", encoding="utf-8")
+    print(f"wrote {out / SUMMARY_FILE} ({len(text) // 1024} kB) in {summary['machine']['total_seconds']} s")
 
 
 if __name__ == "__main__":

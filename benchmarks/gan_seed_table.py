@@ -1,4 +1,4 @@
-"""Precompute lesson 06's multi-seed table: vanilla GAN vs PacGAN-2 on the ring (and the grid).
+"""Precompute lesson 07's multi-seed table: vanilla GAN vs PacGAN-2 on the ring (and the grid).
 
 Too slow to train live in the lesson (one 3000-step run takes about 8 s on a free core, several
 times that on a busy machine), so the lesson loads the JSON this script writes:
@@ -26,9 +26,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+import collapse_edu
 from collapse_edu.gan import METHODS, seed_table, train_gan
 
-OUT = Path(__file__).resolve().parents[1] / "collapse_edu" / "results" / "gan_seeds.json"
+# the package's results folder, where lesson 06 reads it (in a checkout or an installed package alike)
+OUT = Path(collapse_edu.__file__).resolve().parent / "results" / "gan_seeds.json"
 
 
 def summarise(rows: list[dict]) -> list[dict]:

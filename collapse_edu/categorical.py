@@ -33,7 +33,7 @@ import numpy as np
 
 from .loop import ArrayFamily, History, ModelSource, Policy, run_generations
 from .metrics import entropy
-from .validation import as_rng, check_choice, check_float, check_int
+from .validation import as_rng, check_bool, check_choice, check_float, check_int, check_memory
 
 DISTRIBUTIONS = ("uniform", "zipf")
 
@@ -44,6 +44,7 @@ DISTRIBUTIONS = ("uniform", "zipf")
 def uniform_distribution(categories: int) -> np.ndarray:
     """p_i = 1 / K for K categories."""
     categories = check_int("categories", categories, minimum=1)
+    _check_categories_memory(categories)
     return np.full(categories, 1.0 / categories)
 
 
@@ -52,8 +53,13 @@ def zipf_distribution(categories: int, exponent: float = 1.0) -> np.ndarray:
     (Zipf 1949; the setting of Dohmatob et al., arXiv:2402.07043)."""
     categories = check_int("categories", categories, minimum=1)
     exponent = check_float("zipf_exponent", exponent, 0.0)
+    _check_categories_memory(categories)
     weights = np.arange(1, categories + 1, dtype=float) ** -exponent
     return weights / weights.sum()
+
+
+def _check_categories_memory(categories: int) -> None:
+    check_memory(16.0 * categories, f"categories = {categories}", "use fewer categories")
 
 
 def starting_distribution(categories: int, distribution: str = "zipf", zipf_exponent: float = 1.0) -> np.ndarray:
@@ -120,6 +126,8 @@ class Categorical(ArrayFamily):
     ``keep_frequencies=True`` also records every model's full frequency vector in the history
     (``history["p"]`` has shape ``(generations + 1, runs, K)``; mind the memory).
     """
+
+    sample_bytes = 0  # data are count tables (runs, K), whatever the number of samples
 
     def __init__(self, keep_frequencies: bool = False):
         self.keep_frequencies = bool(keep_frequencies)
@@ -190,6 +198,14 @@ def simulate_categorical(
     if p0 is None:
         p0 = starting_distribution(categories, distribution, zipf_exponent)
     p0 = check_probabilities("p0", p0)
+    runs = check_int("runs", runs, minimum=1)
+    generations = check_int("generations", generations, minimum=0)
+    keep_frequencies = check_bool("keep_frequencies", keep_frequencies)
+    check_memory(
+        8.0 * runs * p0.size * (6 + (generations + 1 if keep_frequencies else 0)),
+        f"runs = {runs} with {p0.size} categories" + (f", {generations} generations kept" if keep_frequencies else ""),
+        "use fewer runs or categories" + (", or keep_frequencies=False" if keep_frequencies else ""),
+    )
     return run_generations(
         Categorical(keep_frequencies=keep_frequencies),
         ModelSource(p0),

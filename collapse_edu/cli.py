@@ -1,14 +1,21 @@
 """``collapse-edu``: list, open, run and hand out the lessons; monitor datasets; run experiments.
 
     collapse-edu list                       lessons with title and expected minutes
-    collapse-edu lab                        open JupyterLab on the lessons
+    collapse-edu lab [--dir DIR]            open JupyterLab on the lessons (installed: on a working copy)
     collapse-edu run 01 [--out DIR]         execute a lesson headless to .ipynb + .html, print time and memory
     collapse-edu student --out DIR          build the student versions (solutions -> stubs)
+    collapse-edu student --publish          regenerate lessons/student/ of a checkout
+    collapse-edu student --nbgrader DIR     nbgrader source notebooks (DIR/source/<lesson>/)
+    collapse-edu slides 01 [--out DIR]      a reveal.js slide deck of a lesson
     collapse-edu export --out DIR           all lessons as an offline HTML site with an index
     collapse-edu monitor REF CANDIDATE      collapse symptoms of a new dataset version (exit 1 if flagged)
     collapse-edu simulate FAMILY ...        headless experiments (see cli_simulate.py)
 
-Errors in arguments are reported in one line (exit status 2), never as a traceback.
+Errors in arguments are reported in one line (exit status 2), never as a traceback; so are
+files that cannot be read or written. A lesson that fails while it runs is one line too (exit
+status 1). No command writes over its inputs or into the master lessons folder, and none replaces
+an existing file that collapse-edu did not write itself unless ``--force`` is given (see
+:mod:`collapse_edu.outputs` for how the tool marks its files).
 """
 
 from __future__ import annotations
@@ -22,7 +29,59 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import lessons as lesson_files
-from .cli_simulate import SIMULATIONS
+from .cli_simulate import SIMULATIONS, add_force_option
+from .outputs import check_folder, check_targets
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: the usage block is left to ``--help``."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def seconds(text: str) -> int:
+    """--timeout: whole seconds >= 1 (nbclient would read 0 or a negative number as no limit at all)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number of seconds, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1 second per cell, got {value}")
+    return value
+
+
+def at_least(minimum: int):
+    """An argparse type: a whole number >= ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+def _master_folders(args: argparse.Namespace) -> list[Path]:
+    """Folders that hold master lessons: the one being read, the checkout's and the installed wheel's."""
+    from .course import master_folders
+
+    return [lesson_files.lessons_dir(args.lessons), *master_folders()]
+
+
+def _installed(path: Path) -> bool:
+    """Whether ``path`` lies in the course shipped inside the installed package (read-only)."""
+    from .course import packaged_root
+
+    root = packaged_root()
+    try:
+        return root is not None and path.resolve().is_relative_to(root.resolve())
+    except OSError:
+        return False
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -33,18 +92,50 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _lab(args: argparse.Namespace) -> int:
+    """JupyterLab on the lessons. From an installed wheel (or with --dir) the course is first copied
+    into a working folder, or that copy brought up to date (:func:`collapse_edu.course.sync_course`)."""
+    from .course import DEFAULT_COPY, sync_course
+
     directory = lesson_files.lessons_dir(args.lessons)
-    first = lesson_files.list_lessons(directory)[0].path.name
-    command = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={directory}", first, *args.extra]
+    if args.dir is None and not args.copy_only and not _installed(directory):
+        first = lesson_files.list_lessons(directory)[0].path.name
+        root = directory
+    else:
+        if args.lessons:
+            raise ValueError("--lessons cannot be combined with --dir or --copy-only (they copy the whole course)")
+        folder = Path(args.dir or DEFAULT_COPY)
+        report = sync_course(folder)
+        for line in report.lines():
+            print(line)
+        if args.copy_only:
+            return 0
+        root = folder.resolve()
+        opened = lesson_files.lesson_paths(root / "lessons" / "student") or lesson_files.lesson_paths(root / "lessons")
+        first = opened[0].relative_to(root).as_posix()
+    command = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={root}", first, *args.extra]
     if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in command:
         command.append("--allow-root")  # containers and course machines often run as root
     print("Opening the course:", " ".join(command))
-    return subprocess.call(command, cwd=directory)
+    return subprocess.call(command, cwd=root)
 
 
 def _run(args: argparse.Namespace) -> int:
     lesson = lesson_files.find_lesson(args.lesson, args.lessons)
+    if args.inplace and _installed(lesson.path):
+        raise ValueError(
+            "--inplace updates a lesson of a checkout; this one belongs to the installed package "
+            "(run `collapse-edu lab --copy-only` for a copy of your own, or use --out DIR)"
+        )
     out = None if args.inplace and args.out is None else Path(args.out or "executed")
+    if out is not None:  # checked before the lesson runs, not after
+        check_folder(out, protected=_master_folders(args), what="run --out")
+        check_targets(
+            lesson_files.output_files(lesson, out),
+            inputs=[lesson.path],
+            force=args.force,
+            what=f"run {args.lesson}",
+            new_folders=True,
+        )
     seconds, peak_mb = lesson_files.run_lesson(lesson, out, inplace=args.inplace, timeout=args.timeout)
     where = ", ".join(
         filter(None, [str(lesson.path) if args.inplace else "", f"{out}/{lesson.name}.ipynb and .html" if out else ""])
@@ -55,24 +146,70 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _student(args: argparse.Namespace) -> int:
-    from .student import build_student_versions
+    from .student import build_student_versions, published_folder, stale_student_versions
 
     paths = [lesson.path for lesson in lesson_files.list_lessons(args.lessons)]
-    written = build_student_versions(paths, Path(args.out))
-    print(f"wrote {len(written)} student notebooks to {args.out}")
+    if args.nbgrader:
+        from .grading import nbgrader_targets, write_nbgrader_sources
+
+        course = check_folder(args.nbgrader, protected=_master_folders(args), what="student --nbgrader")
+        targets = nbgrader_targets(paths, course)
+        check_targets(targets, inputs=paths, force=args.force, what="student --nbgrader", new_folders=True)
+        written = write_nbgrader_sources(paths, course)
+        print(f"wrote {len(written)} nbgrader source notebooks to {course / 'source'} (one assignment per lesson)")
+        return 0
+    if args.publish:
+        folder = lesson_files.lessons_dir(args.lessons)
+        if _installed(folder):
+            raise ValueError("--publish updates lessons/student/ of a checkout; the installed course is read-only")
+        out = published_folder(folder)
+    else:
+        out = check_folder(args.out, protected=_master_folders(args), what="student")
+    check_targets([out / p.name for p in paths], inputs=paths, force=args.force, what="student", new_folders=True)
+    written = build_student_versions(paths, out)
+    print(f"wrote {len(written)} student notebooks to {out}")
+    if args.publish:
+        ours, foreign = stale_student_versions(paths, out)
+        for path in ours:
+            path.unlink()
+        if ours:
+            print(f"removed {len(ours)} student notebooks whose lesson is gone: {', '.join(p.name for p in ours)}")
+        if foreign:
+            print(f"left {len(foreign)} notebooks collapse-edu did not write: {', '.join(p.name for p in foreign)}")
+    return 0
+
+
+def _slides(args: argparse.Namespace) -> int:
+    from .slides import slides_target, write_slides
+
+    lesson = lesson_files.find_lesson(args.lesson, args.lessons)
+    out = check_folder(args.out, protected=_master_folders(args), what="slides")
+    target = slides_target(lesson, out)
+    check_targets([target], inputs=[lesson.path], force=args.force, what=f"slides {args.lesson}", new_folders=True)
+    written, notices = write_slides(lesson, out, force=args.force)
+    print(f"{lesson.name}: slides written to {written} (open it in a browser; S shows the speaker notes)")
+    for notice in notices:
+        print(f"note: {notice}", file=sys.stderr)
     return 0
 
 
 def _export(args: argparse.Namespace) -> int:
     lessons = lesson_files.list_lessons(args.lessons)
-    index = lesson_files.export_site(lessons, Path(args.out), execute=not args.no_execute, timeout=args.timeout)
+    out = check_folder(args.out, protected=_master_folders(args), what="export")
+    targets = [out / "index.html", *(path for lesson in lessons for path in lesson_files.output_files(lesson, out))]
+    inputs = [lesson.path for lesson in lessons]
+    check_targets(targets, inputs=inputs, force=args.force, what="export", new_folders=True)
+    index = lesson_files.export_site(lessons, out, execute=not args.no_execute, timeout=args.timeout)
     print(f"exported {len(lessons)} lessons; open {index}")
     return 0
 
 
 def _monitor(args: argparse.Namespace) -> int:
     from .monitor import compare_files, report_figure, write_html
+    from .outputs import figure_path, save_figure
 
+    outputs = ([Path(args.html)] if args.html else []) + ([figure_path(args.plot)] if args.plot else [])
+    check_targets(outputs, inputs=[args.reference, args.candidate], force=args.force, what="monitor")
     report = compare_files(
         args.reference, args.candidate, kind=args.kind, max_rows=args.max_rows, max_tokens=args.max_tokens
     )
@@ -81,38 +218,64 @@ def _monitor(args: argparse.Namespace) -> int:
         write_html(report, args.html)
         print(f"report written to {args.html}", file=sys.stderr)
     if args.plot:
-        report_figure(report).savefig(args.plot)
-        print(f"figure written to {args.plot}", file=sys.stderr)
+        import matplotlib.pyplot as plt
+
+        figure = report_figure(report)
+        written = save_figure(figure, args.plot)
+        plt.close(figure)
+        print(f"figure written to {written}", file=sys.stderr)
     levels = {"never": 3, "warn": 1, "flag": 2}
     return 1 if ("ok", "warn", "flag").index(report.verdict) >= levels[args.fail_on] else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="collapse-edu", description="Model collapse, hands-on: the course tool.")
+    parser = Parser(prog="collapse-edu", description="Model collapse, hands-on: the course tool.")
     parser.add_argument("--lessons", metavar="DIR", help="the lessons folder (default: ./lessons or the checkout's)")
     commands = parser.add_subparsers(dest="command", required=True)
 
     commands.add_parser("list", help="list the lessons").set_defaults(handler=_list)
 
-    lab = commands.add_parser("lab", help="open JupyterLab on the lessons")
-    lab.add_argument("extra", nargs="*", help="further options for jupyter lab (e.g. --port=9999)")
+    lab = commands.add_parser(
+        "lab",
+        help="open JupyterLab on the lessons (from an installed package: on a working copy of the course)",
+        description="In a checkout, open the lessons. From an installed package (or with --dir), first copy the "
+        "course into a working folder, or bring an earlier copy up to date: new and unchanged lessons are "
+        "copied, a notebook you changed is kept and the new version is put beside it.",
+    )
+    lab.add_argument("--dir", help="working copy of the course (default: ./collapse-edu-course)")
+    lab.add_argument("--copy-only", action="store_true", help="copy or update the course, do not start JupyterLab")
+    lab.add_argument("extra", nargs="*", help="further options for jupyter lab (--port 9999 or --port=9999)")
     lab.set_defaults(handler=_lab)
 
     run = commands.add_parser("run", help="execute a lesson headless into .ipynb and .html")
     run.add_argument("lesson", help="number (01), name or path of the lesson")
     run.add_argument("--out", help="output folder (default: ./executed)")
     run.add_argument("--inplace", action="store_true", help="write the executed notebook back over the lesson")
-    run.add_argument("--timeout", type=int, default=600, help="seconds allowed per cell")
+    run.add_argument("--timeout", type=seconds, default=600, help="seconds allowed per cell (>= 1)")
+    add_force_option(run)
     run.set_defaults(handler=_run)
 
     student = commands.add_parser("student", help="build the student versions of all lessons")
-    student.add_argument("--out", required=True, help="output folder")
+    where = student.add_mutually_exclusive_group(required=True)
+    where.add_argument("--out", help="output folder (never the master lessons folder)")
+    where.add_argument(
+        "--publish", action="store_true", help="regenerate lessons/student/ of the checkout (the exercises links)"
+    )
+    where.add_argument("--nbgrader", metavar="DIR", help="nbgrader course folder: writes DIR/source/<lesson>/")
+    add_force_option(student)
     student.set_defaults(handler=_student)
+
+    slides = commands.add_parser("slides", help="a reveal.js slide deck of a lesson, for lectures")
+    slides.add_argument("lesson", help="number (01), name or path of the lesson")
+    slides.add_argument("--out", default="slides", help="output folder (default: ./slides)")
+    add_force_option(slides)
+    slides.set_defaults(handler=_slides)
 
     export = commands.add_parser("export", help="execute all lessons into a static HTML site with an index")
     export.add_argument("--out", default="site", help="output folder (default: ./site)")
-    export.add_argument("--timeout", type=int, default=600, help="seconds allowed per cell")
+    export.add_argument("--timeout", type=seconds, default=600, help="seconds allowed per cell (>= 1)")
     export.add_argument("--no-execute", action="store_true", help="convert the committed notebooks without running")
+    add_force_option(export)
     export.set_defaults(handler=_export)
 
     monitor = commands.add_parser("monitor", help="compare a dataset version with a trusted reference")
@@ -122,33 +285,90 @@ def build_parser() -> argparse.ArgumentParser:
     monitor.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report")
     monitor.add_argument("--plot", metavar="FILE", help="also write the report figure (png, pdf, svg)")
     monitor.add_argument("--json", action="store_true", help="print the report as JSON")
-    monitor.add_argument("--max-rows", type=int, default=200_000, help="numeric rows kept per file")
-    monitor.add_argument("--max-tokens", type=int, default=2_000_000, help="text tokens kept per side")
+    monitor.add_argument("--max-rows", type=at_least(10), default=200_000, help="numeric rows kept per file")
+    monitor.add_argument("--max-tokens", type=at_least(100), default=2_000_000, help="text tokens kept per side")
     monitor.add_argument(
         "--fail-on",
         choices=("flag", "warn", "never"),
         default="flag",
         help="exit with status 1 when the overall verdict reaches this level",
     )
+    add_force_option(monitor)
     monitor.set_defaults(handler=_monitor)
 
     simulate = commands.add_parser("simulate", help="headless experiments").add_subparsers(dest="family", required=True)
     for add in SIMULATIONS:
         add(simulate)
+
+    from .cli_link import add_link_command  # collapse-edu link: nbgitpuller links for a JupyterHub workshop
+
+    add_link_command(commands)
     return parser
+
+
+def _split_lab(argv: list[str]) -> tuple[list[str], list[str]] | None:
+    """For ``lab``: (our arguments, JupyterLab's arguments in their order), else None.
+
+    Everything after ``lab`` goes to JupyterLab as typed, so ``--port 8899`` works as well as
+    ``--port=8899``; only ``--lessons DIR``, ``--dir DIR``, ``--copy-only`` and ``-h`` are ours."""
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        if token == "--lessons":
+            i += 2
+        elif token.startswith("--lessons=") or token in ("-h", "--help"):
+            i += 1
+        elif token == "lab":
+            before, after, theirs = list(argv[:i]), ["lab"], []
+            rest = list(argv[i + 1 :])
+            while rest:
+                token = rest.pop(0)
+                if token == "--lessons" and rest:
+                    before += [token, rest.pop(0)]
+                elif token.startswith("--lessons="):
+                    before.append(token)
+                elif token in ("-h", "--help", "--copy-only"):
+                    after.append(token)
+                elif token == "--dir" and rest:
+                    after += [token, rest.pop(0)]
+                elif token.startswith("--dir="):
+                    after.append(token)
+                else:
+                    theirs.append(token)
+            return before + after, theirs
+        else:
+            return None
+    return None
+
+
+def _os_message(error: OSError) -> str:
+    """'cannot write x.png: No such file or directory' rather than '[Errno 2] ...'."""
+    name = error.filename if error.filename is not None else ""
+    reason = error.strerror or str(error)
+    return f"{str(name)[:120]}: {reason}" if name else reason
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args, unknown = parser.parse_known_args(argv)
-    if unknown and args.command == "lab":  # options for jupyter lab itself pass through
-        args.extra = [*args.extra, *unknown]
-    elif unknown:
-        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    lab = _split_lab(argv)
+    if lab is not None:
+        args = parser.parse_args(lab[0])
+        args.extra = lab[1]
+    else:
+        args = parser.parse_args(argv)
     try:
         return args.handler(args)
     except (ValueError, TypeError, FileNotFoundError) as error:
         parser.exit(2, f"collapse-edu: error: {error}\n")
+    except lesson_files.LessonError as error:
+        parser.exit(1, f"collapse-edu: error: {error}\n")
+    except MemoryError as error:
+        parser.exit(2, f"collapse-edu: error: out of memory ({error or 'an allocation failed'}); use smaller sizes\n")
+    except OSError as error:
+        parser.exit(2, f"collapse-edu: error: {_os_message(error)}\n")
+    except KeyboardInterrupt:
+        parser.exit(130, "collapse-edu: interrupted\n")
 
 
 if __name__ == "__main__":

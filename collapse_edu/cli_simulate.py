@@ -1,8 +1,10 @@
 """``collapse-edu simulate FAMILY``: headless experiments for lecture slides and scripts.
 
 One sub-command per model family. Each runs the family's simulation, prints per-generation (or
-per-snapshot) summaries next to their theory as a table or ``--json``, and saves the lesson's
-figure with ``--plot``. Shared options come from :func:`add_output_options` and
+per-snapshot) summaries next to their theory as a table or ``--json``, and saves with ``--plot``
+a figure drawn from that same run (the numbers printed, with the theory printed next to them).
+The ``--plot`` file is checked before the simulation starts (see :mod:`collapse_edu.outputs`).
+Shared options come from :func:`add_output_options` and
 :func:`add_policy_options`; a new family adds one ``_add_<family>`` function to ``SIMULATIONS``.
 """
 
@@ -18,11 +20,30 @@ import numpy as np
 from .loop import POLICIES
 
 
+def add_force_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--force", action="store_true", help="replace existing files that collapse-edu did not write")
+
+
 def add_output_options(p: argparse.ArgumentParser, *, rows: str, figure: str) -> None:
-    """--seed, --json and --plot: every simulation has them."""
+    """--seed, --json, --plot and --force: every simulation has them."""
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help=f"print {rows} as JSON")
-    p.add_argument("--plot", metavar="FILE", help=f"save {figure} (png, pdf, svg)")
+    p.add_argument("--plot", metavar="FILE", help=f"save {figure} (png, pdf, svg; no extension: png)")
+    add_force_option(p)
+
+
+def checked(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """The handler, after checking that its --plot file may be written (before any simulation)."""
+
+    def run(args: argparse.Namespace) -> int:
+        if args.plot:
+            from .outputs import check_targets, figure_path
+
+            inputs = [args.corpus] if getattr(args, "corpus", None) else []
+            check_targets([figure_path(args.plot)], inputs=inputs, force=args.force, what=f"simulate {args.family}")
+        return handler(args)
+
+    return run
 
 
 def add_policy_options(p: argparse.ArgumentParser) -> None:
@@ -51,13 +72,19 @@ def emit(args: argparse.Namespace, parameters: dict, rows: list[dict], figure: C
         for row in rows[::step] if rows[-1] in rows[::step] else [*rows[::step], rows[-1]]:
             print("  ".join(f"{row[k]:>14.6g}" if isinstance(row[k], float) else f"{row[k]:>14}" for k in keys))
     if getattr(args, "plot", None) and figure is not None:
-        figure().savefig(args.plot)
-        print(f"figure written to {args.plot}", file=sys.stderr if args.json else sys.stdout)
+        import matplotlib.pyplot as plt
+
+        from .outputs import save_figure
+
+        drawn = figure()
+        written = save_figure(drawn, args.plot)
+        plt.close(drawn)
+        print(f"figure written to {written}", file=sys.stderr if args.json else sys.stdout)
 
 
 def _simulate_gaussian(args: argparse.Namespace) -> int:
     from . import theory
-    from .figures.gaussian import sigma_collapse
+    from .figures.gaussian import sigma_history
     from .gaussian import simulate_gaussian
 
     history = simulate_gaussian(
@@ -73,6 +100,11 @@ def _simulate_gaussian(args: argparse.Namespace) -> int:
     )
     replace = args.policy == "replace"  # the closed forms below are for the replace policy
     sigma, mu = history["sigma"], history["mu"]
+    moments = None  # exact (E[sigma_t^2], E[mu_t^2]) of the MLE loop under accumulate and fresh-real
+    if args.ddof == 0 and args.policy == "accumulate":
+        moments = theory.gaussian_accumulate_moments(history.generations, args.n)
+    elif args.ddof == 0 and args.policy == "fresh-real":
+        moments = theory.biased_sampling_moments(history.generations, args.n, 1.0, args.real_fraction)
     rows = []
     for t in history.generations:
         q05, q25, q75, q95 = np.quantile(sigma[t], [0.05, 0.25, 0.75, 0.95])
@@ -93,6 +125,9 @@ def _simulate_gaussian(args: argparse.Namespace) -> int:
             rows[-1]["theory_sigma_median"] = float(theory.sigma_quantile(0.5, t, args.n, args.ddof))
             rows[-1]["theory_sigma2_mean"] = float(theory.expected_variance(t, args.n, args.ddof))
             rows[-1]["theory_mu2_mean"] = float(theory.mean_drift_mse(t, args.n, args.ddof))
+        elif moments is not None:
+            rows[-1]["theory_sigma2_mean"] = float(moments[0][t])
+            rows[-1]["theory_mu2_mean"] = float(moments[1][t])
     parameters = {
         "n": args.n,
         "generations": args.generations,
@@ -102,7 +137,17 @@ def _simulate_gaussian(args: argparse.Namespace) -> int:
         "seed": args.seed,
         "path": "direct" if args.direct or args.policy == "accumulate-subsample" else "fast (sufficient statistics)",
     }
-    emit(args, parameters, rows, lambda: sigma_collapse(args.n, args.generations, args.runs, args.ddof, args.seed))
+    emit(
+        args,
+        parameters,
+        rows,
+        lambda: sigma_history(
+            history,
+            args.ddof,
+            theory_variance=None if moments is None else moments[0],
+            theory_label="theory: exact mean",
+        ),
+    )
     return 0
 
 
@@ -115,7 +160,7 @@ def _add_gaussian(simulate: argparse._SubParsersAction) -> None:
     p.add_argument("--direct", action="store_true", help="draw all n samples instead of the exact fast path")
     add_policy_options(p)
     add_output_options(p, rows="per-generation statistics", figure="the sigma figure")
-    p.set_defaults(handler=_simulate_gaussian)
+    p.set_defaults(handler=checked(_simulate_gaussian))
 
 
 def _simulate_categorical(args: argparse.Namespace) -> int:
@@ -186,7 +231,7 @@ def _add_categorical(simulate: argparse._SubParsersAction) -> None:
     p.add_argument("--runs", type=int, default=200, help="independent runs simulated together")
     add_policy_options(p)
     add_output_options(p, rows="per-generation statistics", figure="the surviving-categories figure")
-    p.set_defaults(handler=_simulate_categorical)
+    p.set_defaults(handler=checked(_simulate_categorical))
 
 
 def _simulate_ngram(args: argparse.Namespace) -> int:
@@ -237,10 +282,12 @@ def _simulate_ngram(args: argparse.Namespace) -> int:
     def figure():
         from .figures.text import collapse_dashboard
 
+        sampling = f"temperature {args.temperature:g}" + (f", top-k {args.top_k}" if args.top_k else "")
         return collapse_dashboard(
             {str(history.policy): history},
             theory_counts=counts if exact_resampling else None,
             reference=args.policy != "replace",  # the level of the model of all real text
+            title=f"order-{args.order} n-gram, {history.policy}, {sampling} (median of {args.runs} run(s))",
         )
 
     emit(args, parameters, rows, figure)
@@ -260,7 +307,7 @@ def _add_ngram(simulate: argparse._SubParsersAction) -> None:
     p.add_argument("--top-k", type=int, default=None, help="sample only the k most frequent continuations")
     p.add_argument("--eval-sentences", type=int, default=500, help="sentences sampled per model for the metrics")
     add_output_options(p, rows="per-generation metrics", figure="the metrics figure")
-    p.set_defaults(handler=_simulate_ngram)
+    p.set_defaults(handler=checked(_simulate_ngram))
 
 
 def _simulate_transformer(args: argparse.Namespace) -> int:
@@ -350,6 +397,8 @@ def _simulate_mixture(args: argparse.Namespace) -> int:
         runs=args.runs,
         components=args.components,
         separation=args.separation,
+        warm_start=args.warm_start,
+        tol=args.tol,
         max_iter=args.max_iter,
         seed=args.seed,
         keep_models=False,
@@ -357,16 +406,16 @@ def _simulate_mixture(args: argparse.Namespace) -> int:
     )
     rows = []
     for t in history.generations:
-        std, weights = history["component_std"][t], history["weights"][t]
         rows.append(
             {
                 "generation": int(t),
+                "pooled_variance_mean": float(np.mean(history["pooled_std"][t] ** 2)),
+                "theory_pooled_variance": float(theory.expected_variance(t, args.n)),
                 "pooled_std_median": float(np.median(history["pooled_std"][t])),
-                "min_component_std_median": float(np.median(std.min(axis=1))),
-                "max_component_std_median": float(np.median(std.max(axis=1))),
-                "min_weight_median": float(np.median(weights.min(axis=1))),
+                "light_std_median": float(np.median(history["light_std"][t])),
+                "heavy_std_median": float(np.median(history["heavy_std"][t])),
+                "light_weight_median": float(np.median(history["light_weight"][t])),
                 "separation_median": float(np.median(history["separation"][t])),
-                "theory_one_gaussian_std": float(np.sqrt(theory.expected_variance(t, args.n))),
             }
         )
     parameters = {
@@ -375,29 +424,34 @@ def _simulate_mixture(args: argparse.Namespace) -> int:
         "runs": args.runs,
         "components": args.components,
         "separation": args.separation,
+        "warm_start": args.warm_start,
+        "tol": args.tol,
         "max_iter": args.max_iter,
         "seed": args.seed,
-        "fit": "scikit-learn GaussianMixture, full covariance, EM warm-started from the previous generation",
+        "fit": "EM, full covariance, "
+        + ("warm-started from the previous fit" if args.warm_start else "a fresh k-means start every generation"),
     }
-    emit(args, parameters, rows, lambda: mixture_collapse(history, 0))
+    emit(args, parameters, rows, lambda: mixture_collapse(history))
     return 0
 
 
 def _add_mixture(simulate: argparse._SubParsersAction) -> None:
     p = simulate.add_parser("mixture", help="refit a Gaussian mixture to its own samples (Shumailov's 2-D toy)")
     p.add_argument("--n", type=int, default=1000, help="samples per generation")
-    p.add_argument("--generations", type=int, default=400)
-    p.add_argument("--runs", type=int, default=1, help="independent runs (fitted one after another)")
+    p.add_argument("--generations", type=int, default=300)
+    p.add_argument("--runs", type=int, default=4, help="independent runs (fitted together)")
     p.add_argument("--components", type=int, default=2, help="mixture components")
     p.add_argument("--separation", type=float, default=0.0, help="0: one 2-D blob; s > 0: two blobs s apart")
-    p.add_argument("--max-iter", type=int, default=10, help="EM steps per warm-started fit")
-    add_output_options(p, rows="per-generation statistics", figure="the figure of run 0")
-    p.set_defaults(handler=_simulate_mixture)
+    p.add_argument("--warm-start", action="store_true", help="start EM from the previous fit (default: fresh fit)")
+    p.add_argument("--tol", type=float, default=1e-5, help="EM stops when the mean log-likelihood changes less")
+    p.add_argument("--max-iter", type=int, default=2000, help="at most this many EM steps per fit")
+    add_output_options(p, rows="per-generation statistics over runs", figure="the figure over runs")
+    p.set_defaults(handler=checked(_simulate_mixture))
 
 
 def _simulate_regression(args: argparse.Namespace) -> int:
     from . import theory
-    from .figures.synthetic import regression_workflows
+    from .figures.synthetic import regression_history
     from .regression import simulate_regression
 
     r = real_fraction(args)
@@ -455,20 +509,20 @@ def _simulate_regression(args: argparse.Namespace) -> int:
         "seed": args.seed,
         "test_error": "|w_t - w*|^2 (excess risk for x ~ N(0, I)); generation 0 is the truth",
     }
-    policies = [args.policy]
+    laws = {"replace": "theory: c t", "accumulate": "theory: accumulated sum", "fresh-real": "theory (approx.)"}
     emit(
         args,
         parameters,
         rows,
-        lambda: regression_workflows(
+        lambda: regression_history(
+            history,
             args.dim,
             args.samples,
-            args.generations,
-            args.runs,
-            real_fraction=args.real_fraction or 0.0,
-            design=args.design,
-            policies=policies,
-            seed=args.seed,
+            noise=args.noise,
+            ridge=args.ridge,
+            design=design,
+            theory_error=theory_curve,
+            theory_label=laws.get(args.policy, "theory"),
         ),
     )
     return 0
@@ -490,7 +544,7 @@ def _add_regression(simulate: argparse._SubParsersAction) -> None:
         help="fixed: relabel the same X each generation (Gerstgrasser et al.); fresh: new X (fresh-real: always)",
     )
     add_output_options(p, rows="per-generation statistics", figure="the test-error figure")
-    p.set_defaults(handler=_simulate_regression)
+    p.set_defaults(handler=checked(_simulate_regression))
 
 
 def _simulate_gan(args: argparse.Namespace) -> int:
@@ -518,7 +572,7 @@ def _add_gan(simulate: argparse._SubParsersAction) -> None:
     p.add_argument("--lr-d", type=float, default=1e-3, help="discriminator learning rate")
     p.add_argument("--steps", type=int, default=3000)
     add_output_options(p, rows="per-snapshot mode metrics", figure="the mode-occupancy figure")
-    p.set_defaults(handler=_simulate_gan)
+    p.set_defaults(handler=checked(_simulate_gan))
 
 
 def _simulate_continual(args: argparse.Namespace) -> int:
@@ -553,7 +607,7 @@ def _add_continual(simulate: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=int, default=100, help="full-batch Adam steps per task")
     p.add_argument("--lr", type=float, default=0.01)
     add_output_options(p, rows="one row of the accuracy matrix per task", figure="the accuracy-matrix figure")
-    p.set_defaults(handler=_simulate_continual)
+    p.set_defaults(handler=checked(_simulate_continual))
 
 
 #: One entry per model family: a function that adds its ``simulate`` sub-command.

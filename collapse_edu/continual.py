@@ -1,4 +1,4 @@
-"""Catastrophic forgetting: one small network trained on a sequence of tasks (lesson 07).
+"""Catastrophic forgetting: one small network trained on a sequence of tasks (lesson 08).
 
 This is a contrast lesson, not a collapse loop: the data stay real and clean, but the *task*
 changes. The 8x8 handwritten digits that ship with scikit-learn are split into 5 tasks of two
@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .validation import as_rng, check_choice, check_float, check_int
+from .validation import as_rng, check_choice, check_float, check_int, check_times
 
 METHODS = ("finetune", "ewc", "replay", "joint")
 SCENARIOS = ("task-incremental", "class-incremental")
@@ -43,7 +43,7 @@ METHOD_LABELS = {
 }
 N_CLASSES = 10
 
-#: Settings of the lesson's runs (measured on 2 shared CPU cores, about 0.3-0.6 s per run).
+#: Settings of the lesson's runs (``benchmarks/continual_seeds.py`` records their timings and the machine load).
 DEFAULTS = {"hidden": 100, "steps": 100, "lr": 0.01, "ewc_lambda": 1e5, "k": 10}
 
 
@@ -79,6 +79,11 @@ class SplitDigits:
         x, y = (self.x_train, self.y_train) if split == "train" else (self.x_test, self.y_test)
         keep = torch.isin(y, torch.tensor(self.task_classes[t]))
         return x[keep], y[keep]
+
+    def seen(self, t: int) -> list[int]:
+        """All classes of tasks 0..t: what a class-incremental network chooses among after task ``t``."""
+        t = check_int("t", t, 0, self.n_tasks - 1)
+        return [c for task in self.task_classes[: t + 1] for c in task]
 
 
 def split_digits(n_tasks: int = 5, test_fraction: float = 0.3, seed: int = 0) -> SplitDigits:
@@ -297,15 +302,10 @@ class ContinualResult:
         return f"{METHOD_LABELS[self.method]}, {self.scenario}"
 
 
-def _seen(data: SplitDigits, t: int) -> list[int]:
-    """All classes of tasks 0..t."""
-    return [c for task in data.task_classes[: t + 1] for c in task]
-
-
 def _train_masks(scenario: str, data: SplitDigits, t: int, y: torch.Tensor, task_of: torch.Tensor) -> torch.Tensor:
     """Output units each training sample may choose from while learning task t."""
     if scenario == "class-incremental":
-        return class_mask(_seen(data, t), len(y))
+        return class_mask(data.seen(t), len(y))
     table = torch.stack([class_mask(classes)[0] for classes in data.task_classes])
     return table[task_of]
 
@@ -316,7 +316,7 @@ def evaluate(model: nn.Module, data: SplitDigits, scenario: str, after: int) -> 
     Task-incremental: argmax over the task's own classes. Class-incremental: argmax over all
     classes seen so far (a task not yet seen therefore scores 0)."""
     scenario = check_choice("scenario", scenario, SCENARIOS)
-    seen = _seen(data, after)
+    seen = data.seen(after)
     row = np.zeros(data.n_tasks)
     with torch.no_grad():
         for j in range(data.n_tasks):
@@ -432,7 +432,7 @@ def run_continual(
                 optimiser.step()
             R[t] = evaluate(model, data, scenario, t)
             if method == "ewc":
-                classes = data.task_classes[t] if scenario == "task-incremental" else _seen(data, t)
+                classes = data.task_classes[t] if scenario == "task-incremental" else data.seen(t)
                 fisher = diagonal_fisher(model, x, classes)
                 fisher_totals.append(float(sum(f.sum() for f in fisher.values())))
                 importance, anchor = _merge_penalties(importance, anchor, fisher, dict(model.named_parameters()))
@@ -484,7 +484,7 @@ def run_grid(
 def class_incremental_finetune_prediction(tasks_seen: np.ndarray | int) -> np.ndarray:
     """Average accuracy of class-incremental fine-tuning if it learns each new task perfectly and
     forgets every earlier one completely: 1 / (number of tasks seen) (van de Ven & Tolias, arXiv:1904.07734)."""
-    tasks_seen = np.asarray(tasks_seen, dtype=float)
+    tasks_seen = check_times("tasks_seen", tasks_seen)
     if np.any(tasks_seen < 1):
         raise ValueError("tasks_seen must be >= 1")
     return 1.0 / tasks_seen

@@ -168,10 +168,18 @@ def embedded_documents() -> list[Document]:
     return list(_embedded_snapshot())
 
 
+def _path_kind(path: Path) -> str:
+    """'dir', 'file' or 'missing'; a path the system cannot even look up (too long) is a ValueError."""
+    try:
+        return "dir" if path.is_dir() else "file" if path.is_file() else "missing"
+    except OSError as error:
+        raise ValueError(f"corpus path {str(path)[:60]!r}... cannot be used: {error.strerror}") from None
+
+
 def read_text_file(path: str | os.PathLike) -> str:
     """The text of a UTF-8 file; a clear ``ValueError`` if it is empty, binary or not UTF-8."""
     path = Path(path)
-    if not path.is_file():
+    if _path_kind(path) != "file":
         raise FileNotFoundError(f"corpus file {str(path)!r} does not exist")
     raw = path.read_bytes()
     if b"\x00" in raw[:65536]:
@@ -196,7 +204,7 @@ def read_documents(path: str | os.PathLike) -> list[Document]:
     split into train and held-out text by document.
     """
     path = Path(path)
-    if path.is_dir():
+    if _path_kind(path) == "dir":
         files = sorted(
             p
             for p in path.rglob("*")

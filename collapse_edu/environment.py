@@ -62,5 +62,5 @@ def _blas_controller() -> Any:
 def one_blas_thread() -> Any:
     """A context manager in which BLAS runs on one thread. The course's batched linear algebra works on
     many tiny matrices (one d x d solve per run), where a second BLAS thread only waits: on two busy
-    cores it multiplied the time of lesson 04's random-features toy about fiftyfold."""
+    cores it multiplied the time of lesson 05's random-features toy about fiftyfold."""
     return _blas_controller().limit(limits=1, user_api="blas")

@@ -4,12 +4,17 @@ In a lesson, an exercise is a function the learner completes; its solution sits 
 ``### BEGIN SOLUTION`` and ``### END SOLUTION`` (see :mod:`collapse_edu.student`). The checker
 cell after it calls :func:`check_function` (or :func:`check_value`), which prints one line per
 finding and returns ``True`` when everything matches.
+
+Every checker also records its verdict (:func:`checker`). The learner never sees this; the nbgrader
+version of a lesson (:mod:`collapse_edu.grading`) uses it to turn a checker cell into an autograded
+test: the cell runs as the learner sees it, then asserts that every check it ran passed.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -45,6 +50,45 @@ def _compare(got: Any, expected: Any, rtol: float, atol: float) -> str | None:
     )
 
 
+_VERDICTS: list[bool] = []
+F = TypeVar("F", bound=Callable[..., bool])
+
+
+def checker(func: F) -> F:
+    """Decorator for an answer checker: record whether it passed (its return value) for graded versions."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> bool:
+        verdict = func(*args, **kwargs)
+        _VERDICTS.append(verdict is True)
+        return verdict
+
+    return wrapper  # type: ignore[return-value]
+
+
+def verdict_count() -> int:
+    """How many checks have run in this kernel (a mark for :func:`assert_checks_passed`)."""
+    return len(_VERDICTS)
+
+
+def verdicts_since(since: int) -> list[bool]:
+    """The verdicts (True = passed) recorded after the mark ``since`` (see :func:`verdict_count`)."""
+    return list(_VERDICTS[since:])
+
+
+def assert_checks_passed(since: int) -> None:
+    """Raise ``AssertionError`` unless at least one check ran after the mark ``since`` and all of them passed.
+
+    The last line of an autograded nbgrader test cell: the checker's own printout says what is wrong.
+    """
+    verdicts = _VERDICTS[since:]
+    if not verdicts:
+        raise AssertionError("no answer checker ran in this cell")
+    failed = verdicts.count(False)
+    if failed:
+        raise AssertionError(f"{failed} of {len(verdicts)} checks did not pass (the lines above say why)")
+
+
 #: What :func:`call_learner` returns for a stub that is not written yet, and for any other error.
 STUB, RAISED = object(), object()
 
@@ -65,6 +109,7 @@ def call_learner(where: str, func: Callable[..., Any], *args: Any, **kwargs: Any
         return RAISED
 
 
+@checker
 def check_value(
     answer: Any, expected: Any, *, name: str = "your answer", rtol: float = 1e-6, atol: float = 1e-12, hint: str = ""
 ) -> bool:
@@ -77,6 +122,7 @@ def check_value(
     return False
 
 
+@checker
 def check_function(
     func: Callable[..., Any],
     reference: Callable[..., Any],

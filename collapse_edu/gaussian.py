@@ -24,7 +24,7 @@ import numpy as np
 from scipy.special import ndtr
 
 from .loop import ArrayFamily, History, ModelSource, Policy, run_generations
-from .validation import check_choice, check_float, check_int
+from .validation import check_bool, check_choice, check_float, check_int
 
 
 def _check_ddof(ddof: object) -> int:
@@ -146,6 +146,7 @@ class MultivariateGaussian(ArrayFamily):
 
     def __init__(self, dim: int, ddof: int = 0, scale: float = 1.0):
         self.dim = check_int("dim", dim, minimum=1)
+        self.sample_bytes = 8 * self.dim
         self.ddof = _check_ddof(ddof)
         self.scale = check_float("scale", scale, 0.0, strict_minimum=True)
 
@@ -256,7 +257,7 @@ def simulate_gaussian(
     policy = Policy.coerce(policy, real_fraction)
     if fast is None:
         fast = policy.name != "accumulate-subsample"
-    family_type = GaussianFast if fast else Gaussian
+    family_type = GaussianFast if check_bool("fast", fast) else Gaussian
     truth = GaussianModel(np.array([mu0]), np.array([sigma0]))
     source = ModelSource(truth, real_family=family_type(ddof=ddof))
     return run_generations(

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import nbformat
 
+from .outputs import HTML_MARKER, mark_html, mark_notebook
+
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 
 
@@ -32,27 +34,58 @@ class Lesson:
         return self.name.split("_", 1)[0]
 
 
+#: A lesson's file name: two digits, an underscore, a name without dots (``01_x.v0.2.0-....ipynb``, a
+#: new version that ``collapse-edu lab`` wrote beside a learner's changed copy, is not a lesson).
+LESSON_NAME = re.compile(r"^\d\d_[^.]+\.ipynb$")
+
+
+def lesson_paths(directory: Path) -> list[Path]:
+    """The lesson notebooks in ``directory``, sorted by name."""
+    return sorted(p for p in directory.glob("[0-9][0-9]_*.ipynb") if LESSON_NAME.match(p.name))
+
+
 def lessons_dir(explicit: str | os.PathLike | None = None) -> Path:
-    """The lessons folder: ``explicit``, else $COLLAPSE_EDU_LESSONS, else ./lessons, else the checkout's."""
+    """The lessons folder: ``explicit``, else $COLLAPSE_EDU_LESSONS, else ./lessons, else the checkout's,
+    else the lessons shipped inside the installed package (:mod:`collapse_edu.course`)."""
+    from .course import checkout_root, packaged_root
+
     candidates = (
         [explicit]
         if explicit
         else [
             os.environ.get("COLLAPSE_EDU_LESSONS"),
             Path.cwd() / "lessons",
-            Path(__file__).resolve().parents[1] / "lessons",
+            *(root / "lessons" for root in (checkout_root(), packaged_root()) if root is not None),
         ]
     )
     for candidate in candidates:
-        if candidate and Path(candidate).is_dir() and any(Path(candidate).glob("[0-9][0-9]_*.ipynb")):
+        if candidate and Path(candidate).is_dir() and lesson_paths(Path(candidate)):
             return Path(candidate).resolve()
     if explicit:
         raise ValueError(f"lessons folder {explicit!s} holds no lesson notebooks (NN_name.ipynb)")
-    raise ValueError("cannot find the lessons folder; run from the course checkout or pass --lessons DIR")
+    raise ValueError("cannot find the lessons folder (a broken install?); pass --lessons DIR")
+
+
+class LessonError(RuntimeError):
+    """A lesson failed while it was executed (the message names the lesson and the cell)."""
+
+
+def read_notebook(path: Path) -> nbformat.NotebookNode:
+    """A notebook file, or a one-line ``ValueError`` naming the file if it is not a valid notebook."""
+    try:
+        notebook = nbformat.read(path, as_version=4)
+        if not isinstance(notebook.get("cells"), list):
+            raise ValueError("it has no list of cells")
+        return notebook
+    except OSError:
+        raise
+    except Exception as error:  # noqa: BLE001 - nbformat raises JSON, schema and conversion errors
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ValueError(f"{path}: not a readable Jupyter notebook ({reason[:160]})") from None
 
 
 def read_lesson(path: Path) -> Lesson:
-    notebook = nbformat.read(path, as_version=4)
+    notebook = read_notebook(path)
     title = path.stem
     for cell in notebook.cells:
         if cell.cell_type == "markdown":
@@ -61,31 +94,41 @@ def read_lesson(path: Path) -> Lesson:
                     title = line[2:].strip()
                     break
             break
-    minutes = notebook.metadata.get("collapse_edu", {}).get("minutes")
+    settings = notebook.metadata.get("collapse_edu", {})
+    minutes = settings.get("minutes") if isinstance(settings, dict) else None
+    if minutes is not None and (isinstance(minutes, bool) or not isinstance(minutes, int)):
+        raise ValueError(f"{path}: metadata collapse_edu.minutes must be a whole number, got {minutes!r}")
     return Lesson(path=path, title=title, minutes=minutes)
 
 
 def list_lessons(directory: str | os.PathLike | None = None) -> list[Lesson]:
-    return [read_lesson(p) for p in sorted(lessons_dir(directory).glob("[0-9][0-9]_*.ipynb"))]
+    return [read_lesson(p) for p in lesson_paths(lessons_dir(directory))]
 
 
 def find_lesson(name: str, directory: str | os.PathLike | None = None) -> Lesson:
     """A lesson by number (``1``, ``01``), stem (``01_gaussian_resampling``), file name or path."""
-    if str(name).endswith(".ipynb") and Path(name).is_file():
+    name = str(name)
+    if name.endswith(".ipynb") and Path(name).is_file():
         return read_lesson(Path(name).resolve())
     lessons = list_lessons(directory)
-    key = Path(str(name)).stem
+    key = Path(name).stem if name.endswith(".ipynb") else name  # "1.5" is not lesson 1
     for lesson in lessons:
-        if key in (lesson.name, lesson.number) or (key.isdigit() and int(key) == int(lesson.number)):
+        number = key.isascii() and key.isdigit() and int(key) == int(lesson.number)
+        if key in (lesson.name, lesson.number) or number:
             return lesson
     known = ", ".join(lesson.number for lesson in lessons)
     raise ValueError(f"lesson must be one of {known} (or a notebook path); got {name!r}")
 
 
+# The kernel's own peak resident memory in MB: VmHWM on Linux (ru_maxrss there can carry the peak of
+# the process that started the kernel, since Linux keeps it across exec), else ru_maxrss.
 PEAK_MEMORY_PROBE = (
-    "import resource, sys\n"
-    "_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-    "print(_peak / 2**20 if sys.platform == 'darwin' else _peak / 2**10)"
+    "import re, resource, sys\n"
+    "try:\n"
+    "    _peak = int(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)) / 2**10\n"
+    "except OSError:\n"
+    "    _peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (2**20 if sys.platform == 'darwin' else 2**10)\n"
+    "print(_peak)"
 )
 
 
@@ -96,8 +139,9 @@ def execute_notebook(path: Path, *, timeout: int = 600) -> tuple[nbformat.Notebo
     The memory is read by one extra cell that is removed again before the notebook is returned.
     """
     from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
-    notebook = nbformat.read(path, as_version=4)
+    notebook = read_notebook(path)
     notebook.cells.append(nbformat.v4.new_code_cell(PEAK_MEMORY_PROBE))
     client = NotebookClient(
         notebook,
@@ -107,7 +151,15 @@ def execute_notebook(path: Path, *, timeout: int = 600) -> tuple[nbformat.Notebo
         resources={"metadata": {"path": str(path.parent)}},
     )
     start = time.perf_counter()
-    client.execute()
+    try:
+        client.execute()
+    except CellExecutionError as error:
+        cell = _failed_cell(notebook)
+        raise LessonError(f"{path.name}: {cell} raised {error.ename}: {error.evalue}"[:300]) from None
+    except CellTimeoutError:
+        raise LessonError(f"{path.name}: {_failed_cell(notebook)} ran longer than --timeout {timeout} s") from None
+    except DeadKernelError as error:
+        raise LessonError(f"{path.name}: the kernel died ({error}); out of memory?") from None
     seconds = time.perf_counter() - start
     probe = notebook.cells.pop()
     strip_progress_bars(notebook)
@@ -143,12 +195,41 @@ def strip_progress_bars(notebook: nbformat.NotebookNode) -> int:
     return removed
 
 
-def write_html(notebook: nbformat.NotebookNode, target: Path) -> None:
-    """Static HTML of an executed notebook (figures embedded, readable offline)."""
-    from nbconvert import HTMLExporter
+def _failed_cell(notebook: nbformat.NotebookNode) -> str:
+    """'cell N' of the first code cell with an error output (or the last one that ran)."""
+    ran = 0
+    for index, cell in enumerate(notebook.cells, start=1):
+        if cell.cell_type != "code":
+            continue
+        if any(output.get("output_type") == "error" for output in cell.get("outputs", [])):
+            return f"cell {index}"
+        if cell.get("execution_count"):
+            ran = index
+    return f"cell {ran + 1}" if ran else "a cell"
 
-    body, _ = HTMLExporter().from_notebook_node(notebook)
-    target.write_text(body, encoding="utf-8")
+
+def write_html(notebook: nbformat.NotebookNode, target: Path) -> None:
+    """Static HTML of an executed notebook (figures embedded, readable offline), marked as ours.
+
+    Every figure carries its caption as alt text (:func:`collapse_edu.slides.add_alt_text`)."""
+    from .slides import add_alt_text, html_exporter
+
+    notebook = nbformat.from_dict(notebook)
+    add_alt_text(notebook)
+    body, _ = html_exporter().from_notebook_node(notebook)
+    target.write_text(mark_html(body), encoding="utf-8")
+
+
+def write_copy(notebook: nbformat.NotebookNode, target: Path) -> None:
+    """Write a marked copy of ``notebook`` (the marker says the tool may replace it later)."""
+    copy = nbformat.from_dict(notebook)
+    mark_notebook(copy)
+    nbformat.write(copy, target)
+
+
+def output_files(lesson: Lesson, out_dir: Path) -> list[Path]:
+    """The files :func:`run_lesson` writes into ``out_dir``."""
+    return [out_dir / lesson.path.name, out_dir / f"{lesson.name}.html"]
 
 
 def run_lesson(
@@ -164,7 +245,7 @@ def run_lesson(
         nbformat.write(notebook, lesson.path)
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
-        nbformat.write(notebook, out_dir / lesson.path.name)
+        write_copy(notebook, out_dir / lesson.path.name)
         write_html(notebook, out_dir / f"{lesson.name}.html")
     return seconds, peak_mb
 
@@ -188,8 +269,8 @@ def export_site(
             seconds, peak_mb = run_lesson(lesson, out_dir, timeout=timeout)
             timing = f"{seconds:.0f} s, " + (f"{peak_mb:.0f} MB" if peak_mb is not None else "?")
         else:
-            notebook = nbformat.read(lesson.path, as_version=4)
-            nbformat.write(notebook, out_dir / lesson.path.name)
+            notebook = read_notebook(lesson.path)
+            write_copy(notebook, out_dir / lesson.path.name)
             write_html(notebook, out_dir / f"{lesson.name}.html")
             timing = "as committed"
         rows.append(
@@ -199,7 +280,8 @@ def export_site(
         )
     index = out_dir / "index.html"
     index.write_text(
-        f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Model collapse, hands-on</title>
+        f"""<!doctype html>
+{HTML_MARKER}<html lang="en"><head><meta charset="utf-8"><title>Model collapse, hands-on</title>
 <style>body{{font-family:sans-serif;max-width:52em;margin:2em auto;line-height:1.5}}
 td,th{{padding:.3em .8em;text-align:left}} tr:nth-child(even){{background:#f3f3f3}}</style></head><body>
 <h1>Model collapse, hands-on</h1>

@@ -32,7 +32,7 @@ from typing import Any, Protocol
 import numpy as np
 from tqdm.auto import tqdm
 
-from .validation import as_rng, check_choice, check_fraction, check_int
+from .validation import as_rng, check_bool, check_choice, check_fraction, check_int, check_memory
 
 POLICIES = ("replace", "accumulate", "accumulate-subsample", "fresh-real")
 
@@ -67,6 +67,8 @@ class ArrayFamily:
     """
 
     keeps_samples = True
+    #: bytes one sample takes in the data (for the memory estimate of :func:`run_generations`)
+    sample_bytes = 8
 
     def pool(self, parts: Sequence[np.ndarray]) -> np.ndarray:
         return np.concatenate(parts, axis=1)
@@ -113,6 +115,8 @@ class Policy:
         if isinstance(policy, Policy):
             return policy
         if real_fraction is None:
+            if policy == "fresh-real":
+                raise ValueError("real_fraction is required with policy='fresh-real' (a share r in [0, 1])")
             real_fraction = 0.0
         elif policy != "fresh-real":
             raise ValueError(f"real_fraction is only used with policy='fresh-real', got policy={policy!r}")
@@ -230,6 +234,23 @@ def next_training_data(
     return (pool if policy.name == "accumulate" else family.subsample(pool, n, rng)), pool
 
 
+def check_loop_memory(family: ModelFamily, n: int, generations: int, runs: int, policy: Policy) -> None:
+    """Refuse a loop whose history ((generations + 1) x runs values per metric, at least two metrics,
+    held twice while the rows are stacked) and training data (n samples per run, growing by n every
+    generation when accumulating) would not fit in memory."""
+    per_sample = getattr(family, "sample_bytes", 8) if getattr(family, "keeps_samples", True) else 0
+    kept = generations + 1 if policy.name in ("accumulate", "accumulate-subsample") else 2
+    history = 2 * 2 * 8.0 * (generations + 1) * runs
+    data = float(per_sample) * n * kept * runs
+    check_memory(
+        history + data,
+        f"runs = {runs} with generations = {generations} and n = {n} (history {runs} x {generations + 1}"
+        + (f", data {runs} x {n * kept} samples" if data else "")
+        + ")",
+        "use fewer runs or generations" + (" or a smaller n" if data else ""),
+    )
+
+
 def run_generations(
     family: ModelFamily,
     source: ModelSource | DataPool,
@@ -254,7 +275,9 @@ def run_generations(
     generations = check_int("generations", generations, minimum=0)
     runs = check_int("runs", runs, minimum=1)
     policy = Policy.coerce(policy, real_fraction)
+    keep_models = check_bool("keep_models", keep_models)
     rng = as_rng(seed)
+    check_loop_memory(family, n, generations, runs, policy)
 
     rows: dict[str, list[np.ndarray]] = {}
     models: list[Any] = []

@@ -1,11 +1,19 @@
 """Gaussian mixtures in the generation loop: Shumailov's 2-D toy and a generative model of digits.
 
 **Toy** (Shumailov et al., "AI models collapse when trained on recursively generated data",
-Nature 631, 2024; arXiv:2305.17493): fit a Gaussian mixture with full covariances by EM
-(scikit-learn's ``GaussianMixture``) to n samples, draw n samples from the fit, refit, ... Each
-EM fit is *warm-started* from the previous generation's model (the model is fine-tuned, not
-retrained from scratch), which keeps the component labels stable so that every component can be
-followed through the generations, and makes one fit cost one or two EM steps.
+Nature 631, 2024; arXiv:2305.17493): fit a two-component Gaussian mixture with full covariances to
+n samples, draw n samples from the fit, refit, ... The authors' code refits a *fresh* mixture every
+generation: k-means initialisation, then EM until the mean log-likelihood changes by less than
+``tol = 1e-5`` (at most 2000 steps). That is this module's default. ``warm_start=True`` starts
+each EM run from the previous generation's fit instead (the model is fine-tuned, not retrained),
+a variant whose component weights drift like the allele frequencies of lesson 02.
+
+EM here is our own, vectorised over the loop's independent runs (a few hundred tiny fits per
+second instead of scikit-learn's one fit at a time); ``tests/test_mixtures.py`` checks that from
+the same starting point it lands on scikit-learn's ``GaussianMixture`` fit to machine precision.
+Every EM step (the M-step) sets the mixture's overall mean and covariance to the sample mean and
+the maximum-likelihood sample covariance, whatever the responsibilities: so the *pooled* variance
+obeys lesson 01's law E[sigma_t^2] = a^t exactly, and only the components can tell protocols apart.
 
 **Digits**: scikit-learn's 1797 real 8x8 handwritten digits (``load_digits``, shipped with the
 library, no download). The generative model is PCA to a few dimensions plus a Gaussian mixture in
@@ -19,15 +27,17 @@ the nearest real image and to the nearest class average say whether samples copy
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+import json
+import zlib
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
-from threadpoolctl import ThreadpoolController
 
+from .environment import one_blas_thread
 from .loop import ArrayFamily, DataPool, History, ModelSource, Policy, run_generations
 from .metrics import entropy
-from .validation import check_float, check_fraction, check_int
+from .validation import check_float, check_fraction, check_int, check_memory
 
 # --------------------------------------------------------------------------- mixture models
 
@@ -35,11 +45,13 @@ from .validation import check_float, check_fraction, check_int
 @dataclass(frozen=True)
 class MixtureModel:
     """One Gaussian mixture per run: ``weights`` ``(runs, k)``, ``means`` ``(runs, k, d)``,
-    ``covariances`` ``(runs, k, d, d)``."""
+    ``covariances`` ``(runs, k, d, d)``; ``iterations`` ``(runs,)`` the EM steps of the fit that made
+    it (``None`` for a model that was not fitted, such as the truth)."""
 
     weights: np.ndarray
     means: np.ndarray
     covariances: np.ndarray
+    iterations: np.ndarray | None = None
 
     @property
     def runs(self) -> int:
@@ -70,20 +82,30 @@ def _cholesky(cov: np.ndarray) -> np.ndarray:
 
 
 def mixture_summary(model: MixtureModel) -> dict[str, np.ndarray]:
-    """Per run: component weights ``(runs, k)``, component std sqrt(tr Sigma_j / d) ``(runs, k)``,
-    the pooled std sqrt(tr Cov[X] / d) of the whole mixture, and the largest distance between
-    component means. Cov[X] = sum_j w_j (Sigma_j + mu_j mu_j^T) - mu mu^T with mu = sum_j w_j mu_j."""
+    """Per run: component weights ``(runs, k)`` and stds sqrt(tr Sigma_j / d) ``(runs, k)`` in the
+    fitted order; the lightest component's weight and std and the heaviest one's std; the pooled
+    std sqrt(tr Cov[X] / d) of the whole mixture, with Cov[X] = sum_j w_j (Sigma_j + mu_j mu_j^T) -
+    mu mu^T and mu = sum_j w_j mu_j; the largest distance between component means; and the EM steps
+    of the fit (0 for a model that was not fitted)."""
     w, mu, cov = model.weights, model.means, model.covariances
-    d = mu.shape[-1]
+    runs, k, d = mu.shape
     centre = np.einsum("rk,rki->ri", w, mu)
     second = np.einsum("rk,rkij->rij", w, cov + mu[..., :, None] * mu[..., None, :])
     pooled = second - centre[:, :, None] * centre[:, None, :]
     gaps = np.linalg.norm(mu[:, :, None, :] - mu[:, None, :, :], axis=-1)
+    std = np.sqrt(np.trace(cov, axis1=-2, axis2=-1) / d)
+    rows = np.arange(runs)
+    light, heavy = w.argmin(axis=1), w.argmax(axis=1)
+    iterations = np.zeros(runs) if model.iterations is None else np.asarray(model.iterations, float)
     return {
         "weights": w,
-        "component_std": np.sqrt(np.trace(cov, axis1=-2, axis2=-1) / d),
+        "component_std": std,
+        "light_weight": w[rows, light],
+        "light_std": std[rows, light],
+        "heavy_std": std[rows, heavy],
         "pooled_std": np.sqrt(np.trace(pooled, axis1=-2, axis2=-1) / d),
-        "separation": gaps.reshape(gaps.shape[0], -1).max(axis=1),
+        "separation": gaps.reshape(runs, -1).max(axis=1),
+        "em_iterations": iterations,
     }
 
 
@@ -103,22 +125,176 @@ def blob_truth(separation: float = 0.0, components: int = 2, dim: int = 2) -> Mi
     return MixtureModel(np.full((1, components), 1.0 / components), means, covariances)
 
 
-class GaussianMixtureFamily(ArrayFamily):
-    """Gaussian mixture with full covariances, fitted by EM (scikit-learn ``GaussianMixture``).
+# --------------------------------------------------------------------------- k-means and EM, vectorised over runs
 
-    Data are ``(runs, n, d)``. Fits run one after another over the runs (one BLAS thread each:
-    the matrices are tiny). With ``warm_start=True`` each run's EM starts from the model this
-    family fitted last for that run (k-means initialisation the first time), so components keep
-    their identity across generations; use a fresh family per experiment (or call :meth:`reset`).
+_TINY = 10 * np.finfo(float).eps  # added to every component's soft count, as scikit-learn does
+
+
+def kmeans_labels(
+    data: np.ndarray, k: int, rng: np.random.Generator, *, max_iter: int = 300, tol: float = 1e-4
+) -> np.ndarray:
+    """k-means cluster labels ``(runs, n)`` for data ``(runs, n, d)``, every run on its own.
+
+    Seeding by greedy k-means++ (Arthur and Vassilvitskii 2007: each new centre is the best of
+    2 + ln k candidates drawn with probability proportional to the squared distance to the nearest
+    centre so far), then Lloyd's iterations until the centres move by less than ``tol`` times the
+    mean per-feature variance (squared distance, summed over centres), the rule of scikit-learn's
+    ``KMeans``. An emptied cluster keeps its centre."""
+    data = np.asarray(data, float)
+    runs, n, _ = data.shape
+    rows = np.arange(runs)
+    data_t = np.ascontiguousarray(np.swapaxes(data, 1, 2))  # (runs, d, n): distances come out (runs, k, n)
+    squares = (data * data).sum(axis=2)
+    trials = 2 + int(np.log(k))
+    centres = np.empty((runs, k, data.shape[2]))
+    centres[:, 0] = data[rows, rng.integers(0, n, runs)]
+    nearest = np.maximum(squares - 2 * (centres[:, :1] @ data_t)[:, 0] + (centres[:, 0] ** 2).sum(axis=1)[:, None], 0)
+    for c in range(1, k):
+        cumulative = np.cumsum(nearest, axis=1)
+        u = rng.random((runs, trials)) * cumulative[:, -1:]
+        picks = np.minimum([np.searchsorted(cumulative[r], u[r], side="right") for r in rows], n - 1)
+        candidates = data[rows[:, None], picks]  # (runs, trials, d)
+        d2 = squares[:, None, :] - 2 * (candidates @ data_t) + (candidates**2).sum(axis=2)[..., None]
+        d2 = np.minimum(nearest[:, None, :], np.maximum(d2, 0))
+        best = d2.sum(axis=2).argmin(axis=1)
+        centres[:, c] = candidates[rows, best]
+        nearest = d2[rows, best]
+    threshold = tol * data.var(axis=1).mean(axis=1)
+    labels_of = np.arange(k)[None, :, None]
+    active = rows
+    for _ in range(max_iter):
+        current = centres[active]
+        d2 = (current**2).sum(axis=2)[..., None] - 2 * (current @ data_t[active])
+        members = (d2.argmin(axis=1)[:, None, :] == labels_of).astype(float)  # (active, k, n)
+        counts = members.sum(axis=2)[..., None]
+        moved = np.where(counts > 0, (members @ data[active]) / np.maximum(counts, 1), current)
+        centres[active] = moved
+        settled = ((moved - current) ** 2).sum(axis=(1, 2)) <= threshold[active]
+        active = active[~settled]
+        if active.size == 0:
+            break
+    d2 = (centres**2).sum(axis=2)[..., None] - 2 * (centres @ data_t)
+    return d2.argmin(axis=1)
+
+
+def _features(data: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """x^T ``(runs, d, n)``, the flattened outer products x x^T ``(runs, n, d*d)`` and their
+    transpose: every sum EM needs is then one batched matrix product."""
+    runs, n, d = data.shape
+    outer = (data[..., :, None] * data[..., None, :]).reshape(runs, n, d * d)
+    return (
+        np.ascontiguousarray(np.swapaxes(data, 1, 2)),
+        outer,
+        np.ascontiguousarray(np.swapaxes(outer, 1, 2)),
+    )
+
+
+def _m_step(
+    data: np.ndarray, outer: np.ndarray, resp: np.ndarray, reg_covar: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Weights, means and covariances from responsibilities ``resp`` ``(runs, k, n)``:
+    N_j = sum_i r_ij, w_j = N_j / n, mu_j = sum_i r_ij x_i / N_j,
+    Sigma_j = sum_i r_ij x_i x_i^T / N_j - mu_j mu_j^T + reg_covar I."""
+    runs, _, d = data.shape
+    counts = resp.sum(axis=2) + _TINY
+    means = (resp @ data) / counts[..., None]
+    second = (resp @ outer).reshape(runs, -1, d, d) / counts[..., None, None]
+    covariances = second - means[..., :, None] * means[..., None, :] + reg_covar * np.eye(d)
+    return counts / counts.sum(axis=1, keepdims=True), means, covariances
+
+
+def _log_joint(
+    data_t: np.ndarray, outer_t: np.ndarray, weights: np.ndarray, means: np.ndarray, covariances: np.ndarray
+) -> np.ndarray:
+    """log w_j + log N(x_i | mu_j, Sigma_j), shape ``(runs, k, n)``, with the Mahalanobis term
+    x^T P x - 2 mu^T P x + mu^T P mu (P = Sigma^-1) written as matrix products."""
+    runs, d, _ = data_t.shape
+    k = means.shape[1]
+    roots = _cholesky(covariances)
+    inverse = np.linalg.inv(roots)
+    precision = np.swapaxes(inverse, -1, -2) @ inverse
+    pm = (precision @ means[..., None])[..., 0]
+    mahalanobis = precision.reshape(runs, k, d * d) @ outer_t - 2 * (pm @ data_t) + (pm * means).sum(axis=2)[..., None]
+    log_det = 2 * np.log(np.diagonal(roots, axis1=-2, axis2=-1)).sum(axis=2)
+    return (np.log(weights) - 0.5 * (d * np.log(2 * np.pi) + log_det))[..., None] - 0.5 * mahalanobis
+
+
+def fit_em(
+    data: np.ndarray,
+    start: MixtureModel,
+    *,
+    tol: float = 1e-5,
+    max_iter: int = 2000,
+    reg_covar: float = 1e-6,
+) -> MixtureModel:
+    """EM for full-covariance Gaussian mixtures (Dempster, Laird and Rubin 1977), one fit per run of
+    ``data`` ``(runs, n, d)``, starting from ``start``. Each step computes the responsibilities
+    r_ij = w_j N(x_i | mu_j, Sigma_j) / sum_l w_l N(x_i | mu_l, Sigma_l) and then the M-step of
+    :func:`_m_step`; a run stops when its mean log-likelihood (computed before the M-step, as
+    scikit-learn does) changes by less than ``tol``, or after ``max_iter`` steps. The returned model
+    records the steps each run took."""
+    data = np.asarray(data, float)
+    weights, means, covariances = (np.array(p, float) for p in (start.weights, start.means, start.covariances))
+    all_t, all_outer, all_outer_t = _features(data)
+    runs = data.shape[0]
+    bound = np.full(runs, -np.inf)
+    iterations = np.zeros(runs, int)
+    active = np.arange(runs)
+    x, data_t, outer, outer_t = data, all_t, all_outer, all_outer_t
+    for step in range(1, max_iter + 1):
+        log_joint = _log_joint(data_t, outer_t, weights[active], means[active], covariances[active])
+        top = log_joint.max(axis=1)
+        scaled = np.exp(log_joint - top[:, None])
+        total = scaled.sum(axis=1)
+        fitted = _m_step(x, outer, scaled / total[:, None], reg_covar)
+        weights[active], means[active], covariances[active] = fitted
+        new_bound = (top + np.log(total)).mean(axis=1)
+        converged = np.abs(new_bound - bound[active]) < tol
+        bound[active] = new_bound
+        iterations[active] = step
+        if converged.any():
+            active = active[~converged]
+            if active.size == 0:
+                break
+            x, data_t, outer, outer_t = data[active], all_t[active], all_outer[active], all_outer_t[active]
+    return MixtureModel(weights, means, covariances, iterations)
+
+
+def kmeans_start(data: np.ndarray, k: int, rng: np.random.Generator, reg_covar: float = 1e-6) -> MixtureModel:
+    """The starting mixture of a fresh fit: one M-step on the hard k-means clusters of each run (the
+    initialisation scikit-learn's ``GaussianMixture`` uses by default)."""
+    data = np.asarray(data, float)
+    labels = kmeans_labels(data, k, rng)
+    members = (labels[:, None, :] == np.arange(k)[None, :, None]).astype(float)
+    return MixtureModel(*_m_step(data, _features(data)[1], members, reg_covar))
+
+
+def _stream(seed: int, data: np.ndarray) -> np.random.Generator:
+    """The k-means seeding's own random stream: a function of ``seed`` and the data, so that a fit
+    is a function of its data (the same data give the same model, whoever fits them and when) and
+    never draws from the loop's stream."""
+    return np.random.default_rng([seed, zlib.crc32(np.ascontiguousarray(data).tobytes())])
+
+
+class GaussianMixtureFamily(ArrayFamily):
+    """Gaussian mixture with full covariances, fitted by EM (:func:`fit_em`), for data ``(runs, n, d)``.
+
+    Default (``warm_start=False``): Shumailov et al.'s protocol, a fresh fit every generation, from
+    k-means (:func:`kmeans_start`), ``tol = 1e-5``, ``max_iter = 2000``. Fresh fits label their
+    components arbitrarily; :func:`mixture_summary` therefore also reports the lightest and the
+    heaviest component. ``warm_start=True``: every fit after the first starts from the model this
+    family fitted last (fine-tuning), so component j stays component j; use a fresh family per
+    experiment (or call :meth:`reset`). The k-means seeding draws from its own stream (a function of
+    ``seed`` and the data), so fitting never changes the loop's random numbers.
     """
 
     def __init__(
         self,
         components: int = 2,
         *,
-        warm_start: bool = True,
-        max_iter: int = 10,
-        tol: float = 1e-4,
+        warm_start: bool = False,
+        tol: float = 1e-5,
+        max_iter: int = 2000,
         reg_covar: float = 1e-6,
         seed: int = 0,
     ):
@@ -126,48 +302,30 @@ class GaussianMixtureFamily(ArrayFamily):
         if not isinstance(warm_start, bool):
             raise TypeError(f"warm_start must be True or False, got {warm_start!r}")
         self.warm_start = warm_start
-        self.max_iter = check_int("max_iter", max_iter, minimum=1)
         self.tol = check_float("tol", tol, 0.0, strict_minimum=True)
+        self.max_iter = check_int("max_iter", max_iter, minimum=1)
         self.reg_covar = check_float("reg_covar", reg_covar, 0.0)
         self.seed = check_int("seed", seed, minimum=0)
         self.reset()
 
     def reset(self) -> None:
-        """Forget the last fit: the next fit starts from k-means again."""
+        """Forget earlier fits: the next fit starts from k-means again."""
         self._previous: MixtureModel | None = None
 
     def fit(self, data: np.ndarray) -> MixtureModel:
-        from sklearn.mixture import GaussianMixture
-
         data = np.asarray(data, float)
         if data.ndim != 3:
             raise ValueError(f"data must have shape (runs, n, dim), got {data.shape}")
         runs, n, _ = data.shape
         if n < self.components:
             raise ValueError(f"n must be >= components ({self.components}) to fit a mixture, got {n}")
-        previous = self._previous if self.warm_start and self._previous is not None else None
-        if previous is not None and previous.runs != runs:
-            previous = None
-        fits = []
-        with _one_thread(), _quiet_convergence():
-            for r in range(runs):
-                if previous is None:
-                    gm = GaussianMixture(
-                        self.components, reg_covar=self.reg_covar, max_iter=100, random_state=self.seed + r
-                    )
-                else:
-                    gm = GaussianMixture(
-                        self.components,
-                        reg_covar=self.reg_covar,
-                        max_iter=self.max_iter,
-                        tol=self.tol,
-                        weights_init=previous.weights[r] / previous.weights[r].sum(),
-                        means_init=previous.means[r],
-                        precisions_init=_precisions(previous.covariances[r]),
-                    )
-                gm.fit(data[r])
-                fits.append((gm.weights_, gm.means_, gm.covariances_))
-        model = MixtureModel(*(np.stack(parts) for parts in zip(*fits, strict=True)))
+        with one_blas_thread():
+            previous = self._previous
+            if self.warm_start and previous is not None and previous.runs == runs:
+                start = previous
+            else:
+                start = kmeans_start(data, self.components, _stream(self.seed, data), self.reg_covar)
+            model = fit_em(data, start, tol=self.tol, max_iter=self.max_iter, reg_covar=self.reg_covar)
         self._previous = model
         return model
 
@@ -175,72 +333,46 @@ class GaussianMixtureFamily(ArrayFamily):
         return sample_mixture(model, size, rng)
 
     def broadcast(self, model: MixtureModel, runs: int) -> MixtureModel:
-        return MixtureModel(
-            *(np.broadcast_to(v, (runs, *v.shape[1:])).copy() for v in (model.weights, model.means, model.covariances))
-        )
+        def repeat(v: np.ndarray) -> np.ndarray:
+            return np.broadcast_to(v, (runs, *v.shape[1:])).copy()
+
+        iterations = None if model.iterations is None else repeat(np.asarray(model.iterations))
+        return MixtureModel(repeat(model.weights), repeat(model.means), repeat(model.covariances), iterations)
 
     def describe(self, model: MixtureModel) -> dict[str, np.ndarray]:
         return mixture_summary(model)
 
 
-@functools.lru_cache(maxsize=1)
-def _controller() -> ThreadpoolController:
-    import sklearn.mixture  # noqa: F401 - load the BLAS libraries before they are listed
-
-    return ThreadpoolController()
-
-
-def _one_thread():
-    """Limit BLAS/OpenMP to one thread (tiny matrices: threads only cost); the controller is
-    built once because listing the loaded libraries takes milliseconds."""
-    return _controller().limit(limits=1)
-
-
-def _precisions(covariances: np.ndarray) -> np.ndarray:
-    return np.linalg.inv(covariances + 1e-12 * np.eye(covariances.shape[-1]))
-
-
-class _quiet_convergence:
-    """Warm-started EM stops at ``max_iter`` by design: silence sklearn's ConvergenceWarning."""
-
-    def __enter__(self) -> None:
-        import warnings
-
-        from sklearn.exceptions import ConvergenceWarning
-
-        self._context = warnings.catch_warnings()
-        self._context.__enter__()
-        warnings.simplefilter("ignore", ConvergenceWarning)
-
-    def __exit__(self, *exc: object) -> None:
-        self._context.__exit__(*exc)
-
-
 def simulate_mixture(
     n: int = 1000,
-    generations: int = 500,
+    generations: int = 300,
     runs: int = 1,
     *,
     components: int = 2,
     separation: float = 0.0,
-    max_iter: int = 10,
+    warm_start: bool = False,
+    tol: float = 1e-5,
+    max_iter: int = 2000,
     policy: Policy | str = "replace",
     real_fraction: float | None = None,
     seed: int = 0,
     keep_models: bool = True,
     progress: bool | str = False,
 ) -> History:
-    """Shumailov's toy: a ``components``-component full-covariance mixture refitted (warm-started
-    EM) to n samples of its predecessor for ``generations`` generations, starting from one 2-D
-    blob N(0, I) (or two blobs ``separation`` apart). History metrics: ``weights``,
-    ``component_std`` (both ``(T+1, runs, k)``), ``pooled_std``, ``separation``; row 0 is the truth."""
+    """Shumailov's toy through :func:`~collapse_edu.loop.run_generations`: a ``components``-component
+    full-covariance mixture refitted to n samples of its predecessor for ``generations``
+    generations, starting from one 2-D blob N(0, I) (or two blobs ``separation`` apart); a fresh
+    fit every generation unless ``warm_start``. History metrics: those of :func:`mixture_summary`;
+    row 0 is the truth."""
     n = check_int("n", n, minimum=2)
     seed = check_int("seed", seed, minimum=0)
-    family = GaussianMixtureFamily(components, max_iter=max_iter, seed=seed)
-    truth = blob_truth(separation, components)
+    components = check_int("components", components, minimum=1)
+    if components > n:
+        raise ValueError(f"components must be <= n = {n} (EM needs a sample per component), got {components}")
+    family = GaussianMixtureFamily(components, warm_start=warm_start, tol=tol, max_iter=max_iter, seed=seed)
     return run_generations(
         family,
-        ModelSource(truth),
+        ModelSource(blob_truth(separation, components)),
         n=n,
         generations=generations,
         runs=runs,
@@ -252,8 +384,28 @@ def simulate_mixture(
     )
 
 
+RESULTS = Path(__file__).resolve().parent / "results" / "mixture_protocols.npz"
+
+
+def load_protocol_runs(path: str | Path = RESULTS) -> tuple[dict[str, dict[str, np.ndarray]], dict]:
+    """The long toy runs precomputed by ``benchmarks/mixture_protocols.py`` (a fresh fit every
+    generation against a warm start, 20 runs x 1000 generations, every fifth generation kept):
+    ``({protocol: {metric: (rows, runs) array, "generation": (rows,)}}, settings and summary)``."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: run python benchmarks/mixture_protocols.py to make it")
+    with np.load(path) as stored:
+        meta = json.loads(str(stored["meta"]))
+        runs: dict[str, dict[str, np.ndarray]] = {}
+        for key in stored.files:
+            if "/" in key:
+                protocol, metric = key.split("/", 1)
+                runs.setdefault(protocol, {})[metric] = stored[key].astype(float)
+    return runs, meta
+
+
 def mixture_density(model: MixtureModel, run: int, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Density of run ``run``'s 2-D mixture on the grid ``x`` by ``y`` (for contour snapshots)."""
+    """Density of run ``run``'s 2-D mixture on the grid ``x`` by ``y``."""
     if model.means.shape[-1] != 2:
         raise ValueError(f"mixture_density draws 2-D mixtures only, got dim {model.means.shape[-1]}")
     run = check_int("run", run, minimum=0, maximum=model.runs - 1)
@@ -323,43 +475,52 @@ class PCAMixtureModel:
 
 
 class PCAMixture(ArrayFamily):
-    """Images -> PCA to ``dims`` dimensions -> Gaussian mixture of ``components`` (full covariance,
-    k-means initialised EM). Fit refits both parts per run; samples are mapped back to pixels and
-    clipped to the valid range [0, 1]."""
+    """Images -> PCA to ``dims`` dimensions -> Gaussian mixture of ``components`` (full covariance).
 
-    def __init__(self, dims: int = 10, components: int = 10, *, reg_covar: float = 1e-6, seed: int = 0):
+    Every fit refits both parts for every run: PCA by the singular value decomposition of the
+    centred images, then a fresh mixture (k-means start, EM with scikit-learn's default stopping
+    rule ``tol = 1e-3``, at most 100 steps). Samples are drawn in the PCA space, mapped back to
+    pixels and clipped to the valid range [0, 1]. The k-means seeding draws from its own stream (a
+    function of ``seed`` and the data): the same data give the same model."""
+
+    sample_bytes = 8 * 64  # one 8x8 image
+
+    def __init__(
+        self,
+        dims: int = 10,
+        components: int = 10,
+        *,
+        tol: float = 1e-3,
+        max_iter: int = 100,
+        reg_covar: float = 1e-6,
+        seed: int = 0,
+    ):
         self.dims = check_int("dims", dims, minimum=1, maximum=64)
         self.components = check_int("components", components, minimum=1)
+        self.tol = check_float("tol", tol, 0.0, strict_minimum=True)
+        self.max_iter = check_int("max_iter", max_iter, minimum=1)
         self.reg_covar = check_float("reg_covar", reg_covar, 0.0)
         self.seed = check_int("seed", seed, minimum=0)
 
     def fit(self, data: np.ndarray) -> PCAMixtureModel:
-        from sklearn.decomposition import PCA
-        from sklearn.mixture import GaussianMixture
-
         data = np.asarray(data, float)
         if data.ndim != 3:
             raise ValueError(f"data must have shape (runs, n, pixels), got {data.shape}")
         runs, n, pixels = data.shape
         if n <= max(self.dims, self.components):
             raise ValueError(f"n must be > dims ({self.dims}) and components ({self.components}), got {n}")
-        means, bases, fits = [], [], []
-        with _one_thread(), _quiet_convergence():
-            for r in range(runs):
-                pca = PCA(self.dims, svd_solver="full").fit(data[r])
-                codes = pca.transform(data[r])
-                gm = GaussianMixture(
-                    self.components, reg_covar=self.reg_covar, max_iter=100, random_state=self.seed + r
-                ).fit(codes)
-                means.append(pca.mean_)
-                bases.append(pca.components_)
-                fits.append((gm.weights_, gm.means_, gm.covariances_))
-        mixture = MixtureModel(*(np.stack(parts) for parts in zip(*fits, strict=True)))
-        return PCAMixtureModel(np.stack(means), np.stack(bases), mixture)
+        with one_blas_thread():
+            mean = data.mean(axis=1)
+            centred = data - mean[:, None, :]
+            basis = np.linalg.svd(centred, full_matrices=False)[2][:, : self.dims]  # (runs, dims, pixels)
+            codes = centred @ np.swapaxes(basis, 1, 2)
+            start = kmeans_start(codes, self.components, _stream(self.seed, data), self.reg_covar)
+            mixture = fit_em(codes, start, tol=self.tol, max_iter=self.max_iter, reg_covar=self.reg_covar)
+        return PCAMixtureModel(mean, basis, mixture)
 
     def sample(self, model: PCAMixtureModel, size: int, rng: np.random.Generator) -> np.ndarray:
         codes = sample_mixture(model.mixture, size, rng)
-        images = model.mean[:, None, :] + np.einsum("rnp,rpx->rnx", codes, model.basis)
+        images = model.mean[:, None, :] + codes @ model.basis
         return np.clip(images, 0.0, 1.0)
 
     def broadcast(self, model: PCAMixtureModel, runs: int) -> PCAMixtureModel:
@@ -390,7 +551,7 @@ def digit_classifier(test_fraction: float = 0.4, seed: int = 0) -> tuple[object,
     from sklearn.linear_model import LogisticRegression
 
     digits = load_digit_split(test_fraction, seed)
-    with _one_thread():
+    with one_blas_thread():
         classifier = LogisticRegression(C=1.0, max_iter=2000).fit(digits.train_x, digits.train_y)
         accuracy = float(classifier.score(digits.test_x, digits.test_y))
     return classifier, accuracy
@@ -416,12 +577,16 @@ def nearest_distances(samples: np.ndarray, reference: np.ndarray, chunk: int = 2
 def class_coverage(labels: np.ndarray, classes: int = 10, min_share: float = 0.02) -> int:
     """Number of classes that receive at least ``min_share`` of the labels (a digit's "mode
     coverage"; 0.02 is a fifth of the fair share when there are 10 classes)."""
-    labels = np.asarray(labels)
     classes = check_int("classes", classes, minimum=1)
     min_share = check_fraction("min_share", min_share)
+    labels = np.asarray(labels)
     if labels.size == 0:
         raise ValueError("labels must not be empty")
-    share = np.bincount(labels.ravel().astype(int), minlength=classes)[:classes] / labels.size
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise TypeError(f"labels must be integer class numbers 0..{classes - 1}, got dtype {labels.dtype}")
+    if labels.min() < 0 or labels.max() >= classes:
+        raise ValueError(f"labels must lie in 0..{classes - 1}, got {labels.min()}..{labels.max()}")
+    share = np.bincount(labels.ravel(), minlength=classes) / labels.size
     return int(np.sum(share >= min_share))
 
 
@@ -440,10 +605,12 @@ class DigitScorer:
     (its own seeded random stream, so scoring never changes the loop) and scores them with the
     real-digit classifier. Also keeps ``grid`` images per run (sorted by predicted class)."""
 
-    def __init__(self, family: PCAMixture, samples: int = 500, grid: int = 40, seed: int = 0, min_share: float = 0.02):
+    def __init__(self, family: ArrayFamily, samples: int = 500, grid: int = 40, seed: int = 0, min_share: float = 0.02):
         self.family = family
         self.samples = check_int("samples", samples, minimum=10)
-        self.grid = check_int("grid", grid, minimum=1, maximum=self.samples)
+        self.grid = check_int("grid", grid, minimum=1)
+        if self.grid > self.samples:
+            raise ValueError(f"samples must be >= grid = {self.grid} (the images kept for display), got {self.samples}")
         self.seed = check_int("seed", seed, minimum=0)
         self.min_share = check_fraction("min_share", min_share)
         self.digits = load_digit_split()
@@ -470,7 +637,8 @@ class DigitScorer:
     def __call__(self, model: PCAMixtureModel, data: object, t: int) -> dict[str, np.ndarray]:
         rng = np.random.default_rng([self.seed, t])
         images = self.family.sample(model, self.samples, rng)
-        rows = [self.score(run) for run in images]
+        with one_blas_thread():
+            rows = [self.score(run) for run in images]
         return {name: np.stack([np.asarray(row[name]) for row in rows]) for name in rows[0]}
 
 
@@ -480,25 +648,34 @@ def simulate_digits(
     n: int = 200,
     runs: int = 1,
     *,
+    family: ArrayFamily | None = None,
     dims: int = 10,
     components: int = 10,
     samples: int = 500,
     seed: int = 0,
     progress: bool | str = False,
 ) -> History:
-    """Retrain the PCA + mixture digit model on its own samples for ``generations`` generations,
-    n training images per generation, a fraction ``real_fraction`` of them fresh real digits
-    (the loop's ``fresh-real`` policy with a :class:`~collapse_edu.loop.DataPool` of the real
-    training digits; 0 = fully synthetic). Row 0 is the model of all real training digits.
-    Metrics: those of :data:`DIGIT_METRICS`, ``class_share`` ``(T+1, runs, 10)``, ``grid``
-    ``(T+1, runs, 40, 64)``, ``min_weight``, ``latent_variance``."""
+    """Retrain a digit model on its own samples for ``generations`` generations, n training images
+    per generation, a fraction ``real_fraction`` of them fresh real digits (the loop's ``fresh-real``
+    policy with a :class:`~collapse_edu.loop.DataPool` of the real training digits; 0 = fully
+    synthetic). The model is ``family`` (any family whose data are images ``(runs, n, 64)`` in
+    [0, 1]), by default ``PCAMixture(dims, components, seed=seed)``. Row 0 is the model of all real
+    training digits. Metrics: those of :data:`DIGIT_METRICS`, ``class_share`` ``(T+1, runs, 10)``,
+    ``grid`` ``(T+1, runs, 40, 64)``, and the family's own ``describe``."""
     real_fraction = check_fraction("real_fraction", real_fraction)
     n = check_int("n", n, minimum=2)
     digits = load_digit_split()
     if n > len(digits.train_x):
         raise ValueError(f"n must be <= {len(digits.train_x)} (the real training digits), got {n}")
-    family = PCAMixture(dims, components, seed=seed)
+    generations = check_int("generations", generations, minimum=0)
+    runs = check_int("runs", runs, minimum=1)
+    family = PCAMixture(dims, components, seed=seed) if family is None else family
     scorer = DigitScorer(family, samples=samples, seed=seed)
+    check_memory(
+        8.0 * runs * ((generations + 1) * (scorer.grid * 64 + 20) + 3 * 64 * (scorer.samples + n)),
+        f"runs = {runs} with generations = {generations} and samples = {scorer.samples}",
+        "use fewer runs, generations or samples",
+    )
     return run_generations(
         family,
         DataPool(digits.train_x),
@@ -523,20 +700,3 @@ def real_digit_scores(seed: int = 0, samples: int = 500) -> dict[str, float]:
     picks = rng.choice(len(digits.test_x), scorer.samples, replace=False)
     row = scorer.score(digits.test_x[picks])
     return {name: float(row[name]) for name in DIGIT_METRICS}
-
-
-def simulate_digit_policies(
-    real_fractions: Sequence[float] = (0.0, 0.1, 0.5),
-    generations: int = 20,
-    n: int = 200,
-    runs: int = 1,
-    *,
-    seed: int = 0,
-    progress: bool = False,
-) -> dict[float, History]:
-    """:func:`simulate_digits` for each real fraction (same seed), keyed by the fraction."""
-    results = {}
-    for r in real_fractions:
-        label = f"digits, {r:.0%} real" if progress else False
-        results[float(r)] = simulate_digits(r, generations, n, runs, seed=seed, progress=label)
-    return results

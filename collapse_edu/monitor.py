@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .outputs import HTML_MARKER
 from .validation import check_int
 
 VERDICTS = ("ok", "warn", "flag")
@@ -56,6 +57,7 @@ class Report:
     reference_size: int
     candidate_size: int
     symptoms: list[Symptom] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  #: what was left out of the comparison, and why
 
     @property
     def verdict(self) -> str:
@@ -72,7 +74,7 @@ class Report:
         raise KeyError(f"no symptom {name!r}; measured: {', '.join(s.name for s in self.symptoms)}")
 
     def to_text(self) -> str:
-        width = max(len(s.name) for s in self.symptoms)
+        width = max((len(s.name) for s in self.symptoms), default=7)
         lines = [
             f"Collapse monitor ({self.kind}): reference {self.reference_size:,}, candidate {self.candidate_size:,}",
             f"{'symptom':<{width}}  {'candidate':>10}  {'expected':>10}  verdict  why",
@@ -81,6 +83,7 @@ class Report:
             lines.append(
                 f"{s.name:<{width}}  {s.value:>10.4g}  {s.expected:>10.4g}  {s.verdict.upper():<7}  {s.explanation}"
             )
+        lines.extend(f"note: {note}" for note in self.notes)
         lines.append(f"overall: {self.verdict.upper()}" + (f" ({', '.join(self.flagged)})" if self.flagged else ""))
         return "\n".join(lines)
 
@@ -91,6 +94,7 @@ class Report:
             "candidate_size": self.candidate_size,
             "verdict": self.verdict,
             "symptoms": [s.__dict__ for s in self.symptoms],
+            "notes": list(self.notes),
         }
 
 
@@ -115,16 +119,32 @@ def load_numeric(path: str | Path, *, max_rows: int = 200_000, seed: int = 0) ->
     of them (a uniform reservoir sample when the file has more)."""
     path = Path(path)
     max_rows = check_int("max_rows", max_rows, minimum=10)
-    if not path.is_file():
+    if not _is_file(path):
+        if path.is_dir():
+            raise ValueError(f"{path} is a folder: numeric data is one .csv or .npy file")
         raise FileNotFoundError(f"no such file: {path}")
     rng = np.random.default_rng(seed)
-    if path.suffix == ".npy":
-        data = np.load(path, mmap_mode="r", allow_pickle=False)
+    if path.suffix.lower() == ".npy":
+        try:
+            data = np.load(path, mmap_mode="r", allow_pickle=False)
+        except (ValueError, EOFError) as error:
+            raise ValueError(f"{path.name}: not a numeric .npy array ({error})") from None
         if data.ndim not in (1, 2) or not np.issubdtype(data.dtype, np.number):
             raise ValueError(f"{path.name}: expected a 1-D or 2-D numeric array, got {data.dtype} {data.shape}")
         rows = np.sort(rng.choice(len(data), size=min(max_rows, len(data)), replace=False))
-        return np.asarray(data[rows], float).reshape(len(rows), -1)
-    return _reservoir_csv(path, max_rows, rng)
+        table = np.asarray(data[rows], float).reshape(len(rows), -1)
+    else:
+        table = _reservoir_csv(path, max_rows, rng)
+    if not np.all(np.isfinite(table)):
+        raise ValueError(f"{path.name}: contains NaN or infinite values; drop or fill those rows first")
+    return table
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError as error:  # a name too long to look up, a loop of links, ...
+        raise ValueError(f"cannot read {str(path)[:80]}: {error.strerror}") from None
 
 
 def _reservoir_csv(path: Path, max_rows: int, rng: np.random.Generator) -> np.ndarray:
@@ -132,23 +152,26 @@ def _reservoir_csv(path: Path, max_rows: int, rng: np.random.Generator) -> np.nd
     kept: list[list[float]] = []
     seen = 0
     with open(path, encoding="utf-8", errors="strict") as handle:
-        for number, line in enumerate(handle, start=1):
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                row = [float(v) for v in line.split(",")]
-            except ValueError:
-                if number == 1:
-                    continue  # a header line
-                raise ValueError(f"{path.name}, line {number}: not a row of numbers: {line[:60]!r}") from None
-            seen += 1
-            if len(kept) < max_rows:
-                kept.append(row)
-            else:
-                slot = rng.integers(seen)
-                if slot < max_rows:
-                    kept[slot] = row
+        try:
+            for number, line in enumerate(handle, start=1):
+                line = line.strip()
+                if not line:
+                    continue
+                try:
+                    row = [float(v) for v in line.split(",")]
+                except ValueError:
+                    if number == 1:
+                        continue  # a header line
+                    raise ValueError(f"{path.name}, line {number}: not a row of numbers: {line[:60]!r}") from None
+                seen += 1
+                if len(kept) < max_rows:
+                    kept.append(row)
+                else:
+                    slot = rng.integers(seen)
+                    if slot < max_rows:
+                        kept[slot] = row
+        except UnicodeDecodeError as error:
+            raise ValueError(f"{path.name}: not UTF-8 text ({error.reason}); save it as UTF-8") from None
     if not kept:
         raise ValueError(f"{path.name}: no numeric rows")
     if len({len(r) for r in kept}) != 1:
@@ -157,18 +180,68 @@ def _reservoir_csv(path: Path, max_rows: int, rng: np.random.Generator) -> np.nd
 
 
 def _as_table(name: str, data: np.ndarray) -> np.ndarray:
-    data = np.asarray(data, float)
+    try:
+        data = np.asarray(data, float)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a numeric 2-D array (rows, columns)") from None
     if data.ndim == 1:
         data = data[:, None]
-    if data.ndim != 2 or len(data) < 10:
+    if data.ndim != 2 or len(data) < 10 or data.shape[1] == 0:
         raise ValueError(f"{name} must be a 2-D array (rows, columns) with at least 10 rows, got shape {data.shape}")
     if not np.all(np.isfinite(data)):
         raise ValueError(f"{name} contains NaN or infinite values")
     return data
 
 
+def _constant_columns(data: np.ndarray) -> np.ndarray:
+    """Columns with a single value (spread below 1e-12 of their magnitude)."""
+    spread = data.max(axis=0) - data.min(axis=0)
+    return spread <= 1e-12 * np.abs(data).max(axis=0)
+
+
+def _constant_symptom(reference: np.ndarray, candidate: np.ndarray) -> Symptom | None:
+    """Zero-variance columns, compared explicitly: a column the candidate holds at one value while the
+    reference varies has lost all its spread (flag, unless a fresh reference sample of the candidate's
+    size would often be constant too: sum_v p_v^n over the reference's values v); a column constant in
+    the reference that the candidate changes is new behaviour, not collapse (warn)."""
+    ref_const, can_const = _constant_columns(reference), _constant_columns(candidate)
+    if not (ref_const.any() or can_const.any()):
+        return None
+    same = ref_const & can_const & np.isclose(reference[0], candidate[0], rtol=1e-9, atol=0)
+    collapsed = np.flatnonzero(can_const & ~ref_const)
+    changed = np.flatnonzero(ref_const & ~same)
+    chance = max(
+        (float(np.sum((np.unique(reference[:, j], return_counts=True)[1] / len(reference)) ** len(candidate)))
+         for j in collapsed),
+        default=0.0,
+    )  # fmt: skip
+    parts = []
+    if same.any():
+        parts.append(f"column {_columns(np.flatnonzero(same), reference[0])} constant in both")
+    if collapsed.size:
+        parts.append(f"column {_columns(collapsed, candidate[0])} constant only in the candidate (no spread left)")
+    if changed.size:
+        parts.append(f"column {_columns(changed, reference[0])} constant in the reference but not in the candidate")
+    if collapsed.size and chance < 1e-4:
+        verdict = "flag"
+    elif collapsed.size and chance < 1e-2 or changed.size:
+        verdict = "warn"
+    else:
+        verdict = "ok"
+    return Symptom("constant columns", float(can_const.sum()), float(ref_const.sum()), verdict, "; ".join(parts))
+
+
+def _columns(index: np.ndarray, values: np.ndarray) -> str:
+    shown = ", ".join(f"{i} (= {values[i]:.4g})" for i in index[:4])
+    return shown + (f" and {index.size - 4} more" if index.size > 4 else "")
+
+
 def compare_numeric(reference: np.ndarray, candidate: np.ndarray, *, clusters: int = 8, seed: int = 0) -> Report:
-    """Symptoms of collapse in numeric data (rows = samples, columns = features)."""
+    """Symptoms of collapse in numeric data (rows = samples, columns = features).
+
+    Columns that are constant (zero variance) in the reference are compared on their own (symptom
+    ``constant columns``) and left out of every other test, which need a spread to compare against;
+    the report's notes say so, as they say when a test had nothing to measure."""
     reference = _as_table("reference", reference)
     candidate = _as_table("candidate", candidate)
     if reference.shape[1] != candidate.shape[1]:
@@ -176,6 +249,23 @@ def compare_numeric(reference: np.ndarray, candidate: np.ndarray, *, clusters: i
     clusters = check_int("clusters", clusters, minimum=2, maximum=50)
     n_r, n_c = len(reference), len(candidate)
     report = Report("numeric", n_r, n_c)
+
+    constant = _constant_symptom(reference, candidate)
+    if constant is not None:
+        report.symptoms.append(constant)
+    varying = ~_constant_columns(reference)
+    if not varying.any():
+        report.notes.append("every column of the reference is constant: only the constant columns were compared")
+        return report
+    if not varying.all():
+        kept = np.flatnonzero(varying)
+        report.notes.append(
+            f"{np.sum(~varying)} constant reference column(s) left out of the other tests; they use column(s) "
+            + ", ".join(map(str, kept[:8]))
+            + (" ..." if kept.size > 8 else "")
+        )
+    columns = np.flatnonzero(varying)
+    reference, candidate = reference[:, varying], candidate[:, varying]
 
     # Variance: log-ratio of total variance; its sampling SE is about sqrt(2/n_c + 2/n_r) for Gaussian data
     # (inflated by the kurtosis for heavy tails, hence the margins).
@@ -192,66 +282,84 @@ def compare_numeric(reference: np.ndarray, candidate: np.ndarray, *, clusters: i
         )
     )
 
-    # Covariance: generalised variance det(C)^(1/d) in the reference's whitened coordinates, so one
-    # shrunk direction shows even when the total variance is kept.
+    # Covariance: variance along the candidate's narrowest direction in the reference's whitened
+    # coordinates, so one shrunk direction shows even when the total variance is kept. Directions in
+    # which the reference itself has no spread (linearly dependent columns) are left out.
     if reference.shape[1] > 1:
-        white = _whitener(reference)
-        eig = np.linalg.eigvalsh(np.cov((candidate - reference.mean(0)) @ white, rowvar=False))
-        smallest = float(np.clip(eig.min(), 0, None))
-        report.symptoms.append(
-            Symptom(
-                "smallest direction variance",
-                smallest,
-                1.0,
-                _verdict(1 - smallest, 3 * se + 2 * np.sqrt(reference.shape[1] / n_c), warn=0.2, flag=0.4),
-                "variance along the candidate's narrowest direction, in reference units",
+        white, redundant = _whitener(reference)
+        if redundant:
+            report.notes.append(
+                f"the reference has {redundant} direction(s) without spread (linearly dependent columns): "
+                "left out of the smallest-direction test"
             )
-        )
+        if white.shape[1] > 1:
+            eig = np.linalg.eigvalsh(np.cov((candidate - reference.mean(0)) @ white, rowvar=False))
+            smallest = float(np.clip(eig.min(), 0, None))
+            report.symptoms.append(
+                Symptom(
+                    "smallest direction variance",
+                    smallest,
+                    1.0,
+                    _verdict(1 - smallest, 3 * se + 2 * np.sqrt(white.shape[1] / n_c), warn=0.2, flag=0.4),
+                    "variance along the candidate's narrowest direction, in reference units",
+                )
+            )
 
     # Tails: for every column and side, the share of candidate rows beyond the reference's 1% / 99%
     # quantile. The thinnest tail is graded with an exact Poisson test (Bonferroni over the tails).
+    # A side with no reference rows beyond its quantile (a column of few distinct values) has no tail.
     from scipy.stats import poisson
 
     low, high = np.quantile(reference, [0.01, 0.99], axis=0)
     ref_counts = np.concatenate([np.sum(reference < low, 0), np.sum(reference > high, 0)]) / n_r
     can_counts = np.concatenate([np.sum(candidate < low, 0), np.sum(candidate > high, 0)])
-    expected_counts = ref_counts * n_c
-    thinnest = int(np.argmin(can_counts / expected_counts))
-    p_value = min(1.0, len(can_counts) * poisson.cdf(can_counts[thinnest], expected_counts[thinnest]))
-    ratio = can_counts[thinnest] / expected_counts[thinnest]
-    verdict = "flag" if ratio < 0.5 and p_value < 1e-4 else "warn" if ratio < 0.75 and p_value < 1e-2 else "ok"
-    side = "lower" if thinnest < reference.shape[1] else "upper"
-    report.symptoms.append(
-        Symptom(
-            "thinnest tail mass",
-            can_counts[thinnest] / n_c,
-            ref_counts[thinnest],
-            verdict,
-            f"share of rows in the {side} 1% tail of column {thinnest % reference.shape[1]}"
-            f" (the emptiest tail; p = {p_value:.1g})",
+    has_tail = ref_counts > 0
+    if not has_tail.any():
+        report.notes.append("no column has reference values beyond its 1% / 99% quantiles: tail test skipped")
+    else:
+        expected_counts = ref_counts * n_c
+        shares = np.where(has_tail, can_counts / np.where(has_tail, expected_counts, 1.0), np.inf)
+        thinnest = int(np.argmin(shares))
+        tails = int(has_tail.sum())
+        p_value = min(1.0, tails * poisson.cdf(can_counts[thinnest], expected_counts[thinnest]))
+        ratio = shares[thinnest]
+        verdict = "flag" if ratio < 0.5 and p_value < 1e-4 else "warn" if ratio < 0.75 and p_value < 1e-2 else "ok"
+        side = "lower" if thinnest < reference.shape[1] else "upper"
+        report.symptoms.append(
+            Symptom(
+                "thinnest tail mass",
+                can_counts[thinnest] / n_c,
+                ref_counts[thinnest],
+                verdict,
+                f"share of rows in the {side} 1% tail of column {columns[thinnest % reference.shape[1]]}"
+                f" (the emptiest tail; p = {p_value:.1g})",
+            )
         )
-    )
 
     # Modes: k-means clusters of the reference; a cluster whose candidate share fell below a quarter of its
-    # reference share is lost.
+    # reference share is lost. No more clusters than the reference has distinct rows.
     from sklearn.cluster import KMeans
 
-    k = min(clusters, n_r // 10)
-    model = KMeans(n_clusters=k, n_init=2, random_state=seed).fit(reference[: min(n_r, 5_000)])
-    ref_share = np.bincount(model.predict(reference), minlength=k) / n_r
-    can_share = np.bincount(model.predict(candidate), minlength=k) / n_c
-    noise = 4 * np.sqrt(ref_share * (1 - ref_share) / n_c)
-    lost = np.sum(can_share < np.maximum(ref_share / 4, ref_share - noise))
-    coverage = 1 - lost / k
-    report.symptoms.append(
-        Symptom(
-            "cluster coverage",
-            coverage,
-            1.0,
-            "flag" if lost >= 2 else "warn" if lost == 1 else "ok",
-            f"{k - lost} of {k} reference clusters keep a fair share of rows",
+    fit_rows = reference[: min(n_r, 5_000)]
+    k = min(clusters, n_r // 10, len(np.unique(fit_rows, axis=0)))
+    if k < 2:
+        report.notes.append("the reference has fewer than 2 distinct rows to cluster: cluster test skipped")
+    else:
+        model = KMeans(n_clusters=k, n_init=2, random_state=seed).fit(fit_rows)
+        ref_share = np.bincount(model.predict(reference), minlength=k) / n_r
+        can_share = np.bincount(model.predict(candidate), minlength=k) / n_c
+        noise = 4 * np.sqrt(ref_share * (1 - ref_share) / n_c)
+        lost = np.sum(can_share < np.maximum(ref_share / 4, ref_share - noise))
+        coverage = 1 - lost / k
+        report.symptoms.append(
+            Symptom(
+                "cluster coverage",
+                coverage,
+                1.0,
+                "flag" if lost >= 2 else "warn" if lost == 1 else "ok",
+                f"{k - lost} of {k} reference clusters keep a fair share of rows",
+            )
         )
-    )
 
     report.symptoms.append(_duplicate_symptom(_numeric_keys(reference, v_ref), _numeric_keys(candidate, v_ref)))
     return report
@@ -263,9 +371,12 @@ def _kurtosis_factor(data: np.ndarray) -> float:
     return float(np.sqrt(max(1.0, (np.mean(kurt) - 1) / 2)))
 
 
-def _whitener(data: np.ndarray) -> np.ndarray:
+def _whitener(data: np.ndarray) -> tuple[np.ndarray, int]:
+    """Columns mapping data to unit variance along every direction in which the data vary, and the
+    number of directions without spread (eigenvalues below 1e-10 of the largest) that it drops."""
     values, vectors = np.linalg.eigh(np.cov(data, rowvar=False))
-    return vectors / np.sqrt(np.maximum(values, 1e-12 * values.max()))
+    keep = values > 1e-10 * values.max()
+    return vectors[:, keep] / np.sqrt(values[keep]), int(np.sum(~keep))
 
 
 def _numeric_keys(data: np.ndarray, reference_variance: np.ndarray) -> list[bytes]:
@@ -297,7 +408,7 @@ def tokenize(text: str) -> list[str]:
 
 def iter_text_files(source: str | Path) -> Iterator[Path]:
     path = Path(source)
-    if path.is_file():
+    if _is_file(path):
         yield path
     elif path.is_dir():
         files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
@@ -374,7 +485,8 @@ def compare_text(
     seed: int = 0,
 ) -> Report:
     """Symptoms of collapse in text: rare-word survival, distinct-n, repetition, next-token entropy,
-    duplicate sentences. ``reference`` / ``candidate`` are a file, a folder, or a list of sentences.
+    duplicate sentences. ``reference`` / ``candidate`` are a file, a folder, or a list of sentences;
+    a ``str`` that holds a line break or is too long to be a file name is the text itself.
 
     The baseline is empirical, because real text is bursty (a rare word comes with its topic) and
     corpora are uneven: the reference is cut into 20 contiguous blocks, and ``splits`` times half of
@@ -384,8 +496,8 @@ def compare_text(
     """
     rare_max_count = check_int("rare_max_count", rare_max_count, minimum=1)
     splits = check_int("splits", splits, minimum=2, maximum=100)
-    ref_sentences = reference if isinstance(reference, list) else read_text_sample(reference, max_tokens=max_tokens)
-    can_sentences = candidate if isinstance(candidate, list) else read_text_sample(candidate, max_tokens=max_tokens)
+    ref_sentences = _sentences("reference", reference, max_tokens)
+    can_sentences = _sentences("candidate", candidate, max_tokens)
     ref_tokens = [t for t in (tokenize(s) for s in ref_sentences) if t]
     can_tokens = [t for t in (tokenize(s) for s in can_sentences) if t]
     can_flat = [t for s in can_tokens for t in s]
@@ -441,6 +553,25 @@ def compare_text(
     return report
 
 
+def _sentences(name: str, source: object, max_tokens: int) -> list[str]:
+    """Sentences of a list of sentences, of a text given as a ``str``, or of a file or folder."""
+    if isinstance(source, (list, tuple)):
+        if not all(isinstance(sentence, str) for sentence in source):
+            raise TypeError(f"{name} as a list must hold sentences (str)")
+        return list(source)
+    if isinstance(source, str) and ("\n" in source or len(source) > 255 or "\x00" in source):
+        return [s.strip() for s in SENTENCE_END.split(source) if s.strip()]
+    if not isinstance(source, (str, Path)):
+        raise TypeError(f"{name} must be a path, a text or a list of sentences, got {type(source).__name__}")
+    try:
+        return read_text_sample(source, max_tokens=max_tokens)
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"{name}: no such file or folder: {str(source)[:80]} (to compare a text itself, pass it with its line "
+            "breaks or as a list of sentences)"
+        ) from None
+
+
 def _text_statistics(tokens: list[str], sentences: list[list[str]], rare: set[str]) -> dict[str, float]:
     present = set(tokens)
     keys = [" ".join(s) for s in sentences]
@@ -481,12 +612,21 @@ def compare_files(
     max_rows: int = 200_000,
     max_tokens: int = 2_000_000,
 ) -> Report:
-    """Compare two files or folders; ``kind`` is 'numeric' (.csv/.npy), 'text', or 'auto' (by suffix)."""
+    """Compare two files or folders; ``kind`` is 'numeric' (.csv/.npy), 'text', or 'auto' (by suffix).
+
+    With 'auto', a numeric file (.csv or .npy, any case) against a text file or folder is refused:
+    a table compared as text would give a meaningless report."""
     if kind not in ("auto", "numeric", "text"):
         raise ValueError(f"kind must be 'auto', 'numeric' or 'text', got {kind!r}")
     if kind == "auto":
-        suffixes = {Path(p).suffix.lower() for p in (reference, candidate)}
-        kind = "numeric" if suffixes <= set(NUMERIC_SUFFIXES) else "text"
+        numeric = [Path(p).suffix.lower() in NUMERIC_SUFFIXES and not Path(p).is_dir() for p in (reference, candidate)]
+        if numeric[0] != numeric[1]:
+            table, text = (reference, candidate) if numeric[0] else (candidate, reference)
+            raise ValueError(
+                f"{table} is a numeric table but {text} is text: the monitor compares like with like "
+                "(use --kind numeric or --kind text to read both the same way)"
+            )
+        kind = "numeric" if numeric[0] else "text"
     if kind == "numeric":
         return compare_numeric(load_numeric(reference, max_rows=max_rows), load_numeric(candidate, max_rows=max_rows))
     return compare_text(reference, candidate, max_tokens=max_tokens)
@@ -529,8 +669,11 @@ def write_html(report: Report, path: str | Path) -> None:
         f"<td>{s.verdict.upper()}</td><td>{html.escape(s.explanation)}</td></tr>"
         for s in report.symptoms
     )
+    notes = "".join(f"<p>Note: {html.escape(note)}</p>" for note in report.notes)
     Path(path).write_text(
-        f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+        f"""<!doctype html>
+{HTML_MARKER}
+<html lang="en"><head><meta charset="utf-8">
 <title>Collapse monitor: {report.verdict.upper()}</title>
 <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}} td,th{{padding:.3em .8em;text-align:left}}
 .ok td:nth-child(4){{color:#009E73}} .warn td:nth-child(4){{color:#B07000}}
@@ -541,6 +684,7 @@ candidate: {report.candidate_size:,}.
 "Expected" is what a fresh sample of the reference of the candidate's size gives.</p>
 <table><tr><th>symptom</th><th>candidate</th><th>expected</th><th>verdict</th><th>what it measures</th></tr>
 {rows}</table>
+{notes}
 <img alt="Each symptom's candidate value relative to a fresh reference sample" src="data:image/png;base64,{image}">
 </body></html>""",
         encoding="utf-8",

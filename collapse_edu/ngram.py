@@ -58,7 +58,7 @@ from .data import (
     tokenize,
 )
 from .loop import History, Measure, Policy, run_generations
-from .validation import as_rng, check_float, check_int
+from .validation import as_rng, check_float, check_int, check_memory, check_times
 
 BOUNDARY = "<s>"  #: id 0: pads the start of a sentence and marks its end
 UNKNOWN = "<unk>"  #: id 1: any word outside the training vocabulary
@@ -667,11 +667,17 @@ def vocabulary_survival(counts: np.ndarray, generations: int | np.ndarray) -> np
     copies, so it is lost by generation t with probability q_t^c, q_0 = 0, q_{t+1} = exp(q_t - 1).
     Exact in the limit of rare words in a large corpus; after one generation 1 - q_1^c = 1 - e^-c
     approximates the multinomial 1 - (1 - c/N)^N."""
-    counts = np.asarray(counts, float)
+    try:
+        counts = np.asarray(counts, float)
+    except (TypeError, ValueError):
+        raise TypeError(f"counts must be a 1-D array of word counts, got {counts!r:.80}") from None
+    if counts.ndim != 1 or not np.all(np.isfinite(counts)) or np.any(counts < 0) or np.any(counts % 1):
+        raise ValueError(f"counts must be a 1-D array of whole numbers >= 0, got {counts!r:.80}")
     counts = counts[counts > 0]
-    t = np.atleast_1d(np.asarray(generations, int))
-    if t.size and t.min() < 0:
-        raise ValueError(f"generations must be >= 0, got {t.min()}")
+    t = np.atleast_1d(check_times("generations", generations, integer=True))
+    last = float(t.max()) if t.size else 0.0
+    check_memory(8.0 * (last + 1 + t.size * counts.size), f"generations up to {last:g}", "ask for fewer generations")
+    t = t.astype(int)
     q = np.zeros(int(t.max()) + 1 if t.size else 1)
     for i in range(1, q.size):
         q[i] = np.exp(q[i - 1] - 1.0)
@@ -867,6 +873,12 @@ def simulate_ngram(
     seed = check_int("seed", seed, minimum=0)
     eval_sentences = check_int("eval_sentences", eval_sentences, minimum=1)
     n = len(corpus.train) if n is None else check_int("n", n, minimum=1, maximum=len(corpus.train))
+    runs = check_int("runs", runs, minimum=1)
+    check_memory(
+        24.0 * eval_sentences * runs * (corpus.train.tokens / len(corpus.train) + 1),
+        f"eval_sentences = {eval_sentences} with runs = {runs}",
+        "sample fewer eval_sentences",
+    )
     family = NGram(
         order,
         corpus.vocab,

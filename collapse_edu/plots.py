@@ -49,6 +49,11 @@ HOUSE_STYLE = {
     "lines.linewidth": 2.0,
     "lines.markersize": 6,
     "image.cmap": "viridis",
+    # opaque white figures: readable in JupyterLab's dark theme and on dark slides (no transparent
+    # background that would put black labels on a dark page)
+    "figure.facecolor": "white",
+    "savefig.facecolor": "white",
+    "savefig.transparent": False,
     "axes.prop_cycle": cycler(color=OKABE_ITO) + cycler(linestyle=LINESTYLES) + cycler(marker=MARKERS),
 }
 

@@ -32,7 +32,7 @@ import numpy as np
 from .environment import one_blas_thread
 from .gaussian import wishart_root
 from .loop import ArrayFamily, History, ModelSource, Policy, run_generations
-from .validation import as_rng, check_choice, check_float, check_fraction, check_int
+from .validation import as_rng, check_bool, check_choice, check_float, check_fraction, check_int, check_memory
 
 DESIGNS = ("fixed", "fresh")
 
@@ -93,6 +93,7 @@ class LinearRegression(ArrayFamily):
         design: np.ndarray | None = None,
     ):
         self.dim = check_int("dim", dim, minimum=1)
+        self.sample_bytes = 8 * (self.dim + 1)
         self.noise = check_float("noise", noise, 0.0)
         self.ridge = check_float("ridge", ridge, 0.0)
         self.w_true = np.zeros(self.dim) if w_true is None else np.asarray(w_true, float)
@@ -193,6 +194,10 @@ def simulate_regression(
     runs = check_int("runs", runs, minimum=1)
     design = check_choice("design", design, DESIGNS)
     policy = Policy.coerce(policy, real_fraction)
+    noise = check_float("noise", noise, 0.0)
+    ridge = check_float("ridge", ridge, 0.0)
+    if fast is not None:
+        fast = check_bool("fast", fast)
     if ridge == 0 and samples <= dim:
         raise ValueError(f"samples must be > dim ({dim}) for least squares (or set ridge > 0), got {samples}")
     if design == "fixed" and policy.name == "fresh-real":
@@ -205,6 +210,11 @@ def simulate_regression(
     elif fast and policy.name == "accumulate-subsample":
         raise ValueError("policy 'accumulate-subsample' needs the individual rows: use fast=False")
     rng = as_rng(seed)
+    check_memory(
+        8.0 * runs * dim * (4 * dim + (samples if design == "fixed" else 0)),
+        f"runs = {runs} with dim = {dim}" + (f" and samples = {samples} (a fixed design)" if design == "fixed" else ""),
+        "use fewer runs or a smaller dim",
+    )
     w_true = np.zeros(dim)
     w_true[0] = 1.0
     fixed = rng.standard_normal((runs, samples, dim)) if design == "fixed" else None
@@ -250,6 +260,7 @@ def strong_collapse_errors(
     shift = check_float("shift", shift, 0.0)
     runs = check_int("runs", runs, minimum=1)
     rng = as_rng(seed)
+    check_memory(8.0 * runs * dim * 6 * dim, f"runs = {runs} with dim = {dim}", "use fewer runs or a smaller dim")
     delta = np.zeros(dim)
     delta[0] = shift  # features are isotropic, so the direction of delta does not matter
     out = np.empty((sizes.size, runs))
@@ -294,7 +305,15 @@ def random_features_errors(
     shift = check_float("shift", shift, 0.0)
     ridge = check_float("ridge", ridge, 0.0, strict_minimum=True)
     runs = check_int("runs", runs, minimum=1)
-    widths = [check_int("widths", m, minimum=1) for m in np.asarray(widths).tolist()]
+    widths = [check_int("widths", m, minimum=1) for m in np.atleast_1d(np.asarray(widths, dtype=object)).tolist()]
+    if not widths:
+        raise ValueError("widths must name at least one model width")
+    width = max(widths)
+    check_memory(
+        8.0 * runs * (n * dim * (1 + len(fractions)) + width * dim + 3 * n * min(width, n) + width * len(fractions)),
+        f"runs = {runs} with n = {n}, dim = {dim} and widths up to {width}",
+        "use fewer runs or smaller widths",
+    )
     rng = as_rng(seed)
     w_true = rng.standard_normal((runs, dim))
     w_true /= np.linalg.norm(w_true, axis=1, keepdims=True)

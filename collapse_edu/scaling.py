@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .theory import zipf_probabilities
-from .validation import as_rng, check_int
+from .validation import as_rng, check_int, check_memory
 
 
 def simulate_memoriser(
@@ -39,6 +39,7 @@ def simulate_memoriser(
     k = items if cutoff is None else check_int("cutoff", cutoff, minimum=1, maximum=items)
     q = p[:k] / p[:k].sum()
     runs = check_int("runs", runs, minimum=1)
+    check_memory(16.0 * runs * k, f"runs = {runs} with {k} items", "use fewer runs or items")
     rng = as_rng(seed)
     sizes = np.atleast_1d(np.asarray(samples))
     out = np.empty((sizes.size, runs))

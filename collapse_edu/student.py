@@ -8,8 +8,14 @@ In a master notebook an exercise's solution sits between two marker lines (nbgra
         ### END SOLUTION
 
 The student build replaces each block by ``raise NotImplementedError("Student exercise: <hint>")``
-at the block's indentation, shows the cell's input (the master hides solution cells), clears
-that cell's outputs, and replaces markdown cells tagged ``solution`` by a placeholder.
+at the block's indentation, shows the cell's input (the master hides solution cells from JupyterLab
+and Colab, see :mod:`collapse_edu.launch`), replaces markdown cells tagged ``solution`` by a
+placeholder, and clears every output, prompt number and saved widget state: a student notebook is a
+clean worksheet whose outputs are all the learner's own (a stored output could give an answer
+away, such as a checker's ✅ or a figure drawn with the solution).
+
+``collapse-edu student --publish`` writes the student versions into ``lessons/student/`` of a
+checkout (the "exercises" launch links open them); ``tests/test_student.py`` keeps them in step.
 """
 
 from __future__ import annotations
@@ -53,31 +59,57 @@ def has_solution(source: str) -> bool:
 
 
 def student_notebook(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """A copy of a master notebook with solutions replaced by stubs."""
+    """A copy of a master notebook with solutions replaced by stubs and no outputs."""
+    from .launch import drop_colab_form
+
     notebook = nbformat.from_dict(notebook)
+    notebook.metadata.pop("widgets", None)
     for cell in notebook.cells:
-        if cell.cell_type == "code" and has_solution(cell.source):
-            cell.source = strip_solutions(cell.source)
+        if cell.cell_type == "code":
+            if has_solution(cell.source):
+                drop_colab_form(cell)
+                cell.source = strip_solutions(cell.source)
             cell.outputs = []
             cell.execution_count = None
-            cell.metadata.get("jupyter", {}).pop("source_hidden", None)
         elif cell.cell_type == "markdown" and "solution" in cell.metadata.get("tags", []):
             cell.source = SOLUTION_REMOVED
     return notebook
+
+
+def published_folder(lessons_folder: Path) -> Path:
+    """Where ``--publish`` writes the student versions of the lessons in ``lessons_folder``."""
+    return lessons_folder / "student"
+
+
+def stale_student_versions(lessons: list[Path], out_dir: Path) -> tuple[list[Path], list[Path]]:
+    """Student notebooks in ``out_dir`` whose master is gone (a lesson renumbered or removed):
+    (written by the tool, so safe to delete; written by someone else, left alone)."""
+    from .lessons import lesson_paths
+    from .outputs import written_by_tool
+
+    names = {path.name for path in lessons}
+    stale = [p for p in lesson_paths(out_dir) if p.name not in names] if out_dir.is_dir() else []
+    return [p for p in stale if written_by_tool(p)], [p for p in stale if not written_by_tool(p)]
 
 
 def build_student_versions(lessons: list[Path], out_dir: Path) -> list[Path]:
     """Write the student version of every lesson into ``out_dir``; returns the files written.
 
     Every notebook is converted before anything is written, so a bad marker leaves no
-    half-built folder behind.
+    half-built folder behind. Each student notebook carries the tool's marker in its metadata
+    (:mod:`collapse_edu.outputs`), so a later build may replace it.
     """
+    from .lessons import read_notebook
+    from .outputs import mark_notebook
+
     converted = []
     for path in lessons:
+        notebook = read_notebook(path)
         try:
-            converted.append((path.name, student_notebook(nbformat.read(path, as_version=4))))
+            converted.append((path.name, student_notebook(notebook)))
         except ValueError as error:
             raise ValueError(f"{path.name}: {error}") from None
+        mark_notebook(converted[-1][1])
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for name, notebook in converted:

@@ -10,11 +10,28 @@ import numpy as np
 from scipy.special import digamma, gammaln, ndtri, polygamma
 
 from .environment import one_blas_thread
-from .validation import check_fraction, check_int
+from .validation import check_float, check_fraction, check_int, check_memory, check_times
 
 # --------------------------------------------------------------------------- Gaussian
 # Refitting N(mu, sigma^2) to n of its own samples (Shumailov et al., Nature 2024):
 #   sigma_{t+1}^2 = sigma_t^2 * chi2_{n-1} / (n - ddof),   mu_{t+1} ~ N(mu_t, sigma_t^2 / n).
+
+
+def _t(t: object, integer: bool = False) -> np.ndarray:
+    """Generation numbers t >= 0 (finite; whole numbers where they index a recursion)."""
+    return check_times("t", t, integer=integer)
+
+
+def _steps(t: object) -> np.ndarray:
+    """Whole generation numbers for a recursion that is run up to max(t): refused if too long to hold."""
+    t = _t(t, integer=True)
+    last = float(np.max(t, initial=0))
+    check_memory(32.0 * (last + 1), f"t up to {last:g}", "ask for fewer generations")
+    return t.astype(int)
+
+
+def _sigma0(sigma0: object) -> float:
+    return check_float("sigma0", sigma0, 0.0, strict_minimum=True)
 
 
 def _gaussian_args(n: int, ddof: int) -> tuple[int, int]:
@@ -31,7 +48,7 @@ def variance_factor(n: int, ddof: int = 0) -> float:
 
 def expected_variance(t: np.ndarray | int, n: int, ddof: int = 0, sigma0: float = 1.0) -> np.ndarray:
     """E[sigma_t^2] = a^t sigma0^2."""
-    return sigma0**2 * variance_factor(n, ddof) ** np.asarray(t, float)
+    return _sigma0(sigma0) ** 2 * variance_factor(n, ddof) ** _t(t)
 
 
 def expected_sigma(t: np.ndarray | int, n: int, ddof: int = 0, sigma0: float = 1.0) -> np.ndarray:
@@ -39,7 +56,7 @@ def expected_sigma(t: np.ndarray | int, n: int, ddof: int = 0, sigma0: float = 1
     = sqrt(2 / (n - ddof)) Gamma(n/2) / Gamma((n-1)/2)  (exact)."""
     n, ddof = _gaussian_args(n, ddof)
     log_c = 0.5 * np.log(2.0 / (n - ddof)) + gammaln(n / 2) - gammaln((n - 1) / 2)
-    return sigma0 * np.exp(log_c * np.asarray(t, float))
+    return _sigma0(sigma0) * np.exp(log_c * _t(t))
 
 
 def log_sigma_drift(n: int, ddof: int = 0) -> float:
@@ -54,24 +71,24 @@ def sigma_quantile(q: float, t: np.ndarray | int, n: int, ddof: int = 0, sigma0:
     the median to O(1/n)."""
     q = check_fraction("q", q)
     n, ddof = _gaussian_args(n, ddof)
-    t = np.asarray(t, float)
+    t = _t(t)
     spread = np.sqrt(t * polygamma(1, (n - 1) / 2) / 4)
     z = ndtri(q) if 0 < q < 1 else np.copysign(np.inf, q - 0.5)
-    return sigma0 * np.exp(t * log_sigma_drift(n, ddof) + z * spread)
+    return _sigma0(sigma0) * np.exp(t * log_sigma_drift(n, ddof) + z * spread)
 
 
 def median_sigma_rule_of_thumb(t: np.ndarray | int, n: int, sigma0: float = 1.0) -> np.ndarray:
     """median sigma_t ~ sigma0 exp(-t / n) for the MLE: the e-folding time of collapse is n generations."""
     n = check_int("n", n, minimum=2)
-    return sigma0 * np.exp(-np.asarray(t, float) / n)
+    return _sigma0(sigma0) * np.exp(-_t(t) / n)
 
 
 def mean_drift_mse(t: np.ndarray | int, n: int, ddof: int = 0, sigma0: float = 1.0) -> np.ndarray:
     """E[(mu_t - mu_0)^2] = (sigma0^2 / n) sum_{s<t} a^s; for the MLE (n(1-a) = 1) this is sigma0^2 (1 - a^t)."""
     a = variance_factor(n, ddof)
-    t = np.asarray(t, float)
+    t = _t(t)
     geometric = t if a == 1.0 else (1.0 - a**t) / (1.0 - a)
-    return sigma0**2 * geometric / n
+    return _sigma0(sigma0) ** 2 * geometric / n
 
 
 def expected_w2_squared(t: np.ndarray | int, n: int, ddof: int = 0, sigma0: float = 1.0) -> np.ndarray:
@@ -107,11 +124,10 @@ def tail_mass_quantile(
     q = check_fraction("q", q)
     n, ddof = _gaussian_args(n, ddof)
     nodes = check_int("nodes", nodes, minimum=2)
-    if not np.isfinite(threshold) or threshold <= 0:
-        raise ValueError(f"threshold must be a positive number, got {threshold!r}")
+    threshold = check_float("threshold", threshold, 0.0, strict_minimum=True)
     x, w = np.polynomial.hermite_e.hermegauss(nodes)
     weights = np.outer(w, w).ravel() / np.sum(w) ** 2
-    t = np.asarray(t, float)
+    t = _t(t)
     out = np.empty(t.shape)
     for index, tt in np.ndenumerate(t):
         mu = np.sqrt(mean_drift_mse(tt, n, ddof)) * x
@@ -124,7 +140,7 @@ def tail_mass_quantile(
     return out
 
 
-# --------------------------------------------------------------------------- real vs synthetic (lesson 04)
+# --------------------------------------------------------------------------- real vs synthetic (lesson 05)
 # Linear regression in the loop (x ~ N(0, I_d), T rows per generation, label noise sigma^2): the
 # test error of fit t is E|w_t - w*|^2 (the excess risk for isotropic x); generation 0 is the truth.
 # Gerstgrasser et al., "Is Model Collapse Inevitable?", arXiv:2404.01413; Dohmatob et al., "Model
@@ -149,7 +165,7 @@ def regression_constant(dim: int, samples: int, noise: float = 1.0) -> float:
 
 def regression_error_replace(t: np.ndarray | int, dim: int, samples: int, noise: float = 1.0) -> np.ndarray:
     """Replace: every fit adds an independent error of size c, so E|w_t - w*|^2 = c t."""
-    return regression_constant(dim, samples, noise) * np.asarray(t, float)
+    return regression_constant(dim, samples, noise) * _t(t)
 
 
 def regression_error_accumulate(
@@ -165,7 +181,7 @@ def regression_error_accumulate(
 
     design = check_choice("design", design, ("fixed", "fresh"))
     c = regression_constant(dim, samples, noise)
-    t = np.asarray(t, int)
+    t = _steps(t)
     i = np.arange(1, int(np.max(t, initial=0)) + 1, dtype=float)
     if design == "fixed":
         terms = c / i**2
@@ -194,7 +210,7 @@ def regression_error_fresh_real(
     real_fraction = check_fraction("real_fraction", real_fraction)
     c = regression_constant(dim, samples, noise)
     kappa = synthetic_gram_factor(dim, samples, 1.0 - real_fraction)
-    t = np.asarray(t, float)
+    t = _t(t)
     return c * t if kappa == 1.0 else c * (1.0 - kappa**t) / (1.0 - kappa)
 
 
@@ -233,7 +249,8 @@ def gaussian_accumulate_moments(
 
     n = check_int("n", n, minimum=2)
     lam2 = check_float("scale", scale, 0.0, strict_minimum=True) ** 2
-    t = np.asarray(t, int)
+    sigma0 = _sigma0(sigma0)
+    t = _steps(t)
     last = int(np.max(t, initial=0))
     s, m = np.empty(last + 1), np.empty(last + 1)
     s[0], m[0] = 1.0, 0.0
@@ -264,7 +281,7 @@ def biased_sampling_moments(
     lam2 = check_float("scale", scale, 0.0, strict_minimum=True) ** 2
     r = round(check_fraction("real_fraction", real_fraction) * n) / n
     a = (n - 1) / n
-    t = np.asarray(t, int)
+    t = _steps(t)
     last = int(np.max(t, initial=0))
     s, m = np.empty(last + 1), np.empty(last + 1)
     s[0], m[0] = 1.0, 0.0
@@ -297,6 +314,7 @@ def zipf_probabilities(items: int, beta: float) -> np.ndarray:
 
     items = check_int("items", items, minimum=1)
     beta = check_float("beta", beta, 1.0, strict_minimum=True)
+    check_memory(24.0 * items, f"items = {items}", "use fewer items")
     weights = np.arange(1, items + 1, dtype=float) ** -beta
     return weights / weights.sum()
 
@@ -313,9 +331,7 @@ def memoriser_error(
     p = zipf_probabilities(items, beta)
     k = items if cutoff is None else check_int("cutoff", cutoff, minimum=1, maximum=items)
     q = p[:k] / p[:k].sum()
-    samples = np.asarray(samples, float)
-    if np.any(samples < 0):
-        raise ValueError("samples must be >= 0")
+    samples = check_times("samples", samples)
     unseen = np.exp(np.multiply.outer(samples, np.log1p(-np.minimum(q, 1 - 1e-16))))
     return p[k:].sum() + unseen @ p[:k]
 
@@ -326,7 +342,7 @@ def memoriser_power_law(samples: np.ndarray | int, beta: float, items: int = 100
     from scipy.special import gamma
 
     c = zipf_probabilities(items, beta)[0]
-    return gamma(1 - 1 / beta) * c ** (1 / beta) / beta * np.asarray(samples, float) ** -(1 - 1 / beta)
+    return gamma(1 - 1 / beta) * c ** (1 / beta) / beta * check_times("samples", samples) ** -(1 - 1 / beta)
 
 
 # --------------------------------------------------------------------------- Categorical
@@ -364,15 +380,15 @@ def _probability_vector(p0: object) -> np.ndarray:
 def loss_probability(c: np.ndarray | float, n: int) -> np.ndarray:
     """P(a category with count c among n is absent from n new draws) = (1 - c/n)^n, about e^-c."""
     n = check_int("n", n, minimum=1)
-    c = np.asarray(c, float)
-    if np.any((c < 0) | (c > n)):
+    c = check_times("c", c)
+    if np.any(c > n):
         raise ValueError(f"c must lie in [0, n] = [0, {n}]")
     return (1.0 - c / n) ** n
 
 
 def loss_probability_poisson(c: np.ndarray | float) -> np.ndarray:
     """The large-n limit of :func:`loss_probability`: e^-c (Poisson(c) draws of the category)."""
-    return np.exp(-np.asarray(c, float))
+    return np.exp(-check_times("c", c))
 
 
 def expected_surviving_one_step(p: object, n: int) -> float:
@@ -421,6 +437,7 @@ def _survival_probability(p0: object, n: int, generations: int, policy: str, rea
     policy, real_fraction = _categorical_policy(policy, real_fraction)
     n_real = int(round(real_fraction * n)) if policy == "fresh-real" else 0
     values, inverse = np.unique(p0, return_inverse=True)
+    check_memory(8.0 * (generations + 1) * (p0.size + n + 1), f"generations = {generations}", "ask for fewer")
     alive = np.empty((generations + 1, values.size))
     alive[0] = values > 0
     if generations > 0:
@@ -502,8 +519,8 @@ def frequency_variance(t: np.ndarray | int, p0: float | np.ndarray, n: int, real
     n = check_int("n", n, minimum=1)
     real_fraction = check_fraction("real_fraction", real_fraction)
     a, b = _fresh_real_factor(n, real_fraction)
-    p0 = np.asarray(p0, float)
-    return p0 * (1.0 - p0) * (1.0 - a ** np.asarray(t, float)) / b
+    p0 = _frequency(p0)
+    return p0 * (1.0 - p0) * (1.0 - a ** _t(t)) / b
 
 
 def stationary_frequency_variance(p0: float | np.ndarray, n: int, real_fraction: float) -> np.ndarray:
@@ -512,8 +529,16 @@ def stationary_frequency_variance(p0: float | np.ndarray, n: int, real_fraction:
     n = check_int("n", n, minimum=1)
     real_fraction = _check_positive_fraction(real_fraction)
     _, b = _fresh_real_factor(n, real_fraction)
-    p0 = np.asarray(p0, float)
+    p0 = _frequency(p0)
     return p0 * (1.0 - p0) / b
+
+
+def _frequency(p0: object) -> np.ndarray:
+    """A category's true frequency (or an array of them), each in [0, 1]."""
+    p0 = check_times("p0", p0)
+    if np.any(p0 > 1):
+        raise ValueError(f"p0 must lie in [0, 1], got {p0!r}")
+    return p0
 
 
 def _check_positive_fraction(real_fraction: object) -> float:
@@ -535,10 +560,10 @@ def expected_heterozygosity(
     """
     n = check_int("n", n, minimum=1)
     policy, real_fraction = _categorical_policy(policy, real_fraction)
-    t = np.asarray(t)
-    if np.any(t < 0):
-        raise ValueError("t must be >= 0")
+    h0 = check_fraction("h0", h0)
+    t = _t(t)
     if policy == "accumulate":
+        t = _steps(t)
         t_max = int(np.max(t)) if t.size else 0
         factors = np.cumprod(np.concatenate([[1.0], 1.0 - 1.0 / (n * np.arange(1, t_max + 1) ** 2)]))
         return h0 * factors[t.astype(int)]
@@ -567,14 +592,14 @@ def fixation_time_uniform(categories: int | np.ndarray, n: int) -> np.ndarray:
     """:func:`expected_fixation_time` of K equally likely categories: 2n (K - 1) ln(K / (K - 1)).
     It grows with K but never passes 2n."""
     n = check_int("n", n, minimum=1)
-    k = np.asarray(categories, float)
+    k = check_times("categories", categories)
     if np.any(k < 1):
         raise ValueError("categories must be >= 1")
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(k > 1, 2.0 * n * (k - 1) * np.log(k / np.maximum(k - 1, 1e-300)), 0.0)
 
 
-# --------------------------------------------------------------------------- Gaussian mixtures (lesson 05)
+# --------------------------------------------------------------------------- Gaussian mixtures (lesson 06)
 # A reference, not an exact law: a mixture component that owns a share w of n samples is refitted
 # from about m = w n points, and a Gaussian MLE fit from m points keeps on average a fraction
 # (m - 1) / m of the variance in every direction (E[S / m] = (m - 1)/m Sigma, any dimension).
@@ -590,5 +615,5 @@ def mixture_component_variance(t: np.ndarray | int, n: int, weight: float) -> np
     m = weight * n
     if m <= 1:
         raise ValueError(f"weight * n must be > 1 (points a component is fitted from), got {m:g}")
-    steps = np.maximum(np.asarray(t, float) - 1.0, 0.0)
+    steps = np.maximum(_t(t) - 1.0, 0.0)
     return (1.0 - 1.0 / m) ** steps

@@ -7,6 +7,7 @@ what is allowed, so a learner never sees a traceback from deep inside numpy.
 from __future__ import annotations
 
 import numbers
+import os
 from collections.abc import Iterable
 
 import numpy as np
@@ -73,3 +74,83 @@ def as_rng(seed: int | np.random.Generator | None) -> np.random.Generator:
     if seed is None:
         return np.random.default_rng()
     return np.random.default_rng(check_int("seed", seed, minimum=0))
+
+
+def check_bool(name: str, value: object) -> bool:
+    """Return ``value`` if it is ``True`` or ``False`` (a truthy string such as ``"no"`` is refused)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
+    return bool(value)
+
+
+def check_times(name: str, value: object, *, integer: bool = False) -> np.ndarray:
+    """Generation numbers (a scalar or an array): finite and >= 0, whole numbers if ``integer``."""
+    if value is None or isinstance(value, (str, bytes, bool)):
+        raise TypeError(f"{name} must be a number or an array of numbers >= 0, got {value!r}")
+    try:
+        times = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number or an array of numbers >= 0, got {value!r}") from None
+    if not np.all(np.isfinite(times)) or np.any(times < 0):
+        raise ValueError(f"{name} must be finite and >= 0, got {value!r}")
+    if integer and np.any(times != np.round(times)):
+        raise ValueError(f"{name} must be whole numbers, got {value!r}")
+    return times
+
+
+# --------------------------------------------------------------------------- memory
+
+
+def available_memory() -> int:
+    """Bytes this process may still allocate: the smaller of the machine's available memory
+    (Linux ``MemAvailable``) and the container's limit (cgroup v2 or v1, as on Binder); 8 GB if
+    neither can be read."""
+    limits = []
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    limits.append(int(line.split()[1]) * 1024)
+    except (OSError, ValueError, IndexError):
+        pass
+    for limit_file, usage_file in (
+        ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+        ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes"),
+    ):
+        try:
+            with open(limit_file, encoding="ascii") as limit, open(usage_file, encoding="ascii") as usage:
+                text = limit.read().strip()
+                if text.isdigit() and int(text) < 1 << 60:
+                    limits.append(max(0, int(text) - int(usage.read().strip())))
+        except (OSError, ValueError):
+            pass
+    if not limits:
+        try:
+            limits.append(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+        except (OSError, ValueError, AttributeError):
+            limits.append(8 << 30)
+    return min(limits)
+
+
+def format_bytes(size: float) -> str:
+    """1536 -> '1.5 KB' (powers of 1024)."""
+    for unit in ("bytes", "KB", "MB", "GB", "TB", "PB"):
+        if size < 1024 or unit == "PB":
+            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.3g} {unit}"
+        size /= 1024
+    raise AssertionError("unreachable")
+
+
+def check_memory(needed: float, what: str, advice: str) -> None:
+    """Refuse, before allocating, a computation whose arrays need more memory than is available.
+
+    ``what`` names the arguments that set the size (``"runs = 10^12 x (generations + 1) = 101
+    rows of the history"``), ``advice`` says what to change. Raises a one-line ``ValueError``
+    with the estimate, so a learner sees a sentence instead of a ``MemoryError`` traceback or a
+    machine that starts swapping."""
+    available = available_memory()
+    if needed > available:
+        raise ValueError(
+            f"{what} needs about {format_bytes(needed)} of memory, more than the {format_bytes(available)} "
+            f"available here: {advice}"
+        )

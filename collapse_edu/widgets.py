@@ -5,17 +5,37 @@ matplotlib ``Figure`` out). :func:`interact_figure` wraps it: it draws the figur
 function's defaults as an ordinary cell output, so nbval, nbconvert, GitHub and nbviewer show it,
 and when a live kernel is attached it adds controls that redraw that same output in place
 (through a display id). Slow functions get a Run button instead of live updates.
+
+Redraws are rendered here rather than by IPython's inline backend, which draws each figure twice
+(a layout pass, then the picture cropped to its tight bounding box). A redrawn figure with the same
+make-up as the first one (same size, axes in the same grid cells, same figure texts and legends)
+reuses the axes positions that the layout engine computed for the first one, is drawn once with
+the engine off at the figure's dpi, and is sent as a fast-compressed PNG. If one of its labels,
+titles or figure legends would then stick out of the figure or into another axes, it is drawn
+again with its layout engine, and later redraws reuse that layout instead.
 """
 
 from __future__ import annotations
 
+import base64
 import inspect
+import io
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 from IPython.display import display
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.layout_engine import PlaceHolderLayoutEngine
+from matplotlib.text import Text
+from matplotlib.transforms import Bbox
+from PIL import Image
+
+# zlib level of redrawn PNGs: level 1 encodes about 40% faster than the default 6, files ~5% larger
+REDRAW_PNG_COMPRESSION = 1
 
 
 class Controls(widgets.VBox):
@@ -114,12 +134,15 @@ def interact_figure(
         plt.close(figure)  # shown through the display handle only, never twice
         return figure
 
-    handle = display(draw(), display_id=True)
+    first = draw()
+    memory = LayoutMemory(first)
+    handle = display(first, display_id=True)
 
     def redraw(*_: Any) -> None:
         status.value = "<i>drawing…</i>"
         try:
-            handle.update(draw())
+            figure = draw()
+            handle.update(png_bundle(figure, memory), raw=True)
             status.value = ""
         except (ValueError, TypeError) as error:  # bad combination of settings: say so, keep the old figure
             status.value = f"<span style='color:#D55E00'>{error}</span>"
@@ -134,3 +157,144 @@ def interact_figure(
             w.observe(redraw, names="value")
     children.append(status)
     display(Controls(children))
+
+
+# --------------------------------------------------------------------------- fast redraws
+
+
+def make_up(figure: Figure) -> tuple:
+    """What a figure's layout depends on besides its text: size, the class, grid cell and visibility
+    of each axes, and the number of figure texts, figure legends and subfigures."""
+    cells = []
+    for ax in figure.axes:
+        spec = ax.get_subplotspec()
+        cells.append((type(ax).__name__, spec.get_geometry() if spec is not None else None, ax.get_visible()))
+    size = tuple(round(float(v), 4) for v in figure.get_size_inches())
+    return size, tuple(cells), len(figure.texts), len(figure.legends), len(figure.subfigs)
+
+
+@dataclass(frozen=True)
+class FigureLayout:
+    """The positions a layout engine gave a figure's axes (figure fractions) and figure texts
+    (suptitle, supxlabel, ...), to give a redrawn figure of the same make-up."""
+
+    make_up: tuple
+    axes: tuple[Bbox, ...]
+    texts: tuple[tuple[float, float], ...]
+
+    @classmethod
+    def of(cls, figure: Figure) -> FigureLayout:
+        """The layout of ``figure`` as it was last drawn."""
+        return cls(
+            make_up(figure),
+            tuple(ax.get_position(original=True).frozen() for ax in figure.axes),
+            tuple(text.get_position() for text in figure.texts),
+        )
+
+    def apply(self, figure: Figure) -> bool:
+        """Give ``figure`` these positions and switch its layout engine off; False (figure
+        untouched) if its make-up differs or it has subfigures."""
+        if figure.subfigs or make_up(figure) != self.make_up:
+            return False
+        figure.set_layout_engine("none")
+        for ax, box in zip(figure.axes, self.axes, strict=True):
+            in_layout = ax.get_in_layout()
+            ax.set_position(box)
+            ax.set_in_layout(in_layout)  # set_position takes it out of the layout; keep it as it was
+        for text, xy in zip(figure.texts, self.texts, strict=True):
+            text.set_position(xy)
+        return True
+
+
+class LayoutMemory:
+    """The layout a widget's redraws reuse: the last one its layout engine computed, starting with
+    that of the widget's first figure, recorded when that figure is first drawn.
+
+    In a notebook the inline backend draws the first figure to show it, so recording costs
+    nothing; elsewhere (plain Python, tests) :meth:`layout` lays it out once without rendering.
+    Only its first draw counts: the inline backend's second draw is cropped to the tight bounding
+    box, which changes the figure's size while it lasts."""
+
+    def __init__(self, first: Figure) -> None:
+        self.first = first
+        self._layout: FigureLayout | None = None
+        self._connection = first.canvas.mpl_connect("draw_event", self._record_first)
+
+    def _record_first(self, _event: Any) -> None:
+        self._layout = FigureLayout.of(self.first)
+        self.first.canvas.mpl_disconnect(self._connection)
+
+    def layout(self) -> FigureLayout:
+        if self._layout is None:
+            self.first.draw_without_rendering()  # emits draw_event
+            if self._layout is None:
+                self._layout = FigureLayout.of(self.first)
+        return self._layout
+
+    def remember(self, figure: Figure) -> None:
+        """Reuse the layout of ``figure``, just laid out by its engine, from now on."""
+        self._layout = FigureLayout.of(figure)
+
+
+def _label_boxes(figure: Figure, renderer: Any) -> list[tuple[object, Bbox]]:
+    """(owner, window extent) of each drawn axes title and axis label, figure text and legend."""
+    boxes: list[tuple[object, Bbox]] = []
+    for ax in figure.axes:
+        if not ax.get_visible():
+            continue
+        texts: list[Text] = [ax.title]
+        if ax.axison:
+            texts += [ax.xaxis.label, ax.yaxis.label]
+        boxes += [(ax, t.get_window_extent(renderer)) for t in texts if t.get_visible() and t.get_text()]
+    boxes += [(t, t.get_window_extent(renderer)) for t in figure.texts if t.get_visible() and t.get_text()]
+    boxes += [(legend, legend.get_window_extent(renderer)) for legend in figure.legends if legend.get_visible()]
+    return boxes
+
+
+def labels_collide(figure: Figure, renderer: Any, tolerance: float = 1.0) -> bool:
+    """After a draw: does an axes title or axis label, a figure text or a figure legend stick out
+    of the figure, or overlap another axes or another owner's label?"""
+    frame = figure.bbox.padded(tolerance)
+    boxes = [(owner, box.padded(-tolerance)) for owner, box in _label_boxes(figure, renderer)]
+    areas = [(ax, ax.bbox) for ax in figure.axes if ax.get_visible()]
+    for i, (owner, box) in enumerate(boxes):
+        if box.width <= 0 or box.height <= 0:
+            continue
+        if not (frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1):
+            return True
+        if any(ax is not owner and box.overlaps(area) for ax, area in areas):
+            return True
+        if any(other is not owner and box.overlaps(b) for other, b in boxes[i + 1 :]):
+            return True
+    return False
+
+
+def render_png(figure: Figure, layout: FigureLayout | None = None) -> tuple[bytes, bool]:
+    """``figure`` as a PNG at its own dpi, drawn once with ``layout``'s positions and the layout
+    engine off when the make-up matches; else, or when labels then collide, laid out by its
+    engine. A figure without a layout engine (axes placed by hand, or ``tight_layout()`` already
+    called) is drawn as it is. Returns the PNG and whether ``layout`` was kept."""
+    engine = figure.get_layout_engine()
+    managed = engine is not None and not isinstance(engine, PlaceHolderLayoutEngine)
+    reused = managed and layout is not None and layout.apply(figure)
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    if reused and labels_collide(figure, canvas.get_renderer()):
+        figure.set_layout_engine(engine)
+        canvas.draw()
+        reused = False
+    width, height = canvas.get_width_height(physical=True)
+    image = Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+    buffer = io.BytesIO()
+    image.save(buffer, format="png", compress_level=REDRAW_PNG_COMPRESSION)
+    return buffer.getvalue(), reused
+
+
+def png_bundle(figure: Figure, memory: LayoutMemory) -> dict[str, str]:
+    """The display data of a redrawn figure, as IPython shows a figure: the PNG of
+    :func:`render_png` with the layout ``memory`` holds, and the figure's repr as text. A layout
+    the engine had to compute is remembered for the next redraw."""
+    png, reused = render_png(figure, memory.layout())
+    if not reused:
+        memory.remember(figure)
+    return {"image/png": base64.b64encode(png).decode("ascii"), "text/plain": repr(figure)}

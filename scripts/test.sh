@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # Set up (first time only) and run every check: lint, unit and property tests, the real-browser
-# widget test, and nbval over every lesson (each notebook re-executed, checked cells compared).
+# widget test, nbval over every lesson (each notebook re-executed, checked cells compared), then the
+# workshop test: a real JupyterHub on loopback with 10 learners running lessons at once
+# (tests/test_hub.py; COLLAPSE_EDU_HUB_LEARNERS=N for more, 0 to leave it out). It runs on its own,
+# after the rest, so that the per-learner times it prints are not shared with other tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh test
 .venv/bin/ruff check collapse_edu tests benchmarks
 .venv/bin/ruff format --check collapse_edu tests benchmarks
-exec .venv/bin/python -m pytest -n 2 --dist loadscope \
+.venv/bin/python -m pytest -n 2 --dist loadscope \
     --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg \
     --durations=15 tests lessons "$@"
+if [ "${COLLAPSE_EDU_HUB_LEARNERS:-10}" != 0 ]; then
+    exec .venv/bin/python -m pytest --hub -m hub --hub-learners "${COLLAPSE_EDU_HUB_LEARNERS:-10}" tests/test_hub.py
+fi

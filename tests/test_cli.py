@@ -285,3 +285,178 @@ def test_run_a_lesson_to_ipynb_and_html(capsys, tmp_path):
     html = (out / f"{name}.html").read_text(encoding="utf-8")
     assert html.lstrip().lower().startswith("<!doctype html>")
     assert (lessons / f"{name}.ipynb").read_bytes() == before, "run --out must not touch the lesson"
+
+
+# --------------------------------------------------------------------------- hardening (issue 14)
+
+
+@pytest.mark.parametrize("name", ["1.5", "98.0", "٩٨", " 98", "98x"])
+def test_run_refuses_a_lesson_number_that_is_not_one(capsys, tmp_path, name):
+    """Before: "1.5" ran lesson 01 (its stem "1" matched)."""
+    lessons = mini_lessons(tmp_path / "lessons")
+    status, out, err = run_cli(capsys, "--lessons", str(lessons), "run", name)
+    assert status == 2 and out == ""
+    assert err == f"collapse-edu: error: lesson must be one of 98, 99 (or a notebook path); got {name!r}\n"
+
+
+@pytest.mark.parametrize(("value", "message"), [("0", "must be >= 1 second per cell, got 0"), ("-5", "got -5")])
+def test_timeout_must_be_positive(capsys, tmp_path, value, message):
+    """nbclient reads 0 or a negative timeout as "no limit": refused instead."""
+    lessons = mini_lessons(tmp_path / "lessons")
+    for command in (["run", "98"], ["export"]):
+        status, _, err = run_cli(capsys, "--lessons", str(lessons), *command, "--timeout", value)
+        assert status == 2 and message in err and len(err.splitlines()) == 1
+
+
+def test_argparse_errors_are_one_line(capsys):
+    status, _, err = run_cli(capsys, "simulate", "gaussian", "--ddof", "2")
+    assert status == 2 and len(err.splitlines()) == 1 and "usage:" not in err
+    assert err.startswith("collapse-edu simulate gaussian: error: argument --ddof: invalid choice: ")
+    assert err.endswith("(see collapse-edu simulate gaussian --help)\n")
+
+
+@pytest.fixture
+def no_kernel(monkeypatch):
+    """Execution replaced by a stub that counts its calls (checks must come before it)."""
+    calls = []
+
+    def execute(path, *, timeout=600):
+        calls.append(path)
+        return nbformat.read(path, as_version=4), 0.5, 12.0
+
+    monkeypatch.setattr(cli.lesson_files, "execute_notebook", execute)
+    return calls
+
+
+def test_run_out_checks_every_file_before_the_lesson_runs(capsys, tmp_path, no_kernel):
+    from collapse_edu.outputs import written_by_tool
+
+    lessons = mini_lessons(tmp_path / "lessons")
+    out = tmp_path / "executed"
+    out.mkdir()
+    (out / "98_mini_lesson.html").write_text("a lecturer's page")
+    status, _, err = run_cli(capsys, "--lessons", str(lessons), "run", "98", "--out", str(out))
+    assert status == 2 and no_kernel == []
+    assert f"would replace 1 existing file that collapse-edu did not write: {out / '98_mini_lesson.html'}" in err
+    assert (out / "98_mini_lesson.html").read_text() == "a lecturer's page"
+    status, _, err = run_cli(capsys, "--lessons", str(lessons), "run", "98", "--out", str(out), "--force")
+    assert status == 0 and len(no_kernel) == 1
+    assert written_by_tool(out / "98_mini_lesson.html") and written_by_tool(out / "98_mini_lesson.ipynb")
+    status, _, err = run_cli(capsys, "--lessons", str(lessons), "run", "98", "--out", str(out))
+    assert status == 0, err  # its own files are replaced without --force
+    for bad, message in (
+        (lessons, "holds the master lessons: run --out never writes into it"),
+        (lessons / "98_mini_lesson.ipynb", "is a file, not a folder"),
+        (lessons / "98_mini_lesson.ipynb" / "sub", "is a file, not a folder"),
+    ):
+        status, _, err = run_cli(capsys, "--lessons", str(lessons), "run", "98", "--out", str(bad), "--force")
+        assert status == 2 and message in err, err
+    assert len(no_kernel) == 2
+
+
+def test_export_refuses_foreign_files_and_marks_its_own(capsys, tmp_path):
+    from collapse_edu.outputs import HTML_MARKER
+
+    lessons = mini_lessons(tmp_path / "lessons")
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text("<p>course page</p>")
+    status, _, err = run_cli(capsys, "--lessons", str(lessons), "export", "--out", str(site), "--no-execute")
+    assert status == 2 and f"did not write: {site / 'index.html'}; add --force" in err
+    assert not (site / "98_mini_lesson.html").exists()
+    argv = ["--lessons", str(lessons), "export", "--out", str(site), "--no-execute", "--force"]
+    assert run_cli(capsys, *argv)[0] == 0
+    assert (
+        HTML_MARKER in (site / "index.html").read_text() and HTML_MARKER in (site / "99_another_one.html").read_text()
+    )
+    assert run_cli(capsys, *argv[:-1])[0] == 0  # again, without --force: all files are its own
+    status, _, err = run_cli(capsys, "--lessons", str(lessons), "export", "--out", str(lessons), "--force")
+    assert status == 2 and "holds the master lessons" in err
+
+
+@pytest.mark.parametrize(("content", "reason"), [('{"a": 1}', "not a readable Jupyter notebook"), ("{", "JSON")])
+def test_a_malformed_notebook_is_named(capsys, tmp_path, content, reason):
+    lessons = mini_lessons(tmp_path / "lessons")
+    (lessons / "97_broken.ipynb").write_text(content)
+    for command in (["list"], ["student", "--out", str(tmp_path / "s")], ["run", "98"]):
+        status, _, err = run_cli(capsys, "--lessons", str(lessons), *command)
+        assert status == 2 and str(lessons / "97_broken.ipynb") in err and reason in err, err
+        assert len(err.splitlines()) == 1
+
+
+def test_simulate_plot_is_checked_before_the_run_and_reports_the_file_written(capsys, tmp_path):
+    from collapse_edu.outputs import written_by_tool
+
+    small = ["simulate", "gaussian", "--n", "10", "--generations", "3", "--runs", "5"]
+    status, out, err = run_cli(capsys, *small, "--plot", str(tmp_path / "missing" / "s.png"))
+    assert status == 2 and out == "" and "does not exist" in err
+    status, out, _ = run_cli(capsys, *small, "--plot", str(tmp_path / "sigma"))
+    assert status == 0 and out.splitlines()[-1] == f"figure written to {tmp_path / 'sigma.png'}"
+    assert written_by_tool(tmp_path / "sigma.png") and not (tmp_path / "sigma").exists()
+    status, _, err = run_cli(capsys, *small, "--plot", str(tmp_path / "sigma.png"))
+    assert status == 0, err  # its own figure
+    foreign = tmp_path / "photo.png"
+    foreign.write_bytes(b"\x89PNG\r\n\x1a\n not ours")
+    status, out, err = run_cli(capsys, *small, "--plot", str(foreign))
+    assert status == 2 and out == "" and "add --force to replace them" in err
+    assert run_cli(capsys, *small, "--plot", str(foreign), "--force")[0] == 0
+    status, _, err = run_cli(capsys, *small, "--plot", str(tmp_path / "sigma.v2"))
+    assert status == 2 and "cannot save a figure as .v2" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "name"),
+    [
+        (["simulate", "gaussian", "--runs", "1000000000000"], "runs = 1000000000000"),
+        (["simulate", "gaussian", "--n", "1000000000000", "--direct"], "n = 1000000000000"),
+        (["simulate", "categorical", "--categories", "100000000000"], "categories = 100000000000"),
+        (["simulate", "regression", "--runs", "1000000000000"], "runs = 1000000000000"),
+    ],
+)
+def test_huge_sizes_are_refused_with_the_memory_they_need(capsys, argv, name):
+    status, out, err = run_cli(capsys, *argv)
+    assert status == 2 and out == "" and len(err.splitlines()) == 1
+    assert name in err and "needs about" in err and "available here: use fewer" in err
+
+
+def test_simulate_gaussian_fresh_real_needs_a_fraction_in_the_api_too():
+    from collapse_edu.gaussian import simulate_gaussian
+
+    with pytest.raises(ValueError, match="real_fraction is required with policy='fresh-real'"):
+        simulate_gaussian(policy="fresh-real")
+
+
+def test_interrupt_is_one_line(capsys, monkeypatch):
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_list", interrupted)
+    status, _, err = run_cli(capsys, "list")
+    assert status == 130 and err == "collapse-edu: interrupted\n"
+
+
+@pytest.mark.parametrize("form", [["--port", "8899"], ["--port=8899"]])
+def test_lab_passes_options_through_in_both_forms(capsys, tmp_path, lab_command, form):
+    """Before: `lab --port 8899` reached JupyterLab as `... 8899 --port` ("expected one argument")."""
+    lessons = mini_lessons(tmp_path / "lessons")
+    status, _, _ = run_cli(capsys, "--lessons", str(lessons), "lab", *form, "--no-browser")
+    command = lab_command["command"]
+    assert status == 0 and command[5 : 5 + len(form) + 1] == [*form, "--no-browser"]
+    from jupyterlab.labapp import LabApp
+
+    app = LabApp()
+    app.parse_command_line([c for c in command[3:] if c != "--allow-root"])
+    assert app.config.ServerApp.port == 8899
+    status, _, _ = run_cli(capsys, "lab", "--lessons", str(lessons), *form)  # --lessons after lab is ours
+    assert status == 0 and f"--ServerApp.root_dir={lessons.resolve()}" in lab_command["command"]
+
+
+@pytest.mark.slow
+def test_a_failing_lesson_is_one_line_with_status_1(capsys, tmp_path):
+    lessons = mini_lessons(tmp_path / "lessons")
+    notebook = nbformat.read(lessons / "98_mini_lesson.ipynb", as_version=4)
+    notebook.cells[1].source = "1 / 0"
+    nbformat.write(notebook, lessons / "98_mini_lesson.ipynb")
+    status, out, err = run_cli(capsys, "--lessons", str(lessons), "run", "98", "--out", str(tmp_path / "out"))
+    assert status == 1 and out == ""
+    assert err == "collapse-edu: error: 98_mini_lesson.ipynb: cell 2 raised ZeroDivisionError: division by zero\n"

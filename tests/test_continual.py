@@ -1,4 +1,4 @@
-"""Catastrophic forgetting toolkit (lesson 07): data split, metrics of R, EWC pieces, the expected pattern."""
+"""Catastrophic forgetting toolkit (lesson 08): data split, metrics of R, EWC pieces, the expected pattern."""
 
 from __future__ import annotations
 
@@ -52,6 +52,12 @@ def test_split_digits_tasks_and_sizes(data: cl.SplitDigits) -> None:
 
 def test_split_digits_two_tasks() -> None:
     assert cl.split_digits(n_tasks=2).task_classes == ((0, 1, 2, 3, 4), (5, 6, 7, 8, 9))
+
+
+def test_seen_classes(data: cl.SplitDigits) -> None:
+    assert data.seen(0) == [0, 1] and data.seen(4) == list(range(10))
+    with pytest.raises(ValueError, match="t must be <= 4"):
+        data.seen(5)
 
 
 # --------------------------------------------------------------------------- replay buffer selection
@@ -265,6 +271,24 @@ def test_summary_file_if_present() -> None:
         pytest.skip("benchmarks/continual_seeds.py has not been run")
     R = np.array(summary["runs"]["finetune|class-incremental"])
     assert R.shape[1:] == (5, 5) and len(R) == len(summary["seeds"])
+    seeds = len(summary["sweep_seeds"])
+    for key, name in (("k_sweep", "k"), ("lambda_sweep", "ewc_lambda")):
+        for scenario in cl.SCENARIOS:
+            finals = np.array(summary[key][scenario])
+            matrices = np.array(summary[key]["matrices"][scenario])
+            assert finals.shape == (len(summary[key][name]), seeds) and matrices.shape == (*finals.shape, 5, 5)
+            np.testing.assert_allclose(matrices[..., -1, :].mean(axis=-1), finals, atol=1e-3)
+    # the sweeps' lambda = 0 and k = 0 are fine-tuning, lambda = 1e5 and k = 10 the main grid's runs
+    lambdas, ks = summary["lambda_sweep"]["ewc_lambda"], summary["k_sweep"]["k"]
+    for scenario in cl.SCENARIOS:
+        ft = summary["runs"][f"finetune|{scenario}"][:seeds]
+        assert summary["lambda_sweep"]["matrices"][scenario][lambdas.index(0.0)] == ft
+        assert summary["k_sweep"]["matrices"][scenario][ks.index(0)] == ft
+        ewc, replay = summary["runs"][f"ewc|{scenario}"][:seeds], summary["runs"][f"replay|{scenario}"][:seeds]
+        assert summary["lambda_sweep"]["matrices"][scenario][lambdas.index(1e5)] == ewc
+        assert summary["k_sweep"]["matrices"][scenario][ks.index(10)] == replay
+    fisher = np.array(summary["fisher_total"]["ewc|task-incremental"])
+    assert fisher.shape == (len(summary["seeds"]), 5) and np.all(fisher >= 0)
     with pytest.raises(FileNotFoundError, match="continual_seeds"):
         cl.load_summary("/nonexistent/summary.json")
 
@@ -292,6 +316,27 @@ def test_figures_draw(data: cl.SplitDigits, runs: dict) -> None:
         plt.close(fig)
     with pytest.raises(ValueError, match="method must be one of"):
         figures.explore(method="magic")
+
+
+def test_sweep_figures_use_numeric_axes() -> None:
+    """The sweeps' settings sit at their values (symmetric-log axes), not at equal steps."""
+    import matplotlib.pyplot as plt
+
+    from collapse_edu.figures import continual as figures
+
+    summary = cl.load_summary()
+    fig = figures.sweeps(summary)
+    for ax, values in zip(fig.axes, (summary["k_sweep"]["k"], summary["lambda_sweep"]["ewc_lambda"]), strict=True):
+        assert ax.get_xscale() == "symlog"
+        np.testing.assert_allclose(ax.lines[0].get_xdata(), values)  # the median line at the settings themselves
+    plt.close(fig)
+    fig = figures.ewc_stiffness(summary)
+    assert fig.axes[0].get_xscale() == "symlog" and len(fig.axes[0].lines) == 3
+    plt.close(fig)
+    stack = figures.sweep_matrices(summary, "lambda_sweep", "task-incremental")
+    assert stack.shape == (len(summary["lambda_sweep"]["ewc_lambda"]), len(summary["sweep_seeds"]), 5, 5)
+    with pytest.raises(ValueError, match="key must be one of"):
+        figures.sweep_matrices(summary, "steps_sweep", "task-incremental")
 
 
 def test_command_line(capsys: pytest.CaptureFixture) -> None:

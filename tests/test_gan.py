@@ -1,4 +1,4 @@
-"""Lesson 06: GAN mode metrics on hand-made samples, the targets, a short training run, the seed table."""
+"""Lesson 07: GAN mode metrics on hand-made samples, the targets, a short training run, the seed table."""
 
 from __future__ import annotations
 

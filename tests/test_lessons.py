@@ -15,6 +15,7 @@ import nbformat
 import pytest
 
 from collapse_edu import REPOSITORY
+from collapse_edu.launch import sync_master
 from collapse_edu.lessons import KERNELSPEC, list_lessons
 from collapse_edu.student import BEGIN, has_solution, student_notebook
 
@@ -59,6 +60,14 @@ def test_title_cell_has_title_badges_and_goals(lesson) -> None:
     assert colab in first.source, "Colab badge must open this very lesson"
     assert re.search(r"what you will learn", first.source, re.I)
     assert re.search(r"what you need", first.source, re.I)
+
+
+def test_launch_links_and_hidden_solutions_are_current(lesson) -> None:
+    """Two launch links per platform (exercises, with solutions) for this very file, and every solution
+    cell hidden in JupyterLab and on Colab (see collapse_edu/launch.py)."""
+    path, notebook = lesson
+    copy = nbformat.from_dict(notebook)
+    assert not sync_master(copy, path.name), f"{path.name} is out of date: run python scripts/sync_lessons.py"
 
 
 def test_setup_cell_installs_on_colab_and_checks_versions(lesson) -> None:
@@ -155,6 +164,8 @@ VISIBLE_EXPERIMENT = {
     "03": "run_generations(",
     "04": "run_generations(",
     "05": "run_generations(",
+    "06": "run_generations(",
+    "08": "loss.backward()",  # the training loop over the task sequence, written out
 }
 
 

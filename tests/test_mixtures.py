@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from threadpoolctl import threadpool_limits
 
 from collapse_edu import theory
 from collapse_edu.mixtures import (
@@ -16,7 +17,11 @@ from collapse_edu.mixtures import (
     blob_truth,
     class_coverage,
     digit_classifier,
+    fit_em,
+    kmeans_labels,
+    kmeans_start,
     load_digit_split,
+    load_protocol_runs,
     mixture_density,
     mixture_summary,
     nearest_distances,
@@ -58,7 +63,7 @@ def test_density_integrates_to_one():
 
 
 def test_fit_recovers_separated_blobs_and_warm_start_keeps_labels():
-    family = GaussianMixtureFamily(2, seed=0)
+    family = GaussianMixtureFamily(2, warm_start=True, seed=0)
     rng = np.random.default_rng(2)
     data = sample_mixture(two_blobs(), 3000, rng)
     first = family.fit(data)
@@ -68,6 +73,87 @@ def test_fit_recovers_separated_blobs_and_warm_start_keeps_labels():
     # Refit to the model's own samples: the warm start keeps component j as component j.
     second = family.fit(family.sample(first, 3000, rng))
     assert np.allclose(second.means, first.means, atol=0.15)
+    assert second.iterations[0] < first.iterations[0]  # fine-tuning needs fewer EM steps
+
+
+def test_default_family_is_the_papers_fresh_fit():
+    """Shumailov et al.'s GMM code: a new fit every generation, k-means start, tol 1e-5, max_iter 2000."""
+    family = GaussianMixtureFamily()
+    assert (family.components, family.warm_start, family.tol, family.max_iter) == (2, False, 1e-5, 2000)
+    rng = np.random.default_rng(5)
+    data = sample_mixture(two_blobs(), 500, rng)
+    first = family.fit(data)
+    family.fit(data[:, ::-1] * 0.5 + 3.0)  # something else in between
+    # a fresh fit is a function of its data: the same data give the same model, whatever was fitted before
+    assert np.array_equal(family.fit(data).means, first.means)
+    assert np.array_equal(GaussianMixtureFamily().fit(data).means, first.means)
+    warm = GaussianMixtureFamily(warm_start=True)
+    warm.fit(data[:, ::-1] * 0.5 + 3.0)
+    assert not np.array_equal(warm.fit(data).means, first.means)  # the warm start begins at the last fit
+
+
+@pytest.mark.parametrize(("dim", "k", "n"), [(2, 2, 1000), (2, 3, 400), (10, 10, 200)])
+def test_em_matches_scikit_learn_from_the_same_start(dim, k, n):
+    """Our vectorised EM against scikit-learn's GaussianMixture, started from the same mixture."""
+    from sklearn.mixture import GaussianMixture
+
+    rng = np.random.default_rng(dim + k)
+    data = rng.standard_normal((3, n, dim)) * rng.uniform(0.5, 2.0, (3, 1, dim))
+    data[:, : n // 3] += 2.0
+    start = kmeans_start(data, k, rng)
+    fitted = fit_em(data, start, tol=1e-5, max_iter=2000)
+    for r in range(3):
+        with threadpool_limits(limits=1):  # tiny matrices: a second BLAS thread only waits
+            reference = GaussianMixture(
+                k,
+                tol=1e-5,
+                max_iter=2000,
+                weights_init=start.weights[r],
+                means_init=start.means[r],
+                precisions_init=np.linalg.inv(start.covariances[r]),
+            ).fit(data[r])
+        assert fitted.iterations[r] == reference.n_iter_
+        assert np.allclose(fitted.weights[r], reference.weights_, atol=1e-9)
+        assert np.allclose(fitted.means[r], reference.means_, atol=1e-8)
+        assert np.allclose(fitted.covariances[r], reference.covariances_, atol=1e-8)
+
+
+def test_kmeans_finds_separated_clusters_and_matches_scikit_learn_inertia():
+    from sklearn.cluster import KMeans
+
+    rng = np.random.default_rng(3)
+    centres = np.array([[0.0, 0.0], [6.0, 0.0], [0.0, 6.0]])
+    truth = rng.integers(0, 3, (4, 300))
+    data = centres[truth] + 0.5 * rng.standard_normal((4, 300, 2))
+    labels = kmeans_labels(data, 3, rng)
+    for r in range(4):
+        pairs = set(zip(truth[r], labels[r], strict=True))
+        assert len(pairs) == 3  # the same partition up to renaming
+    blob = rng.standard_normal((6, 500, 2))
+    labels = kmeans_labels(blob, 2, rng)
+    for r in range(6):
+        ours = sum(((blob[r, labels[r] == j] - blob[r, labels[r] == j].mean(0)) ** 2).sum() for j in range(2))
+        theirs = KMeans(2, n_init=1, random_state=r).fit(blob[r]).inertia_
+        assert ours == pytest.approx(theirs, rel=0.02)
+
+
+@given(st.integers(0, 10_000), st.integers(1, 4), st.booleans())
+@settings(max_examples=25, deadline=None)
+def test_every_em_step_matches_the_sample_mean_and_covariance(seed, k, warm):
+    """M-step: sum_j w_j mu_j = mean(x) and sum_j w_j (Sigma_j + mu_j mu_j^T) - mu mu^T = the MLE sample
+    covariance (+ reg_covar I), whatever the responsibilities: so the pooled variance follows a^t exactly."""
+    rng = np.random.default_rng(seed)
+    data = rng.standard_normal((2, 60, 2)) @ rng.normal(size=(2, 2)) + rng.normal(size=2)
+    if warm:  # any start, e.g. the previous generation's fit
+        start = MixtureModel(np.full((2, k), 1 / k), rng.normal(size=(2, k, 2)), np.tile(np.eye(2), (2, k, 1, 1)))
+    else:
+        start = kmeans_start(data, k, rng)
+    model = fit_em(data, start, tol=1e-5, max_iter=int(rng.integers(1, 6)), reg_covar=1e-6)
+    centre = np.einsum("rk,rki->ri", model.weights, model.means)
+    assert np.allclose(centre, data.mean(axis=1), atol=1e-9)
+    pooled = mixture_summary(model)["pooled_std"] ** 2
+    sample = np.array([np.trace(np.cov(x.T, bias=True)) / 2 for x in data]) + 1e-6
+    assert np.allclose(pooled, sample, rtol=1e-9)
 
 
 def test_one_component_loop_follows_the_gaussian_variance_decay():
@@ -157,6 +243,14 @@ def test_argument_validation():
         GaussianMixtureFamily(0)
     with pytest.raises(TypeError, match="warm_start"):
         GaussianMixtureFamily(2, warm_start="yes")
+    with pytest.raises(ValueError, match="tol"):
+        GaussianMixtureFamily(tol=0.0)
+    with pytest.raises(ValueError, match="max_iter"):
+        PCAMixture(max_iter=0)
+    with pytest.raises(ValueError, match="data must have shape"):
+        GaussianMixtureFamily().fit(np.zeros((10, 2)))
+    with pytest.raises(ValueError, match="n must be >= components"):
+        GaussianMixtureFamily(3).fit(np.zeros((1, 2, 2)))
     with pytest.raises(ValueError, match="separation"):
         blob_truth(-1.0)
     with pytest.raises(ValueError, match="components"):
@@ -173,3 +267,30 @@ def test_argument_validation():
         class_coverage(np.array([1, 2]), min_share=2.0)
     with pytest.raises(ValueError, match="samples and reference"):
         nearest_distances(np.zeros((3, 2)), np.zeros((3, 4)))
+
+
+def test_stored_protocol_runs_and_their_loader(tmp_path):
+    with pytest.raises(FileNotFoundError, match="benchmarks/mixture_protocols.py"):
+        load_protocol_runs(tmp_path / "missing.npz")
+    runs, meta = load_protocol_runs()
+    assert {"fresh", "warm", "sklearn"} <= set(runs)
+    for data in runs.values():
+        rows = len(data["generation"])
+        assert data["generation"][0] == 0 and data["generation"][-1] == meta["settings"]["generations"]
+        assert data["light_weight"].shape == (rows, meta["settings"]["runs"])
+        assert np.all(data["light_weight"] <= 0.5) and np.allclose(data["pooled_std"][0], 1.0)
+
+
+def test_simulate_mixture_command(capsys):
+    import json
+
+    from collapse_edu.cli import main
+
+    assert main(["simulate", "mixture", "--n", "100", "--generations", "3", "--runs", "2", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["parameters"]["warm_start"] is False and result["parameters"]["max_iter"] == 2000
+    rows = result["generations"]
+    assert [row["generation"] for row in rows] == [0, 1, 2, 3]
+    assert rows[2]["theory_pooled_variance"] == pytest.approx(0.99**2)
+    assert main(["simulate", "mixture", "--n", "100", "--generations", "2", "--warm-start", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["parameters"]["warm_start"] is True

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -130,7 +129,9 @@ def test_cli_exit_status_follows_the_verdict(tmp_path: Path) -> None:
 
 
 def test_a_100_mb_text_file_is_read_in_bounded_memory(tmp_path: Path) -> None:
-    """The monitor keeps at most max_tokens tokens per side, whatever the file size."""
+    """The monitor keeps at most max_tokens tokens per side, whatever the file size. Its peak memory
+    is measured inside its own process (VmHWM), so neither an earlier child process nor the test
+    process itself can mask it."""
     sentences = corpus_sentences()
     block = ("\n".join(sentences) + "\n").encode()
     big = tmp_path / "big.txt"
@@ -138,13 +139,174 @@ def test_a_100_mb_text_file_is_read_in_bounded_memory(tmp_path: Path) -> None:
         while handle.tell() < 100 * 2**20:
             handle.write(block)
     assert big.stat().st_size >= 100 * 2**20
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    # VmHWM is this process's own peak (a new one at exec); ru_maxrss can carry the peak of the
+    # process that forked it (Linux keeps it across exec), i.e. of the pytest worker.
+    program = (
+        "import re, resource, sys\n"
+        "from collapse_edu.cli import main\n"
+        "status = main(sys.argv[1:])\n"
+        "try:\n"
+        "    peak = int(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1))\n"
+        "except OSError:\n"
+        "    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // (1024 if sys.platform == 'darwin' else 1)\n"
+        "print('PEAK_KB', peak, file=sys.stderr)\n"
+        "sys.exit(status)\n"
+    )
     result = subprocess.run(
-        [sys.executable, "-m", "collapse_edu.cli", "monitor", str(big), str(big), "--max-tokens", "1000000"],
+        [sys.executable, "-c", program, "monitor", str(big), str(big), "--max-tokens", "1000000"],
         capture_output=True,
         text=True,
     )
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     assert result.returncode == 0, result.stderr
     assert "overall: OK" in result.stdout
-    assert peak_mb < 700 or before / 1024 >= 700, f"peak memory {peak_mb:.0f} MB"
+    peak_mb = int(result.stderr.split("PEAK_KB")[-1].split()[0]) / 1024
+    assert peak_mb < 700, f"peak memory {peak_mb:.0f} MB"
+
+
+# --------------------------------------------------------------------------- hardening (issue 14)
+
+
+def three_normal_columns(rng: np.random.Generator, size: int) -> np.ndarray:
+    return rng.normal(size=(size, 3)) @ np.array([[1.0, 0.5, 0.0], [0.0, 1.0, 0.3], [0.0, 0.0, 2.0]])
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_constant_column_is_reported_and_the_rest_compared(seed: int) -> None:
+    """Before: a fresh sample with a column of 5.0 was flagged (smallest direction 0) and the tail
+    test read "OK p = 1" from a NaN."""
+    rng = np.random.default_rng(seed)
+    reference = np.c_[three_normal_columns(rng, 3000), np.full(3000, 5.0)]
+    fresh = np.c_[three_normal_columns(rng, 1000), np.full(1000, 5.0)]
+    report = compare_numeric(reference, fresh)
+    assert report.flagged == [], report.to_text()
+    constant = report["constant columns"]
+    assert (constant.value, constant.expected, constant.verdict) == (1, 1, "ok")
+    assert "column 3 (= 5) constant in both" in constant.explanation
+    assert any("constant reference column" in note for note in report.notes)
+    assert all(np.isfinite(s.value) for s in report.symptoms), report.to_text()
+    assert "column 3" not in report["thinnest tail mass"].explanation
+    # the other columns are still compared: a shrunk candidate is caught
+    shrunk = fresh.copy()
+    shrunk[:, :3] *= 0.4
+    assert "variance ratio" in compare_numeric(reference, shrunk).flagged
+
+
+def test_constant_files_and_constant_against_varying() -> None:
+    rng = np.random.default_rng(0)
+    both = compare_numeric(np.full((100, 1), 5.0), np.full((100, 1), 5.0))
+    assert both.verdict == "ok" and [s.name for s in both.symptoms] == ["constant columns"]
+    assert "only the constant columns were compared" in both.to_text()
+    assert "nan" not in both.to_text().lower()
+    varying = compare_numeric(np.full((100, 1), 5.0), rng.normal(size=(100, 1)))
+    assert varying["constant columns"].verdict == "warn"  # before: "variance ratio inf ... ok"
+    assert "inf" not in varying.to_text()
+    collapsed = compare_numeric(rng.normal(size=(500, 2)), np.c_[rng.normal(size=200), np.zeros(200)])
+    assert "constant columns" in collapsed.flagged
+    assert "constant only in the candidate" in collapsed["constant columns"].explanation
+
+
+def test_a_rare_binary_column_held_constant_by_a_small_sample_is_not_flagged() -> None:
+    """A fresh sample of 50 rows often misses a 1% value: no evidence of collapse."""
+    rng = np.random.default_rng(1)
+    reference = np.c_[rng.normal(size=2000), rng.random(2000) < 0.01]
+    candidate = np.c_[rng.normal(size=50), np.zeros(50)]
+    assert "constant columns" not in compare_numeric(reference, candidate).flagged
+
+
+def test_linearly_dependent_columns_do_not_flag_a_fresh_sample() -> None:
+    rng = np.random.default_rng(2)
+    x, y = rng.normal(size=(3000, 2)), rng.normal(size=(1000, 2))
+    report = compare_numeric(np.c_[x, x.sum(1)], np.c_[y, y.sum(1)])
+    assert report.flagged == [], report.to_text()
+    assert any("without spread" in note for note in report.notes)
+
+
+def test_monitor_files_upper_case_npy_and_named_decoding_errors(tmp_path: Path) -> None:
+    rng = np.random.default_rng(7)
+    np.save(tmp_path / "ref.npy", rng.normal(size=(300, 2)))
+    (tmp_path / "ref.npy").rename(tmp_path / "REF.NPY")
+    np.save(tmp_path / "cand.npy", rng.normal(size=(200, 2)))
+    assert compare_files(tmp_path / "REF.NPY", tmp_path / "cand.npy").kind == "numeric"
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(b"x,y\n1,2\n" + "café,1\n".encode("latin-1"))
+    with pytest.raises(ValueError, match=r"^latin.csv: not UTF-8 text"):
+        compare_files(latin, tmp_path / "cand.npy")
+    nan = tmp_path / "nan.csv"
+    nan.write_text("1,2\n" * 20 + "nan,3\n")
+    with pytest.raises(ValueError, match=r"^nan.csv: contains NaN"):
+        compare_files(nan, tmp_path / "cand.npy")
+
+
+def test_a_table_against_text_is_refused(tmp_path: Path) -> None:
+    rng = np.random.default_rng(8)
+    np.savetxt(tmp_path / "ref.csv", rng.normal(size=(100, 2)), delimiter=",")
+    text = tmp_path / "cand.txt"
+    text.write_text("Some sentence here. " * 300)
+    with pytest.raises(ValueError, match="is a numeric table but .* is text: the monitor compares like with like"):
+        compare_files(tmp_path / "ref.csv", text)
+    with pytest.raises(ValueError, match="numeric table"):
+        compare_files(text, tmp_path / "ref.csv")
+
+
+def test_compare_text_takes_a_long_string_as_the_text_itself() -> None:
+    """Before: OSError "File name too long"."""
+    sentences = corpus_sentences()
+    half = len(sentences) // 2
+    report = compare_text("\n".join(sentences[:half]), " ".join(sentences[half : half + 4000]))
+    assert report.kind == "text" and report.candidate_size > 1000
+    with pytest.raises(FileNotFoundError, match="candidate: no such file or folder: missing.txt"):
+        compare_text(sentences[:half], "missing.txt")
+
+
+def cli(*argv: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "collapse_edu.cli", *argv], capture_output=True, text=True)
+
+
+def run_main(capsys, *argv: str) -> tuple[int, str, str]:
+    from collapse_edu.cli import main
+
+    try:
+        status = main(list(argv))
+    except SystemExit as stop:
+        status = stop.code
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def test_monitor_never_writes_over_its_inputs_or_foreign_files(tmp_path: Path, capsys) -> None:
+    rng = np.random.default_rng(9)
+    reference, candidate = tmp_path / "ref.csv", tmp_path / "cand.csv"
+    np.savetxt(reference, rng.normal(size=(200, 2)), delimiter=",")
+    np.savetxt(candidate, rng.normal(size=(100, 2)), delimiter=",")
+    before = reference.read_bytes()
+    for extra in ([], ["--force"]):
+        status, out, err = run_main(capsys, "monitor", str(reference), str(candidate), "--html", str(reference), *extra)
+        assert status == 2 and out == "" and "is an input of monitor: refusing to write over it" in err
+    assert reference.read_bytes() == before
+    page = tmp_path / "notes.html"
+    page.write_text("my notes")
+    status, _, err = run_main(capsys, "monitor", str(reference), str(candidate), "--html", str(page))
+    assert status == 2 and "did not write: " + str(page) + "; add --force to replace them" in err
+    assert page.read_text() == "my notes"
+    status, _, err = run_main(capsys, "monitor", str(reference), str(candidate), "--html", str(page), "--force")
+    assert status == 0 and "written by collapse-edu" in page.read_text()
+    status, _, err = run_main(capsys, "monitor", str(reference), str(candidate), "--html", str(page))
+    assert status == 0, err  # its own file: replaced without --force
+    status, _, err = run_main(capsys, "monitor", str(reference), str(candidate), "--html", str(tmp_path))
+    assert status == 2 and "is a folder: give a file name" in err
+    status, _, err = run_main(
+        capsys, "monitor", str(reference), str(candidate), "--plot", str(tmp_path / "no" / "f.png")
+    )
+    assert status == 2 and "the folder " + str(tmp_path / "no") + " does not exist" in err
+
+
+def test_monitor_plot_without_extension_reports_the_file_written(tmp_path: Path, capsys) -> None:
+    from collapse_edu.outputs import written_by_tool
+
+    rng = np.random.default_rng(10)
+    np.save(tmp_path / "ref.npy", rng.normal(size=(200, 2)))
+    np.save(tmp_path / "cand.npy", rng.normal(size=(100, 2)))
+    status, _, err = run_main(capsys, "monitor", str(tmp_path / "ref.npy"), str(tmp_path / "cand.npy"), "--plot",
+                              str(tmp_path / "noext"))  # fmt: skip
+    assert status == 0 and f"figure written to {tmp_path / 'noext.png'}" in err
+    assert not (tmp_path / "noext").exists() and written_by_tool(tmp_path / "noext.png")

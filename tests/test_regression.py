@@ -1,4 +1,4 @@
-"""Lesson 04: regression in the loop, biased sampling, strong collapse, the tail-cut memoriser.
+"""Lesson 05: regression in the loop, biased sampling, strong collapse, the tail-cut memoriser.
 
 Simulations are compared with theory within ~5 standard errors (fixed seeds)."""
 

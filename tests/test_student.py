@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from collapse_edu.cli import main
+from collapse_edu.lessons import lesson_paths
 from collapse_edu.student import (
     BEGIN,
     DEFAULT_HINT,
@@ -157,9 +158,10 @@ def test_student_notebook_hides_solutions_and_leaves_the_master_alone():
     assert solution.outputs == [] and solution.execution_count is None
     assert "source_hidden" not in solution.metadata.get("jupyter", {})
     assert markdown.source == SOLUTION_REMOVED
-    # other cells are untouched, outputs included
-    assert student.cells[1].outputs == master.cells[1].outputs
-    assert student.cells[3].source == master.cells[3].source
+    # other cells keep their source; no output is kept anywhere (a checker's ✅ would give the answer away)
+    assert student.cells[1].source == master.cells[1].source and student.cells[3].source == master.cells[3].source
+    assert all(not c.outputs and c.execution_count is None for c in student.cells if c.cell_type == "code")
+    assert master.cells[1].outputs and master.cells[3].outputs
     # the master is unchanged
     assert "secret_numerator" in master.cells[2].source
     assert master.cells[2].metadata["jupyter"]["source_hidden"] is True
@@ -266,14 +268,91 @@ def test_student_lessons_parse_and_hold_no_solution(student_build, master):
     assert any(has_solution(c.source) for c in original.cells if c.cell_type == "code"), "a lesson without exercises"
 
 
-LESSON_01 = sorted(LESSONS_DIR.glob("01_*.ipynb"))
-
-
 @pytest.mark.slow
-@pytest.mark.skipif(not LESSON_01, reason="lesson 01 does not exist yet")
-def test_student_version_of_lesson_01_runs_and_checkers_say_not_written_yet(student_build):
-    executed = run_notebook(student_build / LESSON_01[0].name)  # raises CellExecutionError on any error
-    checkers = checker_cells(executed)
-    assert checkers, "no exercise found in lesson 01"
+@pytest.mark.parametrize("master", LESSONS, ids=[p.stem for p in LESSONS])
+def test_student_version_runs_and_checkers_say_not_written_yet(student_build, master):
+    """What CI does with the student versions (they are committed unexecuted, so nbval skips them):
+    each runs top to bottom from a fresh kernel, and every checker says "not written yet"."""
+    executed = run_notebook(student_build / master.name)  # raises CellExecutionError on any error
+    checkers = checker_cells(nbformat.read(master, as_version=4))
+    ran = [c for c in executed.cells if c.cell_type == "code"]
+    by_source = {c.source: c for c in ran}
+    assert checkers, f"no exercise found in {master.name}"
     for cell in checkers:
-        assert "not written yet" in stdout_of(cell), cell.source
+        assert "not written yet" in stdout_of(by_source[cell.source]), cell.source
+
+
+# --------------------------------------------------------------------------- the published student versions
+
+PUBLISHED = LESSONS_DIR / "student"
+
+
+def test_published_student_versions_are_in_step_with_the_lessons(student_build):
+    """lessons/student/ (what the "exercises" launch links open) is exactly what the build makes now."""
+    published = [p.name for p in lesson_paths(PUBLISHED)] if PUBLISHED.is_dir() else []
+    assert published == [p.name for p in LESSONS], "lessons/student/ is out of step: run collapse-edu student --publish"
+    for master in LESSONS:
+        assert (PUBLISHED / master.name).read_bytes() == (student_build / master.name).read_bytes(), (
+            f"lessons/student/{master.name} is out of step: run collapse-edu student --publish"
+        )
+
+
+def test_publish_writes_lessons_student_and_removes_only_its_own_stale_files(tmp_path, capsys):
+    lessons = tmp_path / "lessons"
+    lessons.mkdir()
+    nbformat.write(mini_lesson(), lessons / "98_mini.ipynb")
+    assert main(["--lessons", str(lessons), "student", "--publish"]) == 0
+    published = lessons / "student" / "98_mini.ipynb"
+    first = published.read_bytes()
+    assert main(["--lessons", str(lessons), "student", "--publish"]) == 0
+    assert published.read_bytes() == first, "publishing twice gives the same bytes"
+    # lesson 98 renumbered to 97: the old student file (ours) goes, a foreign one stays
+    (lessons / "98_mini.ipynb").rename(lessons / "97_mini.ipynb")
+    nbformat.write(mini_lesson(), lessons / "student" / "96_handmade.ipynb")
+    capsys.readouterr()
+    assert main(["--lessons", str(lessons), "student", "--publish"]) == 0
+    out = capsys.readouterr().out
+    assert "removed 1 student notebooks whose lesson is gone: 98_mini.ipynb" in out
+    assert "left 1 notebooks collapse-edu did not write: 96_handmade.ipynb" in out
+    assert sorted(p.name for p in (lessons / "student").iterdir()) == ["96_handmade.ipynb", "97_mini.ipynb"]
+
+
+# --------------------------------------------------------------------------- nothing overwritten (issue 14)
+
+
+def test_student_never_writes_into_the_master_folder(tmp_path, capsys):
+    """Before: `student --out lessons` rewrote every master lesson without its solutions."""
+    lessons = tmp_path / "lessons"
+    lessons.mkdir()
+    nbformat.write(mini_lesson(), lessons / "98_mini.ipynb")
+    before = (lessons / "98_mini.ipynb").read_bytes()
+    for extra in ([], ["--force"]):
+        with pytest.raises(SystemExit) as stop:
+            main(["--lessons", str(lessons), "student", "--out", str(lessons), *extra])
+        assert stop.value.code == 2
+        assert "holds the master lessons: student never writes into it" in capsys.readouterr().err
+    assert (lessons / "98_mini.ipynb").read_bytes() == before
+
+
+def test_student_replaces_its_own_files_but_not_foreign_ones(tmp_path, capsys):
+    from collapse_edu.outputs import written_by_tool
+
+    lessons = tmp_path / "lessons"
+    lessons.mkdir()
+    nbformat.write(mini_lesson(), lessons / "98_mini.ipynb")
+    out = tmp_path / "student"
+    assert main(["--lessons", str(lessons), "student", "--out", str(out)]) == 0
+    assert written_by_tool(out / "98_mini.ipynb")
+    assert main(["--lessons", str(lessons), "student", "--out", str(out)]) == 0  # a rebuild needs no --force
+    capsys.readouterr()
+    handout = tmp_path / "handout"
+    handout.mkdir()
+    nbformat.write(mini_lesson(), handout / "98_mini.ipynb")  # e.g. a lecturer's edited copy
+    with pytest.raises(SystemExit) as stop:
+        main(["--lessons", str(lessons), "student", "--out", str(handout)])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2
+    assert err.startswith("collapse-edu: error: student would replace 1 existing file that collapse-edu did not write")
+    assert "secret_numerator" in (handout / "98_mini.ipynb").read_text()
+    assert main(["--lessons", str(lessons), "student", "--out", str(handout), "--force"]) == 0
+    assert "secret_numerator" not in (handout / "98_mini.ipynb").read_text()

@@ -1,21 +1,37 @@
-"""interact_figure: controls from specs, one drawing at start, redraws through the display handle."""
+"""interact_figure: controls from specs, one drawing at start, redraws through the display handle;
+the redraw path (one draw reusing the first figure's layout, fast PNG) without a browser."""
 
 from __future__ import annotations
 
+import base64
+import io
 import re
 from unittest import mock
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
+import numpy as np
 import pytest
+from IPython.core.pylabtools import print_figure
+from PIL import Image
 
 from collapse_edu import widgets as course_widgets
-from collapse_edu.widgets import Controls, control, interact_figure
+from collapse_edu.plots import finish, new_figure
+from collapse_edu.widgets import (
+    Controls,
+    FigureLayout,
+    LayoutMemory,
+    control,
+    interact_figure,
+    labels_collide,
+    png_bundle,
+    render_png,
+)
 
 
 def make_figure(n: int = 100, scale: float = 0.5, estimator: str = "MLE", log: bool = False) -> plt.Figure:
     """A pure figure function; its title records the parameters it was drawn with."""
-    fig, ax = plt.subplots()
+    fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=100)  # fixed: the house style may be active
     if n < 0:
         raise ValueError("n must be >= 0")
     ax.set_title(f"n={n} scale={scale} estimator={estimator} log={log}")
@@ -28,16 +44,29 @@ def title(fig: plt.Figure) -> str:
 
 @pytest.fixture
 def shown(monkeypatch):
-    """Replace IPython's display: record what is shown; a display_id call returns a mock handle."""
+    """Replace IPython's display: record what is shown; a display_id call returns a mock handle.
+
+    ``handle.rendered`` lists the figures that redraws rendered for the handle, in order."""
     calls: list[tuple[object, dict]] = []
     handle = mock.Mock(name="DisplayHandle")
+    handle.rendered = []
 
     def fake_display(obj, **kwargs):
         calls.append((obj, kwargs))
         return handle if kwargs.get("display_id") else None
 
+    def spy_bundle(figure, memory):
+        handle.rendered.append(figure)
+        return png_bundle(figure, memory)
+
     monkeypatch.setattr(course_widgets, "display", fake_display)
+    monkeypatch.setattr(course_widgets, "png_bundle", spy_bundle)
     return calls, handle
+
+
+def decode_png(bundle: dict) -> np.ndarray:
+    """The RGBA pixels of the PNG in a display bundle."""
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(bundle["image/png"]))))
 
 
 def controls_of(calls) -> dict[str, widgets.Widget]:
@@ -91,11 +120,15 @@ def test_moving_a_control_redraws_in_place(shown):
     found = controls_of(calls)
     found["n"].value = 500
     handle.update.assert_called_once()
-    (figure,), _ = handle.update.call_args
-    assert title(figure) == "n=500 scale=0.5 estimator=MLE log=False"
+    (bundle,), kwargs = handle.update.call_args
+    assert kwargs == {"raw": True}
+    assert title(handle.rendered[-1]) == "n=500 scale=0.5 estimator=MLE log=False"
+    # what IPython shows for a figure: the PNG at the figure's own size and dpi, and its repr
+    assert bundle["text/plain"] == "<Figure size 640x480 with 1 Axes>"
+    assert decode_png(bundle).shape == (480, 640, 4)
     found["estimator"].value = "unbiased"
     assert handle.update.call_count == 2
-    assert title(handle.update.call_args[0][0]) == "n=500 scale=0.5 estimator=unbiased log=False"
+    assert title(handle.rendered[-1]) == "n=500 scale=0.5 estimator=unbiased log=False"
     assert len(calls) == 2  # nothing new was displayed: the same output was updated
     assert not plt.get_fignums()
 
@@ -122,7 +155,8 @@ def test_run_button_redraws_only_on_click(shown):
     slider.value = 300
     handle.update.assert_not_called()
     button.click()
-    assert title(handle.update.call_args[0][0]) == "n=300 scale=0.5 estimator=MLE log=False"
+    handle.update.assert_called_once()
+    assert title(handle.rendered[-1]) == "n=300 scale=0.5 estimator=MLE log=False"
 
 
 def test_unknown_parameter_is_a_value_error(shown):
@@ -170,3 +204,137 @@ def test_enabled_when_greys_out_a_control_until_it_matters(shown):
     assert found["scale"].disabled is True
     with pytest.raises(ValueError, match="enabled_when names controls 'scale' and 'bins'"):
         interact_figure(make_figure, scale=(0.0, 1.0, 0.1), enabled_when={"scale": ("bins", 3)})
+
+
+# --------------------------------------------------------------------------- the redraw path
+
+
+def two_panels(top: float = 1.0, panels: int = 2, ylabel: str = "value") -> plt.Figure:
+    """Two constrained panels side by side; ``top`` sets the y range (and so the tick labels' width)."""
+    fig, axes = new_figure(panels, width=8, height=3.5)
+    x = np.linspace(0, 1, 50)
+    for i, ax in enumerate(axes):
+        ax.plot(x, top * x**2, label="curve")
+        ax.yaxis.set_major_formatter("{x:,.1f}")  # plain numbers: 1,000,000.0 is wide
+        finish(ax, title=f"panel {i} (top = {top:g})", xlabel="x", ylabel=ylabel)
+    return fig
+
+
+def positions(fig: plt.Figure) -> list[tuple[float, ...]]:
+    return [tuple(np.round(ax.get_position(original=True).bounds, 6)) for ax in fig.axes]
+
+
+def laid_out(fig: plt.Figure) -> plt.Figure:
+    fig.draw_without_rendering()
+    return fig
+
+
+def test_the_first_layout_is_recorded_when_the_inline_backend_draws_the_first_figure(monkeypatch):
+    first = two_panels()
+    plt.close(first)
+    memory = LayoutMemory(first)
+    print_figure(first, "png", bbox_inches="tight")  # what IPython's inline backend does to show it
+    monkeypatch.setattr(first, "draw_without_rendering", mock.Mock(side_effect=AssertionError("drawn again")))
+    layout = memory.layout()
+    assert [tuple(np.round(b.bounds, 6)) for b in layout.axes] == positions(first)
+    assert layout.make_up[0] == (8.0, 3.5)  # the figure's size, not that of its tight crop
+    assert layout.apply(two_panels(top=2.0))
+    default = positions(two_panels())  # the grid before any layout: the engine moved the axes
+    assert positions(first) != default
+
+
+def test_the_first_layout_is_computed_once_when_nothing_drew_the_first_figure():
+    first = two_panels()
+    layout = LayoutMemory(first).layout()
+    assert [tuple(np.round(b.bounds, 6)) for b in layout.axes] == positions(laid_out(two_panels()))
+
+
+def test_reusing_the_layout_draws_the_picture_the_layout_engine_draws():
+    """Same make-up, same text: one draw with the recorded positions gives the same pixels as
+    matplotlib's own savefig with constrained layout (no tight crop) at the figure's dpi."""
+    layout = FigureLayout.of(laid_out(two_panels(top=3.0)))
+    fig = two_panels(top=3.0)
+    png, reused = render_png(fig, layout)
+    assert reused and type(fig.get_layout_engine()).__name__ == "PlaceHolderLayoutEngine"  # the engine was off
+    fast = np.asarray(Image.open(io.BytesIO(png)))
+    buffer, same = io.BytesIO(), two_panels(top=3.0)
+    with plt.rc_context({"savefig.bbox": "standard"}):  # the house style crops to the tight box
+        same.savefig(buffer, format="png", dpi=fig.dpi)
+    slow = np.asarray(Image.open(buffer))
+    assert fast.shape == slow.shape == (350, 800, 4)
+    assert np.array_equal(fast, slow)
+
+
+def test_a_redraw_with_new_values_keeps_the_layout_when_labels_fit():
+    layout = FigureLayout.of(laid_out(two_panels(top=1.0)))
+    fig = two_panels(top=2.0)  # same tick label width: fits
+    assert render_png(fig, layout)[1]
+    assert positions(fig) == [tuple(np.round(b.bounds, 6)) for b in layout.axes]
+    assert all(ax.get_in_layout() for ax in fig.axes)
+
+
+def test_labels_that_would_collide_get_the_layout_engine():
+    """y tick labels of 1,000,000.0 instead of 1.0 push the y label into the left panel and off
+    the figure: the redraw falls back to the layout engine, which makes room."""
+    layout = FigureLayout.of(laid_out(two_panels(top=1.0)))
+    reused = two_panels(top=1e6)
+    layout.apply(reused)
+    reused.draw_without_rendering()
+    assert labels_collide(reused, reused.canvas.get_renderer())
+
+    fig = two_panels(top=1e6)
+    assert not render_png(fig, layout)[1]
+    assert positions(fig) != [tuple(np.round(b.bounds, 6)) for b in layout.axes]
+    assert not labels_collide(fig, fig.canvas.get_renderer())
+
+
+def test_labels_collide_is_false_for_a_laid_out_figure_and_sees_a_label_off_the_figure():
+    fig = laid_out(two_panels())
+    assert not labels_collide(fig, fig.canvas.get_renderer())
+    fig.axes[0].set_position([0.0, 0.2, 0.4, 0.7])  # its y label is now left of the figure
+    fig.set_layout_engine("none")
+    fig.draw_without_rendering()
+    assert labels_collide(fig, fig.canvas.get_renderer())
+
+
+def test_a_figure_of_another_make_up_is_laid_out_by_its_engine():
+    layout = FigureLayout.of(laid_out(two_panels(panels=2)))
+    fig = two_panels(panels=3)
+    assert not layout.apply(fig)
+    assert not render_png(fig, layout)[1]
+    assert positions(fig) == positions(laid_out(two_panels(panels=3)))
+
+
+def test_a_figure_without_layout_engine_is_drawn_as_placed():
+    layout = FigureLayout.of(laid_out(two_panels(panels=1)))
+    fig = plt.figure(figsize=(8, 3.5))
+    fig.add_subplot().set_position([0.3, 0.3, 0.4, 0.4])  # placed by hand: same make-up, no engine
+    png, reused = render_png(fig, layout)
+    assert not reused
+    assert positions(fig) == [(0.3, 0.3, 0.4, 0.4)]
+    assert np.asarray(Image.open(io.BytesIO(png))).shape == (350, 800, 4)
+
+
+def test_widget_redraws_reuse_the_first_figure_layout(shown):
+    calls, handle = shown
+    interact_figure(two_panels, top=(1.0, 5.0, 1.0))
+    first = calls[0][0]
+    found = controls_of(calls)
+    found["top"].value = 3.0
+    (bundle,), _ = handle.update.call_args
+    redrawn = handle.rendered[-1]
+    assert positions(redrawn) == positions(laid_out(first))
+    assert decode_png(bundle).shape == (350, 800, 4)
+    assert redrawn.axes[0].get_title() == "panel 0 (top = 3)"
+
+
+def test_a_layout_the_engine_had_to_compute_is_reused_next_time():
+    first = laid_out(two_panels(top=1.0))
+    memory = LayoutMemory(first)
+    wide = two_panels(top=1e6)
+    png_bundle(wide, memory)  # collides with the first layout: laid out by the engine, remembered
+    assert [tuple(np.round(b.bounds, 6)) for b in memory.layout().axes] == positions(wide)
+    again = two_panels(top=2e6)
+    png_bundle(again, memory)
+    assert positions(again) == positions(wide)
+    assert type(again.get_layout_engine()).__name__ == "PlaceHolderLayoutEngine"  # no second layout

@@ -1,26 +1,28 @@
-"""Figures of lesson 08 (capstone): the four mystery logs, the overfitting demo, monitor verdicts.
+"""Figures of lesson 09 (capstone): the mystery logs, the overfitting warm-up, single-column rules,
+monitor verdicts.
 
 Pure functions: parameters in, a matplotlib ``Figure`` out (see :mod:`collapse_edu.capstone`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ..capstone import LABELS, OVERFITTING_STEPS, RunLog, mystery_runs, polynomial_fit
+from ..capstone import CURVE_NOISE, PolynomialFit, RunLog
 from ..monitor import VERDICTS, Report
 from ..plots import finish, new_figure, plot_line
-from ..validation import check_choice, check_int
+from ..validation import check_choice
 
 VIEWS = {
     "losses": (("train_loss", "loss on its training data"), ("heldout_loss", "loss on held-out real data")),
     "diversity and quality": (("diversity", "diversity (1 = real)"), ("quality", "quality (1 = real)")),
-    "oldest data and output shift": (
+    "oldest data, shift, synthetic share": (
         ("oldest_score", "score on the oldest data"),
         ("output_shift", "output shift since last checkpoint"),
+        ("synthetic_share", "synthetic share found"),
     ),
 }
 
@@ -31,77 +33,103 @@ def _draw_view(ax: plt.Axes, log: RunLog, view: str, legend: bool = True) -> Non
         plot_line(ax, x, log[column], label=label, i=i)
     if view == "losses":
         values = np.concatenate([log["train_loss"], log["heldout_loss"]])
-        if np.all(values > 0):
+        low, high = np.abs(values).min(), np.abs(values).max()
+        if np.all(values > 0) and high > 20 * low:
             ax.set_yscale("log")
-        else:
+        elif np.any(values <= 0) and high > 20 * max(low, 1e-3):
             ax.set_yscale("symlog", linthresh=1.0)
     elif view == "diversity and quality":
         ax.axhline(1.0, color="0.4", linewidth=1, linestyle="--")
         ax.set_ylim(0, max(1.3, min(4.5, float(np.nanmax(log["diversity"])) * 1.1)))
     else:
         ax.set_ylim(-0.05, 1.05)
-    version = log["data_version"]
-    for change in np.flatnonzero(np.diff(version) != 0):
-        ax.axvline(change + 0.5, color="0.6", linewidth=0.8, linestyle=":")
     if legend:
         ax.legend(loc="best", fontsize=10)
 
 
-def mystery_figure(label: str = "A", view: str = "losses", seed: int = 0) -> plt.Figure:
-    """One mystery run (``label`` of :func:`~collapse_edu.capstone.mystery_runs` with ``seed``), one view
-    of its log; dotted vertical lines mark a change of training data."""
-    label = check_choice("label", label, LABELS)
-    view = check_choice("view", view, tuple(VIEWS))
-    log = mystery_runs(check_int("seed", seed, minimum=0))[label]
-    fig, (ax,) = new_figure(width=8, height=4.2)
-    _draw_view(ax, log, view)
-    finish(ax, title=f"Run {label}: {view}", xlabel="checkpoint", ylabel="value", legend=False)
-    return fig
+def mystery_viewer(logs: Mapping[str, RunLog]) -> Callable[..., plt.Figure]:
+    """A figure function ``(label, view) -> Figure`` over exactly these logs (for a widget: it can only
+    show the runs it was given, the same ones the table printed)."""
+    if not logs or not all(isinstance(log, RunLog) for log in logs.values()):
+        raise TypeError("logs must map labels to RunLog objects (from capstone.mystery_runs)")
+    labels = tuple(logs)
+
+    def mystery_figure(label: str = labels[0], view: str = "losses") -> plt.Figure:
+        """One mystery run, one view of its log."""
+        label = check_choice("label", label, labels)
+        view = check_choice("view", view, tuple(VIEWS))
+        fig, (ax,) = new_figure(width=8, height=4.2)
+        _draw_view(ax, logs[label], view)
+        finish(ax, title=f"Run {label}: {view}", xlabel="checkpoint", ylabel="value", legend=False)
+        return fig
+
+    return mystery_figure
 
 
-def mysteries_figure(seed: int = 0) -> plt.Figure:
-    """All four mystery runs (columns) in all three views (rows), on shared conventions."""
-    logs = mystery_runs(check_int("seed", seed, minimum=0))
-    fig, axes = new_figure(4, 3, width=15, height=9.5)
-    axes = axes.reshape(3, 4)
-    for col, label in enumerate(LABELS):
+def mysteries_figure(logs: Mapping[str, RunLog]) -> plt.Figure:
+    """All mystery runs (columns) in all three views (rows), on shared conventions."""
+    if not logs:
+        raise ValueError("logs must hold at least one RunLog")
+    labels = list(logs)
+    fig, axes = new_figure(len(labels), 3, width=3.3 * len(labels) + 1.5, height=9.5)
+    axes = np.asarray(axes).reshape(3, len(labels))
+    for col, label in enumerate(labels):
         for row, view in enumerate(VIEWS):
             ax = axes[row, col]
             _draw_view(ax, logs[label], view, legend=False)
             ax.set_title(f"Run {label}" if row == 0 else "")
             ax.set_xlabel("checkpoint" if row == 2 else "")
     for row, view in enumerate(VIEWS):
-        handles, labels = axes[row, 0].get_legend_handles_labels()
-        axes[row, 3].legend(handles, labels, loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=10)
-        axes[row, 0].set_ylabel(view.replace(" and ", " &\n"))
+        handles, names = axes[row, 0].get_legend_handles_labels()
+        axes[row, -1].legend(handles, names, loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=10)
+        axes[row, 0].set_ylabel(view.replace(" and ", " &\n").replace(", ", ",\n", 1))
     return fig
 
 
-def overfitting_figure(seed: int = 0, steps: int = 300_000) -> plt.Figure:
-    """Left: the 25 training points, the truth sin(pi x) and the polynomial after 100 and after
-    ``steps`` gradient-descent steps. Right: training and held-out error along the descent."""
-    steps = check_int("steps", steps, minimum=1, maximum=10_000_000)
-    fit = polynomial_fit(check_int("seed", seed, minimum=0))
+def overfitting_figure(
+    fit: PolynomialFit, steps: Sequence[int], train: Sequence[float], heldout: Sequence[float], shown=(100, 300_000)
+) -> plt.Figure:
+    """Left: the training points, the truth sin(pi x) and the polynomial after the step counts in
+    ``shown``, over the training range. Right: training and held-out mean squared error along the
+    descent (``steps``, ``train``, ``heldout``), with the noise floor 0.3^2."""
     fig, (left, right) = new_figure(2, width=13, height=4.6)
-    grid = np.linspace(-1, 1, 400)
-    left.scatter(fit.x, fit.y, color="black", zorder=3, label="25 training points")
-    left.plot(grid, np.sin(np.pi * grid), color="0.4", linestyle="--", linewidth=2, label="truth sin(pi x)")
-    for i, t in enumerate((100, steps)):
+    grid = np.linspace(fit.x.min(), fit.x.max(), 400)
+    left.scatter(fit.x, fit.y, color="black", zorder=3, label=f"{len(fit.x)} training points")
+    left.plot(
+        grid, np.sin(np.pi * grid), color="0.4", linestyle="--", linewidth=2, marker="", label=r"truth $\sin(\pi x)$"
+    )
+    for i, t in enumerate(shown):
         plot_line(left, grid, fit.predict(grid, t), label=f"after {t:,} steps", i=i)
     left.set_ylim(-2.5, 2.5)
-    finish(left, title="A degree-15 polynomial on 25 points", xlabel="x", ylabel="y", loc="lower right")
-    t = np.unique(np.round(np.logspace(0, 6.5, 60)).astype(int))
-    train = [np.mean((fit.predict(fit.x, s) - fit.y) ** 2) for s in t]
-    held = [np.mean((fit.predict(fit.x_out, s) - fit.y_out) ** 2) for s in t]
-    plot_line(right, t, train, label="training error", i=0)
-    plot_line(right, t, held, label="held-out error", i=1)
-    right.axhline(0.09, color="0.4", linestyle="--", linewidth=2, label="noise floor 0.3² = 0.09")
-    right.axvspan(OVERFITTING_STEPS[0], OVERFITTING_STEPS[-1], color="0.9", zorder=0, label="logged checkpoints")
+    finish(left, title=f"A degree-{fit.degree} polynomial", xlabel="x", ylabel="y", loc="lower right")
+    plot_line(right, steps, train, label="training error", i=0)
+    plot_line(right, steps, heldout, label="held-out error", i=1)
+    right.axhline(
+        CURVE_NOISE**2, color="0.4", linestyle="--", linewidth=2, marker="", label="noise floor $0.3^2 = 0.09$"
+    )
     right.set_xscale("log")
     right.set_yscale("log")
-    finish(
-        right, title="The gap opens as descent continues", xlabel="gradient-descent steps", ylabel="mean squared error"
-    )
+    finish(right, title="Training and held-out error", xlabel="gradient-descent steps", ylabel="mean squared error")
+    return fig
+
+
+def single_column_figure(shares: Mapping[str, float], reference: float, cases: int) -> plt.Figure:
+    """Bars: the share of ``cases`` each column's best single-column rule gets right, next to the
+    reference diagnosis that combines the columns; dashed lines at 1/5 (guessing) and 1/2."""
+    names = list(shares)
+    fig, (ax,) = new_figure(width=9, height=4.4)
+    values = [shares[n] for n in names] + [reference]
+    labels = names + ["reference\ndiagnosis"]
+    colours = ["#0072B2"] * len(names) + ["#009E73"]
+    hatches = [""] * len(names) + ["//"]
+    for i, (v, c, h) in enumerate(zip(values, colours, hatches, strict=True)):
+        ax.bar(i, v, color=c, hatch=h, edgecolor="black")
+        ax.text(i, v + 0.015, f"{v:.0%}", ha="center", va="bottom", fontsize=11)
+    ax.axhline(0.2, color="0.4", linestyle=":", linewidth=1.5, label="guessing (1 in 5)")
+    ax.axhline(0.5, color="0.4", linestyle="--", linewidth=1.5, label="half right")
+    ax.set_xticks(range(len(labels)), [lab.replace("_", " ") for lab in labels], rotation=30, ha="right")
+    ax.set_ylim(0, 1.1)
+    finish(ax, title=f"Share right on {cases} hidden-seed cases", xlabel="", ylabel="share right", loc="upper left")
     return fig
 
 

@@ -1,4 +1,4 @@
-"""Figures of lesson 07: catastrophic forgetting on split digits (accuracy matrices and curves)."""
+"""Figures of lesson 08: catastrophic forgetting on split digits (accuracy matrices and curves)."""
 
 from __future__ import annotations
 
@@ -128,10 +128,9 @@ def _curves(
         T = len(by_key[(methods[0], scenario)][0])
         tasks = np.arange(1, T + 1)
         seeds = len(by_key[(methods[0], scenario)])
-        for i, method in enumerate(methods):
+        for method in methods:
             values = _per_seed(by_key, method, scenario, column)
-            label = METHOD_LABELS[method] + (f" ({seeds} seeds: median, 5-95%)" if seeds > 1 and i == 0 else "")
-            plot_band(ax, tasks, values, label=label, i=METHODS.index(method))
+            plot_band(ax, tasks, values, label=METHOD_LABELS[method], i=METHODS.index(method), quantiles=(0.0, 1.0))
         colour = series_style(METHODS.index("finetune"))["color"]
         if column is None and scenario == "class-incremental":
             ax.plot(tasks, class_incremental_finetune_prediction(tasks), color=colour, **THEORY_STYLE,
@@ -146,7 +145,8 @@ def _curves(
         ax.set_xticks(tasks)
         ax.set_ylim(-0.03, 1.03)
         what = "average accuracy on tasks seen" if column is None else f"accuracy on task {column + 1}"
-        finish(ax, title=f"{scenario}", xlabel="tasks trained so far", ylabel=what, legend=False)
+        spread = f"{seeds} seeds: median and range" if seeds > 1 else "one seed"
+        finish(ax, title=f"{scenario} ({spread})", xlabel="tasks trained so far", ylabel=what, legend=False)
     handles, labels = axes[-1].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncols=3, fontsize=11)
     return fig
@@ -172,27 +172,81 @@ def task_curves(
     return _curves(source, int(task), methods, scenarios)
 
 
+#: Where each sweep's symmetric-log x axis turns from linear to logarithmic, and its ticks.
+_SWEEP_AXES = {
+    "k": (1.0, (0, 1, 2, 5, 10, 20, 50), "stored examples per class, $k$"),
+    "ewc_lambda": (10.0, (0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8), r"EWC strength $\lambda$"),
+}
+
+
+def _sweep_axis(ax: plt.Axes, name: str, values: Sequence[float]) -> None:
+    """A numeric x axis for a sweep that starts at 0: linear up to the first non-zero setting, logarithmic
+    beyond (``symlog``), so that 0, 1, 2, 5, ... or 0, 10, 100, ... sit where their values put them."""
+    threshold, ticks, label = _SWEEP_AXES[name]
+    ax.set_xscale("symlog", linthresh=threshold, linscale=0.6)
+    shown = [t for t in ticks if t <= max(values)]
+    if name == "k":
+        labels = [str(int(t)) for t in shown]
+    else:
+        labels = ["0"] + [f"$10^{{{int(round(np.log10(t)))}}}$" for t in shown[1:]]
+    ax.set_xticks(shown, labels)
+    ax.xaxis.set_minor_locator(plt.NullLocator())
+    ax.set_xlim(-0.15 * threshold, max(values) * 1.6)
+    ax.set_xlabel(label)
+
+
+def sweep_matrices(summary: Mapping, key: str, scenario: str) -> np.ndarray:
+    """R of every run of a sweep (``"k_sweep"`` or ``"lambda_sweep"``) as an array (settings, seeds, T, T)."""
+    key = check_choice("key", key, ("k_sweep", "lambda_sweep"))
+    scenario = check_choice("scenario", scenario, SCENARIOS)
+    return np.asarray(summary[key]["matrices"][scenario], float)
+
+
 def sweeps(summary: Mapping) -> plt.Figure:
-    """Final average accuracy against the replay buffer size k and against the EWC strength lambda
-    (multi-seed summary from ``benchmarks/continual_seeds.py``)."""
-    fig, (left, right) = new_figure(2, width=12.5, height=4.8, sharey=True)
-    for ax, key, name, xlabel in (
-        (left, "k_sweep", "k", "stored examples per class k"),
-        (right, "lambda_sweep", "ewc_lambda", "EWC strength lambda"),
-    ):
+    """Final average accuracy against the replay buffer size k (left) and the EWC strength lambda (right),
+    median and range over the seeds of the multi-seed summary (``benchmarks/continual_seeds.py``).
+
+    Both x axes are numeric (symmetric-log: linear from 0 to the first non-zero setting, then
+    logarithmic), so the settings sit at their values, not at equal steps."""
+    fig, (left, right) = new_figure(2, width=12.5, height=4.9, sharey=True)
+    for ax, key, name in ((left, "k_sweep", "k"), (right, "lambda_sweep", "ewc_lambda")):
         sweep = summary[key]
-        values = sweep[name]
-        x = np.arange(len(values))
-        for scenario in SCENARIOS:
-            i = 0 if scenario == "task-incremental" else 1
-            plot_band(ax, x, np.asarray(sweep[scenario]), label=f"{scenario}", i=i)
+        values = np.asarray(sweep[name], float)
+        for i, scenario in enumerate(SCENARIOS):
+            finals = sweep_matrices(summary, key, scenario)[..., -1, :].mean(axis=-1)  # (settings, seeds)
+            plot_band(ax, values, finals, label=scenario, i=i, quantiles=(0.0, 1.0))
         ax.axhline(1 / 5, color=OKABE_ITO[1], **THEORY_STYLE, label="theory, no protection: 1/5")
-        labels = [str(v) for v in values] if name == "k" else ["0"] + [f"1e{int(np.log10(v))}" for v in values[1:]]
-        ax.set_xticks(x, labels)
+        _sweep_axis(ax, name, values)
         ax.set_ylim(0, 1.03)
         seeds = len(sweep[SCENARIOS[0]][0])
         method = "replay" if name == "k" else "EWC"
-        finish(ax, title=f"{method}, {seeds} seeds (median, 5-95%)", xlabel=xlabel, ylabel="final average accuracy")
+        ax.set_title(f"{method}, {seeds} seeds (median and range)")
+        ax.set_ylabel("final average accuracy")
+        ax.legend(loc="center right" if name == "k" else "center left")
+    right.set_ylabel("")
+    return fig
+
+
+def ewc_stiffness(summary: Mapping) -> plt.Figure:
+    """EWC against lambda in the task-incremental scenario (median and range over seeds): how well task 1
+    survives task 2 (stability) and how well the last task is learned (plasticity), with fine-tuning's
+    values (lambda = 0) as the reference at the left edge."""
+    stack = sweep_matrices(summary, "lambda_sweep", "task-incremental")  # (lambdas, seeds, T, T)
+    values = np.asarray(summary["lambda_sweep"]["ewc_lambda"], float)
+    fig, (ax,) = new_figure(1, width=8.5, height=4.8)
+    series = (
+        ("task 1 after learning task 2", stack[:, :, 1, 0]),
+        ("last task, just learned", stack[:, :, -1, -1]),
+        ("average over all tasks at the end", stack.mean(axis=-1)[:, :, -1]),
+    )
+    for i, (label, values_by_seed) in enumerate(series):
+        plot_band(ax, values, values_by_seed, label=label, i=(0, 2, 3)[i], quantiles=(0.0, 1.0))
+    _sweep_axis(ax, "ewc_lambda", values)
+    ax.set_ylim(0.4, 1.02)
+    seeds = stack.shape[1]
+    ax.set_title(f"EWC, task-incremental, {seeds} seeds (median and range)")
+    ax.set_ylabel("test accuracy")
+    ax.legend(loc="lower left")
     return fig
 
 
@@ -220,7 +274,7 @@ def result_figure(result: ContinualResult) -> plt.Figure:
     R, method, scenario, settings = result.R, result.method, result.scenario, result.settings
     fig, (left, right) = new_figure(2, width=12, height=4.9, gridspec_kw={"width_ratios": [1, 1.25]})
     setting = {
-        "ewc": f", lambda = {settings.get('ewc_lambda', 0):g}",
+        "ewc": rf", $\lambda$ = {settings.get('ewc_lambda', 0):.0e}",
         "replay": f", k = {settings.get('k')}",
     }
     draw_matrix(left, R, title=f"{METHOD_LABELS[method]}{setting.get(method, '')}")
@@ -235,5 +289,6 @@ def result_figure(result: ContinualResult) -> plt.Figure:
     final, forgot, bwt = average_accuracy(R)[-1], average_forgetting(R), backward_transfer(R)
     summary = f"final avg {final:.2f}, forgetting {forgot:.2f}, BWT {bwt:+.2f}"
     title = f"{scenario}, seed {settings.get('seed')}\n{summary}"
-    finish(right, title=title, xlabel="tasks trained so far", ylabel="test accuracy", loc="lower left")
+    where = "upper right" if scenario == "class-incremental" else "lower left"  # away from the curves
+    finish(right, title=title, xlabel="tasks trained so far", ylabel="test accuracy", loc=where)
     return fig

@@ -1,4 +1,4 @@
-"""Figures of lesson 06: GAN mode collapse on 2-D mixtures (samples, snapshots, mode occupancy)."""
+"""Figures of lesson 07: GAN mode collapse on 2-D mixtures (samples, snapshots, mode occupancy)."""
 
 from __future__ import annotations
 

@@ -27,10 +27,15 @@ THEORY_BAND = {"color": "0.35", "linestyle": ":", "linewidth": 1.6, "marker": "n
 
 
 def _plain_log_ticks(ax: plt.Axes) -> None:
-    """Log-scale tick labels as plain numbers (0.5, not 5 x 10^-1)."""
-    plain = FuncFormatter(lambda y, _: f"{y:g}")
-    ax.yaxis.set_major_formatter(plain)
-    ax.yaxis.set_minor_formatter(plain)
+    """Log-scale tick labels as plain numbers (0.5, not 5 x 10^-1): every power of ten, and of the
+    minor ticks only 2, 3 and 5 times a power of ten, so labels never crowd at a decade's edge."""
+
+    def minor(y: float, _: int) -> str:
+        mantissa = round(y / 10 ** np.floor(np.log10(y)), 6) if y > 0 else 0
+        return f"{y:g}" if mantissa in (2, 3, 5) else ""
+
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:g}"))
+    ax.yaxis.set_minor_formatter(FuncFormatter(minor))
 
 
 def _check_common(n: object, generations: object, runs: object, min_generations: int = 1) -> tuple[int, int, int]:
@@ -55,7 +60,7 @@ def _theory_band(ax: plt.Axes, t: np.ndarray, n: int, ddof: int, power: int = 1)
 def _mean_with_error(ax: plt.Axes, t: np.ndarray, values: np.ndarray, *, label: str, i: int) -> None:
     """Mean over runs as a line, shaded +-2 standard errors (the Monte Carlo error of the mean)."""
     mean = values.mean(axis=1)
-    error = 2 * values.std(axis=1, ddof=1) / np.sqrt(values.shape[1])
+    error = 2 * values.std(axis=1, ddof=1) / np.sqrt(values.shape[1]) if values.shape[1] > 1 else 0 * mean
     style = series_style(i)
     ax.fill_between(t, mean - error, mean + error, color=style["color"], alpha=0.2, linewidth=0)
     ax.plot(t, mean, label=label, markevery=max(1, len(t) // 10), **style)
@@ -99,13 +104,29 @@ def sigma_collapse(
     n, generations, runs = _check_common(n, generations, runs)
     ddof = estimator_ddof(estimator)
     history = simulate_gaussian(n=n, generations=generations, runs=runs, ddof=ddof, seed=seed)
+    return sigma_history(history, ddof)
+
+
+def sigma_history(
+    history: History,
+    ddof: int = 0,
+    *,
+    theory_variance: np.ndarray | None = None,
+    theory_label: str = "theory",
+) -> plt.Figure:
+    """:func:`sigma_collapse` for a run made elsewhere (any policy, either path; the figure of
+    ``collapse-edu simulate gaussian --plot``). The replace policy gets its closed forms (median,
+    5-95% band, a^t); another policy gets ``theory_variance`` (E[sigma_t^2]) when one is given."""
     t = history.generations
+    n, runs = history.n, history["sigma"].shape[1]
+    replace = history.policy.name == "replace"
     fig, (left, right) = new_figure(2, width=12, height=4.6)
 
     plot_band(left, t, history["sigma"], label=f"simulation, {runs} runs (median, 5-95%)")
-    plot_theory(left, t, theory.sigma_quantile(0.5, t, n, ddof), label="theory: median")
-    _theory_band(left, t, n, ddof)
-    if ddof == 0:
+    if replace:
+        plot_theory(left, t, theory.sigma_quantile(0.5, t, n, ddof), label="theory: median")
+        _theory_band(left, t, n, ddof)
+    if replace and ddof == 0:
         left.plot(
             t,
             theory.median_sigma_rule_of_thumb(t, n),
@@ -115,10 +136,14 @@ def sigma_collapse(
             marker="none",
             label=r"$e^{-t/n}$",
         )
-    finish(left, title=f"Fitted $\\sigma$, n = {n}, ddof = {ddof}", xlabel="generation t", ylabel=r"$\sigma_t$")
+    policy = "" if replace else f", {history.policy}"
+    finish(left, title=f"Fitted $\\sigma$, n = {n}, ddof = {ddof}{policy}", xlabel="generation t", ylabel=r"$\sigma_t$")
 
     _mean_with_error(right, t, history["sigma"] ** 2, label=r"simulation: mean of $\sigma_t^2$ ($\pm$2 SE)", i=0)
-    plot_theory(right, t, theory.expected_variance(t, n, ddof), label=f"theory: $a^t$, a = {(n - 1)}/{n - ddof}")
+    if replace:
+        plot_theory(right, t, theory.expected_variance(t, n, ddof), label=f"theory: $a^t$, a = {(n - 1)}/{n - ddof}")
+    elif theory_variance is not None:
+        plot_theory(right, t, theory_variance, label=theory_label)
     right.set_yscale("log")
     _plain_log_ticks(right)
     finish(right, title="Mean fitted variance (log scale)", xlabel="generation t", ylabel=r"$\sigma_t^2$")

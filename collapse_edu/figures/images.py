@@ -1,8 +1,9 @@
-"""Figures of lesson 05: Shumailov's mixture toy and the digits retrained on their own samples.
+"""Figures of lesson 06: Shumailov's mixture toy and the digits retrained on their own samples.
 
-Each function takes precomputed results (a :class:`~collapse_edu.loop.History` or a dict of them
-keyed by the real fraction) and returns a ``Figure``; the lesson computes once and the widgets only
-redraw.
+Each function takes precomputed results (a :class:`~collapse_edu.loop.History`, a dict of them
+keyed by the real fraction, or the stored long runs of :func:`~collapse_edu.mixtures.load_protocol_runs`)
+and returns a ``Figure``; the lesson computes once and the widgets only redraw. Curves over runs
+are the median (mean where a theory states an expectation) with the 5-95% band of the runs.
 """
 
 from __future__ import annotations
@@ -11,117 +12,169 @@ from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.patches import Ellipse
 
 from .. import theory
 from ..loop import History
-from ..mixtures import DIGIT_METRICS, mixture_density, model_at
-from ..plots import OKABE_ITO, finish, image_grid, new_figure, plot_line, plot_theory, series_style
+from ..mixtures import DIGIT_METRICS, model_at, sample_mixture
+from ..plots import OKABE_ITO, finish, image_grid, new_figure, plot_band, plot_theory, series_style
 from ..validation import check_int
 
 # --------------------------------------------------------------------------- mixture toy
 
+DEAD = 0.01  # a component whose weight fell below this has (all but) disappeared
 
-def mixture_collapse(history: History, run: int = 0) -> plt.Figure:
-    """One run of the toy: (a) each component's std, the pooled std and their single-Gaussian
-    references; (b) the component weights; (c) the distance between the component means."""
-    run = check_int("run", run, minimum=0, maximum=history["pooled_std"].shape[1] - 1)
+
+def _top(*arrays: np.ndarray, margin: float = 1.08) -> float:
+    return margin * max(float(np.nanmax(np.quantile(a, 0.95, axis=1))) for a in arrays)
+
+
+def mixture_collapse(history: History) -> plt.Figure:
+    """The toy over all runs: (a) the pooled variance of the whole mixture (mean over runs and band)
+    on its exact law E[sigma_t^2] = a^t; (b) the std of the lighter and of the heavier component
+    against the pooled std; (c) the lighter component's weight; (d) the distance between the means."""
     t = history.generations
-    n = history.n
-    std = history["component_std"][:, run]
-    weights = history["weights"][:, run]
-    fig, (left, middle, right) = new_figure(3, width=15, height=4.8)
+    fig, axes = new_figure(2, 2, width=12.5, height=8.2)
+    (pooled_ax, parts_ax), (weight_ax, gap_ax) = axes[:2], axes[2:]
 
-    for j in range(std.shape[1]):
-        plot_line(left, t, std[:, j], label=f"component {j + 1}", i=j)
-    plot_line(left, t, history["pooled_std"][:, run], label="pooled (whole mixture)", i=2)
-    plot_theory(left, t, np.sqrt(theory.expected_variance(t, n)), label="one Gaussian: sqrt(a^t)", i=2)
-    half = theory.mixture_component_variance(t, n, 1.0 / std.shape[1]) * std[1].mean() ** 2
-    plot_theory(left, t, np.sqrt(half), label=f"component with n/{std.shape[1]} points", i=0)
-    top = max(2.5, 2.1 * float(np.nanmax(history["pooled_std"][:, run])))
-    left.set_ylim(0, top)
-    finish(left, title=f"Standard deviation (n = {n})", xlabel="generation t", ylabel="std (per axis)", legend=False)
-    left.legend(loc="upper right", fontsize=10)
+    variance = history["pooled_std"] ** 2
+    plot_band(pooled_ax, t, variance, label="simulation (mean over runs)", i=0, center="mean")
+    plot_theory(pooled_ax, t, theory.expected_variance(t, history.n), label=r"exact: $a^t$, $a = (n-1)/n$", i=7)
+    pooled_ax.set_ylim(0, _top(variance))
+    finish(pooled_ax, title="Whole mixture: pooled variance", xlabel="generation t", ylabel=r"$\sigma_t^2$ (per axis)")
 
-    for j in range(weights.shape[1]):
-        plot_line(middle, t, weights[:, j], label=f"component {j + 1}", i=j)
-    middle.set_ylim(0, 1)
-    finish(middle, title="Component weights", xlabel="generation t", ylabel="weight w_j")
+    pooled = history["pooled_std"]
+    plot_band(parts_ax, t, pooled, label="whole mixture (pooled)", i=0)
+    plot_band(parts_ax, t, history["heavy_std"], label="heavier component", i=2)
+    plot_band(parts_ax, t, history["light_std"], label="lighter component", i=1)
+    parts_ax.set_ylim(0, _top(pooled, history["heavy_std"], history["light_std"]))
+    finish(parts_ax, title="Components: standard deviation", xlabel="generation t", ylabel="std (per axis)")
 
-    plot_line(right, t, history["separation"][:, run], label="|mu_1 - mu_2|", i=3)
-    right.set_ylim(bottom=0)
+    plot_band(weight_ax, t, history["light_weight"], label="lighter component", i=1)
+    weight_ax.axhline(0.5, color="0.4", linestyle=":", linewidth=1.5, label="equal split")
+    weight_ax.set_ylim(0, 0.52)
+    finish(weight_ax, title="Weight of the lighter component", xlabel="generation t", ylabel="weight", loc="lower left")
+
+    plot_band(gap_ax, t, history["separation"], label="distance between the two means", i=3)
+    gap_ax.set_ylim(0, _top(history["separation"]))
     finish(
-        right, title="Distance between the component means", xlabel="generation t", ylabel="distance", loc="lower right"
+        gap_ax,
+        title="Distance between the component means",
+        xlabel="generation t",
+        ylabel="distance",
+        loc="lower right",
     )
     return fig
 
 
-def mixture_snapshots(
-    history: History, generations: Sequence[int] = (0, 1, 50, 100, 200, 400), run: int = 0, extent: float = 4.0
-) -> plt.Figure:
-    """Density contours of one run's mixture at a few generations, component means marked."""
-    fig, axes = new_figure(len(generations), width=2.6 * len(generations), height=3.0)
-    grid = np.linspace(-extent, extent, 161)
-    for ax, t in zip(axes, generations, strict=True):
-        _draw_density(ax, history, t, run, grid)
-    return fig
-
-
-def mixture_snapshot(history: History, generation: int = 200, run: int = 0, extent: float = 4.0) -> plt.Figure:
-    """One run's density at ``generation`` next to the truth (for the generation slider)."""
-    fig, axes = new_figure(2, width=9, height=4.4)
-    grid = np.linspace(-extent, extent, 161)
-    _draw_density(axes[0], history, 0, run, grid)
-    _draw_density(axes[1], history, generation, run, grid)
-    axes[0].set_title("truth (generation 0)")
-    return fig
-
-
-def _draw_density(ax: plt.Axes, history: History, t: int, run: int, grid: np.ndarray) -> None:
+def _draw_ellipses(ax: plt.Axes, history: History, t: int, run: int, extent: float, samples: int) -> None:
+    """Samples and the 1- and 2-sigma ellipses of every component (lighter one in vermillion),
+    on fixed axes with the truth's 1- and 2-sigma circles (grey, dashed) as the scale."""
     model = model_at(history, t)
-    density = mixture_density(model, run, grid, grid)
-    ax.contourf(grid, grid, density, levels=12, cmap="Blues")
-    if t > 0:
-        for j, mu in enumerate(model.means[run]):
-            style = series_style(j)
-            ax.plot(
-                *mu,
-                marker=style["marker"],
-                color=style["color"],
-                markersize=9,
-                linestyle="none",
-                markeredgecolor="white",
-                label=f"mean {j + 1}, w = {model.weights[run, j]:.2f}",
+    for radius in (1.0, 2.0):
+        ax.add_patch(plt.Circle((0, 0), radius, fill=False, color="0.55", linestyle="--", linewidth=1.2))
+    points = sample_mixture(model, samples, np.random.default_rng([run, t]))[run]
+    ax.scatter(points[:, 0], points[:, 1], s=4, color="0.35", alpha=0.35, linewidth=0)
+    order = np.argsort(model.weights[run])  # lighter first
+    for rank, j in enumerate(order[::-1]):  # heavier drawn first, blue; lighter on top, vermillion
+        colour = OKABE_ITO[0] if rank == 0 else OKABE_ITO[1]
+        values, vectors = np.linalg.eigh(model.covariances[run, j])
+        angle = np.degrees(np.arctan2(vectors[1, -1], vectors[0, -1]))
+        for scale, style in ((1.0, "-"), (2.0, ":")):
+            width, height = 2 * scale * np.sqrt(np.maximum(values[::-1], 0))
+            ax.add_patch(
+                Ellipse(
+                    model.means[run, j], width, height, angle=angle, fill=False, color=colour, linestyle=style, lw=2.2
+                )
             )
-        ax.legend(loc="lower right", fontsize=9, handlelength=1)
-    ax.set_title(f"generation {t}")
-    ax.set_aspect("equal")
-    ax.set_xlabel("x1")
-    ax.set_ylabel("x2")
-    ax.grid(False)
-
-
-def seed_table(history: History) -> list[dict[str, float]]:
-    """Per run at the last generation: pooled std, smaller/larger component std and weight, and
-    the generation at which the smaller weight first fell below 0.1 (None if never)."""
-    last = -1
-    rows = []
-    weights = history["weights"]
-    for r in range(weights.shape[1]):
-        w = weights[:, r].min(axis=1)
-        below = np.flatnonzero(w < 0.1)
-        std = history["component_std"][last, r]
-        rows.append(
-            {
-                "run": r,
-                "pooled_std": float(history["pooled_std"][last, r]),
-                "min_component_std": float(std.min()),
-                "max_component_std": float(std.max()),
-                "min_weight": float(w[last]),
-                "first_w_below_0.1": int(below[0]) if below.size else None,
-                "separation": float(history["separation"][last, r]),
-            }
+        style = series_style(0 if rank == 0 else 1)
+        ax.plot(
+            *model.means[run, j],
+            marker=style["marker"],
+            color=colour,
+            markersize=8,
+            markeredgecolor="white",
+            linestyle="none",
+            label=f"w = {model.weights[run, j]:.2f}",
         )
-    return rows
+    ax.set_xlim(-extent, extent)
+    ax.set_ylim(-extent, extent)
+    ax.set_aspect("equal")
+    ax.set_title("truth (generation 0)" if t == 0 else f"generation {t}")
+    ax.set_xlabel(r"$x_1$")
+    ax.set_ylabel(r"$x_2$")
+    if t > 0:
+        ax.legend(loc="lower right", fontsize=10, handlelength=1, borderpad=0.3)
+
+
+def mixture_snapshots(
+    history: History, generations: Sequence[int] = (0, 1, 50, 100, 200, 300), run: int = 0, extent: float = 3.2
+) -> plt.Figure:
+    """One run at a few generations: its samples, each component's 1-sigma (solid) and 2-sigma
+    (dotted) ellipse, on the same axes in every panel with the truth's circles as the scale."""
+    run = check_int("run", run, minimum=0, maximum=history["pooled_std"].shape[1] - 1)
+    fig, axes = new_figure(len(generations), width=2.75 * len(generations), height=3.2)
+    for ax, t in zip(axes, generations, strict=True):
+        _draw_ellipses(ax, history, t, run, extent, 400)
+    return fig
+
+
+def mixture_snapshot(history: History, generation: int = 300, run: int = 0, extent: float = 3.2) -> plt.Figure:
+    """One run at ``generation`` next to the truth (for the generation and run sliders)."""
+    runs = history["pooled_std"].shape[1]
+    run = check_int("run", run, minimum=0, maximum=runs - 1)
+    generation = check_int("generation", generation, minimum=0, maximum=len(history.generations) - 1)
+    fig, axes = new_figure(2, width=8.4, height=4.2, dpi=72)
+    _draw_ellipses(axes[0], history, 0, run, extent, 600)
+    _draw_ellipses(axes[1], history, generation, run, extent, 600)
+    return fig
+
+
+def protocol_comparison(runs: Mapping[str, Mapping[str, np.ndarray]], n: int = 1000) -> plt.Figure:
+    """The stored long runs (:func:`~collapse_edu.mixtures.load_protocol_runs`): a fresh fit every
+    generation against a warm start (median and 5-95% band of the runs), with scikit-learn's fresh
+    fit (the authors' code path) as a thin grey median where it is stored: (a) the lighter
+    component's weight; (b) runs in which a component has died (weight < 0.01); (c) the std of the
+    lighter component; (d) the pooled variance (mean over runs) on its exact law a^t."""
+    labels = {"fresh": "fresh fit (the paper's protocol)", "warm": "warm start"}
+    fig, axes = new_figure(2, 2, width=12.5, height=8.4)
+    for i, (name, label) in enumerate(labels.items()):
+        data = runs[name]
+        t = data["generation"]
+        plot_band(axes[0], t, data["light_weight"], label=label, i=i)
+        style = {**series_style(i), "marker": "none", "linewidth": 2.4}
+        axes[1].step(t, (data["light_weight"] < DEAD).sum(axis=1), where="post", label=label, **style)
+        plot_band(axes[2], t, np.maximum(data["light_std"], 1e-4), label=label, i=i)
+        plot_band(axes[3], t, data["pooled_std"] ** 2, label=label, i=i, center="mean")
+    if "sklearn" in runs:
+        data = runs["sklearn"]
+        t = data["generation"]
+        grey = {"color": "0.35", "linewidth": 1.3, "marker": "none", "linestyle": "-"}
+        grey["label"] = "scikit-learn fresh fit (median)"
+        axes[0].plot(t, np.median(data["light_weight"], axis=1), **grey)
+        dead = (data["light_weight"] < DEAD).sum(axis=1)
+        axes[1].step(t, dead, where="post", **{**grey, "label": "scikit-learn fresh fit"})
+        axes[2].plot(t, np.median(np.maximum(data["light_std"], 1e-4), axis=1), **grey)
+        axes[3].plot(t, np.mean(data["pooled_std"] ** 2, axis=1), **{**grey, "label": "scikit-learn fresh fit (mean)"})
+    total = runs["fresh"]["light_weight"].shape[1]
+    t = runs["fresh"]["generation"]
+    plot_theory(axes[3], t, theory.expected_variance(t, n), label=r"exact: $a^t$", i=7)
+    axes[0].set_ylim(0, 0.52)
+    finish(axes[0], title="Weight of the lighter component", xlabel="generation t", ylabel="weight", loc="lower left")
+    axes[1].set_ylim(0, total)
+    axes[1].yaxis.get_major_locator().set_params(integer=True)
+    finish(
+        axes[1],
+        title=f"Runs with a dead component (w < {DEAD}), of {total}",
+        xlabel="generation t",
+        ylabel="runs",
+        loc="upper left",
+    )
+    axes[2].set_yscale("log")
+    finish(axes[2], title="Std of the lighter component", xlabel="generation t", ylabel="std (log)", loc="lower left")
+    axes[3].set_ylim(0, 1.1 * float(np.quantile(runs["fresh"]["pooled_std"] ** 2, 0.95, axis=1).max()))
+    finish(axes[3], title="Whole mixture: pooled variance", xlabel="generation t", ylabel=r"$\sigma_t^2$ (per axis)")
+    return fig
 
 
 # --------------------------------------------------------------------------- digits
@@ -134,8 +187,8 @@ def _fraction_label(r: float) -> str:
 def digit_grids(
     results: Mapping[float, History], generations: Sequence[int] = (0, 1, 5, 10, 20), run: int = 0
 ) -> plt.Figure:
-    """Sample grids (40 samples, sorted by the classifier's label): one row per real fraction,
-    one column per generation."""
+    """Sample grids of one run (40 samples, sorted by the classifier's label): one row per real
+    fraction, one column per generation."""
     fractions = list(results)
     fig, axes = new_figure(len(generations), len(fractions), width=3.2 * len(generations), height=1.9 * len(fractions))
     axes = axes.reshape(len(fractions), len(generations))
@@ -151,14 +204,15 @@ def digit_grids(
 def digit_generation(
     results: Mapping[float, History], generation: int = 20, real_fraction: float = 0.0, run: int = 0
 ) -> plt.Figure:
-    """Generation 0 (the model of all real digits) next to generation ``generation`` for one real
-    fraction, with the class shares the classifier sees."""
+    """Generation 0 (the model of all real digits) next to generation ``generation`` of one run for
+    one real fraction, with the class shares the classifier sees."""
     if real_fraction not in results:
         raise ValueError(f"real_fraction must be one of {sorted(results)}, got {real_fraction!r}")
     history = results[real_fraction]
     last = len(history.generations) - 1
     generation = check_int("generation", generation, minimum=0, maximum=last)
-    fig, (a, b, c) = new_figure(3, width=15, height=3.6, gridspec_kw={"width_ratios": [2.3, 2.3, 1.6]})
+    run = check_int("run", run, minimum=0, maximum=history["coverage"].shape[1] - 1)
+    fig, (a, b, c) = new_figure(3, width=15, height=3.6, dpi=72, gridspec_kw={"width_ratios": [2.3, 2.3, 1.6]})
     for ax, t in ((a, 0), (b, generation)):
         image_grid(ax, history["grid"][t, run].reshape(-1, 8, 8), rows=4, cols=10, title=f"generation {t}")
     share = history["class_share"]
@@ -174,7 +228,7 @@ def digit_generation(
     )
     c.set_xticks(range(10))
     finish(c, title="Classes the classifier sees", xlabel="digit", ylabel="share of samples", loc="upper right")
-    fig.suptitle(_fraction_label(real_fraction))
+    fig.suptitle(f"{_fraction_label(real_fraction)}, run {run}")
     return fig
 
 
@@ -182,24 +236,16 @@ def digit_metrics(
     results: Mapping[float, History],
     real: Mapping[str, float] | None = None,
     metrics: Sequence[str] = tuple(DIGIT_METRICS),
-    components: int = 10,
 ) -> plt.Figure:
-    """Every metric per generation for each real fraction (mean over runs), with the value of
-    held-out real digits as a dotted reference line. The pixel-variance panel also shows, dashed,
-    lesson 01's law for a component refitted from m = n / ``components`` points,
-    (1 - 1/m)^(t-1) times generation 1's value (fully synthetic run): a loose reference only."""
+    """Every metric per generation for each real fraction: median over runs and the 5-95% band
+    of the runs. There is no closed form for this model: the references are generation 0 (the model
+    of all real training digits, the curves' first point) and, dotted, held-out real test digits."""
     cols = 3
     rows = -(-len(metrics) // cols)
-    fig, axes = new_figure(cols, rows, width=15, height=3.7 * rows)
+    fig, axes = new_figure(cols, rows, width=15, height=3.7 * rows + 0.6)
     for ax, name in zip(axes, metrics, strict=False):
         for i, (r, history) in enumerate(results.items()):
-            plot_line(ax, history.generations, history.mean(name), label=_fraction_label(r), i=i)
-        if name == "pixel_variance" and 0.0 in results:
-            history = results[0.0]
-            t = history.generations
-            law = theory.mixture_component_variance(t, history.n, 1.0 / components) * history.mean(name)[1]
-            plot_theory(ax, t[1:], law[1:], label=f"(1 - 1/m)^(t-1), m = n/{components}", i=0)
-            ax.legend(handles=[ax.lines[-1]], loc="lower left", fontsize=10)
+            plot_band(ax, history.generations, history[name].astype(float), label=_fraction_label(r), i=i)
         if real is not None:
             ax.axhline(real[name], color="0.3", linestyle=":", linewidth=2, label="real test digits")
         finish(ax, title=DIGIT_METRICS[name], xlabel="generation t", ylabel=name.replace("_", " "), legend=False)

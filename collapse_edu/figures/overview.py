@@ -168,7 +168,7 @@ def _model_collapse(ax: plt.Axes, seed: int) -> None:
 
 
 def _mode_collapse(ax: plt.Axes, rng: np.random.Generator) -> None:
-    """A sketch (no GAN trained here; lesson 06 trains one): 8 real modes, samples on 2 of them."""
+    """A sketch (no GAN trained here; lesson 07 trains one): 8 real modes, samples on 2 of them."""
     angles = 2 * np.pi * np.arange(8) / 8
     modes = 2 * np.column_stack([np.cos(angles), np.sin(angles)])
     real = modes[rng.integers(0, 8, 800)] + 0.08 * rng.standard_normal((800, 2))

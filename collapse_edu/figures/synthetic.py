@@ -1,4 +1,4 @@
-"""Figures of lesson 04: real vs synthetic data, simulation against theory on the same axes."""
+"""Figures of lesson 05: real vs synthetic data, simulation against theory on the same axes."""
 
 from __future__ import annotations
 
@@ -192,6 +192,40 @@ def regression_workflows(
         loc="upper left",
     )
     ax.legend(loc="upper left", fontsize=10, ncols=2)
+    return fig
+
+
+def regression_history(
+    history: History,
+    dim: int,
+    samples: int,
+    *,
+    noise: float = 1.0,
+    ridge: float = 0.0,
+    design: str = "fixed",
+    theory_error: np.ndarray | None = None,
+    theory_label: str = "theory",
+) -> plt.Figure:
+    """Test error of a run made elsewhere (the figure of ``collapse-edu simulate regression --plot``):
+    mean and 5-95% band over runs, with the closed form printed next to it (``theory_error``,
+    generation 0 included) when there is one."""
+    t = history.generations[1:]
+    runs = history["error"].shape[1]
+    fig, (ax,) = new_figure(1, width=9, height=5)
+    plot_band(
+        ax, t, history["error"][1:], label=f"{history.policy}: simulation, {runs} runs (mean, 5-95%)", center="mean"
+    )
+    if theory_error is not None:
+        plot_theory(ax, t, np.asarray(theory_error)[1:], label=theory_label)
+    ax.set_yscale("log")
+    extra = f", ridge {ridge:g}" if ridge else ""
+    finish(
+        ax,
+        title=f"Linear regression, d = {dim}, T = {samples}, {design} X, noise {noise:g}{extra}",
+        xlabel="generation t",
+        ylabel="test error |w_t - w*|^2",
+        loc="upper left",
+    )
     return fig
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import nbformat
 import pytest
 
+from collapse_edu import exercises
 from collapse_edu.student import has_solution, strip_solutions
 
 LESSONS_DIR = Path(__file__).resolve().parents[2] / "lessons"
@@ -166,6 +167,15 @@ def run_checker(number: str, solution_index: int, *, replacement: str | None = N
     return printed.getvalue()
 
 
+def verdict_count() -> int:
+    return exercises.verdict_count()
+
+
+def recorded_verdicts(since: int) -> list[bool]:
+    """The pass/fail verdicts the checkers recorded since the mark ``since`` (see ``@checker``)."""
+    return exercises.verdicts_since(since)
+
+
 def checker_tests(number: str, wrong_answers: dict[str, Iterable[str]]) -> Callable[..., None]:
     """A parametrized test over every exercise of lesson ``number``: the reference solution passes,
     the student stub says "not written yet", and every wrong answer in ``wrong_answers`` (function
@@ -183,15 +193,21 @@ def checker_tests(number: str, wrong_answers: dict[str, Iterable[str]]) -> Calla
 
     @pytest.mark.parametrize(("solution_index", "replacement"), cases)
     def test_checker(solution_index: int, replacement: str | None) -> None:
+        # The verdicts the checkers record are what an nbgrader test cell asserts (collapse_edu.grading).
+        mark = verdict_count()
         if replacement is None:
             out = run_checker(number, solution_index)
             assert PASSED in out and FAILED not in out, f"the reference solution must pass its checker:\n{out}"
+            verdicts = recorded_verdicts(mark)
+            assert verdicts and all(verdicts), f"the checker must record a passing verdict (nbgrader), got {verdicts}"
         elif replacement == "student":
             out = run_checker(number, solution_index, student=True)
             assert NOT_WRITTEN in out and PASSED not in out, f"the student stub must read 'not written yet':\n{out}"
+            assert not all(recorded_verdicts(mark) or [False]), "a stub must not earn points"
         else:
             out = run_checker(number, solution_index, replacement=replacement)
             assert FAILED in out, f"the checker accepted a wrong answer:\n{replacement}\nIt printed:\n{out}"
+            assert False in recorded_verdicts(mark), "the wrong answer must record a failing verdict (nbgrader)"
 
     test_checker.wrong_answers = {name: list(src) for name, src in wrong_answers.items()}  # type: ignore[attr-defined]
     return test_checker

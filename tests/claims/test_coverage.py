@@ -101,5 +101,5 @@ def test_claim_detection_examples() -> None:
     assert claim("The vocabulary drops to 1155 words.")
     assert claim("Perplexity rises about eightfold.")
     assert claim("About 37% of the words seen once are gone.")
-    assert not claim("Lesson 03 uses n = 100 and 20 generations (5 min).")
+    assert not claim("Lesson 03 uses n = 100 for generation 5 (5 min).")
     assert not claim("See Shumailov et al. 2024, arXiv:2305.17493.")

@@ -1,4 +1,4 @@
-"""Claims of lesson 04 (real vs synthetic data), recomputed with the code the lesson calls.
+"""Claims of lesson 05 (real vs synthetic data), recomputed with the code the lesson calls.
 
 Behaviour under randomness is checked on seeds 11-15, never on the lesson's own seeds; exact
 formulas are checked against their closed forms or a direct Monte Carlo of the step they describe.
@@ -82,10 +82,10 @@ WIDTHS = np.array((10, 30, 60, 85, 100, 120, 160, 250, 500))
 
 def lesson_function(name: str):
     """A reference solution of the lesson, run as the lesson runs it (imports cell, then its cell)."""
-    cells = notebook("04").cells
+    cells = notebook("05").cells
     namespace: dict = {}
-    exec(imports_cell("04").source, namespace)  # noqa: S102
-    exec(cells[exercise_functions("04")[name]].source, namespace)  # noqa: S102
+    exec(imports_cell("05").source, namespace)  # noqa: S102
+    exec(cells[exercise_functions("05")[name]].source, namespace)  # noqa: S102
     return namespace[name]
 
 
@@ -93,24 +93,24 @@ def lesson_function(name: str):
 
 
 @claim(
-    "04",
+    "05",
     "**Sections** (about 40 minutes): 1. Four workflows on the Gaussian (8 min)",
     "Strong model collapse and model size, with Exercise 3 (8 min)",
 )
 def test_section_times_add_up_to_the_total():
-    title = notebook("04").cells[0].source
+    title = notebook("05").cells[0].source
     outline = title[title.index("**Sections**") :]
     minutes = [int(m) for m in re.findall(r"\((\d+) min\)", outline)]
-    assert sum(minutes) == 40 == notebook("04").metadata["collapse_edu"]["minutes"]
+    assert sum(minutes) == 40 == notebook("05").metadata["collapse_edu"]["minutes"]
     # every exercise's own estimate fits inside its section's time
     exercises = [
-        int(m) for c in notebook("04").cells for m in re.findall(r"^### Exercise.*\((\d+) min\)", c.source, re.M)
+        int(m) for c in notebook("05").cells for m in re.findall(r"^### Exercise.*\((\d+) min\)", c.source, re.M)
     ]
     assert exercises == [4, 3, 3] and all(e < s for e, s in zip(exercises, minutes[1:4], strict=True))
 
 
 @claim(
-    "04",
+    "05",
     "Lesson 01 showed that a model refitted to its own samples collapses",
     r"where replace's error grows like $c\,t$ and accumulate's stays below $c\,\pi^2/6$",
     r"**Replace** is the collapse of lesson 01: errors add up ($c\,t$ in regression, $a^t$ in the Gaussian variance)",
@@ -145,7 +145,7 @@ class CountingSource(ModelSource):
 
 
 @claim(
-    "04",
+    "05",
     "| `replace` | the *n* newest synthetic samples only |",
     "| `accumulate` | all real data plus every generation's synthetic samples (grows by *n*) |",
     "| `accumulate-subsample` | a fresh draw of *n* from that growing pool (fixed budget) |",
@@ -178,7 +178,7 @@ def test_what_each_policy_trains_on():
 
 
 @claim(
-    "04",
+    "05",
     r"replace gives $E[\sigma_t^2] = a^t$; for accumulate, when *n* new draws join the $N_t$ points of the pool, "
     r"its scatter grows in expectation by $\sigma_t^2\,(n - 1 + N_t/N_{t+1})$",
 )
@@ -198,7 +198,7 @@ def test_pooled_scatter_grows_as_stated():
 
 
 @claim(
-    "04",
+    "05",
     "`accumulate-subsample` has to pick individual samples from its pool, so it runs on the direct path `Gaussian`, "
     "with 100 runs instead of 1000 to stay quick",
 )
@@ -210,7 +210,7 @@ def test_subsample_needs_the_direct_path(workflows):
 
 
 @claim(
-    "04",
+    "05",
     r"Top: under `replace` the mean fitted variance follows $a^t$ (dashed) down to about 0.37 at $t = 100$, the "
     r"typical run (median, dotted) falls faster and single runs spread towards 0",
     r"`accumulate`, `accumulate-subsample` and `fresh-real` stay close to 1",
@@ -230,7 +230,7 @@ def test_variance_panels(workflows):
 
 
 @claim(
-    "04",
+    "05",
     r"Bottom: under `replace` the mean wanders off like a random walk, its squared error climbing towards "
     r"$1 - a^t \approx 0.63$",
     r"with real data in the mix the squared error levels off at a small multiple of $1/n = 0.01$ (about 0.016 for "
@@ -258,7 +258,7 @@ def test_mean_panels(workflows):
 
 
 @claim(
-    "04",
+    "05",
     r"The default (`replace`, $\lambda = 1$, the same seed) repeats the first column above",
     r"Try `accumulate` with $\lambda = 0.8$",
     r"With $\lambda < 1$ even `accumulate` loses variance (section 3 measures how fast), because every synthetic "
@@ -281,7 +281,7 @@ def test_widget_caption():
 
 
 @claim(
-    "04",
+    "05",
     "Under `accumulate` the fit at generation 20 sees 20 times as many rows as the first fit (2,000 against 100)",
 )
 def test_accumulate_training_set_grows():
@@ -300,7 +300,7 @@ def test_accumulate_training_set_grows():
 
 
 @claim(
-    "04",
+    "05",
     r"Will its test error at $t = 20$ be lower than the first fit's $c \approx 0.112$",
     r"Higher, by about 60%: $c \sum_{i \le 20} 1/i^2 \approx 0.179$ against $c \approx 0.112$",
     r"What accumulating buys is a bound, $c\,\pi^2/6 \approx 0.185$, instead of replace's unbounded $c\,t$",
@@ -309,14 +309,14 @@ def test_predict_accumulate_error_rises(regression_runs):
     assert round(C, 3) == 0.112 and round(BOUND, 3) == 0.185
     law = theory.regression_error_accumulate(np.array([1, 20]), 10, 100)
     assert round(float(law[1]), 3) == 0.179 and law[1] / law[0] == pytest.approx(1.6, abs=0.01)
-    checked = numbers_in(checked_output("04", "bound c*pi^2/6"))
+    checked = numbers_in(checked_output("05", "bound c*pi^2/6"))
     assert checked[-1] == 0.185
     for accumulate in regression_runs["accumulate"]:
         assert 1.45 < accumulate[20] / accumulate[1] < 1.75
 
 
 @claim(
-    "04",
+    "05",
     r"On a log scale, `replace` climbs along $c\,t$ (dashed) without limit, `accumulate` levels off just under "
     r"$c\,\pi^2/6$ (dotted), while `accumulate-subsample` and `fresh-real` ($r = 0.2$, fresh *X*) level off within "
     r"the 50 generations shown at about 0.33, roughly twice accumulate's level",
@@ -341,7 +341,7 @@ def test_regression_levels(regression_runs):
 
 
 @claim(
-    "04",
+    "05",
     r"With a **fresh** *X* every generation the same argument gives $\sum_{i \le t} \sigma^2 d / (i\,(iT - d - 1))$ "
     r"for accumulate, slightly lower (each denominator is larger)",
     "slightly less with fresh features",
@@ -364,7 +364,7 @@ def test_fresh_design_accumulate():
 
 
 @claim(
-    "04",
+    "05",
     r"The simulation keeps only $X^\top X$ and $X^\top y$ per run, which is exact",
 )
 def test_sufficient_statistics_path_is_exact():
@@ -379,7 +379,7 @@ def test_sufficient_statistics_path_is_exact():
 
 
 @claim(
-    "04",
+    "05",
     r"then use it to say how much of the limit $c\,\pi^2/6$ is reached after 10 generations",
     r"After 10 generations the sum is $\sum_{i \le 10} 1/i^2 \approx 1.550$, about 94% of the limit "
     r"$\pi^2/6 \approx 1.645$",
@@ -403,7 +403,7 @@ def test_exercise_1_answers():
 
 
 @claim(
-    "04",
+    "05",
     r"exponential collapse, much faster than lesson 01 (a factor $a\lambda^2 \approx 0.80$ per generation for "
     r"$\lambda = 0.9$ and $n = 100$, against $a = 0.99$)",
     r"Narrowed sampling** ($\lambda < 1$) collapses exponentially without real data",
@@ -419,7 +419,7 @@ def test_no_real_data_narrowed_collapse():
 
 
 @claim(
-    "04",
+    "05",
     r"with $\lambda = 0.9$ and no real data the variance falls by $a\lambda^2$ per generation (a straight line on the "
     r"log scale, dashed = exact), a 20% fresh real share holds it at the derived fixed point (dotted, about 0.56), "
     r"and with $\lambda = 1$ the same share keeps it near 0.97",
@@ -441,7 +441,7 @@ def test_biased_sampling_figure():
 
 
 @claim(
-    "04",
+    "05",
     r'why sampling "for quality" (a narrowed model, $\lambda < 1$) speeds collapse, even when all real data are kept',
     r"Now keep *all* real data and accumulate narrowed synthetic data on top ($\lambda = 0.8$, $n = 100$, "
     r"policy `accumulate`)",
@@ -457,7 +457,7 @@ def test_accumulate_with_narrowed_sampling():
     t = np.array([10, 50, 200])
     exact = theory.gaussian_accumulate_moments(t, N, scale=0.8)[0]
     assert list(np.round(exact, 2)) == [0.47, 0.27, 0.16]
-    stored = checked_output("04", "scale=0.8, seed=7")
+    stored = checked_output("05", "scale=0.8, seed=7")
     assert [float(x) for x in re.findall(r"simulated ([\d.]+)", stored)] == [0.47, 0.27, 0.16]
     assert [float(x) for x in re.findall(r"exact ([\d.]+)", stored)] == [0.47, 0.27, 0.16]
     for seed in SEEDS:
@@ -469,7 +469,7 @@ def test_accumulate_with_narrowed_sampling():
 
 
 @claim(
-    "04",
+    "05",
     r"The real batch is one of *t* equally large batches, so its weight shrinks like $1/t$",
     r"gives $s_{t+1}/s_t \approx 1 - (1-\lambda^2)/(t+1)$",
     r"a power-law decay $s_t \propto t^{-(1-\lambda^2)} = t^{-0.36}$: far slower than the exponential collapse "
@@ -492,7 +492,7 @@ def test_accumulate_narrowed_power_law():
 
 
 @claim(
-    "04",
+    "05",
     r"| mix a fixed share of *fresh* real data every generation | **yes**, at a level set by *r* and $\lambda$ | "
     r"pulls the model back: variance at the fixed point $a'r/(1 - a'(1-r)\lambda^2)$, below 1 when $\lambda < 1$",
     r"a real share *r* gives the fixed point $a'r/(1 - a'(1-r)\lambda^2)$, below 1, and the between-group term matters",
@@ -506,7 +506,7 @@ def test_fixed_point_rows():
         a = A
         wrong = a * r / (1 - a * (1 - r) * 0.8**2)
         assert abs(points[1] - wrong) > 1e-4  # the between-group term changes the value
-    stored = checked_output("04", "with the between-group term")
+    stored = checked_output("05", "with the between-group term")
     simulated = float(re.search(r"simulated ([\d.]+)", stored)[1])
     between = float(re.search(r"with the between-group term\s*: ([\d.]+)", stored)[1])
     without = float(re.search(r"without it .*: ([\d.]+)", stored)[1])
@@ -517,7 +517,7 @@ def test_fixed_point_rows():
 
 
 @claim(
-    "04",
+    "05",
     "*strong* model collapse: a fixed fraction of wrong labels puts a floor under the scaling law that no amount of "
     "data removes",
     r"The floor overtakes the shrinking variance near $n^* = \sigma^2 d/(p\|\delta\|)^2$",
@@ -531,7 +531,7 @@ def test_floor_and_crossover():
 
 
 @claim(
-    "04",
+    "05",
     r"On log-log axes the clean error ($p = 0$) falls like $d/n$ forever, while every $p > 0$ bends onto its floor "
     r"$p^2\|\delta\|^2$ (dotted); with $p = 0.01$ the floor ($10^{-4}$) only shows near $n \approx 10^5$",
 )
@@ -550,7 +550,7 @@ def test_strong_collapse_figure():
 
 
 @claim(
-    "04",
+    "05",
     r"the mixed-data error leaves the clean curve around $n^* = 1{,}000$ and stays at 0.01 however much data is added",
 )
 def test_explorer_default():
@@ -561,11 +561,11 @@ def test_explorer_default():
         ratio = mixed / clean
         assert ratio[0] < 1.3 and 1.5 < ratio[1] < 3
         assert mixed[2:] == pytest.approx(0.01, rel=0.05)
-    assert numbers_in(checked_output("04", "strong_collapse_errors(sizes, 0.1"))[-1] == 1000
+    assert numbers_in(checked_output("05", "strong_collapse_errors(sizes, 0.1"))[-1] == 1000
 
 
 @claim(
-    "04",
+    "05",
     r"How many rows would you need before 1% synthetic labels ($p = 0.01$) with $\|\delta\| = 0.5$ start to dominate "
     r"a $d = 1000$ model?",
     r"$n^* = \sigma^2 d/(p\|\delta\|)^2 = 1000/(0.01 \cdot 0.5)^2 = 4 \times 10^7$: forty million rows",
@@ -583,7 +583,7 @@ def test_exercise_3_answer():
 
 
 @claim(
-    "04",
+    "05",
     "larger models can *amplify* model collapse below the interpolation threshold ($m \\approx n$), and beyond it "
     "larger models may *mitigate* it, without preventing it",
     r"the median extra error caused by the synthetic rows grows with the width up to $m = n$, peaks there, then "
@@ -605,7 +605,7 @@ def test_model_size_toy(random_features_runs):
 
 
 @claim(
-    "04",
+    "05",
     "Left: test error against width for clean and mixed training data (median and 5–95% of 12 runs); right: their "
     "paired difference, median and 5–95% on a symmetric-log axis (linear between −0.1 and 0.1)",
     "$d = 200$ inputs, $n = 100$ rows, $p = 0.2$, a tiny ridge, 12 runs",
@@ -624,7 +624,7 @@ def test_model_size_figure_settings():
 
 
 @claim(
-    "04",
+    "05",
     r"the error cannot go below the lost tail mass $\sum_{i>k} p_i \approx C\,k^{-(\beta-1)}/(\beta-1)$",
     r"Log-log: clean data follow the power law $T^{-1/2}$ (grey) all the way, while data cut at rank 300 or 30 bend "
     r"onto plateaus at their lost tail mass (dotted) once every kept item has been seen",
@@ -686,4 +686,4 @@ WRONG_ANSWERS = {
     ],
 }
 
-test_checkers = checker_tests("04", WRONG_ANSWERS)
+test_checkers = checker_tests("05", WRONG_ANSWERS)

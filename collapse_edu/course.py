@@ -1,0 +1,222 @@
+"""The course as files: where the lessons are, and a learner's working copy of them.
+
+Where the course lives:
+
+* in a git checkout: ``lessons/`` (the master notebooks), ``lessons/student/`` (the exercise
+  versions, ``collapse-edu student --publish``) and ``benchmarks/`` beside the package;
+* in an installed wheel: the same three folders inside the package, ``collapse_edu/packaged/``
+  (``pyproject.toml`` maps ``lessons/`` and ``benchmarks/`` there at build time, so a wheel always
+  holds the lessons of the checkout it was built from).
+
+Both are read-only for the tool (``run --inplace`` in a checkout is the one exception). A learner
+works in a copy: :func:`sync_course` copies the course into a folder of their own and, run again
+after an upgrade, brings in new lessons and replaces the ones the learner has not touched, but never
+overwrites a notebook the learner changed: the new version is written beside it
+(``01_name.v0.2.0-1a2b3c4d.ipynb``) and the report says so. What was copied, with its SHA-256, is
+recorded in the folder's manifest ``.collapse-edu-course.json``; a file whose content no longer
+matches the manifest is the learner's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import __version__
+
+MANIFEST = ".collapse-edu-course.json"
+#: The folders of the course, relative to its root, and the files of each that make up the course.
+PARTS = {"lessons": ("[0-9][0-9]_*.ipynb",), "lessons/student": ("[0-9][0-9]_*.ipynb",), "benchmarks": ("*.py", "*.md")}
+DEFAULT_COPY = "collapse-edu-course"
+
+
+def packaged_root() -> Path | None:
+    """The course inside an installed wheel (``collapse_edu/packaged``), or None in a checkout."""
+    root = Path(__file__).resolve().parent / "packaged"
+    return root if any((root / "lessons").glob("[0-9][0-9]_*.ipynb")) else None
+
+
+def checkout_root() -> Path | None:
+    """The git checkout this package is imported from (it has ``lessons/`` beside the package)."""
+    root = Path(__file__).resolve().parents[1]
+    return root if any((root / "lessons").glob("[0-9][0-9]_*.ipynb")) else None
+
+
+def source_root() -> Path:
+    """Where the course's own files are: the checkout's root, else the installed wheel's copy."""
+    root = checkout_root() or packaged_root()
+    if root is None:
+        raise ValueError("this installation of collapse-edu holds no lessons (a broken install?); reinstall it")
+    return root
+
+
+def master_folders() -> list[Path]:
+    """Every folder holding master lessons that this installation knows of (never written into)."""
+    return [root / "lessons" for root in (checkout_root(), packaged_root()) if root is not None]
+
+
+def course_files(root: Path) -> list[str]:
+    """The course's files below ``root``, as sorted POSIX paths relative to it."""
+    found = set()
+    for folder, patterns in PARTS.items():
+        for pattern in patterns:
+            for path in (root / folder).glob(pattern):
+                if path.is_file() and "." not in path.stem:  # not 01_x.v0.2.0-... copies
+                    found.add(f"{folder}/{path.name}")
+    return sorted(found)
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _beside(rel: str, digest: str) -> str:
+    """The name of a new version written beside a learner's changed file."""
+    folder, _, name = rel.rpartition("/")
+    stem, dot, suffix = name.partition(".")
+    return f"{folder}/{stem}.v{__version__}-{digest[:8]}{dot}{suffix}"
+
+
+@dataclass
+class SyncReport:
+    """What :func:`sync_course` did, file by file (paths relative to the course copy)."""
+
+    folder: Path
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    kept: list[tuple[str, str]] = field(default_factory=list)  # (learner's file, new version beside it)
+    removed: list[str] = field(default_factory=list)  # no longer in the course, never changed by the learner
+    left: list[str] = field(default_factory=list)  # no longer in the course, changed by the learner: left alone
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.kept or self.removed)
+
+    def lines(self) -> list[str]:
+        """One line per group, for the terminal."""
+        out = []
+        if self.added:
+            out.append(f"added {len(self.added)} files: {_names(self.added)}")
+        if self.updated:
+            out.append(f"updated {len(self.updated)} files you had not changed: {_names(self.updated)}")
+        for mine, new in self.kept:
+            out.append(f"kept your {mine} (you changed it); the new version is beside it: {new}")
+        if self.removed:
+            out.append(f"removed {len(self.removed)} files no longer in the course: {_names(self.removed)}")
+        if self.left:
+            out.append(f"left your changed {_names(self.left)} (no longer part of the course)")
+        if not self.changed:
+            out.append(f"the course in {self.folder} is up to date ({len(self.unchanged)} files)")
+        return out
+
+
+def _names(paths: list[str], limit: int = 4) -> str:
+    shown = ", ".join(paths[:limit])
+    return shown + (f" and {len(paths) - limit} more" if len(paths) > limit else "")
+
+
+def read_manifest(folder: Path) -> dict:
+    """The manifest of a course copy ({} for a folder that has none)."""
+    path = folder / MANIFEST
+    if not path.exists():
+        return {}
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ValueError(f"{path} is not a collapse-edu manifest ({error}); move it away and run again") from None
+    if not isinstance(manifest, dict) or manifest.get("written_by") != "collapse-edu":
+        raise ValueError(f"{path} was not written by collapse-edu; move it away and run again")
+    return manifest
+
+
+def sync_course(folder: str | os.PathLike, source: Path | None = None, *, dry_run: bool = False) -> SyncReport:
+    """Copy the course into ``folder`` or bring an earlier copy up to date; never overwrite the learner's work.
+
+    For each file of the course: missing -> copied; identical -> left; unchanged since the last copy
+    (its SHA-256 is the manifest's) -> replaced by the new version; otherwise the learner's (or
+    someone else's) file is kept and the new version is written beside it. Files that left the
+    course are removed only if the learner never changed them. Refuses a folder inside the master
+    lessons. Idempotent: a second run with the same version changes nothing.
+    """
+    from .outputs import check_folder
+
+    source = source or source_root()
+    folder = check_folder(folder, protected=master_folders() + [source / "lessons"], what="lab")
+    for master in master_folders() + [source]:
+        try:
+            if folder.resolve().is_relative_to(master.resolve()):
+                raise ValueError(f"{folder} lies inside the course's own files ({master}); choose another --dir")
+        except OSError:
+            pass
+    manifest = read_manifest(folder) if folder.is_dir() else {}
+    recorded: dict = manifest.get("files", {}) if isinstance(manifest.get("files"), dict) else {}
+    report = SyncReport(folder=folder)
+    files: dict[str, dict] = {}
+    plan: list[tuple[Path, Path]] = []
+    for rel in course_files(source):
+        src = source / rel
+        digest = sha256(src)
+        target = folder / rel
+        entry = recorded.get(rel, {}) if isinstance(recorded.get(rel), dict) else {}
+        if not target.exists():
+            plan.append((src, target))
+            report.added.append(rel)
+            files[rel] = {"sha256": digest, "version": __version__}
+        elif target.is_dir():
+            raise ValueError(f"{target} is a folder where the course has a file; move it away and run again")
+        else:
+            current = sha256(target)
+            if current == digest:
+                report.unchanged.append(rel)
+                files[rel] = {"sha256": digest, "version": entry.get("version", __version__)}
+            elif entry.get("sha256") == current:
+                plan.append((src, target))
+                report.updated.append(rel)
+                files[rel] = {"sha256": digest, "version": __version__}
+            elif entry.get("sha256") == digest:
+                report.unchanged.append(rel)  # changed by the learner, and the course has nothing newer
+                files[rel] = dict(entry)
+            else:
+                new = _beside(rel, digest)
+                if not (folder / new).exists() or sha256(folder / new) != digest:
+                    plan.append((src, folder / new))
+                report.kept.append((rel, new))
+                files[rel] = dict(entry) if entry else {"sha256": None, "version": None}
+                files[rel]["offered"] = new
+    for rel, entry in recorded.items():
+        if rel in files or not isinstance(entry, dict):
+            continue
+        target = folder / rel
+        if target.is_file() and sha256(target) == entry.get("sha256"):
+            report.removed.append(rel)
+        elif target.exists():
+            report.left.append(rel)
+    for _, target in plan:
+        for master in master_folders():
+            try:
+                inside = target.resolve().parent.is_relative_to(master.resolve())
+            except OSError:
+                inside = False
+            if inside:
+                raise ValueError(
+                    f"{target.parent} holds master lessons: lab never writes into it (choose another --dir)"
+                )
+    if dry_run:
+        return report
+    for src, target in plan:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_name(target.name + ".part")
+        temporary.write_bytes(src.read_bytes())
+        os.replace(temporary, target)
+    for rel in report.removed:
+        (folder / rel).unlink()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / MANIFEST).write_text(
+        json.dumps({"written_by": "collapse-edu", "version": __version__, "files": files}, indent=1) + "\n",
+        encoding="utf-8",
+    )
+    return report

@@ -1,0 +1,147 @@
+"""nbgrader source notebooks built from the master lessons (``collapse-edu student --nbgrader DIR``).
+
+nbgrader (https://nbgrader.readthedocs.io) reads *source* notebooks whose cells carry
+``metadata.nbgrader``; ``nbgrader generate_assignment`` turns them into the release that students get
+and ``nbgrader autograde`` scores submissions. A master lesson maps onto it like this:
+
+* a code cell with ``### BEGIN SOLUTION hint: ...`` / ``### END SOLUTION`` -> an *autograded answer*
+  cell (``solution: true``); the hint becomes a ``# Hint:`` comment above the region, which
+  nbgrader replaces by its own ``raise NotImplementedError()`` stub;
+* the checker cell after it -> an *autograded test* cell (``grade: true``, 1 point, locked): its
+  source as the learner sees it, framed by two lines that assert that every check it ran passed.
+  Checkers print rather than raise; each records its verdict (:func:`collapse_edu.exercises.checker`),
+  and :func:`collapse_edu.exercises.assert_checks_passed` turns "❌" or "not written yet" into an
+  ``AssertionError``, so the cell scores 0 unless every check passed;
+* a markdown cell tagged ``solution`` (a written answer) -> a *manually graded answer* (1 point);
+* every other markdown cell (the instructions) -> *read-only* (locked).
+
+``grade_id`` values are stable: ``solution_<function>`` / ``check_<function>`` from the first
+function the exercise defines, ``answer_<cell id>`` and ``text_<cell id>`` from the cells' nbformat
+ids, so regenerating after an edit keeps the gradebook's records attached.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+
+from .launch import drop_colab_form
+from .student import BEGIN, has_solution
+
+SCHEMA_VERSION = 3
+CHECK_BEFORE = (
+    "from collapse_edu.exercises import assert_checks_passed, verdict_count  # nbgrader: the checks below must pass\n"
+    "_checks_before = verdict_count()\n"
+)
+CHECK_AFTER = "\nassert_checks_passed(_checks_before)  # nbgrader: 0 points unless every check above passed\n"
+_DEF = re.compile(r"^\s*def\s+([A-Za-z_]\w*)\s*\(", re.M)
+
+
+def _metadata(grade_id: str, *, solution: bool = False, grade: bool = False, locked: bool = False, points=None):
+    meta = {"grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": SCHEMA_VERSION}
+    meta["solution"] = solution
+    if points is not None:
+        meta["points"] = points
+    return meta
+
+
+def nbgrader_solution_source(source: str) -> str:
+    """Our solution markers as nbgrader's: the hint moves to a comment line above ``### BEGIN SOLUTION``."""
+    from .launch import COLAB_TITLE
+
+    out = []
+    for line in source.split("\n"):
+        if line == COLAB_TITLE or line.lstrip().startswith(("#@title", "# @title")):
+            continue
+        begin = BEGIN.match(line)
+        if begin:
+            if begin["hint"].strip():
+                out.append(f"{begin['indent']}# Hint: {begin['hint'].strip()}")
+            out.append(f"{begin['indent']}### BEGIN SOLUTION")
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+def nbgrader_notebook(notebook: nbformat.NotebookNode, name: str = "lesson") -> nbformat.NotebookNode:
+    """An nbgrader source notebook made from a master lesson (a copy; outputs cleared)."""
+    notebook = nbformat.from_dict(notebook)
+    notebook.metadata.pop("widgets", None)
+    used: set[str] = set()
+
+    def unique(grade_id: str) -> str:
+        base, k = re.sub(r"[^A-Za-z0-9_-]", "_", grade_id), 1
+        grade_id = base
+        while grade_id in used:
+            k += 1
+            grade_id = f"{base}_{k}"
+        used.add(grade_id)
+        return grade_id
+
+    cells = notebook.cells
+    for cell in cells:
+        cell.metadata.pop("nbgrader", None)
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+    exercise = 0
+    for index, cell in enumerate(cells):
+        if "nbgrader" in cell.metadata:  # a checker, already made a test cell
+            continue
+        ident = cell.get("id") or f"cell{index}"
+        if cell.cell_type == "code" and has_solution(cell.source):
+            exercise += 1
+            function = (_DEF.findall(cell.source) or [f"exercise{exercise}"])[0]
+            drop_colab_form(cell)
+            cell.source = nbgrader_solution_source(cell.source)
+            cell.metadata["nbgrader"] = _metadata(unique(f"solution_{function}"), solution=True)
+            checker = next((c for c in cells[index + 1 :] if c.cell_type == "code"), None)
+            if checker is None or has_solution(checker.source):
+                raise ValueError(f"{name}: exercise {function} has no checker cell after it")
+            checker.source = CHECK_BEFORE + checker.source.rstrip("\n") + CHECK_AFTER
+            checker.metadata["nbgrader"] = _metadata(unique(f"check_{function}"), grade=True, locked=True, points=1)
+        elif cell.cell_type == "markdown" and "solution" in cell.metadata.get("tags", []):
+            cell.source = f"### BEGIN SOLUTION\n{cell.source}\n### END SOLUTION"
+            cell.metadata["nbgrader"] = _metadata(unique(f"answer_{ident}"), solution=True, grade=True, points=1)
+        elif cell.cell_type == "markdown":
+            # prose that names the markers would read to nbgrader as a misplaced solution region
+            cell.source = cell.source.replace("BEGIN SOLUTION", "BEGIN&#32;SOLUTION").replace(
+                "END SOLUTION", "END&#32;SOLUTION"
+            )
+            cell.metadata["nbgrader"] = _metadata(unique(f"text_{ident}"), locked=True)
+    if not exercise:
+        raise ValueError(f"{name}: no exercise (### BEGIN SOLUTION) to grade")
+    return notebook
+
+
+def assignment_name(lesson: Path) -> str:
+    """nbgrader's assignment for a lesson: its file stem (``01_gaussian_resampling``)."""
+    return lesson.stem
+
+
+def nbgrader_targets(lessons: list[Path], course: Path) -> list[Path]:
+    """The files :func:`write_nbgrader_sources` writes: ``COURSE/source/<lesson>/<lesson>.ipynb``."""
+    return [course / "source" / assignment_name(path) / path.name for path in lessons]
+
+
+def write_nbgrader_sources(lessons: list[Path], course: Path) -> list[Path]:
+    """Write one nbgrader assignment per lesson below ``course`` (nbgrader's course directory).
+
+    Every notebook is converted before anything is written (a bad lesson leaves nothing behind);
+    each carries the tool's marker, so a rebuild may replace it."""
+    from .lessons import read_notebook
+    from .outputs import mark_notebook
+
+    converted = []
+    for path in lessons:
+        notebook = nbgrader_notebook(read_notebook(path), path.name)
+        mark_notebook(notebook)
+        converted.append(notebook)
+    written = []
+    for notebook, target in zip(converted, nbgrader_targets(lessons, course), strict=True):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(notebook, target)
+        written.append(target)
+    return written

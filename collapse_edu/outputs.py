@@ -1,0 +1,196 @@
+"""The files ``collapse-edu`` writes, and the rule that keeps it from destroying anyone's work.
+
+The rule, checked for every file a command would write *before* the command does any work:
+
+* never write over one of the command's inputs (``monitor ref.csv cand.csv --html ref.csv``), even
+  with ``--force``;
+* never write into the master lessons folder (``student --out lessons``), even with ``--force``
+  (``run NN --inplace`` is the one explicit way to update a lesson);
+* never replace an existing file that the tool did not write itself, unless ``--force`` is given;
+  the refusal names the files that would be replaced.
+
+How the tool knows its own files: every file it writes carries a marker,
+
+* notebooks: ``"collapse_edu": {"written_by": "collapse-edu"}`` in the notebook metadata;
+* HTML pages: the comment ``<!-- written by collapse-edu -->`` right after the doctype line;
+* figures: ``collapse-edu`` as the creator in the file's metadata (PNG ``Software``; PDF, SVG, PS and
+  EPS ``Creator``). Formats without metadata (JPEG, TIFF, GIF, ...) carry no marker, so an existing
+  file in those formats is only replaced with ``--force``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+WRITER = "collapse-edu"
+HTML_MARKER = f"<!-- written by {WRITER} -->"
+_FIGURE_METADATA = {"png": "Software", "pdf": "Creator", "svg": "Creator", "ps": "Creator", "eps": "Creator"}
+_MARKER_BYTES = WRITER.encode()
+
+
+def mark_notebook(notebook) -> None:
+    """Put the tool's marker into a notebook's metadata (a copy the tool is about to write)."""
+    notebook.metadata.setdefault("collapse_edu", {})["written_by"] = WRITER
+
+
+def mark_html(page: str) -> str:
+    """The page with the tool's marker comment after its first line (the doctype)."""
+    first, newline, rest = page.partition("\n")
+    if first.lstrip().lower().startswith("<!doctype"):
+        return f"{first}\n{HTML_MARKER}\n{rest}" if newline else f"{first}\n{HTML_MARKER}\n"
+    return f"{HTML_MARKER}\n{page}"
+
+
+def written_by_tool(path: str | os.PathLike) -> bool:
+    """Whether ``path`` carries the marker of a file this tool wrote (see the module docstring)."""
+    path = Path(path)
+    suffix = path.suffix.lower().lstrip(".")
+    try:
+        if suffix == "ipynb":
+            with open(path, encoding="utf-8") as handle:
+                metadata = json.load(handle).get("metadata", {})
+            return isinstance(metadata, dict) and metadata.get("collapse_edu", {}).get("written_by") == WRITER
+        with open(path, "rb") as handle:
+            if suffix in ("html", "htm"):
+                return HTML_MARKER.encode() in handle.read(4096)
+            if suffix in _FIGURE_METADATA:
+                head = handle.read(1 << 16)
+                handle.seek(max(0, path.stat().st_size - (1 << 16)))
+                return _MARKER_BYTES in head or _MARKER_BYTES in handle.read()
+    except (OSError, ValueError, AttributeError):
+        return False
+    return False
+
+
+def figure_path(path: str | os.PathLike) -> Path:
+    """The file matplotlib really writes for ``path``: without an extension it appends the default
+    format's (``sigma`` -> ``sigma.png``). Raises ``ValueError`` for a format it cannot write."""
+    import matplotlib as mpl
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    text = os.fspath(path)
+    try:
+        if Path(text).is_dir():
+            raise ValueError(f"{text} is a folder: give a file name (for example {Path(text) / 'figure.png'})")
+    except OSError as error:
+        raise ValueError(f"cannot write {text[:80]}: {error.strerror}") from None
+    suffix = os.path.splitext(text)[1][1:].lower()
+    if not suffix:
+        return Path(text.rstrip(".") + "." + mpl.rcParams["savefig.format"])
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if suffix not in formats:
+        raise ValueError(f"cannot save a figure as .{suffix} ({text}); use one of: {', '.join(sorted(formats))}")
+    return Path(text)
+
+
+def save_figure(figure, path: str | os.PathLike) -> Path:
+    """Save ``figure`` with the tool's marker where the format has metadata; returns the file written."""
+    target = figure_path(path)
+    key = _FIGURE_METADATA.get(target.suffix.lower().lstrip("."))
+    figure.savefig(target, metadata={key: WRITER} if key else None)
+    return target
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and a.samefile(b))
+    except OSError:
+        return False
+
+
+def _within(path: Path, folder: Path) -> bool:
+    """Whether ``path`` lies anywhere below the folder ``folder``."""
+    try:
+        return folder.is_dir() and path.resolve().is_relative_to(folder.resolve())
+    except (OSError, ValueError):
+        return False
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        return path.resolve().parent == folder.resolve()
+    except OSError:
+        return False
+
+
+def check_targets(
+    targets: Iterable[str | os.PathLike],
+    *,
+    inputs: Iterable[str | os.PathLike] = (),
+    protected: Iterable[str | os.PathLike] = (),
+    force: bool = False,
+    what: str = "this command",
+    new_folders: bool = False,
+) -> list[Path]:
+    """Check, before any work, that every target may be written under the rule of this module.
+
+    ``inputs`` are files the command reads; ``protected`` are folders it must never write into
+    (the master lessons). Raises ``ValueError`` (one line, naming the files) for a target that is
+    an input, sits in a protected folder, is a folder, lies under a file, cannot be created, or
+    exists without the tool's marker (unless ``force``), or whose folder does not exist (unless
+    ``new_folders``: the command creates its output folder). Returns the targets as paths.
+    """
+    targets = [Path(t) for t in targets]
+    inputs = [Path(p) for p in inputs]
+    protected = [Path(p) for p in protected]
+    foreign = []
+    for i, target in enumerate(targets):
+        name = str(target)
+        if any(_same(target, other) for other in targets[:i]):
+            raise ValueError(f"{what} would write {name} twice: give each output its own name")
+        for source in inputs:
+            if _same(target, source):
+                raise ValueError(f"{name} is an input of {what}: refusing to write over it (choose another name)")
+            if _within(target, source):
+                raise ValueError(f"{name} lies in {source}, an input folder of {what}: choose another place")
+        for folder in protected:
+            if _inside(target, folder):
+                raise ValueError(
+                    f"{target.parent} holds the master lessons: {what} never writes into it (choose another folder)"
+                )
+        try:
+            if target.is_dir():
+                raise ValueError(f"{name} is a folder: give a file name")
+            exists = target.exists()
+        except OSError as error:
+            raise ValueError(f"cannot write {name[:80]}: {error.strerror}") from None
+        ancestor = target.parent
+        while not ancestor.exists() and ancestor != ancestor.parent:
+            ancestor = ancestor.parent
+        if not ancestor.is_dir():
+            raise ValueError(f"cannot write {name}: {ancestor} is a file, not a folder")
+        if ancestor != target.parent and not new_folders:
+            raise ValueError(f"cannot write {name}: the folder {target.parent} does not exist")
+        if not os.access(ancestor if not exists else target, os.W_OK):
+            raise ValueError(f"cannot write {name}: permission denied")
+        if exists and not force and not written_by_tool(target):
+            foreign.append(target)
+    if foreign:
+        names = ", ".join(str(p) for p in foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise ValueError(
+            f"{what} would replace {len(foreign)} existing file{'s' if len(foreign) > 1 else ''} that "
+            f"collapse-edu did not write: {names}; add --force to replace them"
+        )
+    return targets
+
+
+def check_folder(folder: str | os.PathLike, *, protected: Iterable[str | os.PathLike] = (), what: str) -> Path:
+    """An output folder: not a file, not under a file, not a protected (master lessons) folder."""
+    folder = Path(folder)
+    for other in protected:
+        if _same(folder, Path(other)):
+            raise ValueError(f"{folder} holds the master lessons: {what} never writes into it (choose another folder)")
+    try:
+        if folder.exists() and not folder.is_dir():
+            raise ValueError(f"{folder} is a file, not a folder: choose another --out")
+    except OSError as error:
+        raise ValueError(f"cannot use {str(folder)[:80]}: {error.strerror}") from None
+    ancestor = folder
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise ValueError(f"cannot create {folder}: {ancestor} is a file, not a folder")
+    return folder

@@ -1,0 +1,447 @@
+"""Lecture slides of a lesson (``collapse-edu slides NN``) and alt text for every figure we export.
+
+The deck is nbconvert's reveal.js slides exporter run on a copy of the lesson whose cells carry
+``slideshow`` metadata chosen here (:func:`slide_notebook`):
+
+* every ``#``/``##`` heading starts a slide, ``###`` a vertical sub-slide; a short introduction in
+  the heading's cell stays on the slide, all other prose becomes speaker notes (press ``S``);
+* each figure gets a sub-slide of its own with its caption under it (the caption is also its alt
+  text); the code that drew it is left out;
+* short code cells that run the lesson's experiment keep their code (at most :data:`MAX_CODE_LINES`
+  lines); setup, imports, solutions and checkers are left out; "Predict" prompts and exercises keep
+  a sub-slide each;
+* widgets are shown by the figure they drew with their defaults (a static deck has no kernel).
+
+**Offline.** nbconvert's own template loads jQuery, require.js, mermaid, reveal.js and MathJax from
+public CDNs when the deck is *viewed*; offline it shows no slides at all. Our template loads none
+of them: reveal.js (its CSS, JavaScript and speaker-notes plugin) is written into the HTML file
+itself, taken from a local copy (``$COLLAPSE_EDU_REVEAL``, or the one the ``sphinx-revealjs`` package
+ships; ``pip install "collapse-edu[slides]"``), and MathJax 2 is copied next to the deck
+(``mathjax/``, from the ``jupyter-server-mathjax`` package of the same extra). Without those
+packages the deck falls back to the CDN copies and the command says so.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import shutil
+from pathlib import Path
+
+import jinja2
+import nbformat
+
+from .student import has_solution
+
+MAX_CODE_LINES = 12
+NOTES_OVER = 500  # characters of a section's introduction beyond which only its lead stays on the slide
+LEAD_MAX = 350  # the longest first paragraph a section slide shows
+REVEAL_CDN = "https://unpkg.com/reveal.js@4.0.2"
+MATHJAX_CDN = "https://cdnjs.cloudflare.com/ajax/libs/mathjax/2.7.7/MathJax.js"
+MATHJAX_MARKER = ".written-by-collapse-edu"
+_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+_SETUP = re.compile(r"^\s*(#.*|import .*|from .* import .*|use_house_style\(\)|check_environment\(\)|)\s*$")
+_WIDGET = "application/vnd.jupyter.widget-view+json"
+
+
+# --------------------------------------------------------------------------- alt text
+
+
+def plain_text(markdown: str) -> str:
+    """Markdown of a caption as plain text for an ``alt`` attribute (emphasis, code, links, $ removed)."""
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", markdown)
+    text = re.sub(r"<[^>]+>", "", text)
+    text = text.replace("$", "").replace("`", "")
+    text = re.sub(r"(\*\*|\*|__)(.+?)\1", r"\2", text)
+    text = re.sub(r"\s+", " ", text).strip()
+    return re.sub(r"^Figure\.\s*", "Figure: ", text)
+
+
+def caption_of(cells: list, index: int) -> str | None:
+    """The ``*Figure.*`` caption in the markdown cell after code cell ``index``, as plain text."""
+    following = cells[index + 1] if index + 1 < len(cells) else None
+    if following is not None and following.cell_type == "markdown" and following.source.lstrip().startswith("*Figure"):
+        return plain_text(following.source)
+    return None
+
+
+def add_alt_text(notebook: nbformat.NotebookNode) -> int:
+    """Put each figure's caption into its output's metadata (``image/png.alt``); returns how many images.
+
+    Our templates write it as the ``alt`` attribute (nbconvert's own writes none). A figure without
+    a caption gets a generic text (the lesson tests require captions)."""
+    count = 0
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type != "code":
+            continue
+        images = [o for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
+        caption = caption_of(notebook.cells, index) or "Figure (no caption in the lesson)"
+        for k, output in enumerate(images, start=1):
+            alt = caption if len(images) == 1 else f"{caption} (image {k} of {len(images)})"
+            output.setdefault("metadata", {}).setdefault("image/png", {})["alt"] = alt
+            count += 1
+    return count
+
+
+_IMG = """{% block data_png scoped %}
+<div class="jp-RenderedImage jp-OutputArea-output {{ extra_class }}">
+<img src="data:image/png;base64,{{ output.data['image/png'] | escape_html }}"
+ alt="{{ (output.metadata.get('image/png', {}).get('alt') or 'Figure') | escape_html }}">
+</div>
+{%- endblock data_png %}
+"""
+PAGE_TEMPLATE = "{%- extends 'lab/index.html.j2' -%}\n" + _IMG
+
+
+def html_exporter():
+    """nbconvert's HTML exporter (lab template) with alt text on every figure."""
+    from nbconvert import HTMLExporter
+
+    loader = jinja2.DictLoader({"collapse_edu_page.html.j2": PAGE_TEMPLATE})
+    return HTMLExporter(extra_loaders=[loader], template_file="collapse_edu_page.html.j2")
+
+
+# --------------------------------------------------------------------------- which cell goes where
+
+
+def _headings(source: str) -> list[tuple[int, str]]:
+    """(level, text) of each markdown heading line outside code fences."""
+    found, fenced = [], False
+    for line in source.splitlines():
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+        elif not fenced:
+            match = _HEADING.match(line)
+            if match:
+                found.append((len(match[1]), match[2]))
+    return found
+
+
+def _is_setup(cell) -> bool:
+    lines = [line for line in cell.source.splitlines() if line.strip()]
+    return bool(lines) and all(_SETUP.match(line) for line in lines)
+
+
+def _lead(prose: str) -> str:
+    """What a section slide shows of the section's introduction: all of it when short, else its first
+    paragraph or first sentence when those are short (the whole text goes to the speaker notes)."""
+    if len(prose) <= NOTES_OVER:
+        return prose
+    paragraph = prose.split("\n\n", 1)[0].strip()
+    if len(paragraph) <= LEAD_MAX and not paragraph.lstrip().startswith(("|", "-", "*", "<")):
+        return paragraph
+    sentence = re.match(r"(.+?[.!?])(\s|$)", paragraph.replace("\n", " "))
+    return sentence.group(1) if sentence and len(sentence.group(1)) <= 250 else ""
+
+
+def _launch_line(line: str) -> bool:
+    return "mybinder.org/" in line or "colab.research.google.com/" in line
+
+
+def _slide(cell, kind: str) -> None:
+    cell.metadata["slideshow"] = {"slide_type": kind}
+
+
+def slide_notebook(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A copy of an executed lesson with ``slideshow`` metadata and without the cells a lecture skips."""
+    source = nbformat.from_dict(notebook)
+    source.metadata.pop("widgets", None)
+    cells = source.cells
+    captions = {i + 1 for i, c in enumerate(cells) if c.cell_type == "code" and caption_of(cells, i) is not None}
+    out = []
+    first_code = next((i for i, c in enumerate(cells) if c.cell_type == "code"), None)
+    skip_next_code = False
+    for index, cell in enumerate(cells):
+        cell = nbformat.from_dict(cell)
+        tags = set(cell.metadata.get("tags", []))
+        if cell.cell_type == "markdown":
+            if index in captions:
+                _slide(cell, "-")  # on the figure's slide, under the figure
+                cell.source = f'<div class="caption">\n\n{cell.source}\n\n</div>'
+                out.append(cell)
+                continue
+            if "solution" in tags:
+                continue
+            headings = _headings(cell.source)
+            starts_with_heading = bool(headings) and _HEADING.match(cell.source.lstrip().splitlines()[0] or "")
+            if index == 0:
+                title = cell.source.lstrip().splitlines()[0]
+                rest = "\n".join(line for line in cell.source.splitlines()[1:] if not _launch_line(line)).strip()
+                goals = re.search(r"^\*\*What you will learn\*\*.*?(?=\n\s*\n(?!\s*[-*] )|\Z)", rest, re.S | re.M)
+                _slide(cell, "slide")
+                cell.source = title + ("\n\n" + goals.group(0) if goals else "")
+                out.append(cell)
+                notes = nbformat.v4.new_markdown_cell(rest)
+                _slide(notes, "notes")
+                out.append(notes)
+                continue
+            if starts_with_heading:
+                level = headings[0][0]
+                kind = "slide" if level <= 2 else "subslide"
+                lines = cell.source.lstrip().splitlines()
+                heading, prose = lines[0], "\n".join(lines[1:]).strip()
+                cell.source = heading
+                _slide(cell, kind)
+                out.append(cell)
+                if prose:
+                    lead = _lead(prose)
+                    if lead and lead != prose:
+                        shown = nbformat.v4.new_markdown_cell(lead)
+                        _slide(shown, "-")
+                        out.append(shown)
+                    rest = nbformat.v4.new_markdown_cell(prose)
+                    _slide(rest, "-" if lead == prose else "notes")
+                    out.append(rest)
+                continue
+            if "**Predict" in cell.source or re.match(r"^\s*(\*\*|#+\s*)Exercise\b", cell.source):
+                _slide(cell, "subslide")
+            else:
+                _slide(cell, "notes")  # the lesson's prose: what the speaker says
+            out.append(cell)
+            continue
+        if cell.cell_type != "code":
+            continue
+        if index == first_code or _is_setup(cell) or "solution" in tags or has_solution(cell.source):
+            skip_next_code = has_solution(cell.source) or "solution" in tags
+            continue
+        if skip_next_code:  # the checker after an exercise
+            skip_next_code = False
+            continue
+        cell.outputs = [o for o in cell.outputs if _WIDGET not in o.get("data", {}) and o.output_type != "error"]
+        images = [o for o in cell.outputs if "image/png" in o.get("data", {})]
+        if images:
+            cell.outputs = images  # the figure alone (no text repr, no printed lines)
+            cell.metadata["tags"] = sorted(tags | {"remove_input"})
+            _slide(cell, "subslide")
+            out.append(cell)
+            continue
+        cell.source = "\n".join(line for line in cell.source.splitlines() if not line.startswith("# NBVAL_"))
+        code_lines = len(cell.source.splitlines())
+        text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+        if code_lines > MAX_CODE_LINES:
+            if not text.strip() or len(text.splitlines()) > MAX_CODE_LINES:
+                continue
+            cell.metadata["tags"] = sorted(tags | {"remove_input"})
+        _slide(cell, "-")
+        out.append(cell)
+    source.cells = out
+    add_alt_text_slides(source)
+    return source
+
+
+def add_alt_text_slides(notebook: nbformat.NotebookNode) -> None:
+    """Alt text for a slide notebook, whose captions are wrapped in a caption div."""
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type != "code":
+            continue
+        following = notebook.cells[index + 1] if index + 1 < len(notebook.cells) else None
+        caption = "Figure (no caption in the lesson)"
+        if following is not None and following.cell_type == "markdown" and 'class="caption"' in following.source:
+            caption = plain_text(following.source.split("\n", 1)[1].rsplit("</div>", 1)[0])
+        for output in cell.outputs:
+            if "image/png" in output.get("data", {}):
+                output.setdefault("metadata", {}).setdefault("image/png", {})["alt"] = caption
+
+
+# --------------------------------------------------------------------------- offline assets
+
+
+def reveal_folder() -> Path | None:
+    """A local reveal.js (a folder with ``dist/reveal.js``): $COLLAPSE_EDU_REVEAL, else sphinx-revealjs's copy."""
+    candidates = []
+    if os.environ.get("COLLAPSE_EDU_REVEAL"):
+        candidates.append(Path(os.environ["COLLAPSE_EDU_REVEAL"]))
+    spec = importlib.util.find_spec("sphinx_revealjs")  # found, not imported (it would import Sphinx)
+    if spec is not None and spec.origin:
+        candidates.append(Path(spec.origin).parent / "_static" / "revealjs")
+    for folder in candidates:
+        if (folder / "dist" / "reveal.js").is_file() and (folder / "dist" / "reveal.css").is_file():
+            return folder
+    return None
+
+
+def mathjax_folder() -> Path | None:
+    """A local MathJax 2 (``MathJax.js`` with its SVG output): the jupyter-server-mathjax package's copy."""
+    if os.environ.get("COLLAPSE_EDU_MATHJAX"):
+        folder = Path(os.environ["COLLAPSE_EDU_MATHJAX"])
+        return folder if (folder / "MathJax.js").is_file() else None
+    spec = importlib.util.find_spec("jupyter_server_mathjax")
+    if spec is None or not spec.origin:
+        return None
+    folder = Path(spec.origin).parent / "static"
+    return folder if (folder / "MathJax.js").is_file() and (folder / "jax" / "output" / "HTML-CSS").is_dir() else None
+
+
+#: The parts of MathJax 2 the deck loads (TeX input, HTML-CSS output with the STIX web fonts it ships).
+MATHJAX_PARTS = (
+    "MathJax.js",
+    "LICENSE",
+    "config",
+    "extensions",
+    "jax/input",
+    "jax/output/HTML-CSS",
+    "jax/element",
+    "fonts",
+)
+MATHJAX_CONFIG = "TeX-AMS-MML_HTMLorMML-full,Safe"
+
+
+def copy_mathjax(source: Path, target: Path, *, force: bool = False) -> None:
+    """Copy the parts of MathJax the deck needs to ``target`` (a folder the tool owns: it holds a marker)."""
+    if target.exists() and not (target / MATHJAX_MARKER).exists() and not force:
+        raise ValueError(f"{target} exists and was not written by collapse-edu; add --force to replace it")
+    if (target / MATHJAX_MARKER).exists() and (target / MATHJAX_MARKER).read_text().strip() == str(source):
+        return  # already there
+    if target.exists():
+        shutil.rmtree(target)
+    for part in MATHJAX_PARTS:
+        src = source / part
+        if src.is_dir():
+            shutil.copytree(src, target / part)
+        elif src.is_file():
+            (target / part).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, target / part)
+    (target / MATHJAX_MARKER).write_text(f"{source}\n")
+
+
+SLIDES_CSS = """
+html, body, main, .reveal { height: 100%; margin: 0; }
+/* speaker-friendly sizes: readable from the back of a lecture hall at 1280 x 720 */
+.reveal .slides { text-align: left; }
+.reveal .jp-RenderedHTMLCommon, .reveal .jp-RenderedMarkdown { font-size: 30px; line-height: 1.35; }
+.reveal .jp-RenderedHTMLCommon h1 { font-size: 56px; } .reveal .jp-RenderedHTMLCommon h2 { font-size: 46px; }
+.reveal .jp-RenderedHTMLCommon h3 { font-size: 38px; }
+.reveal .jp-InputArea pre, .reveal .highlight pre, .reveal .jp-OutputArea-output pre {
+  font-size: 20px !important; line-height: 1.3; }
+.reveal h1, .reveal h2, .reveal h3 { text-transform: none; }
+.reveal a.anchor-link { display: none; }
+.reveal .jp-InputPrompt, .reveal .jp-OutputPrompt { display: none; }
+.reveal .jp-RenderedImage img { max-height: 520px; max-width: 100%; width: auto; background: #fff; }
+.reveal .caption { font-size: 24px; color: #222; }
+.reveal section { height: 100%; }
+"""
+
+SLIDES_TEMPLATE = (
+    "{%- extends 'reveal/index.html.j2' -%}\n"
+    + _IMG
+    + """
+{%- block header -%}
+<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8" />
+<meta name="viewport" content="width=device-width, initial-scale=1" />
+<title>{{ resources.collapse.title | escape_html }} (slides)</title>
+{% if resources.collapse.reveal_css %}<style>{{ resources.collapse.reveal_css }}</style>
+{% else %}<link rel="stylesheet" href="{{ resources.collapse.reveal_cdn }}/dist/reveal.css">
+<link rel="stylesheet" href="{{ resources.collapse.reveal_cdn }}/dist/theme/white.css">{% endif %}
+{% for css in resources.inlining.css -%}<style type="text/css">{{ css }}</style>{% endfor %}
+{{ resources.include_css("static/index.css") }}
+{{ resources.include_css("static/theme-light.css") }}
+{{ resources.include_css("static/custom_reveal.css") }}
+<style>{{ resources.collapse.css }}</style>
+<script type="text/x-mathjax-config">
+MathJax.Hub.Config({
+  showMathMenu: false, messageStyle: "none",
+  tex2jax: {inlineMath: [['$','$'], ["\\\\(","\\\\)"]], displayMath: [['$$','$$'], ["\\\\[","\\\\]"]],
+            processEscapes: true, processEnvironments: true},
+  "HTML-CSS": {availableFonts: [], preferredFont: null, webFont: "STIX-Web", imageFont: null}
+});
+</script>
+<script src="{{ resources.collapse.mathjax_url }}"></script>
+</head>
+{%- endblock header -%}
+
+{% block footer_js %}
+{% if resources.collapse.reveal_js %}<script>{{ resources.collapse.reveal_js }}</script>
+<script>{{ resources.collapse.notes_js }}</script>
+{% else %}<script src="{{ resources.collapse.reveal_cdn }}/dist/reveal.js"></script>
+<script src="{{ resources.collapse.reveal_cdn }}/plugin/notes/notes.js"></script>{% endif %}
+<script>
+Reveal.initialize({controls: true, progress: true, history: true, hash: true, slideNumber: "c/t",
+                   transition: "none", width: 1280, height: 720, margin: 0.04,
+                   plugins: typeof RevealNotes === "undefined" ? [] : [RevealNotes]});
+Reveal.on("slidechanged", function (event) {
+  if (window.MathJax && MathJax.Hub) { MathJax.Hub.Queue(["Rerender", MathJax.Hub, event.currentSlide]); }
+});
+</script>
+{% endblock footer_js %}
+"""
+)
+
+
+def slides_target(lesson, out: Path) -> Path:
+    """The deck file ``collapse-edu slides`` writes for ``lesson`` into ``out``."""
+    return out / f"{lesson.name}.slides.html"
+
+
+def write_slides(lesson, out: Path, *, force: bool = False) -> tuple[Path, list[str]]:
+    """Write the deck of ``lesson`` (an executed lesson) into ``out``; returns (file, notices).
+
+    The notices say what is not offline (reveal.js or MathJax from a CDN) and how to fix it."""
+    from nbconvert import SlidesExporter
+    from traitlets.config import Config
+
+    from .lessons import read_notebook
+    from .outputs import mark_html
+
+    notebook = slide_notebook(read_notebook(lesson.path))
+    notices = []
+    collapse = {"title": lesson.title, "css": SLIDES_CSS, "reveal_cdn": REVEAL_CDN}
+    reveal = reveal_folder()
+    if reveal is not None:
+        collapse["reveal_css"] = (
+            (reveal / "dist" / "reveal.css").read_text(encoding="utf-8") + "\n" + _theme_css(reveal)
+        )
+        collapse["reveal_js"] = _script((reveal / "dist" / "reveal.js").read_text(encoding="utf-8"))
+        notes = reveal / "plugin" / "notes" / "notes.js"
+        collapse["notes_js"] = _script(notes.read_text(encoding="utf-8")) if notes.is_file() else ""
+    else:
+        notices.append(
+            "reveal.js comes from a CDN when the deck is viewed (no local copy found): "
+            'pip install "collapse-edu[slides]" or set COLLAPSE_EDU_REVEAL for an offline deck'
+        )
+    mathjax = mathjax_folder()
+    if mathjax is not None:
+        if (out / "mathjax").exists() and not (out / "mathjax" / MATHJAX_MARKER).exists() and not force:
+            raise ValueError(f"{out / 'mathjax'} exists and was not written by collapse-edu; add --force to replace it")
+        collapse["mathjax_url"] = f"mathjax/MathJax.js?config={MATHJAX_CONFIG}"
+    else:
+        collapse["mathjax_url"] = f"{MATHJAX_CDN}?config={MATHJAX_CONFIG}"
+        notices.append(
+            "formulas are typeset by MathJax from a CDN when the deck is viewed: "
+            'pip install "collapse-edu[slides]" for a local copy'
+        )
+    loader = jinja2.DictLoader({"collapse_edu_slides.html.j2": SLIDES_TEMPLATE})
+    config = Config()
+    config.TagRemovePreprocessor.remove_input_tags = {"remove_input"}
+    config.TagRemovePreprocessor.enabled = True
+    config.SlidesExporter.exclude_input_prompt = True
+    config.SlidesExporter.exclude_output_prompt = True
+    exporter = SlidesExporter(config=config, extra_loaders=[loader], template_file="collapse_edu_slides.html.j2")
+    body, _ = exporter.from_notebook_node(notebook, resources={"collapse": collapse})
+    out.mkdir(parents=True, exist_ok=True)
+    if mathjax is not None:
+        copy_mathjax(mathjax, out / "mathjax", force=force)
+    target = slides_target(lesson, out)
+    target.write_text(mark_html(body), encoding="utf-8")
+    return target, notices
+
+
+def _script(text: str) -> str:
+    """JavaScript safe to put inside a <script> element."""
+    return text.replace("</script", "<\\/script")
+
+
+def _theme_css(reveal: Path) -> str:
+    """reveal.js's 'white' theme without its web-font import (offline: the system's sans-serif)."""
+    theme = reveal / "dist" / "theme" / "white.css"
+    if not theme.is_file():
+        return ""
+    return re.sub(r"@import url\([^)]*\);?", "", theme.read_text(encoding="utf-8"))
+
+
+def slide_count(page: str) -> int:
+    """How many <section> slides a written deck has (leaf sections: what the audience sees)."""
+    return len(re.findall(r"<section\b", page)) - len(re.findall(r"<section\b[^>]*>\s*<section\b", page))

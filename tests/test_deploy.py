@@ -1,0 +1,82 @@
+"""The deployment files in deploy/ agree with each other, with ``collapse-edu link`` and with the lessons.
+
+No TLJH server or Kubernetes cluster runs here (deploy/README.md says what is tested where): these
+checks catch a start page that points at a renamed lesson, limits that differ between the one-server
+and the cluster recipe, and an image without nbgitpuller."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import yaml
+from traitlets.config import Config
+
+from collapse_edu.cli_link import nbgitpuller_link, start_page
+
+ROOT = Path(__file__).resolve().parents[1]
+DEPLOY = ROOT / "deploy"
+FIRST_LESSON = sorted((ROOT / "lessons").glob("[0-9][0-9]_*.ipynb"))[0]
+
+
+def values() -> dict:
+    return yaml.safe_load((DEPLOY / "z2jh" / "values.yaml").read_text())
+
+
+def tljh_settings() -> dict[str, str]:
+    """``tljh-config set KEY VALUE`` lines of the TLJH installer."""
+    text = (DEPLOY / "tljh" / "install.sh").read_text()
+    return dict(re.findall(r"^tljh-config set (\S+) (\S+)$", text, flags=re.MULTILINE))
+
+
+def tljh_hub_config() -> Config:
+    """The hub settings the TLJH snippet makes, loaded as JupyterHub loads it."""
+    config = Config()
+    source = (DEPLOY / "tljh" / "jupyterhub_config.d" / "collapse_edu.py").read_text()
+    exec(compile(source, "collapse_edu.py", "exec"), {"get_config": lambda: config})
+    return config
+
+
+def test_start_page_is_the_link_to_the_first_lesson_in_both_recipes():
+    expected = start_page(nbgitpuller_link("https://hub.example.org", f"lessons/{FIRST_LESSON.name}"))
+    assert tljh_hub_config().JupyterHub.default_url == expected
+    assert values()["hub"]["config"]["JupyterHub"]["default_url"] == expected
+
+
+def test_learners_open_jupyterlab():
+    assert values()["singleuser"]["defaultUrl"] == "/lab"
+    assert tljh_hub_config().Spawner.default_url == "/lab"
+    assert tljh_settings()["user_environment.default_app"] == "jupyterlab"
+
+
+def test_limits_and_culling_agree_between_tljh_and_kubernetes():
+    singleuser, tljh = values()["singleuser"], tljh_settings()
+    assert singleuser["memory"]["limit"] == tljh["limits.memory"]
+    assert str(singleuser["cpu"]["limit"]) == tljh["limits.cpu"]
+    assert values()["cull"]["enabled"] is True and tljh["services.cull.enabled"] == "true"
+    assert str(values()["cull"]["timeout"]) == tljh["services.cull.timeout"]
+    assert str(values()["cull"]["every"]) == tljh["services.cull.every"]
+    kernel_culling = json.loads((DEPLOY / "jupyter_server_config.json").read_text())
+    assert singleuser["extraFiles"]["kernel-culling"]["data"] == kernel_culling
+    assert kernel_culling["MappingKernelManager"]["cull_idle_timeout"] < values()["cull"]["timeout"]
+
+
+def test_sizing_table_quotes_the_limits_the_recipes_set():
+    teaching = (ROOT / "docs" / "teaching.md").read_text()
+    singleuser = values()["singleuser"]
+    for figure in (singleuser["memory"]["limit"], singleuser["memory"]["guarantee"], str(values()["cull"]["timeout"])):
+        assert figure in teaching, f"docs/teaching.md does not mention {figure}"
+
+
+def test_the_learners_image_has_nbgitpuller_and_the_course():
+    requirements = (ROOT / "binder" / "requirements.txt").read_text().split("\n")
+    lines = [line.strip() for line in requirements if line.strip() and not line.startswith("#")]
+    assert any(line.startswith("nbgitpuller") for line in lines) and "." in lines
+
+
+def test_the_recipes_shell_scripts_parse():
+    for script in sorted(DEPLOY.rglob("*.sh")):
+        done = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
+        assert done.returncode == 0, f"{script.relative_to(ROOT)}: {done.stderr}"

@@ -1,0 +1,106 @@
+"""``collapse-edu slides``: which cells a lecture deck keeps, and the tool's rules for the files it writes.
+
+The deck in a real browser: tests/test_browser_slides.py.
+"""
+
+from __future__ import annotations
+
+import re
+
+import nbformat
+import pytest
+from conftest import LESSONS_DIR
+
+from collapse_edu import slides
+from collapse_edu.cli import main
+from collapse_edu.slides import MAX_CODE_LINES, slide_notebook
+
+PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+
+
+def lecture() -> nbformat.NotebookNode:
+    def code(source, outputs=()):
+        cell = nbformat.v4.new_code_cell(source)
+        cell.outputs = list(outputs)
+        cell.execution_count = 1
+        return cell
+
+    figure = nbformat.v4.new_output("display_data", data={"image/png": PNG, "text/plain": "<Figure>"})
+    printed = nbformat.v4.new_output("stream", name="stdout", text="sigma 0.37\n")
+    long_code = "\n".join(f"x{i} = {i}" for i in range(MAX_CODE_LINES + 5))
+    return nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell(
+                "# 97 · A lecture\n\n[![b](https://mybinder.org/badge_logo.svg)](x)\n\nGoals."
+            ),
+            code("import sys\ncheck_environment()"),
+            code("from collapse_edu.plots import use_house_style\nuse_house_style()"),
+            nbformat.v4.new_markdown_cell("## 1. The experiment\n\nShort intro."),
+            code("history = run_generations(...)\nprint(history)", [printed]),
+            code("fig = draw(history)", [figure]),
+            nbformat.v4.new_markdown_cell("*Figure.* Sigma **shrinks** like $e^{-t/n}$."),
+            nbformat.v4.new_markdown_cell("A long explanation. " * 40),
+            code(long_code),
+            nbformat.v4.new_markdown_cell("**Exercise 1** (3 min). Write f."),
+            code("def f():\n    ### BEGIN SOLUTION hint: h\n    return 1\n    ### END SOLUTION"),
+            code("check_function(f, lambda: 1, [{}])", [printed]),
+            nbformat.v4.new_markdown_cell("## Summary\n\n- one"),
+        ]
+    )
+
+
+def test_the_deck_keeps_headings_figures_and_short_code_and_drops_the_rest():
+    deck = slide_notebook(lecture())
+    kinds = [(c.cell_type, c.metadata["slideshow"]["slide_type"], c.source.splitlines()[0][:30]) for c in deck.cells]
+    assert kinds[0] == ("markdown", "slide", "# 97 · A lecture")
+    assert kinds[1][1] == "notes" and "mybinder" not in deck.cells[1].source  # no launch badges on a slide
+    sources = "\n".join(c.source for c in deck.cells)
+    assert "check_environment" not in sources and "use_house_style" not in sources, "setup cells left out"
+    assert "BEGIN SOLUTION" not in sources and "check_function" not in sources, "solutions and checkers left out"
+    assert "x0 = 0" not in sources, "a code cell longer than a slide is left out"
+    assert ("markdown", "slide", "## 1. The experiment") in kinds and ("markdown", "-", "Short intro.") in kinds
+    assert ("code", "-", "history = run_generations(...)") in kinds
+    figure = next(c for c in deck.cells if c.cell_type == "code" and "draw" in c.source)
+    assert figure.metadata["slideshow"]["slide_type"] == "subslide" and "remove_input" in figure.metadata["tags"]
+    assert figure.outputs[0]["metadata"]["image/png"]["alt"] == "Figure: Sigma shrinks like e^{-t/n}."
+    caption = deck.cells[deck.cells.index(figure) + 1]
+    assert caption.metadata["slideshow"]["slide_type"] == "-" and 'class="caption"' in caption.source
+    assert ("markdown", "notes", "A long explanation. A long exp") in kinds
+    assert ("markdown", "subslide", "**Exercise 1** (3 min). Write ") in kinds
+
+
+def test_cli_slides_writes_a_marked_deck_and_refuses_foreign_files(tmp_path, capsys, monkeypatch):
+    lessons = tmp_path / "lessons"
+    lessons.mkdir()
+    nbformat.write(lecture(), lessons / "97_lecture.ipynb")
+    monkeypatch.setattr(slides, "reveal_folder", lambda: None)
+    monkeypatch.setattr(slides, "mathjax_folder", lambda: None)
+    out = tmp_path / "deck"
+    assert main(["--lessons", str(lessons), "slides", "97", "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "slides written to" in captured.out
+    assert "reveal.js comes from a CDN" in captured.err and "MathJax from a CDN" in captured.err
+    page = (out / "97_lecture.slides.html").read_text(encoding="utf-8")
+    assert "<!-- written by collapse-edu -->" in page
+    (image,) = re.findall(r"<img\b[^>]*>", page)
+    assert 'src="data:image/png;base64,' in image and 'alt="Figure: Sigma shrinks like e^{-t/n}."' in image
+    assert "jquery" not in page.lower() and "require.js" not in page and "mermaid" not in page
+    assert main(["--lessons", str(lessons), "slides", "97", "--out", str(out)]) == 0  # its own file: replaced
+    (out / "97_lecture.slides.html").write_text("<html>mine</html>")
+    with pytest.raises(SystemExit) as stop:
+        main(["--lessons", str(lessons), "slides", "97", "--out", str(out)])
+    assert stop.value.code == 2 and "did not write" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:
+        main(["--lessons", str(lessons), "slides", "97", "--out", str(lessons)])
+    assert stop.value.code == 2 and "holds the master lessons" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("path", sorted(LESSONS_DIR.glob("[0-9][0-9]_*.ipynb"))[:2], ids=lambda p: p.stem)
+def test_real_lessons_give_a_slide_per_section_and_every_figure(path):
+    lesson = nbformat.read(path, as_version=4)
+    deck = slide_notebook(lesson)
+    sections = [c for c in lesson.cells if c.cell_type == "markdown" and re.match(r"#{1,2} ", c.source)]
+    starts = [c for c in deck.cells if c.metadata["slideshow"]["slide_type"] == "slide"]
+    assert len(starts) == len(sections)
+    figures = sum("image/png" in o.get("data", {}) for c in lesson.cells for o in c.get("outputs", []))
+    assert sum("image/png" in o.get("data", {}) for c in deck.cells for o in c.get("outputs", [])) == figures
