@@ -46,7 +46,7 @@ def _series(ax: plt.Axes, t: np.ndarray, values: np.ndarray, label: str, i: int)
 
 
 def _plain_log_axis(ax: plt.Axes) -> None:
-    """Log scale with plain-number ticks (50, 100, 2,000, 1e6): at 1, 1.5, 2, 3, 5 and 7 x 10^k
+    """Log scale with plain-number ticks (0.5, 1.5, 50, 2,000, 1e6): at 1, 1.5, 2, 3, 5 and 7 x 10^k
     within a factor of ten, at 1, 2 and 5 x 10^k over a wider range, at powers of ten over a wide one."""
     ax.set_yscale("log")
     low, high = ax.get_ylim()
@@ -54,7 +54,15 @@ def _plain_log_axis(ax: plt.Axes) -> None:
     subs = (1.0, 1.5, 2.0, 3.0, 5.0, 7.0) if span < 10 else (1.0, 2.0, 5.0) if span < 300 else (1.0,)
     ax.yaxis.set_major_locator(LogLocator(base=10, subs=subs))
     ax.yaxis.set_major_formatter(
-        FuncFormatter(lambda v, _: f"{v:,.0f}" if 1 <= v < 1e5 else f"{v:.0e}".replace("e+0", "e").replace("e-0", "e-"))
+        FuncFormatter(
+            lambda v, _: (
+                f"{v:,.0f}"
+                if 10 <= v < 1e5
+                else f"{v:g}"
+                if 1e-3 <= v < 10
+                else f"{v:.0e}".replace("e+0", "e").replace("e-0", "e-")
+            )
+        )
     )
     ax.yaxis.set_minor_formatter(NullFormatter())
 
