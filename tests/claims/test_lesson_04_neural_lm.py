@@ -42,7 +42,7 @@ def results() -> dict:
 def seeds(results) -> list[str]:
     """The precomputed seeds with all three policies (the lesson's own seed 0 is not among them)."""
     found = [str(s) for s in results["seeds"] if all(str(s) in results["runs"][p] for p in POLICIES)]
-    assert len(found) >= 2 and "0" not in found  # TEMP
+    assert len(found) >= 3 and "0" not in found
     return found
 
 
@@ -519,10 +519,10 @@ def test_done_criteria_of_the_issue(runs, results, seeds):
 @claim(
     LESSON,
     "In ten fully synthetic generations the bigram's held-out perplexity rises about threefold, the transformer's",
-    "both training texts lose more than half of the vocabulary; the transformer's sentences shrink to about a third "
+    "both training texts keep half of the vocabulary or less; the transformer's sentences shrink to about a third "
     "of their length while the bigram's keep theirs.",
-    "The bigram finds its own samples ever easier; the transformer first finds them harder, then easier again by "
-    "generation 10.",
+    "The bigram finds its own samples ever easier; the transformer first finds them harder, and by generation 10 "
+    "easier than at generation 1 in",
     "the perplexity of held-out real text rises",
     "The transformer collapses too, partly as the bigram did and partly in its own way.",
     "The two models collapse in different ways.",
@@ -538,14 +538,18 @@ def test_side_by_side(runs, bigram_runs):
     assert 2.7 < np.median(ratio(b, "perplexity_real")) < 3.7
     assert_in_lesson(LESSON, f"the transformer's {rng_of(ratio(t, 'perplexity_real'), 1)}-fold;")
     assert np.all(ratio(t, "perplexity_real") < np.median(ratio(b, "perplexity_real")))
-    assert np.all(ratio(t, "vocabulary") < 0.5) and np.all(ratio(b, "vocabulary") < 0.5)
+    assert np.all(ratio(t, "vocabulary") <= 0.5) and np.all(ratio(b, "vocabulary") <= 0.5)
     assert np.all((0.25 < ratio(t, "sentence_length")) & (ratio(t, "sentence_length") < 0.42))
     assert 0.85 < np.median(ratio(b, "sentence_length")) < 1.15
     bigram_self = np.median(b["perplexity_self"][1:], axis=1)
     assert np.all(np.diff(bigram_self) < 0)  # ever easier
     transformer_self = np.median(t["perplexity_self"] / t["perplexity_self"][1], axis=1)
     assert transformer_self[2:7].max() > 1.05  # first harder
-    assert np.all(ratio(t, "perplexity_self") < 1)  # easier again by generation 10
+    easier = int(np.sum(ratio(t, "perplexity_self") < 1))  # easier at generation 10 than at generation 1
+    assert easier >= len(ratio(t, "perplexity_self")) / 2
+    assert_in_lesson(
+        LESSON, f"by generation 10 easier than at generation 1 in {easier} of {len(t['vocabulary'][0])} seeds."
+    )
     # the checked cell prints the medians of these ratios for both models (the bigram of the lesson's seed 0)
     for line in output_lines("generation 10 / generation 1, median"):
         name = line.split(",")[0]
@@ -555,12 +559,15 @@ def test_side_by_side(runs, bigram_runs):
 
 @claim(
     LESSON,
-    "generation 0 already writes shorter sentences than the real text (about 15 words against 20, in every seed)",
+    "generation 0 already writes shorter sentences than the real text (",
+    "words against 20, in every seed)",
     "at generation 10 the two effects leave its vocabulary within a tenth of the bigram's",
 )
 def test_generation_0_writes_shorter_sentences(runs, corpus, bigram_runs):
     assert round(corpus.train.tokens / len(corpus.train)) == 20
-    assert np.all((14 < runs["replace"]["sentence_length"][0]) & (runs["replace"]["sentence_length"][0] < 16.5))
+    written = runs["replace"]["sentence_length"][0]  # 500 sentences of each seed's generation 0
+    assert np.all(written < 0.9 * corpus.train.tokens / len(corpus.train))
+    assert_in_lesson(LESSON, f"shorter sentences than the real text ({rng_of(written, 0)} words against 20")
     voc_t = runs["replace"]["vocabulary"][10] / runs["replace"]["vocabulary"][1]
     voc_b = np.median(bigram_runs["vocabulary"][10] / bigram_runs["vocabulary"][1])
     assert np.all(np.abs(voc_t - voc_b) < 0.1)
@@ -570,7 +577,7 @@ def test_generation_0_writes_shorter_sentences(runs, corpus, bigram_runs):
     LESSON,
     "A transformer of 0.3 million parameters predicts held-out real text about as well as lesson 03's bigram.",
     "over ten generations, in every seed: the perplexity of held-out real text rises",
-    "the training text loses more than half of the real vocabulary, rare words first, and the sentences shrink to "
+    "the training text keeps half of the real vocabulary or less, rare words first, and the sentences shrink to "
     "about a third of their length.",
     "Generation 0 finds a growing share of its descendants' sentences very unlikely: the long tail of Shumailov et "
     "al.'s histogram, without its shift towards likelier text (they decoded with beam search, we sample).",
@@ -585,7 +592,7 @@ def test_summary(runs, results, seeds, bigram_models):
     for s in seeds:
         assert 0.9 < results["bases"][s]["perplexity_real"] / bigram_models["held_out"] < 1.3
     r = runs["replace"]
-    assert np.all(r["vocabulary"][10] < 0.5 * r["vocabulary"][0])
+    assert np.all(r["vocabulary"][10] <= 0.5 * r["vocabulary"][0])
     assert np.all(
         (0.25 < r["sentence_length"][10] / r["sentence_length"][1])
         & (r["sentence_length"][10] / r["sentence_length"][1] < 0.42)
@@ -596,3 +603,16 @@ def test_summary(runs, results, seeds, bigram_models):
         rise(runs, "accumulate") - 1 < 0.5 * (rep - 1)
     )
     assert np.all(r["words_back"][3:] > 0)
+
+
+@claim(
+    LESSON,
+    "Ten generations for three policies and five seeds took about 21 minutes of CPU time, too long for a lesson",
+    "(seeds 1, 2, 3, 4 and 5, none of them this lesson's seed 0",
+)
+def test_precomputed_runs_cost_and_seeds(results, seeds):
+    assert seeds == ["1", "2", "3", "4", "5"] and results["settings"]["generations"] == 10
+    cpu = sum(results["bases"][s]["cpu_seconds"] for s in seeds) + sum(
+        results["runs"][p][s]["cpu_seconds"] for p in POLICIES for s in seeds
+    )
+    assert round(cpu / 60) == 21
