@@ -165,12 +165,12 @@ def test_generation_0_is_about_as_good_as_the_bigram_on_held_out_text(results, s
     LESSON,
     "here it is generation 0 *fine-tuned once on real text*: the control, the same treatment every later "
     "generation gets, but with real data",
-    "`measure` records what 500 fresh sentences of each model show, how generation 0 judges the text each "
-    "generation trained on, and the word counts of that text.",
+    "`measure` records what 500 fresh sentences of each model show and the word counts of the text each "
+    "generation trained on",
 )
 def test_generation_1_is_generation_0_fine_tuned_on_real_text(results, seeds):
     assert "family.sample(model, 500, eval_rng)" in code("l04loop")
-    assert "neural_lm.sentence_perplexities(family.base, d)" in code("l04loop")
+    assert "np.bincount(d.ids" in code("l04loop")
     assert results["settings"]["eval_sentences"] == 500
     for s in seeds:
         m = results["runs"]["replace"][s]["metrics"]
@@ -364,7 +364,9 @@ def test_rare_words_go_first(runs, results, seeds, corpus):
     LESSON,
     "The transformer writes shorter sentences, so its corpus has fewer tokens than the real text (the checked "
     "cell: about 0.7 times as many in every seed), and a word seen once is then expected fewer than once.",
-    "Resampling with that smaller corpus loses $e^{-0.7c}$, close to what the transformer loses.",
+    "Resampling with that smaller corpus loses $e^{-0.7c}$.",
+    "For words seen once that is close to what the transformer loses (within 0.06 in every seed); words seen two "
+    "or three times it loses somewhat more often than that.",
 )
 def test_more_than_e_minus_c_because_the_corpus_is_smaller(results, seeds):
     lines = output_lines("Words seen once in the real text")
@@ -374,8 +376,9 @@ def test_more_than_e_minus_c_because_the_corpus_is_smaller(results, seeds):
         ratio = m["train_tokens"][2] / m["train_tokens"][0]
         assert 0.6 < ratio < 0.8
         kept = np.asarray(m["surviving_by_count"][2], float) / np.asarray(m["surviving_by_count"][0], float)
-        for bucket, c in ((0, 1), (1, 2)):  # seen once and twice
-            assert abs((1 - kept[bucket]) - np.exp(-ratio * c)) < 0.08
+        assert abs((1 - kept[0]) - np.exp(-ratio)) < 0.06  # seen once
+        for bucket, c in ((1, 2), (2, 3)):  # seen twice, three times
+            assert 1 - kept[bucket] > np.exp(-ratio * c)
         assert numbers_in(line)[:2] == [int(s), round(1 - kept[0], 2)]
 
 
