@@ -310,6 +310,82 @@ def _add_ngram(simulate: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=checked(_simulate_ngram))
 
 
+def _simulate_transformer(args: argparse.Namespace) -> int:
+    from .neural_lm import ModelConfig, TrainConfig, settings_of, simulate_transformer
+    from .ngram import load_corpus
+
+    corpus = load_corpus(args.corpus, held_out=args.held_out)
+    run = simulate_transformer(
+        corpus,
+        generations=args.generations,
+        runs=args.runs,
+        n=args.n,
+        policy=args.policy,
+        real_fraction=real_fraction(args),
+        protocol=args.protocol,
+        temperature=args.temperature,
+        top_k=args.top_k,
+        model=ModelConfig(len(corpus.vocab), width=args.width, layers=args.layers),
+        training=TrainConfig(epochs=args.epochs, finetune_epochs=args.finetune_epochs),
+        eval_sentences=args.eval_sentences,
+        seed=args.seed,
+        threads=args.threads,
+        progress=False if args.json else "generations",
+    )
+    history = run.history
+    rows = []
+    for t in history.generations:
+        row = {"generation": int(t)}
+        row.update({name: float(np.median(values[t])) for name, values in history.metrics.items()})
+        rows.append(row)
+    parameters = {
+        "corpus": args.corpus or "embedded snapshot of the CPython 3.11.7 reference documentation (prose)",
+        "generations": args.generations,
+        "runs": args.runs,
+        "n_sentences": args.n or len(corpus.train),
+        "policy": str(history.policy),
+        "temperature": args.temperature,
+        "top_k": args.top_k,
+        "seed": args.seed,
+        **settings_of(run.family),
+        "parameters": run.family.base.parameter_count(),
+        "device": str(run.family.device),
+        "generation_0": "trained from scratch on the real text; generation 1 fine-tunes it on the real text again",
+        "train_tokens": corpus.train.tokens,
+        "held_out_tokens": corpus.held_out.tokens,
+    }
+
+    def figure():
+        from .figures.text import collapse_dashboard
+
+        return collapse_dashboard({str(history.policy): history}, reference=args.policy != "replace")
+
+    emit(args, parameters, rows, figure)
+    return 0
+
+
+def _add_transformer(simulate: argparse._SubParsersAction) -> None:
+    p = simulate.add_parser("transformer", help="retrain a tiny transformer language model on its own generated text")
+    p.add_argument("--generations", type=int, default=5)
+    p.add_argument("--runs", type=int, default=1, help="independent runs (trained one after another)")
+    p.add_argument("--n", type=int, default=None, help="sentences per generation (default: all training sentences)")
+    add_policy_options(p)
+    p.add_argument("--protocol", choices=("finetune", "scratch"), default="finetune", help="later generations "
+                   "fine-tune the generation-0 model (Shumailov et al.) or train from scratch")  # fmt: skip
+    p.add_argument("--corpus", metavar="PATH", default=None, help="UTF-8 text file or folder (default: embedded)")
+    p.add_argument("--held-out", type=float, default=0.1, help="share of documents held out as unseen real text")
+    p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature > 0")
+    p.add_argument("--top-k", type=int, default=None, help="sample only the k most likely next words")
+    p.add_argument("--width", type=int, default=64, help="model width (a multiple of the 4 heads)")
+    p.add_argument("--layers", type=int, default=2, help="transformer blocks")
+    p.add_argument("--epochs", type=float, default=8.0, help="passes over the real text for generation 0")
+    p.add_argument("--finetune-epochs", type=float, default=1.0, help="passes over each later generation's data")
+    p.add_argument("--eval-sentences", type=int, default=500, help="sentences sampled per model for the metrics")
+    p.add_argument("--threads", type=int, default=1, help="torch threads (1: fastest on a shared machine)")
+    add_output_options(p, rows="per-generation metrics", figure="the metrics figure")
+    p.set_defaults(handler=_simulate_transformer)
+
+
 def _simulate_mixture(args: argparse.Namespace) -> int:
     from . import theory
     from .figures.images import mixture_collapse
@@ -540,6 +616,7 @@ SIMULATIONS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_gaussian,
     _add_mixture,
     _add_ngram,
+    _add_transformer,
     _add_regression,
     _add_categorical,
     _add_gan,

@@ -38,12 +38,12 @@ def _compare(got: Any, expected: Any, rtol: float, atol: float) -> str | None:
         return f"expected shape {expected_array.shape}, got shape {got_array.shape}"
     if np.any(np.isnan(got_array)) and not np.any(np.isnan(expected_array)):
         return "the result contains NaN (a division by zero or the log of a negative number?)"
-    if np.allclose(got_array, expected_array, rtol=rtol, atol=atol):
+    if np.allclose(got_array, expected_array, rtol=rtol, atol=atol, equal_nan=True):
         return None
     if got_array.ndim == 0:
         return f"expected {float(expected_array):.6g}, got {float(got_array):.6g}"
     worst = int(np.argmax(np.abs(got_array - expected_array)))
-    differing = int(np.sum(~np.isclose(got_array, expected_array, rtol=rtol, atol=atol)))
+    differing = int(np.sum(~np.isclose(got_array, expected_array, rtol=rtol, atol=atol, equal_nan=True)))
     return (
         f"{differing} of {got_array.size} entries differ; e.g. entry {worst}: "
         f"expected {expected_array.flat[worst]:.6g}, got {got_array.flat[worst]:.6g}"

@@ -7,12 +7,19 @@ same held-out split, same vocabulary: id 0 ``<s>`` starts a sentence and marks i
 * **Architecture** (Radford et al. 2018/2019, "GPT"): token + learned position embeddings, ``layers``
   pre-norm blocks of causal multi-head self-attention (Vaswani et al. 2017, arXiv:1706.03762) and a
   4x GELU MLP, a final layer norm, and an output layer tied to the token embedding (Press & Wolf
-  2017, arXiv:1608.05859). About 0.3 M parameters at the defaults, most of them the embedding.
+  2017, arXiv:1608.05859). About 0.3 M parameters at the defaults, two thirds of them the embedding.
 * **Training**: next-token cross-entropy on whole sentences (``<s> w1 ... wn`` predicts
-  ``w1 ... wn <s>``), cut at ``context`` tokens, AdamW, batches of sentences of similar length.
+  ``w1 ... wn <s>``), cut at ``context`` tokens, AdamW, batches of sentences of similar length, the
+  learning rate warmed up (from scratch) and decayed linearly to zero. Logits are computed only where
+  a word is predicted (never on padding): the output layer over the whole vocabulary is most of the
+  work of a step.
+* **Perplexity**: exp(-mean log P) over every predicted word and sentence end, as the n-gram lesson
+  measures it. A softmax gives every word a probability > 0, so no smoothing is needed.
 * **Sampling**: many sentences in parallel with a key/value cache (each step attends one new query
   per sentence to the cached keys and values: O(length) work per token instead of O(length^2)),
-  temperature and top-k; finished sentences leave the batch.
+  temperature and top-k; a token is drawn by inverting the cumulative distribution at one uniform
+  number per sentence (``torch.multinomial`` was 20 times slower here); finished sentences leave
+  the batch.
 * **Protocol** (Shumailov et al., "AI models collapse when trained on recursively generated data",
   Nature 631, 2024, arXiv:2305.17493, section on language models): the first fit trains from
   scratch on real text (their generation-0 model); every later fit *fine-tunes a copy of that
@@ -24,24 +31,26 @@ torch is imported here only: the numpy lessons never pay for it.
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import json
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from tqdm.auto import tqdm
 
-from .loop import Policy
-from .ngram import NGramRun, SentenceFamily, SentencePool, Sentences, TextCorpus, load_corpus, sample_metrics
+from .loop import History, Policy, run_generations
+from .ngram import SentenceFamily, SentencePool, Sentences, TextCorpus, load_corpus, sample_metrics
 from .validation import as_rng, check_choice, check_float, check_int
 
 PROTOCOLS = ("finetune", "scratch")
 END = 0  #: ``<s>``: the token every sentence starts from and ends with
 IGNORE = -100  #: target id of padding (no loss)
-
 
 # --------------------------------------------------------------------------- the network
 
@@ -55,53 +64,73 @@ class ModelConfig:
     layers: int = 2
     heads: int = 4
     context: int = 64
+    dropout: float = 0.0
 
     def __post_init__(self) -> None:
         check_int("vocab_size", self.vocab_size, minimum=2)
-        check_int("width", self.width, minimum=4)
-        check_int("layers", self.layers, minimum=1)
-        check_int("heads", self.heads, minimum=1)
-        check_int("context", self.context, minimum=2)
+        check_float("dropout", self.dropout, 0.0, 0.9)
+        check_int("width", self.width, minimum=4, maximum=4096)
+        check_int("layers", self.layers, minimum=1, maximum=64)
+        check_int("heads", self.heads, minimum=1, maximum=64)
+        check_int("context", self.context, minimum=2, maximum=4096)
         if self.width % self.heads:
             raise ValueError(f"width must be a multiple of heads, got width={self.width}, heads={self.heads}")
 
 
-class CausalSelfAttention(nn.Module):
-    """Multi-head self-attention where position i sees positions <= i; ``cache`` holds the keys and
-    values of earlier positions for incremental decoding."""
+Cache = tuple[torch.Tensor, torch.Tensor]
 
-    def __init__(self, width: int, heads: int):
+
+def empty_caches(config: ModelConfig, batch: int, length: int, device: torch.device | str = "cpu") -> list[Cache]:
+    """Key and value buffers, one pair per block, for ``batch`` sequences of up to ``length`` positions:
+    :meth:`TinyTransformer.hidden` writes each new position's keys and values into them."""
+    shape = (batch, config.heads, length, config.width // config.heads)
+    return [(torch.empty(shape, device=device), torch.empty(shape, device=device)) for _ in range(config.layers)]
+
+
+class CausalSelfAttention(nn.Module):
+    """Multi-head self-attention where position i sees positions <= i. With a ``cache`` (key and value
+    buffers from :func:`empty_caches`) the new positions start at ``start``: their keys and values are
+    written into the buffers and the queries attend to everything up to them (incremental decoding)."""
+
+    def __init__(self, width: int, heads: int, dropout: float = 0.0):
         super().__init__()
         self.heads = heads
+        self.dropout = dropout
         self.qkv = nn.Linear(width, 3 * width)
         self.out = nn.Linear(width, width)
 
-    def forward(
-        self, x: torch.Tensor, cache: tuple[torch.Tensor, torch.Tensor] | None = None
-    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+    def forward(self, x: torch.Tensor, cache: Cache | None = None, start: int = 0) -> torch.Tensor:
         batch, length, width = x.shape
         q, k, v = self.qkv(x).view(batch, length, 3, self.heads, width // self.heads).permute(2, 0, 3, 1, 4)
-        if cache is not None:  # one new position: attend to everything cached, no mask needed
-            k, v = torch.cat([cache[0], k], dim=2), torch.cat([cache[1], v], dim=2)
+        if cache is not None:
+            stop = start + length
+            cache[0][:, :, start:stop] = k
+            cache[1][:, :, start:stop] = v
+            k, v = cache[0][:, :, :stop], cache[1][:, :, :stop]
+        if start == 0:
+            p = self.dropout if self.training else 0.0
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=length > 1, dropout_p=p)
+        elif length == 1:  # one new position sees everything before it: no mask
             y = F.scaled_dot_product_attention(q, k, v)
-        else:
-            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
-        return self.out(y.transpose(1, 2).reshape(batch, length, width)), (k, v)
+        else:  # several new positions after cached ones: query i sees the cache and new positions <= i
+            seen = torch.ones(length, start + length, dtype=torch.bool, device=x.device).tril(start)
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=seen)
+        return self.out(y.transpose(1, 2).reshape(batch, length, width))
 
 
 class Block(nn.Module):
     """Pre-norm transformer block: x + attention(norm(x)), then x + MLP(norm(x))."""
 
-    def __init__(self, width: int, heads: int):
+    def __init__(self, width: int, heads: int, dropout: float = 0.0):
         super().__init__()
         self.norm1, self.norm2 = nn.LayerNorm(width), nn.LayerNorm(width)
-        self.attention = CausalSelfAttention(width, heads)
+        self.attention = CausalSelfAttention(width, heads, dropout)
         self.mlp = nn.Sequential(nn.Linear(width, 4 * width), nn.GELU(), nn.Linear(4 * width, width))
+        self.drop = nn.Dropout(dropout)
 
-    def forward(self, x: torch.Tensor, cache=None):
-        attended, cache = self.attention(self.norm1(x), cache)
-        x = x + attended
-        return x + self.mlp(self.norm2(x)), cache
+    def forward(self, x: torch.Tensor, cache: Cache | None = None, start: int = 0) -> torch.Tensor:
+        x = x + self.drop(self.attention(self.norm1(x), cache, start))
+        return x + self.drop(self.mlp(self.norm2(x)))
 
 
 class TinyTransformer(nn.Module):
@@ -112,7 +141,8 @@ class TinyTransformer(nn.Module):
         self.config = config
         self.embed = nn.Embedding(config.vocab_size, config.width)
         self.position = nn.Embedding(config.context, config.width)
-        self.blocks = nn.ModuleList(Block(config.width, config.heads) for _ in range(config.layers))
+        self.blocks = nn.ModuleList(Block(config.width, config.heads, config.dropout) for _ in range(config.layers))
+        self.drop = nn.Dropout(config.dropout)
         self.norm = nn.LayerNorm(config.width)
         self.apply(self._init)
 
@@ -123,19 +153,54 @@ class TinyTransformer(nn.Module):
         if isinstance(module, nn.Linear) and module.bias is not None:
             nn.init.zeros_(module.bias)
 
-    def forward(self, ids: torch.Tensor, caches=None, start: int = 0):
-        """Logits for every position of ``ids`` (batch, length); with ``caches`` (one per block) the
-        ids continue cached sequences at position ``start``. Returns (logits, new caches)."""
+    @property
+    def device(self) -> torch.device:
+        return self.embed.weight.device
+
+    def hidden(self, ids: torch.Tensor, caches: Sequence[Cache] | None = None, start: int = 0) -> torch.Tensor:
+        """Final hidden states (batch, length, width) of ``ids`` (batch, length) at positions
+        ``start, start + 1, ...``. With ``caches`` (from :func:`empty_caches`, one pair per block) the
+        ids continue sequences whose first ``start`` positions are cached; their keys and values are
+        cached in turn. Without, ``start`` must be 0."""
+        if start + ids.shape[1] > self.config.context:
+            raise ValueError(
+                f"positions must stay below the context ({self.config.context}), got {start + ids.shape[1]}"
+            )
+        if caches is None and start:
+            raise ValueError("start > 0 needs the caches of the earlier positions")
         positions = torch.arange(start, start + ids.shape[1], device=ids.device)
-        x = self.embed(ids) + self.position(positions)
-        new_caches = []
+        x = self.drop(self.embed(ids) + self.position(positions))
         for i, block in enumerate(self.blocks):
-            x, cache = block(x, None if caches is None else caches[i])
-            new_caches.append(cache)
-        return self.norm(x) @ self.embed.weight.T, new_caches
+            x = block(x, None if caches is None else caches[i], start)
+        return self.norm(x)
+
+    def logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        """Next-token logits: the hidden states times the (tied) embedding matrix."""
+        return hidden @ self.embed.weight.T
+
+    def forward(self, ids: torch.Tensor, caches: Sequence[Cache] | None = None, start: int = 0) -> torch.Tensor:
+        """Logits (batch, length, vocab) for every position of ``ids`` (see :meth:`hidden`)."""
+        return self.logits(self.hidden(ids, caches, start))
 
     def parameter_count(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+
+@contextlib.contextmanager
+def torch_threads(threads: int | None) -> Iterator[None]:
+    """Run the block with ``threads`` torch threads (None: leave it), then restore the previous number."""
+    before = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(check_int("threads", threads, minimum=1, maximum=256))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def default_device() -> torch.device:
+    """A CUDA GPU when one is present, else the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 # --------------------------------------------------------------------------- data <-> tensors
@@ -143,15 +208,20 @@ class TinyTransformer(nn.Module):
 
 def sentence_batch(sentences: Sentences, index: np.ndarray, context: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Inputs ``<s> w1 .. wn`` and targets ``w1 .. wn <s>`` of the sentences at ``index``, cut to
-    ``context`` positions and right-padded (inputs with ``<s>``, targets with ``IGNORE``)."""
-    lengths = np.minimum(sentences.lengths[index] + 1, context)
+    ``context`` positions and right-padded (inputs with ``<s>``, targets with ``IGNORE``). A sentence
+    longer than the context keeps its first ``context`` predictions (the last one its next word)."""
+    index = np.asarray(index, np.int64)
+    lengths = np.minimum(sentences.lengths[index] + 1, context)  # predictions per row
     width = int(lengths.max())
+    column = np.arange(width)
+    inside = column[None, :] < lengths[:, None]
+    starts = sentences.offsets[index][:, None]
+    ids = np.append(sentences.ids, END)  # one spare id: every index below is valid, even with no words
+    words = ids[np.minimum(starts + column[None, :], sentences.ids.size)]  # the j-th word of each row
+    is_word = column[None, :] < sentences.lengths[index][:, None]
+    targets = np.where(inside, np.where(is_word, words, END), IGNORE).astype(np.int64)
     inputs = np.full((len(index), width), END, np.int64)
-    targets = np.full((len(index), width), IGNORE, np.int64)
-    for row, (i, length) in enumerate(zip(index, lengths, strict=True)):
-        words = sentences[i]
-        inputs[row, 1:length] = words[: length - 1]
-        targets[row, :length] = np.append(words, END)[:length]  # a cut sentence predicts its next word
+    inputs[:, 1:] = np.where(inside[:, 1:], targets[:, :-1], END)
     return torch.from_numpy(inputs), torch.from_numpy(targets)
 
 
@@ -173,23 +243,34 @@ def _length_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generat
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """How a generation is trained: from scratch (the first fit, or ``protocol="scratch"``) for
-    ``epochs`` passes over the data, a fine-tune for ``finetune_epochs`` passes."""
+    """How a generation is trained. From scratch (the first fit, or ``protocol="scratch"``):
+    ``epochs`` passes over the data at peak rate ``learning_rate``, warmed up linearly over the first
+    ``warmup`` share of the steps. A fine-tune: ``finetune_epochs`` passes at ``finetune_learning_rate``.
+    Both decay the rate linearly to zero."""
 
     epochs: float = 8.0
     finetune_epochs: float = 1.0
-    batch_size: int = 64
+    batch_size: int = 32
     learning_rate: float = 3e-3
-    finetune_learning_rate: float = 1e-3
+    finetune_learning_rate: float = 2e-3
+    warmup: float = 0.05
     weight_decay: float = 0.01
 
     def __post_init__(self) -> None:
-        check_float("epochs", self.epochs, 0.0, strict_minimum=True)
-        check_float("finetune_epochs", self.finetune_epochs, 0.0, strict_minimum=True)
-        check_int("batch_size", self.batch_size, minimum=1)
-        check_float("learning_rate", self.learning_rate, 0.0, strict_minimum=True)
-        check_float("finetune_learning_rate", self.finetune_learning_rate, 0.0, strict_minimum=True)
+        check_float("epochs", self.epochs, 0.0, 1000.0, strict_minimum=True)
+        check_float("finetune_epochs", self.finetune_epochs, 0.0, 1000.0, strict_minimum=True)
+        check_int("batch_size", self.batch_size, minimum=1, maximum=65536)
+        check_float("learning_rate", self.learning_rate, 0.0, 1.0, strict_minimum=True)
+        check_float("finetune_learning_rate", self.finetune_learning_rate, 0.0, 1.0, strict_minimum=True)
+        check_float("warmup", self.warmup, 0.0, 1.0)
         check_float("weight_decay", self.weight_decay, 0.0)
+
+
+def _predicted(net: TinyTransformer, inputs: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Logits and targets of the positions that predict something (padding dropped)."""
+    hidden = net.hidden(inputs)
+    keep = targets != IGNORE
+    return net.logits(hidden[keep]), targets[keep]
 
 
 def train(
@@ -198,26 +279,42 @@ def train(
     *,
     epochs: float,
     learning_rate: float,
-    batch_size: int,
-    weight_decay: float,
-    rng: np.random.Generator,
+    batch_size: int = 32,
+    weight_decay: float = 0.01,
+    warmup: float = 0.0,
+    rng: np.random.Generator | int | None = 0,
+    progress: bool | str = False,
 ) -> list[float]:
-    """Next-token cross-entropy training for ``epochs`` passes (a fraction counts), with the learning
-    rate decayed linearly to zero; returns the loss of every step (nats per token)."""
-    if len(sentences) == 0:
-        raise ValueError("sentences must hold at least one sentence to train on")
+    """Next-token cross-entropy training for ``epochs`` passes over ``sentences`` (a fraction counts):
+    AdamW, the rate warmed up linearly over the first ``warmup`` share of the steps, then decayed
+    linearly to zero. Returns the loss of every step (nats per predicted token)."""
+    if not isinstance(sentences, Sentences) or len(sentences) == 0:
+        raise ValueError("sentences must be a Sentences batch with at least one sentence to train on")
+    epochs = check_float("epochs", epochs, 0.0, 1000.0, strict_minimum=True)
+    learning_rate = check_float("learning_rate", learning_rate, 0.0, 1.0, strict_minimum=True)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    warmup = check_float("warmup", warmup, 0.0, 1.0)
+    rng = as_rng(rng)
+    steps = max(1, math.ceil(epochs * math.ceil(len(sentences) / batch_size)))
     batches: list[np.ndarray] = []
-    while len(batches) < max(1, math.ceil(epochs * math.ceil(len(sentences) / batch_size))):
+    while len(batches) < steps:
         batches.extend(_length_batches(sentences.lengths, batch_size, rng))
-    batches = batches[: max(1, math.ceil(epochs * math.ceil(len(sentences) / batch_size)))]
+    batches = batches[:steps]
+    warm = int(warmup * steps)
+
+    def rate(step: int) -> float:
+        return (step + 1) / (warm + 1) if step < warm else 1.0 - (step - warm) / (steps - warm)
+
     optimizer = torch.optim.AdamW(net.parameters(), lr=learning_rate, weight_decay=weight_decay, betas=(0.9, 0.98))
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0 - step / len(batches))
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, rate)
+    device = net.device
     net.train()
     losses = []
-    for index in batches:
+    label = progress if isinstance(progress, str) else "training"
+    for index in tqdm(batches, desc=label, disable=not progress, leave=False):
         inputs, targets = sentence_batch(sentences, index, net.config.context)
-        logits, _ = net(inputs)
-        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=IGNORE)
+        logits, targets = _predicted(net, inputs.to(device), targets.to(device))
+        loss = F.cross_entropy(logits, targets)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         nn.utils.clip_grad_norm_(net.parameters(), 1.0)
@@ -230,27 +327,55 @@ def train(
 
 @torch.no_grad()
 def sentence_log_likelihoods(
-    net: TinyTransformer, sentences: Sentences, batch_size: int = 256
+    net: TinyTransformer, sentences: Sentences, tokens_per_batch: int = 4096
 ) -> tuple[np.ndarray, np.ndarray]:
     """Log-probability (nats) of every sentence, its words and its end, and the number of predicted
-    events per sentence (length + 1, cut at the context)."""
+    events per sentence (length + 1, cut at the context). Sentences are scored in batches of similar
+    length holding about ``tokens_per_batch`` predictions (memory: that many rows of vocabulary logits)."""
+    if not isinstance(sentences, Sentences):
+        raise TypeError(f"sentences must be a Sentences batch, got {type(sentences).__name__}")
+    tokens_per_batch = check_int("tokens_per_batch", tokens_per_batch, minimum=1)
     net.eval()
     log_p = np.zeros(len(sentences))
-    events = np.zeros(len(sentences), np.int64)
-    order = np.argsort(sentences.lengths, kind="stable")
-    for start in range(0, len(order), batch_size):
-        index = order[start : start + batch_size]
+    events = np.minimum(sentences.lengths + 1, net.config.context)
+    order = np.argsort(events, kind="stable")
+    start = 0
+    for stop in range(1, len(order) + 1):  # sorted by length: the last row of a batch is its longest
+        if stop < len(order) and int(events[order[stop]]) * (stop + 1 - start) <= tokens_per_batch:
+            continue
+        index = order[start:stop]
         inputs, targets = sentence_batch(sentences, index, net.config.context)
-        logits, _ = net(inputs)
-        token_log_p = -F.cross_entropy(logits.transpose(1, 2), targets, ignore_index=IGNORE, reduction="none")
-        log_p[index] = token_log_p.sum(dim=1).double().numpy()
-        events[index] = (targets != IGNORE).sum(dim=1).numpy()
+        keep = targets != IGNORE
+        logits, flat = _predicted(net, inputs.to(net.device), targets.to(net.device))
+        token_log_p = -F.cross_entropy(logits, flat, reduction="none").double().cpu()
+        row = torch.nonzero(keep)[:, 0]
+        log_p[index] = torch.zeros(len(index), dtype=torch.float64).index_add_(0, row, token_log_p).numpy()
+        start = stop
     return log_p, events
+
+
+@torch.no_grad()
+def expected_ends(net: TinyTransformer, sentences: Sentences, tokens_per_batch: int = 4096) -> np.ndarray:
+    """Per sentence, the sum over its predictions of the model's probability that the sentence ends
+    there: the number of ends the model expects in it (1 for a model calibrated on sentence ends).
+    Sentences cut at the context are left out (NaN)."""
+    if not isinstance(sentences, Sentences):
+        raise TypeError(f"sentences must be a Sentences batch, got {type(sentences).__name__}")
+    net.eval()
+    ends = np.full(len(sentences), np.nan)
+    whole = np.flatnonzero(sentences.lengths + 1 <= net.config.context)
+    rows = max(1, tokens_per_batch // net.config.context)
+    for start in range(0, whole.size, rows):
+        index = whole[start : start + rows]
+        inputs, targets = sentence_batch(sentences, index, net.config.context)
+        p_end = torch.softmax(net(inputs.to(net.device)), dim=-1)[..., END]
+        ends[index] = (p_end * (targets != IGNORE).to(net.device)).sum(dim=1).cpu().numpy()
+    return ends
 
 
 def lm_perplexity(net: TinyTransformer, sentences: Sentences) -> float:
     """exp(-mean log P) per predicted event (words and sentence ends), as :func:`ngram.perplexity`."""
-    if len(sentences) == 0:
+    if not isinstance(sentences, Sentences) or len(sentences) == 0:
         raise ValueError("sentences must hold at least one sentence to measure perplexity")
     log_p, events = sentence_log_likelihoods(net, sentences)
     return float(np.exp(-log_p.sum() / events.sum()))
@@ -262,16 +387,32 @@ def sentence_perplexities(net: TinyTransformer, sentences: Sentences) -> np.ndar
     return np.exp(-log_p / events)
 
 
+def _draw(logits: torch.Tensor, generator: torch.Generator, temperature: float, top_k: int | None) -> torch.Tensor:
+    """One token per row from softmax(logits / T), restricted to the top k: the first index whose
+    cumulative weight exceeds u times the total, u ~ U(0, 1) (inverse-CDF sampling)."""
+    if top_k is not None and top_k < logits.shape[1]:
+        threshold = torch.topk(logits, top_k, dim=1).values[:, -1:]
+        logits = logits.masked_fill(logits < threshold, float("-inf"))
+    weights = torch.exp((logits - logits.max(dim=1, keepdim=True).values) / temperature)
+    cumulative = torch.cumsum(weights, dim=1)
+    u = torch.rand(logits.shape[0], 1, generator=generator, device=logits.device)
+    token = torch.searchsorted(cumulative, u * cumulative[:, -1:], right=True)
+    over = token[:, 0] >= logits.shape[1]  # u * total rounded up to the total (about 1 in 10^7)
+    if over.any():
+        token[over] = torch.searchsorted(cumulative[over], cumulative[over][:, -1:])  # the last drawable id
+    return token
+
+
 @torch.no_grad()
 def generate(
     net: TinyTransformer,
     count: int,
-    generator: torch.Generator,
+    generator: torch.Generator | int = 0,
     *,
     temperature: float = 1.0,
     top_k: int | None = None,
     max_length: int | None = None,
-    batch_size: int = 4096,
+    batch_size: int = 1024,
 ) -> Sentences:
     """``count`` sentences sampled in parallel with a key/value cache. Each starts at ``<s>`` and
     ends when ``<s>`` is drawn or after ``max_length`` words (default: the context minus one).
@@ -282,31 +423,34 @@ def generate(
     max_length = limit if max_length is None else check_int("max_length", max_length, 1, limit)
     if top_k is not None:
         top_k = check_int("top_k", top_k, 1, net.config.vocab_size)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    if not isinstance(generator, torch.Generator):
+        generator = torch.Generator(device=net.device).manual_seed(check_int("generator", generator, minimum=0))
     net.eval()
     words: list[np.ndarray] = []
-    for start in range(0, count, batch_size):
-        size = min(batch_size, count - start)
+    for first in range(0, count, batch_size):
+        size = min(batch_size, count - first)
         out = np.zeros((size, max_length), np.int64)
         lengths = np.full(size, max_length, np.int64)
-        alive = torch.arange(size)
-        token = torch.full((size, 1), END, dtype=torch.long)
-        caches = None
+        rows = np.arange(size)  # the row of ``out`` each batch row writes, -1 once it has ended
+        caches = empty_caches(net.config, size, max_length, net.device)
+        token = torch.full((size, 1), END, dtype=torch.long, device=net.device)
         for step in range(max_length):
-            logits, caches = net(token, caches, start=step)
-            logits = logits[:, -1] / temperature
-            if top_k is not None and top_k < logits.shape[1]:
-                threshold = torch.topk(logits, top_k, dim=1).values[:, -1:]
-                logits = logits.masked_fill(logits < threshold, float("-inf"))
-            token = torch.multinomial(torch.softmax(logits, dim=1), 1, generator=generator)
-            drawn = token[:, 0].numpy()
-            ended = drawn == END
-            lengths[alive[ended].numpy()] = step
-            keep = torch.from_numpy(~ended)
-            alive, token = alive[keep], token[keep]
-            out[alive.numpy(), step] = drawn[~ended]
-            if alive.numel() == 0:
+            hidden = net.hidden(token, caches, start=step)
+            token = _draw(net.logits(hidden[:, -1]), generator, temperature, top_k)
+            drawn = token[:, 0].cpu().numpy()
+            writing = rows >= 0
+            ended = writing & (drawn == END)
+            out[rows[writing & ~ended], step] = drawn[writing & ~ended]
+            lengths[rows[ended]] = step
+            rows[ended] = -1
+            alive = np.flatnonzero(rows >= 0)
+            if alive.size == 0:
                 break
-            caches = [(k[keep], v[keep]) for k, v in caches]
+            if alive.size <= 0.75 * rows.size:  # drop the ended rows (copying the cache) once they are many
+                keep = torch.from_numpy(alive).to(net.device)
+                caches = [(k[keep], v[keep]) for k, v in caches]
+                rows, token = rows[alive], token[keep]
         words.extend(out[i, : lengths[i]] for i in range(size))
     return Sentences.from_lists(words)
 
@@ -317,23 +461,34 @@ def generate(
 @dataclass(eq=False)
 class NeuralLMModel:
     """One trained network plus what the history records of it: the word types and tokens of the
-    data it was trained on."""
+    data it was trained on, and the loss of every training step."""
 
     net: TinyTransformer = field(repr=False)
     vocabulary: int
     tokens: int
     losses: list[float] = field(default_factory=list, repr=False)
+    from_scratch: bool = False
+
+
+def word_types(sentences: Sentences) -> int:
+    """Number of different words (ids >= 2) in ``sentences``."""
+    return int(np.count_nonzero(np.bincount(sentences.ids, minlength=2)[2:]))
 
 
 class NeuralLM(SentenceFamily):
     """A tiny transformer family for :func:`~collapse_edu.loop.run_generations`.
 
     Data: a list with one :class:`~collapse_edu.ngram.Sentences` per run; model: a list with one
-    :class:`NeuralLMModel` per run. ``fit`` trains (the first call from scratch, later calls
-    fine-tune a copy of that first model, as Shumailov et al. do; ``protocol="scratch"`` trains
-    every fit from scratch); ``sample`` generates whole sentences with ``temperature``/``top_k``;
-    ``describe`` records the training data's vocabulary and tokens and, with ``held_out`` text,
-    the model's perplexity on it.
+    :class:`NeuralLMModel` per run. ``fit`` trains: the first call from scratch (that model is the
+    ``base``, Shumailov et al.'s generation 0), later calls fine-tune a copy of ``base`` (or, with
+    ``protocol="scratch"``, train from scratch again). A ``base`` handed in (a network already
+    trained on the real text) is returned by the first fit instead of training it again, so several
+    experiments can share one generation-0 model. ``sample`` generates whole sentences with
+    ``temperature``/``top_k``; ``describe`` records the vocabulary (word types) and tokens of the
+    training data and, with ``held_out`` text, the model's perplexity on it. ``threads`` sets the
+    torch threads while the family works (restored afterwards; ``None`` leaves torch's choice): one
+    thread by default, because on a shared 2-core machine two threads made training ten times
+    slower (the second thread waits for a busy core). ``device`` defaults to a GPU when present.
     """
 
     def __init__(
@@ -346,34 +501,60 @@ class NeuralLM(SentenceFamily):
         temperature: float = 1.0,
         top_k: int | None = None,
         held_out: Sentences | None = None,
+        base: TinyTransformer | None = None,
         seed: int = 0,
-        threads: int | None = None,
+        threads: int | None = 1,
+        device: str | torch.device | None = None,
+        progress: bool = False,
     ):
-        self.config = model or ModelConfig(check_int("vocab_size", vocab_size, minimum=2))
+        vocab_size = check_int("vocab_size", vocab_size, minimum=2)
+        self.config = model or ModelConfig(vocab_size)
+        if not isinstance(self.config, ModelConfig):
+            raise TypeError(f"model must be a ModelConfig, got {type(model).__name__}")
         if self.config.vocab_size != vocab_size:
             raise ValueError(f"model.vocab_size ({self.config.vocab_size}) must equal vocab_size ({vocab_size})")
         self.training = training or TrainConfig()
+        if not isinstance(self.training, TrainConfig):
+            raise TypeError(f"training must be a TrainConfig, got {type(training).__name__}")
         self.protocol = check_choice("protocol", protocol, PROTOCOLS)
         self.temperature = check_float("temperature", temperature, 0.0, strict_minimum=True)
         self.top_k = None if top_k is None else check_int("top_k", top_k, 1, vocab_size)
+        if held_out is not None and not isinstance(held_out, Sentences):
+            raise TypeError(f"held_out must be a Sentences batch or None, got {type(held_out).__name__}")
         self.held_out = held_out if held_out is not None and len(held_out) else None
         self.seed = check_int("seed", seed, minimum=0)
-        self.threads = threads
-        self.base: TinyTransformer | None = None  # the first model, trained from scratch on real text
+        self.threads = None if threads is None else check_int("threads", threads, minimum=1, maximum=256)
+        self.device = torch.device(device) if device is not None else default_device()
+        if base is not None:
+            if not isinstance(base, TinyTransformer) or base.config != self.config:
+                raise ValueError("base must be a TinyTransformer with this family's model configuration")
+            base = base.to(self.device).eval()
+        self.base: TinyTransformer | None = base  # generation 0: trained from scratch on real text
+        self._base_given = base is not None
+        self.progress = progress
         self._fits = 0
 
+    def fit(self, data: Sequence[Sentences]) -> list[NeuralLMModel]:
+        """One network per run: the first call trains from scratch (generation 0, kept as ``base``),
+        every later call fine-tunes a copy of ``base`` on the run's data."""
+        self._fits += 1
+        rng = np.random.default_rng([self.seed, self._fits])
+        with torch_threads(self.threads):
+            return [self._fit_one(run, rng) for run in data]
+
     def _fit_one(self, sentences: Sentences, rng: np.random.Generator) -> NeuralLMModel:
-        if self.threads:
-            torch.set_num_threads(self.threads)
         t = self.training
-        from_scratch = self.base is None or self.protocol == "scratch"
+        if self._fits == 1 and self._base_given:  # generation 0 handed in, already trained on the real text
+            return NeuralLMModel(self.base, word_types(sentences), sentences.tokens, [], from_scratch=True)
+        from_scratch = self._fits == 1 or self.protocol == "scratch"
         if from_scratch:
             torch.manual_seed(int(rng.integers(2**31)))
-            net = TinyTransformer(self.config)
-            epochs, rate = t.epochs, t.learning_rate
-        else:
+            net = TinyTransformer(self.config).to(self.device)
+            epochs, rate, warmup = t.epochs, t.learning_rate, t.warmup
+        else:  # Shumailov et al.: every later generation fine-tunes a copy of generation 0
             net = copy.deepcopy(self.base)
-            epochs, rate = t.finetune_epochs, t.finetune_learning_rate
+            epochs, rate, warmup = t.finetune_epochs, t.finetune_learning_rate, 0.0
+        progress = ("generation 0, from scratch" if from_scratch else "fine-tuning") if self.progress else False
         losses = train(
             net,
             sentences,
@@ -381,27 +562,25 @@ class NeuralLM(SentenceFamily):
             learning_rate=rate,
             batch_size=t.batch_size,
             weight_decay=t.weight_decay,
+            warmup=warmup,
             rng=rng,
+            progress=progress,
         )
         if self.base is None:
             self.base = net
-        ids = sentences.ids
-        return NeuralLMModel(net, int(np.count_nonzero(np.bincount(ids, minlength=2)[2:])), int(ids.size), losses)
-
-    def fit(self, data: Sequence[Sentences]) -> list[NeuralLMModel]:
-        self._fits += 1
-        rng = np.random.default_rng([self.seed, self._fits])
-        return [self._fit_one(run, rng) for run in data]
+        return NeuralLMModel(net, word_types(sentences), sentences.tokens, losses, from_scratch)
 
     def sample(self, model: Sequence[NeuralLMModel], size: int, rng: np.random.Generator) -> list[Sentences]:
         out = []
-        for m in model:
-            generator = torch.Generator().manual_seed(int(as_rng(rng).integers(2**63)))
-            out.append(generate(m.net, size, generator, temperature=self.temperature, top_k=self.top_k))
+        with torch_threads(self.threads):
+            for m in model:
+                generator = torch.Generator(device=self.device).manual_seed(int(as_rng(rng).integers(2**62)))
+                out.append(generate(m.net, size, generator, temperature=self.temperature, top_k=self.top_k))
         return out
 
     def perplexity(self, model: NeuralLMModel, sentences: Sentences) -> float:
-        return lm_perplexity(model.net, sentences)
+        with torch_threads(self.threads):
+            return lm_perplexity(model.net, sentences)
 
     def log_likelihood(self, model: Sequence[NeuralLMModel], data: Sequence[Sentences]) -> np.ndarray:
         """Mean log-probability per predicted event of every sentence, ``(runs, sentences)``."""
@@ -417,8 +596,63 @@ class NeuralLM(SentenceFamily):
             "train_tokens": np.array([m.tokens for m in model]),
         }
         if self.held_out is not None:
-            values["perplexity_real"] = np.array([lm_perplexity(m.net, self.held_out) for m in model])
+            values["perplexity_real"] = np.array([self.perplexity(m, self.held_out) for m in model])
         return values
+
+
+# --------------------------------------------------------------------------- experiments
+
+
+def train_base(
+    corpus: TextCorpus | str | None = None,
+    *,
+    model: ModelConfig | None = None,
+    training: TrainConfig | None = None,
+    seed: int = 0,
+    threads: int | None = 1,
+    device: str | torch.device | None = None,
+    progress: bool = False,
+) -> TinyTransformer:
+    """Generation 0 on its own: a transformer trained from scratch on all real training sentences,
+    exactly as the first fit of :class:`NeuralLM` (same seed stream) trains it."""
+    corpus = load_corpus(corpus)
+    family = NeuralLM(
+        len(corpus.vocab), model=model, training=training, seed=seed, threads=threads, device=device, progress=progress
+    )
+    return family.fit([corpus.train])[0].net
+
+
+_BASES: dict[int, TinyTransformer] = {}
+
+
+def base_model(seed: int = 0, *, progress: bool = False) -> TinyTransformer:
+    """Generation 0 of the embedded corpus with the default settings (:func:`train_base`), trained
+    once per session and then reused."""
+    seed = check_int("seed", seed, minimum=0)
+    if seed not in _BASES:
+        _BASES[seed] = train_base(None, seed=seed, progress=progress)
+    return _BASES[seed]
+
+
+@dataclass
+class NeuralLMRun:
+    """What :func:`simulate_transformer` returns: the history and what is needed to read it."""
+
+    history: History
+    corpus: TextCorpus
+    family: NeuralLM
+
+    def text(self, generation: int, count: int = 3, seed: int = 0, run: int = 0) -> list[str]:
+        """``count`` sentences generated by the model of ``generation`` (needs ``keep_models``)."""
+        if not self.history.models:
+            raise ValueError("models were not kept: call simulate_transformer(..., keep_models=True)")
+        model = self.history.models[check_int("generation", generation, 0, len(self.history.models) - 1)][run]
+        generator = torch.Generator(device=self.family.device).manual_seed(check_int("seed", seed, minimum=0))
+        with torch_threads(self.family.threads):
+            sentences = generate(
+                model.net, count, generator, temperature=self.family.temperature, top_k=self.family.top_k
+            )
+        return sentences.to_text(self.corpus.vocab)
 
 
 def simulate_transformer(
@@ -434,19 +668,22 @@ def simulate_transformer(
     top_k: int | None = None,
     model: ModelConfig | None = None,
     training: TrainConfig | None = None,
+    base: TinyTransformer | None = None,
     eval_sentences: int = 500,
     seed: int = 0,
+    threads: int | None = 1,
+    device: str | torch.device | None = None,
     keep_models: bool = False,
+    measure=None,
     progress: bool | str = False,
-) -> NGramRun:
+) -> NeuralLMRun:
     """The n-gram experiment of :func:`collapse_edu.ngram.simulate_ngram` with the transformer:
-    train on the real text, generate ``n`` sentences (default: as many as the real training text),
-    train the next generation on data chosen by ``policy`` (fine-tuning the first model, or from
-    scratch), repeat. Records the same metrics under the same names (``vocabulary``,
-    ``train_tokens``, ``perplexity_real``, ``perplexity_self``, ``distinct_1``, ``distinct_2``,
-    ``sentence_length``), so both models plot on the same axes."""
-    from .loop import run_generations
-
+    train on the real text (generation 0, or take ``base``), generate ``n`` sentences (default: as
+    many as the real training text), train the next generation on data chosen by ``policy``
+    (fine-tuning the generation-0 model, or from scratch), repeat. Records the same metrics under
+    the same names (``vocabulary``, ``train_tokens``, ``perplexity_real``, ``perplexity_self``,
+    ``distinct_1``, ``distinct_2``, ``sentence_length``), so both models plot on the same axes.
+    ``measure(family, model, data, t)`` may add more per-generation numbers."""
     corpus = load_corpus(corpus)
     seed = check_int("seed", seed, minimum=0)
     eval_sentences = check_int("eval_sentences", eval_sentences, minimum=1)
@@ -459,9 +696,20 @@ def simulate_transformer(
         temperature=temperature,
         top_k=top_k,
         held_out=corpus.held_out,
+        base=base,
         seed=seed,
+        threads=threads,
+        device=device,
     )
     loop_seed, eval_seed = np.random.SeedSequence(seed).spawn(2)
+    metrics = sample_metrics(family, eval_sentences, np.random.default_rng(eval_seed))
+
+    def measure_all(models, data, t):
+        values = dict(metrics(models, data, t))
+        if measure is not None:
+            values.update(measure(family, models, data, t))
+        return values
+
     history = run_generations(
         family,
         SentencePool(corpus.train),
@@ -471,8 +719,113 @@ def simulate_transformer(
         policy=policy,
         real_fraction=real_fraction,
         seed=np.random.default_rng(loop_seed),
-        measure=sample_metrics(family, eval_sentences, np.random.default_rng(eval_seed)),
+        measure=measure_all,
         keep_models=keep_models,
         progress=progress,
     )
-    return NGramRun(history, corpus, family)
+    return NeuralLMRun(history, corpus, family)
+
+
+RESULTS_FILE = "neural_lm_runs.json"  #: the precomputed runs (``benchmarks/neural_lm_runs.py``)
+
+
+def load_runs(path: str | None = None) -> dict:
+    """The precomputed multi-seed runs of lesson 04 from ``collapse_edu/results/`` (or ``path``):
+    settings, seeds, and per policy and seed one value per generation of every metric."""
+    from pathlib import Path
+
+    target = Path(path) if path is not None else Path(__file__).resolve().parent / "results" / RESULTS_FILE
+    if not target.is_file():
+        raise FileNotFoundError(f"no precomputed runs at {target}: make them with python benchmarks/neural_lm_runs.py")
+    return json.loads(target.read_text(encoding="utf-8"))
+
+
+def runs_history(results: dict, policy: str) -> History:
+    """One policy of :func:`load_runs` as a :class:`~collapse_edu.loop.History` whose runs are the
+    seeds: ``history[name]`` has shape (generations + 1, seeds, ...)."""
+    policies = results["settings"]["policies"]
+    if policy not in results["runs"]:
+        raise ValueError(f"policy must be one of {', '.join(map(repr, results['runs']))}; got {policy!r}")
+    seeds = [str(s) for s in results["seeds"] if str(s) in results["runs"][policy]]
+    names = results["runs"][policy][seeds[0]]["metrics"]
+    metrics = {
+        name: np.stack([np.asarray(results["runs"][policy][s]["metrics"][name], float) for s in seeds], axis=1)
+        for name in names
+    }
+    return History(Policy.coerce(policy, policies[policy]), results["settings"]["n"], metrics)
+
+
+#: Real-word count buckets of the survival curves: (lowest, highest) count in the real training text.
+COUNT_BUCKETS = ((1, 1), (2, 2), (3, 3), (4, 7), (8, 15), (16, None))
+#: Bin edges of the per-sentence perplexity histograms: log-spaced from 1 to 10^5, ten bins a decade.
+PERPLEXITY_BINS = np.logspace(0, 5, 51)
+
+
+def bucket_of(counts: np.ndarray) -> np.ndarray:
+    """The :data:`COUNT_BUCKETS` index of every count (-1 for 0)."""
+    counts = np.asarray(counts)
+    index = np.full(counts.shape, -1)
+    for b, (low, high) in enumerate(COUNT_BUCKETS):
+        index[(counts >= low) & ((counts <= high) if high is not None else True)] = b
+    return index
+
+
+def distinct_pairs(sentences: Sentences, pairs: int = 5000) -> float:
+    """distinct-2 at a fixed sample size: different word pairs among the first ``pairs`` pairs of
+    neighbouring words inside sentences (all of them when there are fewer). distinct-n of a whole
+    sample grows as the sample shrinks, so shorter sentences alone would raise it."""
+    pairs = check_int("pairs", pairs, minimum=1)
+    ids = sentences.ids.astype(np.int64)
+    inside = np.ones(ids.size, bool)  # position i starts a pair unless it is the last word of its sentence
+    inside[sentences.offsets[1:][sentences.lengths > 0] - 1] = False
+    start = np.flatnonzero(inside[:-1])[:pairs] if ids.size > 1 else np.zeros(0, np.int64)
+    if start.size == 0:
+        return 0.0
+    codes = ids[start] * (int(ids.max()) + 1) + ids[start + 1]
+    return float(np.unique(codes).size / codes.size)
+
+
+def generation_measure(corpus: TextCorpus, n: int | None = None):
+    """A ``measure`` for :func:`simulate_transformer` that records, per generation and run:
+
+    * ``judged_histogram`` (counts in :data:`PERPLEXITY_BINS`) and ``judged_median`` of the
+      per-sentence perplexity, under the generation-0 model, of the last ``n`` sentences the
+      generation trained on: the text its predecessor wrote (Shumailov et al.'s histogram; for
+      ``accumulate`` the newest corpus of the pool, for generations 0 and 1 the real text);
+    * ``distinct_pairs``: :func:`distinct_pairs` of those sentences (repetition at a fixed size);
+    * ``surviving_by_count``: per :data:`COUNT_BUCKETS` bucket, how many of the real words seen
+      that often in the real training text occur in the generation's training data;
+    * ``words_back``: word types in the generation's training data that were missing from the
+      previous generation's (0 for a count model: a word once lost never returns)."""
+    corpus = load_corpus(corpus)
+    n = len(corpus.train) if n is None else check_int("n", n, minimum=1)
+    vocab_size = len(corpus.vocab)
+    real_bucket = bucket_of(np.bincount(corpus.train.ids, minlength=vocab_size))
+    real_bucket[:2] = -1
+    previous: dict[int, np.ndarray] = {}
+
+    def measure(family: NeuralLM, models, data, t):
+        rows: dict[str, list] = {k: [] for k in ("judged_histogram", "judged_median", "distinct_pairs")}
+        rows.update(surviving_by_count=[], words_back=[])
+        for r, run in enumerate(data):
+            newest = run.take(np.arange(max(0, len(run) - n), len(run)))
+            with torch_threads(family.threads):
+                judged = sentence_perplexities(family.base, newest)
+            rows["judged_histogram"].append(np.histogram(np.clip(judged, 1, 1e5 - 1), PERPLEXITY_BINS)[0])
+            rows["judged_median"].append(float(np.median(judged)))
+            rows["distinct_pairs"].append(distinct_pairs(newest))
+            present = np.bincount(run.ids, minlength=vocab_size) > 0
+            rows["surviving_by_count"].append(
+                np.bincount(real_bucket[present & (real_bucket >= 0)], minlength=len(COUNT_BUCKETS))
+            )
+            back = present[2:] & ~previous[r][2:] if t > 0 and r in previous else np.zeros(0, bool)
+            rows["words_back"].append(int(back.sum()))
+            previous[r] = present
+        return rows
+
+    return measure
+
+
+def settings_of(family: NeuralLM) -> dict:
+    """The model and training settings of a family, as plain numbers (for result files)."""
+    return {"model": asdict(family.config), "training": asdict(family.training), "protocol": family.protocol}

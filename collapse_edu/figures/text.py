@@ -46,7 +46,7 @@ def _series(ax: plt.Axes, t: np.ndarray, values: np.ndarray, label: str, i: int)
 
 
 def _plain_log_axis(ax: plt.Axes) -> None:
-    """Log scale with plain-number ticks (50, 100, 2,000, 1e6): at 1, 1.5, 2, 3, 5 and 7 x 10^k
+    """Log scale with plain-number ticks (0.5, 1.5, 50, 2,000, 1e6): at 1, 1.5, 2, 3, 5 and 7 x 10^k
     within a factor of ten, at 1, 2 and 5 x 10^k over a wider range, at powers of ten over a wide one."""
     ax.set_yscale("log")
     low, high = ax.get_ylim()
@@ -54,7 +54,15 @@ def _plain_log_axis(ax: plt.Axes) -> None:
     subs = (1.0, 1.5, 2.0, 3.0, 5.0, 7.0) if span < 10 else (1.0, 2.0, 5.0) if span < 300 else (1.0,)
     ax.yaxis.set_major_locator(LogLocator(base=10, subs=subs))
     ax.yaxis.set_major_formatter(
-        FuncFormatter(lambda v, _: f"{v:,.0f}" if 1 <= v < 1e5 else f"{v:.0e}".replace("e+0", "e").replace("e-0", "e-"))
+        FuncFormatter(
+            lambda v, _: (
+                f"{v:,.0f}"
+                if 10 <= v < 1e5
+                else f"{v:g}"
+                if 1e-3 <= v < 10
+                else f"{v:.0e}".replace("e+0", "e").replace("e-0", "e-")
+            )
+        )
     )
     ax.yaxis.set_minor_formatter(NullFormatter())
 
@@ -139,17 +147,22 @@ def forgotten_words(run: NGramRun, generations: Sequence[int] = (0, 1, 5, 10, 20
 
 class TextTable:
     """Sentences side by side, one column per generation; HTML in Jupyter, plain text elsewhere.
-    ``footer`` adds labelled rows (label -> {generation: text})."""
+    ``footer`` adds labelled rows (label -> {generation: text}). A string key is its own heading."""
 
     def __init__(
-        self, texts: Mapping[int, Sequence[str]], footer: Mapping[str, Mapping[int, str]] | None = None, width: int = 60
+        self,
+        texts: Mapping[int | str, Sequence[str]],
+        footer: Mapping[str, Mapping[int | str, str]] | None = None,
+        width: int = 60,
     ):
         self.texts = dict(texts)
         self.footer = dict(footer or {})
         self.width = width
 
     @staticmethod
-    def _heading(t: int) -> str:
+    def _heading(t: int | str) -> str:
+        if isinstance(t, str):
+            return t
         return "real text (generation 0)" if t == 0 else f"generation {t}"
 
     def _repr_html_(self) -> str:
