@@ -658,3 +658,24 @@ WRONG_ANSWERS = {
 }
 
 test_checkers = checker_tests("07", WRONG_ANSWERS)
+
+
+@claim(
+    "07",
+    "One training step, exactly as `gan.train_gan` runs it 2,000 times",
+    "The more the discriminator is trained between generator updates (here 3 updates per step), the nearer it "
+    "comes to the best discriminator for the current generator.",
+)
+def test_train_gan_runs_the_shown_step_2000_times_with_3_discriminator_updates(monkeypatch):
+    defaults = inspect.signature(train_gan).parameters
+    assert defaults["steps"].default == 2000 and defaults["d_steps"].default == 3
+    calls = []
+    step = gan.adversarial_step
+
+    def counting_step(*args, **kwargs):
+        calls.append(args[-1] if len(args) == 7 else kwargs.get("d_steps"))
+        return step(*args, **kwargs)
+
+    monkeypatch.setattr(gan, "adversarial_step", counting_step)
+    train_gan("ring", "vanilla", seed=0, steps=20, progress=False)
+    assert calls == [3] * 20  # one shown step per training step, each with 3 discriminator updates
