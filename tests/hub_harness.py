@@ -45,7 +45,8 @@ LESSONS_DIR = REPO_ROOT / "lessons"
 #: The lessons a workshop test runs, by role. Lessons get renumbered when one is inserted, so a lesson
 #: is named here by its number only where that is stable (01) and otherwise by the name after the
 #: number. The test checks each role: the numpy lesson must not import torch, the torch lesson must.
-WORKSHOP_LESSONS = {"numpy": "01", "torch": "catastrophic_forgetting"}
+#: The torch lesson is the capstone, the workshop's last block (and the lightest torch lesson: ~13 CPU s).
+WORKSHOP_LESSONS = {"numpy": "01", "torch": "capstone_diagnose_and_prevent"}
 
 #: The last cell every run executes: the kernel's peak resident memory (ru_maxrss is in KiB on Linux),
 #: its CPU seconds (including any child processes), whether the lesson imported torch, and its pid.
