@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -299,6 +299,18 @@ class History:
             return self.metrics[name]
         except KeyError:
             raise KeyError(f"no metric {name!r}; recorded: {', '.join(self.metrics)}") from None
+
+    def head(self, generations: int) -> History:
+        """The record of generations 0..``generations`` only. The loop draws its random numbers in
+        generation order, so with the same seed a run of T generations is exactly the first T
+        generations of a longer run, and a longer run's head stands in for a shorter one."""
+        last = len(self.generations) - 1
+        generations = check_int("generations", generations, minimum=0, maximum=last)
+        return replace(
+            self,
+            metrics={name: values[: generations + 1] for name, values in self.metrics.items()},
+            models=self.models[: generations + 1],
+        )
 
     def median(self, name: str) -> np.ndarray:
         return np.median(self[name], axis=1)

@@ -164,6 +164,23 @@ def test_history_names_unknown_metrics():
         history["variance"]
 
 
+@pytest.mark.parametrize("policy", POLICIES)
+def test_a_shorter_run_is_the_head_of_a_longer_one(policy):
+    kwargs = dict(n=20, runs=4, policy=policy, real_fraction=0.3 if policy == "fresh-real" else None, seed=7)
+    short = simulate_gaussian(generations=5, **kwargs)
+    head = simulate_gaussian(generations=30, **kwargs).head(5)
+    for name in short.metrics:
+        np.testing.assert_array_equal(short[name], head[name])
+    assert head.policy == short.policy and head.n == short.n
+
+
+def test_head_names_the_allowed_generations():
+    history = simulate_gaussian(n=5, generations=4, runs=2)
+    with pytest.raises(ValueError, match="generations"):
+        history.head(5)
+    assert history.head(0)["sigma"].shape == (1, 2)
+
+
 def test_measure_adds_columns_and_sees_the_training_data():
     def measure(model, data, t):
         size = 0 if data is None else data.shape[1]

@@ -227,6 +227,31 @@ def word_counts_before_after(history: History) -> tuple[np.ndarray, np.ndarray]:
     return before, after
 
 
+#: The explorer's largest number of generations: a run that must grow is run this far at once.
+EXPLORER_GENERATIONS = 60
+_EXPLORER_RUNS: dict[tuple, History] = {}  # settings (all but generations) -> the longest run so far
+_EXPLORER_KEEP = 8  #: settings remembered (each a few kB)
+
+
+def _explorer_history(generations: int, **settings) -> History:
+    """``simulate_ngram(generations=generations, **settings).history``, served from the longest run
+    already computed with these settings when there is one (a run of T generations is the head of a
+    longer run with the same seed, :meth:`History.head`), so that moving only the generations
+    slider redraws without simulating again. A run that must grow is run to
+    max(``generations``, :data:`EXPLORER_GENERATIONS`) once the first short run is on record."""
+    generations = check_int("generations", generations, minimum=1)
+    key = tuple(sorted(settings.items()))
+    stored = _EXPLORER_RUNS.get(key)
+    if stored is None or len(stored.generations) <= generations:
+        length = generations if stored is None else max(generations, EXPLORER_GENERATIONS)
+        stored = simulate_ngram(load_corpus(), generations=length, **settings).history
+        _EXPLORER_RUNS.pop(key, None)
+        while len(_EXPLORER_RUNS) >= _EXPLORER_KEEP:
+            _EXPLORER_RUNS.pop(next(iter(_EXPLORER_RUNS)))
+        _EXPLORER_RUNS[key] = stored
+    return stored.head(generations)
+
+
 def ngram_collapse(
     order: int = 2,
     policy: str = "replace",
@@ -244,10 +269,9 @@ def ngram_collapse(
     section 2: five runs, seed 0, distinct-n measured on 500 sentences per model (distinct-n
     depends on the sample size, so only equal sizes compare)."""
     corpus = load_corpus()
-    run = simulate_ngram(
-        corpus,
+    history = _explorer_history(
+        generations,
         order=order,
-        generations=generations,
         runs=runs,
         policy=policy,
         real_fraction=real_fraction if policy == "fresh-real" else None,
@@ -256,12 +280,12 @@ def ngram_collapse(
         eval_sentences=eval_sentences,
         seed=seed,
     )
-    label = f"order {order}, {run.history.policy}, T = {temperature:g}" + (f", top-{top_k}" if top_k else "")
+    label = f"order {order}, {history.policy}, T = {temperature:g}" + (f", top-{top_k}" if top_k else "")
     theory = None
     if policy == "replace" and temperature == 1.0 and not top_k:
         theory = fit_ngram(corpus.train, order, len(corpus.vocab)).unigram_counts[2:]
     return collapse_dashboard(
-        {label: run.history},
+        {label: history},
         theory_counts=theory,
         panels=("vocabulary", "distinct_2", "perplexity_real"),
         title=f"{label}; {runs} runs",

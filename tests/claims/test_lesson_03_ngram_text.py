@@ -699,6 +699,29 @@ def test_explorer_repeats_section_2():
 
 @claim(
     LESSON,
+    "A change of the number of generations alone is redrawn from the run already computed, since with the same seed "
+    "a shorter run is exactly the start of a longer one; any other change runs the simulation again.",
+)
+def test_the_explorer_reuses_a_longer_run(corpus, monkeypatch):
+    for policy, fraction in (("replace", None), ("fresh-real", 0.2), ("accumulate", None)):
+        settings = dict(order=2, runs=2, policy=policy, real_fraction=fraction, eval_sentences=50, seed=SEED)
+        short = ngram.simulate_ngram(corpus, generations=6, **settings).history
+        head = ngram.simulate_ngram(corpus, generations=12, **settings).history.head(6)
+        assert all(np.array_equal(short[name], head[name]) for name in short.metrics), policy
+    calls = []
+    simulate = figures.simulate_ngram
+    monkeypatch.setattr(figures, "simulate_ngram", lambda *a, **k: calls.append(k["generations"]) or simulate(*a, **k))
+    monkeypatch.setattr(figures, "_EXPLORER_RUNS", {})
+    shown = {g: figures.ngram_collapse(generations=g, runs=2, eval_sentences=50, seed=SEED) for g in (10, 15, 5, 40)}
+    assert calls == [10, figures.EXPLORER_GENERATIONS]  # 15 grew the run to 60; 5 and 40 reuse it
+    figures.ngram_collapse(generations=10, runs=2, eval_sentences=50, seed=SEED, temperature=0.7)
+    assert calls[-1] == 10  # another setting: simulated again
+    direct = ngram.simulate_ngram(corpus, generations=40, runs=2, eval_sentences=50, seed=SEED).history
+    assert np.array_equal(shown[40].axes[0].lines[0].get_ydata(), direct.median("vocabulary"))
+
+
+@claim(
+    LESSON,
     "sentences from the model of all real text score a distinct-2 of about 0.65 on 300 sentences but about 0.56 "
     "on 500. So distinct-n values can be compared only at equal sample sizes.",
     "The sample size matters.",
