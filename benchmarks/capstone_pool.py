@@ -18,12 +18,10 @@ the GAN defaults retrains). Stage 2 turns every run of every variant into a log
 from __future__ import annotations
 
 import argparse
-import datetime
 import hashlib
 import inspect
 import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -31,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from collapse_edu import capstone
+from collapse_edu.environment import machine_info
 
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "collapse-edu" / "capstone-gan"
 
@@ -94,8 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     meta = {
         "produced_by": "benchmarks/capstone_pool.py",
         "command": "python benchmarks/capstone_pool.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "date": datetime.date.today().isoformat(),
-        "machine": {"python": platform.python_version(), "processor": platform.machine(), "cpus": os.cpu_count()},
+        **machine_info("date"),
+        "machine": machine_info("python", "processor=architecture", "cpus"),
         "gan_settings": {key: gan_settings(m, c) for key, (m, c, _) in capstone.GAN_VARIANTS.items()},
         "gan_seconds_median": float(np.median(seconds)) if seconds else None,
         "total_seconds": round(time.perf_counter() - start),

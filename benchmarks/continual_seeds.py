@@ -19,14 +19,10 @@ sweeps' lambda = 1e5 and k = 10 are the main grid's runs. Run from the repositor
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
 import collapse_edu
 from collapse_edu.continual import (
@@ -38,6 +34,7 @@ from collapse_edu.continual import (
     run_continual,
     split_digits,
 )
+from collapse_edu.environment import load_average, machine_info, write_summary
 
 KS = (0, 1, 2, 5, 10, 20, 50)
 LAMBDAS = (0.0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8)
@@ -50,7 +47,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(Path(collapse_edu.__file__).resolve().parent / "results"))
     args = parser.parse_args()
 
-    start, load_before = time.perf_counter(), os.getloadavg()[0]
+    start, load_before = time.perf_counter(), load_average()
     seeds = list(range(args.seeds))
     splits = {seed: split_digits(seed=seed) for seed in seeds}
     done: dict[tuple, ContinualResult] = {}
@@ -100,21 +97,16 @@ def main() -> None:
         "k_sweep": k_sweep,
         "lambda_sweep": lambda_sweep,
         "machine": {
-            "python": platform.python_version(),
-            "torch": torch.__version__,
-            "processor": platform.processor() or platform.machine(),
+            **machine_info("python", "torch", "processor"),
             "threads": 1,
             "distinct_runs": len(done),
             "median_seconds_per_run": round(float(np.median(seconds)), 2),
             "total_seconds": round(time.perf_counter() - start, 1),
-            "load_average_before_after": [round(load_before, 1), round(os.getloadavg()[0], 1)],
+            "load_average_before_after": [round(load_before, 1), round(load_average(), 1)],
         },
     }
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(summary, separators=(",", ":"))
-    (out / SUMMARY_FILE).write_text(text + "\n", encoding="utf-8")
-    print(f"wrote {out / SUMMARY_FILE} ({len(text) // 1024} kB) in {summary['machine']['total_seconds']} s")
+    path = write_summary(Path(args.out) / SUMMARY_FILE, summary)
+    print(f"wrote {path} ({path.stat().st_size // 1024} kB) in {summary['machine']['total_seconds']} s")
 
 
 if __name__ == "__main__":

@@ -16,9 +16,6 @@ Run from the repository root (CPU time and wall time are recorded with the load 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import time
 from pathlib import Path
 
@@ -35,6 +32,7 @@ from collapse_edu.digit_curation import (
     encode_images,
     simulate_digit_curation,
 )
+from collapse_edu.environment import RunClock, machine_info, write_summary
 from collapse_edu.mixtures import PCAMixture, load_digit_split
 from collapse_edu.vae import VAE_DEFAULTS
 
@@ -62,8 +60,7 @@ def main() -> None:
     args = parser.parse_args()
 
     torch.set_num_threads(1)
-    load_start = os.getloadavg()
-    wall, cpu = time.perf_counter(), time.process_time()
+    clock = RunClock()
     runs: dict = {}
     last_shares: dict = {}
     grids: dict = {}
@@ -118,20 +115,14 @@ def main() -> None:
         "grid_generations": stored,
         "grids": grids,
         "machine": {
-            "python": platform.python_version(),
-            "torch": torch.__version__,
-            "processor": platform.processor() or platform.machine(),
+            **machine_info("python", "torch", "processor"),
             "threads": 1,
             "median_cpu_seconds_per_run": seconds,
-            "cpu_seconds": round(time.process_time() - cpu, 1),
-            "wall_seconds": round(time.perf_counter() - wall, 1),
-            "load_average_start_end": [round(load_start[0], 1), round(os.getloadavg()[0], 1)],
+            **clock.record(),
         },
     }
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / SUMMARY_FILE).write_text(json.dumps(summary, separators=(",", ":")) + "\n", encoding="utf-8")
-    print(f"wrote {out / SUMMARY_FILE}: {summary['machine']}")
+    path = write_summary(Path(args.out) / SUMMARY_FILE, summary)
+    print(f"wrote {path}: {summary['machine']}")
 
 
 if __name__ == "__main__":

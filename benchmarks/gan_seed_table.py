@@ -37,19 +37,15 @@ the ring, seed 0, ``train_gan``'s defaults) and stores them whole in ``collapse_
 from __future__ import annotations
 
 import argparse
-import datetime
 import inspect
-import json
-import os
-import platform
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
 import collapse_edu
+from collapse_edu.environment import load_averages, machine_info, write_summary
 from collapse_edu.gan import METHODS, STORED_RUNS, make_target, save_runs, train_gan
 
 # the package's results folder, where lesson 07 reads it (in a checkout or an installed package alike)
@@ -159,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KB)")
         return 0
     start = time.perf_counter()
-    load_before = os.getloadavg()
+    load_before = load_averages()
     rows = train_rows("ring", list(range(args.first_seed, args.first_seed + args.seeds)))
     if args.grid_seeds:
         rows += train_rows("grid", list(range(args.first_seed, args.first_seed + args.grid_seeds)))
@@ -171,14 +167,11 @@ def main(argv: list[str] | None = None) -> int:
     data = {
         "produced_by": "benchmarks/gan_seed_table.py",
         "command": "python benchmarks/gan_seed_table.py " + " ".join(sys.argv[1:] if argv is None else argv),
-        "date": datetime.date.today().isoformat(),
+        **machine_info("date"),
         "machine": {
-            "python": platform.python_version(),
-            "torch": torch.__version__,
-            "processor": platform.machine(),
-            "cpus": os.cpu_count(),
+            **machine_info("python", "torch", "processor=architecture", "cpus"),
             "load_average_before": [round(x, 2) for x in load_before],
-            "load_average_after": [round(x, 2) for x in os.getloadavg()],
+            "load_average_after": [round(x, 2) for x in load_averages()],
             "note": "shared machine: wall-clock seconds include waiting for a core; cpu_seconds do not",
         },
         "settings": defaults,
@@ -191,10 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         "summary": summarise(rows),
         "total_seconds": round(time.perf_counter() - start, 1),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=1) + "\n")
-    tmp.replace(args.out)  # never leave a half-written file behind
+    write_summary(args.out, data, indent=1)  # never leaves a half-written file behind
     for target in dict.fromkeys(r["target"] for r in rows):
         print(f"\n{target}\n" + markdown_table(rows, target))
     for entry in data["summary"]:

@@ -12,34 +12,13 @@ table, the machine, and a two-sample Kolmogorov-Smirnov check that both give the
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import time
 
 import numpy as np
-import scipy
 from scipy import stats
 
+from collapse_edu.environment import machine_info
 from collapse_edu.gaussian import simulate_gaussian
-
-
-def cpu_model() -> str:
-    """The CPU's model name from /proc/cpuinfo (Linux), else what platform knows."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS, Windows
-        return os.cpu_count() or 1
 
 
 def best_time(fast: bool, n: int, runs: int, generations: int, repeat: int, seed: int) -> tuple[float, np.ndarray]:
@@ -87,11 +66,11 @@ def main() -> None:
         f"\nSame distribution: two-sample KS test of sigma_{args.generations}, direct vs fast "
         f"(n = {n}, {args.runs} runs each, different seeds): p = {p:.2f}"
     )
-    load = f", load average {os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else ""
+    m = machine_info("cpu_model", "usable_cores", "load_average", "python", "numpy", "scipy", "system", "architecture")
+    load = "" if m["load_average"] is None else f", load average {m['load_average']:.1f}"
     print(
-        f"\nMachine: {cpu_model()}, {usable_cores()} usable cores{load}; "
-        f"Python {platform.python_version()}, numpy {np.__version__}, scipy {scipy.__version__}, "
-        f"{platform.system()} {platform.machine()}"
+        f"\nMachine: {m['cpu_model']}, {m['usable_cores']} usable cores{load}; "
+        f"Python {m['python']}, numpy {m['numpy']}, scipy {m['scipy']}, {m['system']} {m['architecture']}"
     )
 
 

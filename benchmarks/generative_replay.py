@@ -14,16 +14,13 @@ the repository root (CPU and wall time are recorded with the load average):
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from collapse_edu.continual import DEFAULTS, run_continual, split_digits
+from collapse_edu.environment import RunClock, machine_info, write_summary
 from collapse_edu.replay import REPLAY_DEFAULTS, SUMMARY_FILE, run_generative_replay
 
 
@@ -33,8 +30,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "collapse_edu" / "results"))
     args = parser.parse_args()
 
-    load_start = os.getloadavg()
-    wall, cpu = time.perf_counter(), time.process_time()
+    clock = RunClock()
     scenario = "class-incremental"
     runs: dict = {m: {"R": []} for m in ("finetune", "replay", "generative", "generative-real", "joint")}
     for key in ("generative", "generative-real"):
@@ -70,20 +66,14 @@ def main() -> None:
         "seeds": list(range(args.seeds)),
         "runs": runs,
         "machine": {
-            "python": platform.python_version(),
-            "torch": torch.__version__,
-            "processor": platform.processor() or platform.machine(),
+            **machine_info("python", "torch", "processor"),
             "threads": 1,
             "median_cpu_seconds_per_run": {m: round(float(np.median(s)), 2) for m, s in seconds.items()},
-            "cpu_seconds": round(time.process_time() - cpu, 1),
-            "wall_seconds": round(time.perf_counter() - wall, 1),
-            "load_average_start_end": [round(load_start[0], 1), round(os.getloadavg()[0], 1)],
+            **clock.record(),
         },
     }
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / SUMMARY_FILE).write_text(json.dumps(summary, separators=(",", ":")) + "\n", encoding="utf-8")
-    print(f"wrote {out / SUMMARY_FILE}: {summary['machine']}")
+    path = write_summary(Path(args.out) / SUMMARY_FILE, summary)
+    print(f"wrote {path}: {summary['machine']}")
 
 
 if __name__ == "__main__":

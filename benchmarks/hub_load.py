@@ -22,16 +22,10 @@ on the load. ``--json FILE`` keeps every figure.
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
-import os
-import platform
 import sys
 import tempfile
 import time
 from pathlib import Path
-
-import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
@@ -52,21 +46,20 @@ from hub_harness import (  # noqa: E402
 )
 
 from collapse_edu.cli_link import nbgitpuller_link  # noqa: E402
+from collapse_edu.environment import machine_info, write_summary  # noqa: E402
 
 
 def machine() -> dict:
-    import jupyterhub
-
-    return {
-        "date": datetime.datetime.now().isoformat(timespec="minutes"),
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "cores": os.cpu_count(),
-        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
-        "python": platform.python_version(),
-        "jupyterhub": jupyterhub.__version__,
-        "load_average_at_start": os.getloadavg(),
-    }
+    return machine_info(
+        "date=datetime",
+        "platform",
+        "processor",
+        "cores=cpus",
+        "memory_gb",
+        "python",
+        "jupyterhub",
+        "load_average_at_start=load_averages",
+    )
 
 
 def trial(hub: LocalHub, course, lesson: Path, count: int, tag: str) -> tuple[Phase, dict]:
@@ -213,7 +206,7 @@ def main() -> None:
                 search(args, hub, course, lesson, record)
     record["load_average_at_end"] = load_average()
     if args.json:
-        Path(args.json).write_text(json.dumps(record, indent=1))
+        write_summary(args.json, record, indent=1)
         print(f"wrote {args.json}")
 
 

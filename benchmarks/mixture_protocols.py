@@ -23,16 +23,13 @@ Another CPU may change single runs (floating point), not the counts over runs.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
-import os
-import platform
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+from collapse_edu.environment import machine_info
 from collapse_edu.loop import ModelSource, run_generations
 from collapse_edu.mixtures import GaussianMixtureFamily, MixtureModel, blob_truth, simulate_mixture
 
@@ -99,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     arrays: dict[str, np.ndarray] = {}
+    machine = machine_info("processor", "cpus", "system")
     meta: dict = {
         "settings": {
             "n": args.n,
@@ -112,9 +110,8 @@ def main(argv: list[str] | None = None) -> int:
             "protocols": "fresh: k-means start every generation; warm: EM starts from the previous fit; "
             "warm10: warm start with at most 10 EM steps and tol 1e-4 (the lesson's earlier setting)",
         },
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, {platform.system()}",
-        "python": sys.version.split()[0],
-        "date": datetime.date.today().isoformat(),
+        "machine": f"{machine['processor']}, {machine['cpus']} CPUs, {machine['system']}",
+        **machine_info("python", "date"),
         "seconds": {},
         "summary": {},
     }

@@ -19,9 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import re
 import time
 from pathlib import Path
 
@@ -29,6 +26,7 @@ import numpy as np
 import torch
 
 from collapse_edu import neural_lm
+from collapse_edu.environment import load_average, machine_info, write_summary
 from collapse_edu.ngram import load_corpus
 
 POLICIES = {"replace": None, "fresh-real": 0.1, "accumulate": None}
@@ -141,23 +139,14 @@ def main() -> None:
             )
             results["seeds"] = sorted({int(s) for runs in results["runs"].values() for s in runs})
             results["machine"] = {
-                "python": platform.python_version(),
-                "torch": torch.__version__,
-                "processor": platform.processor() or platform.machine(),
+                **machine_info("python", "torch", "processor"),
                 "device": str(device),
                 "threads": args.threads,
-                "load_average": round(os.getloadavg()[0], 1),
+                "load_average": round(load_average(), 1),
                 "seconds_this_job": round(time.perf_counter() - start, 1),
             }
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(_dump(results), encoding="utf-8")
+            write_summary(out, results, indent=1, inline_lists=True)  # after every run: --resume keeps it
     print(f"wrote {out} in {time.perf_counter() - start:.0f} s")
-
-
-def _dump(results: dict) -> str:
-    """Indented JSON with every innermost list of numbers on one line."""
-    text = json.dumps(results, indent=1)
-    return re.sub(r"\[\s+([^\[\]{}\"]+?)\s+\]", lambda m: "[" + " ".join(m[1].split()) + "]", text) + "\n"
 
 
 if __name__ == "__main__":

@@ -17,14 +17,13 @@ average, because the course machine is shared. Run from the repository root:
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import time
 
 import numpy as np
 import torch
 
 from collapse_edu import neural_lm
+from collapse_edu.environment import load_average, machine_info
 from collapse_edu.ngram import Sentences, load_corpus
 
 
@@ -62,13 +61,13 @@ def main() -> None:
     args = parser.parse_args()
     corpus = load_corpus()
     events = corpus.train.tokens + len(corpus.train)
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
-          f"{platform.python_version()}, torch {torch.__version__}")  # fmt: skip
+    m = machine_info("processor", "cpus", "python", "torch")
+    print(f"machine: {m['processor']}, {m['cpus']} cores, Python {m['python']}, torch {m['torch']}")
     for threads in args.threads:
         torch.set_num_threads(threads)
         torch.manual_seed(0)
         net = neural_lm.TinyTransformer(neural_lm.ModelConfig(len(corpus.vocab)))
-        load = os.getloadavg()[0]
+        load = load_average()
         _, wall, cpu = timed(lambda net=net: neural_lm.train(net, corpus.train, epochs=1.0, learning_rate=3e-3))
         print(f"threads {threads}, load {load:.1f}: training {events / wall:8,.0f} tokens/s wall, "
               f"{events / cpu:8,.0f} per CPU s ({net.parameter_count():,} parameters)")  # fmt: skip
@@ -83,7 +82,7 @@ def main() -> None:
         tokens = slow.tokens + len(slow)
         print(f"threads {threads}: sampling {tokens / wall:8,.0f} tokens/s wall, {tokens / cpu:8,.0f} per CPU s "
               f"(naive: no cache, torch.multinomial; {tokens:,} tokens)")  # fmt: skip
-        print(f"threads {threads}: load average now {os.getloadavg()[0]:.1f}")
+        print(f"threads {threads}: load average now {load_average():.1f}")
 
 
 if __name__ == "__main__":

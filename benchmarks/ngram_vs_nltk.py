@@ -17,14 +17,13 @@ including the ends: nltk one token per ``MLE.generate`` call, collapse_edu all s
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
 import time
 
 import numpy as np
 
 from collapse_edu.data import pydoc_documents
+from collapse_edu.environment import machine_info
 from collapse_edu.ngram import Sentences, Vocabulary, fit_ngram, sample_sentences, split_sentences, tokenize
 
 
@@ -100,18 +99,10 @@ def nltk_mle(sentences: list[list[str]], order: int, generate_tokens: int) -> di
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as info:
-            cpu = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    import nltk
-
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    m = machine_info("cpu_model", "usable_cores", "system", "release", "python", "numpy", "nltk")
     return (
-        f"{cpu}, {cores} cores available, {platform.system()} {platform.release()}; Python "
-        f"{platform.python_version()}, numpy {np.__version__}, nltk {nltk.__version__}"
+        f"{m['cpu_model']}, {m['usable_cores']} cores available, {m['system']} {m['release']}; Python "
+        f"{m['python']}, numpy {m['numpy']}, nltk {m['nltk']}"
     )
 
 

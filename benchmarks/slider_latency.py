@@ -21,9 +21,7 @@ Needs Debian's ``chromium`` and the Python package ``playwright`` (never ``playw
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import shutil
 import statistics
 import sys
@@ -36,22 +34,7 @@ sys.path.insert(0, str(REPO_ROOT / "tests"))
 
 import browser_lab  # noqa: E402
 
-
-def cpu_model() -> str:
-    """The CPU's model name from /proc/cpuinfo (Linux), else what platform knows."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def load_average() -> float | None:
-    return os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-
+from collapse_edu.environment import load_average, machine_info, write_summary  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
@@ -180,10 +163,11 @@ def main() -> None:
             f"| {r['worst']:.2f} | {r['kernel_started']:.2f} | {r['kernel_cpu']:.2f} | {r['browser_cpu']:.2f} "
             f"| {r['load_before']:.1f}-{r['load_after']:.1f} |"
         )
-    machine = f"{cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}, {started}"
+    m = machine_info("cpu_model", "cpus", "python")
+    machine = f"{m['cpu_model']}, {m['cpus']} cores, Python {m['python']}, {started}"
     print(f"\nMachine: {machine}; JupyterLab windowing mode {args.windowing}; kernel code from {args.code}")
     if args.json:
-        args.json.write_text(json.dumps({"machine": machine, "code": str(args.code), "results": results}, indent=1))
+        write_summary(args.json, {"machine": machine, "code": str(args.code), "results": results}, indent=1)
 
 
 if __name__ == "__main__":

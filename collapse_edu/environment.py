@@ -1,11 +1,20 @@
-"""The check that the first cell of every lesson runs: versions, threads and the widget frontend."""
+"""The machine the course runs on: the check that the first cell of every lesson runs (versions, threads,
+the widget frontend), and the record of the machine and the JSON summary file every script in
+``benchmarks/`` keeps with its numbers (:func:`machine_info`, :func:`write_summary`)."""
 
 from __future__ import annotations
 
+import datetime
 import functools
 import importlib
+import json
+import os
 import platform
+import re
 import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 #: Oldest versions the course is tested with (import name -> version).
@@ -64,3 +73,158 @@ def one_blas_thread() -> Any:
     many tiny matrices (one d x d solve per run), where a second BLAS thread only waits: on two busy
     cores it multiplied the time of lesson 05's random-features toy about fiftyfold."""
     return _blas_controller().limit(limits=1, user_api="blas")
+
+
+# --------------------------------------------------------------------------- the benchmarks' records
+
+
+def cpu_model() -> str:
+    """The CPU's model name from ``/proc/cpuinfo`` (Linux), else what :mod:`platform` knows."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity; all cores where the OS does not say)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def load_averages() -> tuple[float, float, float] | None:
+    """The 1-, 5- and 15-minute load averages, or ``None`` where the OS keeps none (Windows)."""
+    return os.getloadavg() if hasattr(os, "getloadavg") else None
+
+
+def load_average() -> float | None:
+    """The 1-minute load average (runnable processes), or ``None`` where the OS keeps none."""
+    loads = load_averages()
+    return None if loads is None else loads[0]
+
+
+def memory_gb() -> float | None:
+    """Physical memory in GiB to one decimal, or ``None`` where the OS does not say."""
+    try:
+        return round(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**30, 1)
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def package_version(name: str) -> str | None:
+    """``__version__`` of the importable module ``name``, or ``None`` if it is not installed."""
+    try:
+        module = importlib.import_module(name)
+    except ImportError:
+        return None
+    return str(getattr(module, "__version__", "?"))
+
+
+#: The facts :func:`machine_info` knows by name, each with how to find it out now.
+MACHINE_FACTS: dict[str, Callable[[], Any]] = {
+    "date": lambda: datetime.date.today().isoformat(),
+    "datetime": lambda: datetime.datetime.now().isoformat(timespec="minutes"),
+    "python": platform.python_version,
+    "cpu_model": cpu_model,
+    "processor": lambda: platform.processor() or platform.machine(),
+    "architecture": platform.machine,
+    "system": platform.system,
+    "release": platform.release,
+    "platform": platform.platform,
+    "cpus": os.cpu_count,
+    "usable_cores": usable_cores,
+    "memory_gb": memory_gb,
+    "load_average": load_average,
+    "load_averages": load_averages,
+}
+#: The packages whose versions :func:`machine_info` reports when no fields are named.
+DEFAULT_PACKAGES = ("numpy", "torch")
+
+
+def machine_info(*fields: str) -> dict[str, Any]:
+    """The machine and software a benchmark ran on, for the record it keeps with its timings.
+
+    Without ``fields``: every fact of :data:`MACHINE_FACTS` (date, CPU model and cores, memory, load
+    averages, Python, ...) and the versions of :data:`DEFAULT_PACKAGES` (``None`` when not installed).
+    With ``fields``: just those, in that order. A field is a fact's name, the import name of a package
+    whose ``__version__`` to report (``"torch"``, ``"jupyterhub"``, ...), or ``"key=fact"`` to store a
+    fact under another key (``"cores=cpus"``), so every script keeps the keys of the files it wrote.
+    """
+    if not fields:
+        info = {name: fact() for name, fact in MACHINE_FACTS.items()}
+        return {**info, **{name: package_version(name) for name in DEFAULT_PACKAGES}}
+    info = {}
+    for field in fields:
+        if not isinstance(field, str):
+            raise TypeError(f"fields must be strings, got {field!r}")
+        key, _, name = field.rpartition("=")
+        key = key or name
+        if name in MACHINE_FACTS:
+            info[key] = MACHINE_FACTS[name]()
+            continue
+        version = package_version(name) if name.isidentifier() else None
+        if version is None:
+            raise ValueError(
+                f"fields: {name!r} is neither a machine fact ({', '.join(MACHINE_FACTS)}) nor an installed package"
+            )
+        info[key] = version
+    return info
+
+
+class RunClock:
+    """Wall-clock and CPU seconds since the clock was made, and the 1-minute load average then and now:
+    what a benchmark's summary keeps next to its numbers (on a shared machine the wall time includes
+    waiting for a core, the CPU time does not; the load average says how much waiting there was)."""
+
+    def __init__(self) -> None:
+        self.wall_start = time.perf_counter()
+        self.cpu_start = time.process_time()
+        self.load_start = load_average()
+
+    def record(self) -> dict[str, Any]:
+        """``cpu_seconds`` and ``wall_seconds`` so far and ``load_average_start_end``, each to 0.1."""
+        load_end = load_average()
+        return {
+            "cpu_seconds": round(time.process_time() - self.cpu_start, 1),
+            "wall_seconds": round(time.perf_counter() - self.wall_start, 1),
+            "load_average_start_end": [None if x is None else round(x, 1) for x in (self.load_start, load_end)],
+        }
+
+
+def write_summary(
+    path: str | os.PathLike, payload: dict, *, indent: int | None = None, inline_lists: bool = False
+) -> Path:
+    """Write a benchmark's summary ``payload`` (a dict) as JSON to ``path`` and return the path.
+
+    ``indent=None`` writes compact JSON (no spaces: the large result tables), an integer indents;
+    ``inline_lists`` puts every innermost list of numbers on one line of the indented text. The file
+    ends with a newline. Missing folders are made; an existing file at ``path`` is replaced, as a
+    re-run of a benchmark replaces its own summary, but only once the new text is complete: it is
+    written to a temporary file beside it and renamed, so an interrupted or failing run never
+    leaves a half-written summary behind.
+    """
+    if not isinstance(payload, dict):
+        raise TypeError(f"payload must be a dict (a JSON object), got {type(payload).__name__}")
+    if indent is not None and (not isinstance(indent, int) or isinstance(indent, bool) or indent < 0):
+        raise ValueError(f"indent must be None or a whole number >= 0, got {indent!r}")
+    path = Path(path)
+    separators = (",", ":") if indent is None else None
+    text = json.dumps(payload, indent=indent, separators=separators)  # fails before anything is written
+    if inline_lists:
+        text = re.sub(r"\[\s+([^\[\]{}\"]+?)\s+\]", lambda m: "[" + " ".join(m[1].split()) + "]", text)
+    if path.is_dir():
+        raise IsADirectoryError(f"path {path} is a folder: name the summary file to write")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        partial.write_text(text + "\n", encoding="utf-8")
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return path
