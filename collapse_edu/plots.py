@@ -109,9 +109,22 @@ def legend_key(ax: plt.Axes, label: str, *, linestyle: str = "--", **style) -> N
     ax.plot([], [], color="0.3", linestyle=linestyle, marker="", label=label, **style)
 
 
-def finish(ax: plt.Axes, *, title: str, xlabel: str, ylabel: str, legend: bool = True, loc: str = "best") -> None:
-    """Title, axis labels and legend: every axes in the course gets all three."""
-    ax.set_title(title)
+def finish(
+    ax: plt.Axes,
+    *,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    legend: bool = True,
+    loc: str = "best",
+    title_y: float | None = None,
+) -> None:
+    """Title, axis labels and legend: every axes in the course gets all three.
+
+    ``title_y=1.0`` pins the title to the top of the axes; by default matplotlib re-places it at
+    every draw, above any tick labels on top, a pass over the y axis that a slider's figure (with
+    no top tick labels) can skip."""
+    ax.set_title(title, y=title_y)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if legend:

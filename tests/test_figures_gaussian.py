@@ -84,6 +84,52 @@ def test_tail_mass_curves_stop_below_the_axis_instead_of_flattening():
         assert not np.any(y == floor), "no flat line drawn at the floor"
 
 
+def labelled_ticks(ax: plt.Axes) -> dict[float, str]:
+    """The y ticks inside the axes' limits that carry a label (major and minor), value -> text."""
+    low, high = sorted(ax.get_ylim())
+    ticks = {}
+    for minor in (False, True):
+        locations = ax.yaxis.get_minorticklocs() if minor else ax.yaxis.get_majorticklocs()
+        labels = ax.yaxis.get_ticklabels(minor=minor)
+        ticks.update(
+            {
+                float(v): t.get_text()
+                for v, t in zip(locations, labels, strict=True)
+                if low <= v <= high and t.get_text()
+            }
+        )
+    return ticks
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "expected"),
+    [
+        (0.07, 1.14, ["0.1", "0.2", "0.3", "0.5", "1"]),  # a decade and a bit: 2, 3 and 5 named too
+        (0.67, 1.07, ["0.7", "0.8", "0.9", "1"]),  # inside one decade: every minor tick named
+        (0.985, 1.009, ["0.985", "0.99", "0.995", "1", "1.005"]),  # narrower: evenly spaced
+        (2e-5, 5.0, ["0.0001", "0.001", "0.01", "0.1", "1"]),  # six decades: powers of ten only
+        (1e-12, 2.0, ["1e-12", "1e-10", "1e-08", "1e-06", "0.0001", "0.01", "1"]),  # 13: every second
+    ],
+)
+def test_log_ticks_are_plain_numbers_fixed_once_inside_the_limits(low, high, expected):
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [low, high])
+    ax.set_yscale("log")
+    ax.set_ylim(low, high)
+    g._plain_log_ticks(ax)
+    assert [t for _, t in sorted(labelled_ticks(ax).items())] == expected
+    every = [*ax.yaxis.get_majorticklocs(), *ax.yaxis.get_minorticklocs()]
+    assert all(low <= v <= high for v in every), "no tick outside the limits (each one is drawn work)"
+    assert type(ax.yaxis.get_major_locator()).__name__ == "FixedLocator"
+
+
+def test_variance_axis_names_two_values_when_the_variance_barely_falls():
+    """n = 1000 over 200 generations keeps E[sigma^2] between about 0.7 and 1: the axis names
+    0.7, 0.8, 0.9 and 1 (a power-of-ten-only axis would show the single label 1)."""
+    right = g.sigma_collapse(n=1000).get_axes()[1]
+    assert [t for _, t in sorted(labelled_ticks(right).items())][-3:] == ["0.8", "0.9", "1"]
+
+
 def test_widget_check_redraws_with_its_argument():
     assert o.widget_check(3.0).get_axes()[0].get_title() == "Widget check: frequency = 3"
 

@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from IPython.core.pylabtools import print_figure
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from PIL import Image
 
 from collapse_edu import widgets as course_widgets
@@ -338,3 +339,27 @@ def test_a_layout_the_engine_had_to_compute_is_reused_next_time():
     png_bundle(again, memory)
     assert positions(again) == positions(wide)
     assert type(again.get_layout_engine()).__name__ == "PlaceHolderLayoutEngine"  # no second layout
+
+
+def test_encode_png_decodes_to_the_same_pixels():
+    rng = np.random.default_rng(0)
+    rgba = rng.integers(0, 256, size=(7, 5, 4), dtype=np.uint8)
+    rgba[2:5] = (255, 255, 255, 255)  # a flat run, as figures have
+    png = course_widgets.encode_png(rgba)
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(png))), rgba)
+    with pytest.raises(ValueError, match="rgba must be a uint8 array of shape"):
+        course_widgets.encode_png(rgba[..., :3])
+
+
+def test_a_shared_renderer_draws_each_figure_as_a_fresh_canvas_does():
+    """The renderer kept between redraws (for its text caches) leaves nothing of the previous
+    figure behind: the same pixels as matplotlib's own canvas."""
+    first, second = two_panels(top=1e6), two_panels(top=3.0)
+    course_widgets.render_png(first)
+    png, _ = course_widgets.render_png(second)
+    renderer = second.canvas.get_renderer()
+    assert renderer is first.canvas.get_renderer()  # same size and dpi: one renderer
+    fresh = two_panels(top=3.0)
+    FigureCanvasAgg(fresh).draw()
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(png))), np.asarray(fresh.canvas.buffer_rgba()))

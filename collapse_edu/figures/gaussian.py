@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import MaxNLocator
 from scipy import stats
 from scipy.special import polygamma
 
@@ -26,16 +26,42 @@ from ..validation import as_rng, check_float, check_int
 THEORY_BAND = {"color": "0.35", "linestyle": ":", "linewidth": 1.6, "marker": "none"}
 
 
-def _plain_log_ticks(ax: plt.Axes) -> None:
-    """Log-scale tick labels as plain numbers (0.5, not 5 x 10^-1): every power of ten, and of the
-    minor ticks only 2, 3 and 5 times a power of ten, so labels never crowd at a decade's edge."""
+def _plain_log_ticks(ax: plt.Axes, max_labels: int = 7) -> None:
+    """Fix a log-scale y axis's ticks, labelled as plain numbers (0.5, not 5 x 10^-1), from the
+    limits the axis has now: call it after the last plot on ``ax``.
 
-    def minor(y: float, _: int) -> str:
-        mantissa = round(y / 10 ** np.floor(np.log10(y)), 6) if y > 0 else 0
-        return f"{y:g}" if mantissa in (2, 3, 5) else ""
+    Every power of ten is labelled (every k-th when more than ``max_labels`` decades are in view;
+    the others get unlabelled ticks); across up to six decades the minor ticks at 2-9 times a power
+    of ten show, and across up to three those at 2, 3 and 5 are labelled, so labels never crowd. A
+    range inside one decade labels its minor ticks, and a range narrower than that gets evenly
+    spaced ticks, so the axis always names at least two values. The ticks are computed once here
+    rather than at every draw, which keeps a redrawn figure cheap."""
+    low, high = sorted(ax.get_ylim())
+    if not (np.isfinite(low) and np.isfinite(high) and 0 < low < high):
+        return
+    inside = lambda values: [v for v in values if low <= v <= high]  # noqa: E731
 
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:g}"))
-    ax.yaxis.set_minor_formatter(FuncFormatter(minor))
+    def label(y: float) -> str:
+        return f"{float(f'{y:.6g}'):g}"
+
+    first, last = int(np.floor(np.log10(low))), int(np.ceil(np.log10(high)))
+    decades = inside([10.0**k for k in range(first, last + 1)])
+    step = max(1, int(np.ceil(len(decades) / max_labels)))
+    major = [y for y in decades if round(np.log10(y)) % step == 0]
+    minor = [y for y in decades if y not in major] if len(decades) <= 4 * max_labels else []
+    labelled: list[float] = []
+    if last - first <= 6:
+        between = inside([m * 10.0**k for k in range(first, last + 1) for m in range(2, 10)])
+        minor += between
+        if last - first <= 3:
+            labelled = [y for y in between if round(y / 10 ** np.floor(np.log10(y)), 6) in (2, 3, 5)]
+        if len(major) + len(labelled) < 2:  # a range inside one decade: name every minor tick
+            labelled = between
+    if len(major) + len(labelled) < 2:  # narrower still: evenly spaced plain numbers
+        major, minor, labelled = inside(MaxNLocator(5, steps=[1, 2, 2.5, 5, 10]).tick_values(low, high)), [], []
+    ax.set_yticks(major, [label(y) for y in major])
+    minor = sorted(set(minor))
+    ax.set_yticks(minor, [label(y) if y in labelled else "" for y in minor], minor=True)
 
 
 def _check_common(n: object, generations: object, runs: object, min_generations: int = 1) -> tuple[int, int, int]:
@@ -137,7 +163,13 @@ def sigma_history(
             label=r"$e^{-t/n}$",
         )
     policy = "" if replace else f", {history.policy}"
-    finish(left, title=f"Fitted $\\sigma$, n = {n}, ddof = {ddof}{policy}", xlabel="generation t", ylabel=r"$\sigma_t$")
+    finish(
+        left,
+        title=f"Fitted $\\sigma$, n = {n}, ddof = {ddof}{policy}",
+        xlabel="generation t",
+        ylabel=r"$\sigma_t$",
+        title_y=1.0,
+    )
 
     _mean_with_error(right, t, history["sigma"] ** 2, label=r"simulation: mean of $\sigma_t^2$ ($\pm$2 SE)", i=0)
     if replace:
@@ -146,7 +178,7 @@ def sigma_history(
         plot_theory(right, t, theory_variance, label=theory_label)
     right.set_yscale("log")
     _plain_log_ticks(right)
-    finish(right, title="Mean fitted variance (log scale)", xlabel="generation t", ylabel=r"$\sigma_t^2$")
+    finish(right, title="Mean fitted variance (log scale)", xlabel="generation t", ylabel=r"$\sigma_t^2$", title_y=1.0)
     return fig
 
 
