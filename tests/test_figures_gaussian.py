@@ -200,3 +200,23 @@ def test_tail_mass_quantile_rejects_bad_arguments(kwargs, name):
     arguments = {"q": 0.5, "t": 5, "n": 10, **kwargs}
     with pytest.raises(ValueError, match=rf"^{name}\b"):
         theory.tail_mass_quantile(**arguments)
+
+
+def test_the_sigma_widget_keeps_its_first_layout_across_the_slider_range():
+    """Lesson 01's slider: whatever n (10-1000), the redraw fits the layout of the n = 100 figure,
+    so no move pays for a second layout pass; the variance label stays clear of the tick labels."""
+    from collapse_edu.widgets import FigureLayout, labels_collide, render_png
+
+    first = g.sigma_collapse(runs=200)
+    first.draw_without_rendering()
+    layout = FigureLayout.of(first)
+    for n in (10, 20, 40, 1000):
+        fig = g.sigma_collapse(n=n, runs=200)
+        assert render_png(fig, layout)[1], n
+        renderer = fig.canvas.get_renderer()
+        right = fig.axes[1]
+        label = right.yaxis.label.get_window_extent(renderer)
+        ticks = [t.get_window_extent(renderer) for t in right.get_yticklabels() if t.get_text()]
+        assert label.x1 < min(box.x0 for box in ticks), n
+        assert not labels_collide(fig, renderer)
+        plt.close(fig)

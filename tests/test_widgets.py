@@ -363,3 +363,19 @@ def test_a_shared_renderer_draws_each_figure_as_a_fresh_canvas_does():
     fresh = two_panels(top=3.0)
     FigureCanvasAgg(fresh).draw()
     assert np.array_equal(np.asarray(Image.open(io.BytesIO(png))), np.asarray(fresh.canvas.buffer_rgba()))
+
+
+def test_the_ngram_explorer_keeps_its_first_layout_when_the_generations_change():
+    """Lesson 03's explorer: from the default figure (20 generations), every number of generations
+    the slider offers redraws into the same layout (no second layout pass) with no label colliding."""
+    from collapse_edu.figures import text as text_figures
+
+    settings = dict(runs=2, eval_sentences=50, seed=3)
+    first = text_figures.ngram_collapse(**settings)
+    first.draw_without_rendering()
+    layout = FigureLayout.of(first)
+    for generations in (5, 10, 35, 60):
+        fig = text_figures.ngram_collapse(generations=generations, **settings)
+        assert render_png(fig, layout)[1], generations
+        assert not labels_collide(fig, fig.canvas.get_renderer())
+        plt.close(fig)

@@ -133,6 +133,9 @@ def sigma_collapse(
     return sigma_history(history, ddof)
 
 
+VARIANCE_LABEL_GAP = 0.14  #: axes widths from the variance axis to its label: room for tick labels like "1e-12"
+
+
 def sigma_history(
     history: History,
     ddof: int = 0,
@@ -179,6 +182,9 @@ def sigma_history(
     right.set_yscale("log")
     _plain_log_ticks(right)
     finish(right, title="Mean fitted variance (log scale)", xlabel="generation t", ylabel=r"$\sigma_t^2$", title_y=1.0)
+    # The label sits where tick labels as wide as "1e-12" still fit, rather than next to the widest
+    # label drawn, so a slider that widens the labels (small n) never moves it into the left panel.
+    right.yaxis.set_label_coords(-VARIANCE_LABEL_GAP, 0.5)
     return fig
 
 

@@ -230,6 +230,7 @@ def word_counts_before_after(history: History) -> tuple[np.ndarray, np.ndarray]:
 #: The explorer's largest number of generations: a run that must grow is run this far at once.
 EXPLORER_GENERATIONS = 60
 _EXPLORER_RUNS: dict[tuple, History] = {}  # settings (all but generations) -> the longest run so far
+EXPLORER_LABEL_GAP = 0.17  #: axes widths from each y axis to its label in the explorer
 _EXPLORER_KEEP = 8  #: settings remembered (each a few kB)
 
 
@@ -284,10 +285,13 @@ def ngram_collapse(
     theory = None
     if policy == "replace" and temperature == 1.0 and not top_k:
         theory = fit_ngram(corpus.train, order, len(corpus.vocab)).unigram_counts[2:]
-    return collapse_dashboard(
+    fig = collapse_dashboard(
         {label: history},
         theory_counts=theory,
         panels=("vocabulary", "distinct_2", "perplexity_real"),
         title=f"{label}; {runs} runs",
         reference=True,
     )
+    for ax in fig.axes:  # room for tick labels as wide as "0.375" or "5,000", whatever the settings:
+        ax.yaxis.set_label_coords(-EXPLORER_LABEL_GAP, 0.5)  # a redraw never moves a label into the next panel
+    return fig
