@@ -679,3 +679,21 @@ def test_train_gan_runs_the_shown_step_2000_times_with_3_discriminator_updates(m
     monkeypatch.setattr(gan, "adversarial_step", counting_step)
     train_gan("ring", "vanilla", seed=0, steps=20, progress=False)
     assert calls == [3] * 20  # one shown step per training step, each with 3 discriminator updates
+
+
+@claim(
+    "07",
+    "(Harder, optional, a minute or more per run) The grid: try `target` grid, `method` pacgan and the longest run "
+    "the slider offers.",
+)
+def test_the_longest_pacgan_run_takes_a_minute_or_more(table):
+    """Read from the stored seed table (no timing in a test): the processor seconds of the 20 PacGAN-4
+    runs of 2,000 steps, scaled to the playground's longest run (the cost of a step does not depend on
+    the target: the same networks and batch)."""
+    playground = next(
+        "".join(cell.source) for cell in notebook("07").cells if "figures.gan_playground" in "".join(cell.source)
+    )
+    longest = int(re.search(r"steps=\(\s*\d+,\s*(\d+),", playground).group(1))
+    seconds = [run["cpu_seconds"] for run in table["runs"] if run["method"] == "pacgan"]
+    per_step = np.median(seconds) / table["settings"]["steps"]
+    assert len(seconds) == 20 and longest * per_step >= 60, (longest, per_step)
