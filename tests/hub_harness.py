@@ -458,6 +458,13 @@ class KernelError(RuntimeError):
     pass
 
 
+class KernelDied(KernelError):
+    """The server reported the kernel dead: it failed to start and every automatic restart failed."""
+
+
+RECEIVE_SLICE = 5.0  #: longest single socket wait (s) while waiting for a kernel message
+
+
 class KernelSession:
     """A notebook's kernel, opened as JupyterLab opens it: POST /api/sessions (the kernel starts in the
     notebook's folder), then the kernel's websocket (``/api/kernels/{id}/channels``, JSON messages)."""
@@ -477,12 +484,16 @@ class KernelSession:
         self.session_id = response.json()["id"]
         self.kernel_id = response.json()["kernel"]["id"]
         ws_url = learner.base.replace("http://", "ws://", 1) + f"api/kernels/{self.kernel_id}/channels"
-        self.ws = websocket.create_connection(
-            f"{ws_url}?session_id={self.client_session}",
-            header=[f"Authorization: token {learner.token}"],
-            timeout=timeout,
-        )
-        self.request("kernel_info_request", {}, timeout=timeout)
+        try:
+            self.ws = websocket.create_connection(
+                f"{ws_url}?session_id={self.client_session}",
+                header=[f"Authorization: token {learner.token}"],
+                timeout=timeout,
+            )
+            self.request("kernel_info_request", {}, timeout=timeout)
+        except Exception:
+            self.close()  # the session goes, so that opening the notebook again starts a new kernel
+            raise
 
     def _message(self, msg_type: str, content: dict) -> dict:
         header = {
@@ -502,17 +513,36 @@ class KernelSession:
         return message["header"]["msg_id"]
 
     def receive(self, timeout: float) -> dict:
+        """The next message, or KernelError after ``timeout`` seconds without one. The socket waits
+        at most :data:`RECEIVE_SLICE` s per read: the server's websocket pings are answered inside
+        ``recv`` and would restart one long socket timeout forever (a kernel that died at start-up
+        then hangs the run instead of failing it)."""
+        import websocket
         from jupyter_server.services.kernels.connection.base import deserialize_binary_message
 
-        self.ws.settimeout(max(timeout, 0.01))
-        frame = self.ws.recv()
-        return deserialize_binary_message(frame) if isinstance(frame, bytes) else json.loads(frame)
+        deadline = time.monotonic() + max(timeout, 0.01)
+        while True:
+            self.ws.settimeout(min(max(deadline - time.monotonic(), 0.01), RECEIVE_SLICE))
+            try:
+                frame = self.ws.recv()
+            except websocket.WebSocketTimeoutException:
+                if time.monotonic() >= deadline:
+                    raise KernelError(
+                        f"{self.learner.name}'s kernel sent nothing for {timeout:.3g} s (did it die?)"
+                    ) from None
+                continue
+            message = deserialize_binary_message(frame) if isinstance(frame, bytes) else json.loads(frame)
+            if message.get("msg_type") == "status" and message.get("content", {}).get("execution_state") == "dead":
+                raise KernelDied(f"{self.learner.name}'s kernel died (the server gave up restarting it)")
+            return message
 
     def request(self, msg_type: str, content: dict, *, timeout: float) -> dict:
         """Send on the shell channel and return the reply's content."""
         msg_id = self.send(msg_type, content)
         deadline = time.monotonic() + timeout
         while True:
+            if time.monotonic() > deadline:
+                raise KernelError(f"no {msg_type} reply from {self.learner.name}'s kernel within {timeout:.0f} s")
             message = self.receive(deadline - time.monotonic())
             if message.get("channel") == "shell" and message.get("parent_header", {}).get("msg_id") == msg_id:
                 return message["content"]
@@ -526,6 +556,8 @@ class KernelSession:
         """Wait until the kernel reports it started work on ``msg_id``."""
         deadline = time.monotonic() + timeout
         while True:
+            if time.monotonic() > deadline:
+                raise KernelError(f"{self.learner.name}'s kernel did not start the cell within {timeout:.0f} s")
             message = self.receive(deadline - time.monotonic())
             if message.get("parent_header", {}).get("msg_id") != msg_id:
                 continue
@@ -557,7 +589,7 @@ class KernelSession:
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
-            self.ws.close()
+            self.ws.close()  # (absent when the websocket never opened)
         with contextlib.suppress(requests.RequestException), self.learner.session() as http:
             http.delete(self.learner.base + f"api/sessions/{self.session_id}", timeout=60)
 
@@ -576,6 +608,7 @@ class LessonRun:
     peak_mb: float = float("nan")
     cpu_s: float = float("nan")
     imported_torch: bool | None = None
+    kernel_retries: int = 0  # kernels that died at start-up and were replaced by opening the notebook again
 
     @property
     def ok(self) -> bool:
@@ -598,7 +631,14 @@ def run_lesson(learner: Learner, path: str, *, cell_timeout: float = 600) -> Les
     kernel = None
     try:
         notebook = nbformat.reads(json.dumps(learner.read_notebook(path)), as_version=4)
-        kernel = KernelSession(learner, path)
+        try:
+            kernel = KernelSession(learner, path)
+        except KernelError:
+            # A kernel can die at start-up when the local TCP ports it was given are taken by another
+            # learner's kernel starting in the same second (ZMQError: Address already in use; the
+            # server's restarts reuse those ports). The learner's remedy: open the notebook again.
+            run.kernel_retries += 1
+            kernel = KernelSession(learner, path)
         run.kernel_seconds = time.perf_counter() - start
         for cell in notebook.cells:
             if cell.cell_type != "code" or not cell.source.strip():
@@ -767,6 +807,8 @@ def format_phase(phase: Phase) -> str:
     ]
     for run in phase.runs:
         result = "ok" if run.ok else "FAILED: " + run.errors[0].splitlines()[0][:80]
+        if run.kernel_retries:
+            result += f" (first kernel died at start-up, notebook opened again {run.kernel_retries}x)"
         lines.append(
             f"{run.learner:<12} {run.seconds:>7.1f} {run.kernel_seconds:>11.1f} {run.cells:>5} {run.cpu_s:>12.1f} "
             f"{run.peak_mb:>14.0f} {phase.learner_peak_mb.get(run.learner, float('nan')):>20.0f}  {result}"
