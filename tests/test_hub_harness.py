@@ -79,3 +79,41 @@ def test_a_kernel_the_server_reports_dead_fails_at_once():
     with pytest.raises(KernelDied, match="learner-01's kernel died"):
         session(SilentSocket([dead])).request("kernel_info_request", {}, timeout=60)
     assert time.monotonic() - start < 5
+
+
+def test_run_lesson_opens_the_notebook_again_when_its_first_kernel_dies(monkeypatch):
+    import hub_harness
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")])
+    opened = []
+
+    class Learner:
+        name = "learner-01"
+
+        def read_notebook(self, path):
+            return json.loads(nbformat.writes(notebook))
+
+    class Kernel:
+        def __init__(self, learner, path):
+            opened.append(path)
+            if len(opened) == 1:
+                raise KernelDied("learner-01's kernel died (the server gave up restarting it)")
+
+        def execute(self, code, timeout):
+            if "peak_mb" in code:  # the probe
+                probe = {"peak_mb": 100.0, "cpu_s": 1.0, "torch": False}
+                return [{"output_type": "stream", "name": "stdout", "text": json.dumps(probe)}], {"status": "ok"}
+            return [], {"status": "ok"}
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(hub_harness, "KernelSession", Kernel)
+    run = hub_harness.run_lesson(Learner(), "course/lessons/01.ipynb")
+    assert run.ok and run.kernel_retries == 1 and opened == ["course/lessons/01.ipynb"] * 2
+
+    opened.clear()
+    monkeypatch.setattr(Kernel, "__init__", lambda self, learner, path: (_ for _ in ()).throw(KernelDied("died")))
+    run = hub_harness.run_lesson(Learner(), "course/lessons/01.ipynb")
+    assert not run.ok and "died" in run.errors[0]  # a second death is a failure, not another retry
