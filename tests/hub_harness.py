@@ -358,6 +358,16 @@ class LocalHub:
     def __exit__(self, *exc) -> None:
         self.stop()
 
+    def log_errors(self, limit: int = 40) -> str:
+        """The hub log's error and warning lines about kernels (the single-user servers log there too)."""
+        try:
+            text = self.log.read_text(errors="replace")
+        except OSError:
+            return "(no hub log)"
+        marks = ("[E ", "[C ", "ZMQError", "Traceback", "dead", "restart", "Address already in use")
+        lines = [line for line in text.splitlines() if any(mark in line for mark in marks)]
+        return "\n".join(lines[-limit:]) or "(no error lines in the hub log)"
+
     def log_tail(self, lines: int = 60) -> str:
         try:
             return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
@@ -491,8 +501,15 @@ class KernelSession:
                 timeout=timeout,
             )
             self.request("kernel_info_request", {}, timeout=timeout)
-        except Exception:
+        except (websocket.WebSocketException, OSError) as error:
+            # The server refuses or closes the kernel's websocket when the kernel fails to start
+            # (a 500 from the channels handler, or the socket dropped once the kernel is dead).
             self.close()  # the session goes, so that opening the notebook again starts a new kernel
+            raise KernelDied(
+                f"{learner.name}'s kernel did not start: its websocket failed ({type(error).__name__}: {error})"
+            ) from error
+        except Exception:
+            self.close()
             raise
 
     def _message(self, msg_type: str, content: dict) -> dict:
@@ -531,6 +548,8 @@ class KernelSession:
                         f"{self.learner.name}'s kernel sent nothing for {timeout:.3g} s (did it die?)"
                     ) from None
                 continue
+            except websocket.WebSocketConnectionClosedException:
+                raise KernelDied(f"the server closed {self.learner.name}'s kernel websocket (did it die?)") from None
             message = deserialize_binary_message(frame) if isinstance(frame, bytes) else json.loads(frame)
             if message.get("msg_type") == "status" and message.get("content", {}).get("execution_state") == "dead":
                 raise KernelDied(f"{self.learner.name}'s kernel died (the server gave up restarting it)")
@@ -623,6 +642,9 @@ def describe_error(output: dict) -> str:
     return f"{output.get('ename')}: {output.get('evalue')}\n{trace[-1500:]}"
 
 
+KERNEL_START_ATTEMPTS = 3  #: times a learner opens the notebook before a kernel that will not start fails the run
+
+
 def run_lesson(learner: Learner, path: str, *, cell_timeout: float = 600) -> LessonRun:
     """Open the notebook ``path`` (relative to the learner's home) in a new kernel and run all its code
     cells in order, stopping at the first error like JupyterLab's *Run All*; then read the probe."""
@@ -631,14 +653,16 @@ def run_lesson(learner: Learner, path: str, *, cell_timeout: float = 600) -> Les
     kernel = None
     try:
         notebook = nbformat.reads(json.dumps(learner.read_notebook(path)), as_version=4)
-        try:
-            kernel = KernelSession(learner, path)
-        except KernelError:
-            # A kernel can die at start-up when the local TCP ports it was given are taken by another
-            # learner's kernel starting in the same second (ZMQError: Address already in use; the
-            # server's restarts reuse those ports). The learner's remedy: open the notebook again.
-            run.kernel_retries += 1
-            kernel = KernelSession(learner, path)
+        while kernel is None:
+            try:
+                kernel = KernelSession(learner, path)
+            except KernelError:
+                # A kernel can die at start-up when the local TCP ports it was given are taken by another
+                # learner's kernel starting in the same second (ZMQError: Address already in use; the
+                # server's restarts reuse those ports). The learner's remedy: open the notebook again.
+                if run.kernel_retries + 1 >= KERNEL_START_ATTEMPTS:
+                    raise
+                run.kernel_retries += 1
         run.kernel_seconds = time.perf_counter() - start
         for cell in notebook.cells:
             if cell.cell_type != "code" or not cell.source.strip():
@@ -808,7 +832,7 @@ def format_phase(phase: Phase) -> str:
     for run in phase.runs:
         result = "ok" if run.ok else "FAILED: " + run.errors[0].splitlines()[0][:80]
         if run.kernel_retries:
-            result += f" (first kernel died at start-up, notebook opened again {run.kernel_retries}x)"
+            result += f" (kernel died at start-up, notebook opened again {run.kernel_retries}x)"
         lines.append(
             f"{run.learner:<12} {run.seconds:>7.1f} {run.kernel_seconds:>11.1f} {run.cells:>5} {run.cpu_s:>12.1f} "
             f"{run.peak_mb:>14.0f} {phase.learner_peak_mb.get(run.learner, float('nan')):>20.0f}  {result}"

@@ -112,7 +112,7 @@ def test_learners_pull_the_course_and_run_a_numpy_and_a_torch_lesson_at_once(hub
     hub_report.extend(format_phase(phase) for phase in phases)
 
     failures = [f"{run.learner} {run.lesson}: {run.errors}" for phase in phases for run in phase.runs if not run.ok]
-    assert not failures, "\n".join(failures)
+    assert not failures, "\n".join(failures) + "\nhub log:\n" + hub.log_errors()
     for phase, uses_torch in zip(phases, (False, True), strict=True):
         for run in phase.runs:
             assert run.imported_torch is uses_torch, (

@@ -114,6 +114,62 @@ def test_run_lesson_opens_the_notebook_again_when_its_first_kernel_dies(monkeypa
     assert run.ok and run.kernel_retries == 1 and opened == ["course/lessons/01.ipynb"] * 2
 
     opened.clear()
-    monkeypatch.setattr(Kernel, "__init__", lambda self, learner, path: (_ for _ in ()).throw(KernelDied("died")))
+
+    def always_dies(self, learner, path):
+        opened.append(path)
+        raise KernelDied("died")
+
+    monkeypatch.setattr(Kernel, "__init__", always_dies)
     run = hub_harness.run_lesson(Learner(), "course/lessons/01.ipynb")
-    assert not run.ok and "died" in run.errors[0]  # a second death is a failure, not another retry
+    # the learner gives up after KERNEL_START_ATTEMPTS openings: a kernel that never starts fails the run
+    assert not run.ok and "died" in run.errors[0]
+    assert len(opened) == hub_harness.KERNEL_START_ATTEMPTS and run.kernel_retries == len(opened) - 1
+
+
+def test_a_websocket_the_server_closes_counts_as_a_dead_kernel():
+    class ClosedSocket(SilentSocket):
+        def recv(self):
+            raise websocket.WebSocketConnectionClosedException("Connection to remote host was lost.")
+
+    with pytest.raises(KernelDied, match="closed learner-01's kernel websocket"):
+        session(ClosedSocket()).request("kernel_info_request", {}, timeout=60)
+
+
+def test_a_websocket_that_fails_while_the_kernel_starts_is_a_kernel_death_and_the_session_goes(monkeypatch):
+    import hub_harness
+
+    deleted = []
+
+    class Response:
+        def raise_for_status(self):
+            pass
+
+        def json(self):
+            return {"id": "session-1", "kernel": {"id": "kernel-1"}}
+
+    class Http:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def post(self, url, json, timeout):
+            return Response()
+
+        def delete(self, url, timeout):
+            deleted.append(url)
+
+    class Learner(FakeLearner):
+        base, token = "http://127.0.0.1:1/user/learner-01/", "t"
+
+        def session(self):
+            return Http()
+
+    def refused(*args, **kwargs):
+        raise websocket.WebSocketBadStatusException("Handshake status %d %s", 500, "Internal Server Error")
+
+    monkeypatch.setattr(websocket, "create_connection", refused)
+    with pytest.raises(KernelDied, match="learner-01's kernel did not start: its websocket failed"):
+        hub_harness.KernelSession(Learner(), "course/lessons/01.ipynb")
+    assert deleted == ["http://127.0.0.1:1/user/learner-01/api/sessions/session-1"]
