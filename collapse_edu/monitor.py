@@ -649,7 +649,7 @@ def report_figure(report: Report):
 
     present = [v for v in VERDICTS if any(s.verdict == v for s in report.symptoms)]
     handles = [Patch(facecolor=colours[v], hatch=hatches[v], edgecolor="black", label=v) for v in present]
-    ax.legend(handles=handles, loc="lower right")
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="verdict")  # off the bars
     ax.set_xlabel("candidate / expected (1 = like a fresh reference sample)")
     ax.set_title(f"Collapse monitor ({report.kind}): overall {report.verdict.upper()}")
     return fig

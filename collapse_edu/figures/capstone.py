@@ -36,8 +36,8 @@ def _draw_view(ax: plt.Axes, log: RunLog, view: str, legend: bool = True) -> Non
         low, high = np.abs(values).min(), np.abs(values).max()
         if np.all(values > 0) and high > 20 * low:
             ax.set_yscale("log")
-        elif np.any(values <= 0) and high > 20 * max(low, 1e-3):
-            ax.set_yscale("symlog", linthresh=1.0)
+        elif np.any(values <= 0) and high > 20:  # zero or negative losses that also reach far above 1
+            ax.set_yscale("symlog", linthresh=1.0)  # linear between -1 and 1, logarithmic beyond
     elif view == "diversity and quality":
         ax.axhline(1.0, color="0.4", linewidth=1, linestyle="--")
         ax.set_ylim(0, max(1.3, min(4.5, float(np.nanmax(log["diversity"])) * 1.1)))
