@@ -244,12 +244,15 @@ def test_the_monitor_on_the_gaussian_over_seeds():
     for line in out:
         sigma, theory = numbers_in(line)[1:3]
         assert abs(sigma - theory) < 0.06  # this run's sigma sits near the median theory
+    many = simulate_gaussian(n=100, generations=200, runs=2000, seed=11)["sigma"]
+    for t in (20, 100, 200):  # the median over 2000 runs follows e^{-t/n}
+        assert abs(np.median(many[t]) / np.exp(-t / 100) - 1) < 0.05, t
     assert out[0].endswith("flagged: -") and out[1].endswith("flagged: variance ratio, cluster coverage")
     assert all("thinnest tail mass" in line for line in out[2:])
     from threadpoolctl import threadpool_limits
 
     grew = False
-    for seed in range(4, 9):
+    for seed in range(4, 14):
         history = simulate_gaussian(n=100, generations=200, runs=1, seed=seed)
         grew |= bool(np.any(history["sigma"][1:101, 0] > 1.2))
         rng = np.random.default_rng(seed + 100)
