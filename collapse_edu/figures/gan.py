@@ -100,7 +100,7 @@ def _zoom(ax: plt.Axes, samples: np.ndarray, target: Target, mode: int, bounds: 
     inset.set_xticks([])
     inset.set_yticks([])
     inset.grid(False)
-    inset.set_title(f"mode {mode}, magnified", fontsize=8, pad=2)
+    inset.set_title(f"mode {mode}, magnified (box {2 * half:g} wide)", fontsize=8, pad=2)
 
 
 def targets_figure(n: int = 2000, seed: int = 0) -> plt.Figure:
@@ -233,7 +233,7 @@ def gan_playground(
     right.set_yticks(range(run.target.n_modes))
     finish(
         right,
-        title=f"Nearest mode of each sample (lr_g {lr_g:g}, lr_d {lr_d:g}, {d_steps} D updates per step)",
+        title=f"Nearest mode of each sample\nlr_g {lr_g:g}, lr_d {lr_d:g}, {d_steps} D updates per step",
         xlabel="training step",
         ylabel="mode index",
         legend=False,
