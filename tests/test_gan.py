@@ -200,3 +200,54 @@ def test_seed_table_json_shape():
     ring = [row for row in runs if row["target"] == "ring"]
     for method in ("vanilla", "pacgan"):
         assert len({row["seed"] for row in ring if row["method"] == method}) >= 5
+
+
+# --------------------------------------------------------------------------- figures
+
+
+@pytest.fixture(scope="module")
+def packed_run() -> GANRun:
+    return stored_run("pacgan", seed=0)
+
+
+def test_samples_are_drawn_above_the_mode_markers(packed_run):
+    """A collapsed cloud sits on a mode's cross: the samples must be drawn over it, not under it."""
+    from collapse_edu.figures import gan as figures
+
+    for fig in (
+        figures.compare_final([packed_run]),
+        figures.snapshot_grid(packed_run, n_panels=4),
+        figures.targets_figure(n=200),
+    ):
+        for ax in fig.axes:
+            samples = [c for c in ax.collections if "samples" in str(c.get_label())]
+            markers = [c for c in ax.collections if "modes" in str(c.get_label())] + list(ax.patches)
+            if samples and markers:
+                assert min(c.get_zorder() for c in samples) > max(m.get_zorder() for m in markers)
+
+
+def test_occupancy_maps_share_one_labelled_scale_and_the_legend_covers_no_curve(packed_run, monkeypatch):
+    from collapse_edu.figures import gan as figures
+    from collapse_edu.widgets import labels_collide
+
+    fig = figures.occupancy_figure(packed_run)
+    image = fig.axes[0].images[0]
+    assert image.get_clim() == (0, 1)
+    assert any(ax.get_ylabel() == "share of samples nearest each mode" for ax in fig.axes)
+    right = fig.axes[1]
+    fig.canvas.draw()
+    box = right.get_legend().get_window_extent()
+    for line in right.get_lines():
+        x, y = line.get_transform().transform(line.get_xydata()).T
+        inside = (box.x0 <= x) & (x <= box.x1) & (box.y0 <= y) & (y <= box.y1)
+        assert not np.any(inside), line.get_label()
+
+    monkeypatch.setattr(figures, "cached_run", lambda *args: packed_run)
+    fig = figures.gan_playground(method="pacgan")
+    heat = [ax for ax in fig.axes if ax.images][0]
+    assert heat.images[0].get_clim() == (0, 1)
+    assert any(ax.get_ylabel() == "share of samples nearest each mode" for ax in fig.axes)  # its colour bar
+    report = packed_run.report()
+    assert f"({report['modes_strict']} with >= 20 HQ)" in fig.axes[0].get_title()
+    fig.canvas.draw()
+    assert not labels_collide(fig, fig.canvas.get_renderer())

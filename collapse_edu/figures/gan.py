@@ -16,19 +16,32 @@ SAMPLE_COLOR = OKABE_ITO[0]
 MODE_COLOR = OKABE_ITO[1]
 
 
-def draw_target(ax: plt.Axes, target: Target, *, label: bool = True) -> None:
-    """The true modes as crosses, each with its 3-std 'high quality' circle."""
+SAMPLE_ZORDER = 4  # samples above the mode markers, so a cloud sitting on a mode stays visible
+MODE_ZORDER = 3
+SHARE_LABEL = "share of samples nearest each mode"
+
+
+def draw_target(ax: plt.Axes, target: Target, *, label: bool = True, numbers: bool = False) -> None:
+    """The true modes as thin crosses, each with its 3-std 'high quality' circle; ``numbers`` writes each
+    mode's index (the rows of the occupancy plots) next to it."""
     ax.scatter(
         *target.modes.T,
         marker="x",
-        s=60,
+        s=50,
         color=MODE_COLOR,
-        linewidths=2,
-        zorder=3,
+        linewidths=1.2,
+        zorder=MODE_ZORDER,
         label="true modes (3-std circle)" if label else None,
     )
     for centre in target.modes:
-        ax.add_patch(Circle(centre, 3 * target.std, fill=False, color=MODE_COLOR, linewidth=1.2, zorder=3))
+        ax.add_patch(Circle(centre, 3 * target.std, fill=False, color=MODE_COLOR, linewidth=1.2, zorder=MODE_ZORDER))
+    if numbers:
+        # outwards from the centre of the target (grid: up and to the right), clear of the cross
+        for k, centre in enumerate(target.modes):
+            norm = np.linalg.norm(centre)
+            direction = centre / norm if target.name == "ring" and norm > 0 else np.array([0.6, 0.6])
+            ax.annotate(str(k), centre, xytext=14 * direction, textcoords="offset points", ha="center",
+                        va="center", fontsize=9, color="0.25")  # fmt: skip
     limit = np.abs(target.modes).max() * 1.35 + 0.2
     ax.set_xlim(-limit, limit)
     ax.set_ylim(-limit, limit)
@@ -36,30 +49,74 @@ def draw_target(ax: plt.Axes, target: Target, *, label: bool = True) -> None:
 
 
 def draw_samples(
-    ax: plt.Axes, samples: np.ndarray, target: Target, *, title: str, legend: bool = False, real: bool = False
+    ax: plt.Axes,
+    samples: np.ndarray,
+    target: Target,
+    *,
+    title: str,
+    legend: bool = False,
+    real: bool = False,
+    numbers: bool = False,
 ) -> None:
-    """Generated (or ``real``) samples as small dots with the true modes, on equal axes."""
+    """Generated (or ``real``) samples as small dots drawn over the true modes, on equal axes."""
     label = "real samples" if real else "generated samples"
-    # real samples sit inside the mode markers: draw them on top, a little larger
     ax.scatter(*samples.T, s=8 if real else 4, alpha=0.5 if real else 0.35, color=SAMPLE_COLOR, linewidths=0,
-               label=label, zorder=4 if real else 2)  # fmt: skip
-    draw_target(ax, target)
+               label=label, zorder=SAMPLE_ZORDER)  # fmt: skip
+    draw_target(ax, target, numbers=numbers)
     finish(ax, title=title, xlabel="x1", ylabel="x2", legend=legend, loc="upper right")
+    if legend:
+        _readable_legend(ax.get_legend())
 
 
-def _summary(report: dict) -> str:
+def _summary(report: dict, strict: bool = False) -> str:
     modes = report["modes"]
-    return f"{modes} mode{'' if modes == 1 else 's'} captured, {100 * report['high_quality']:.0f}% HQ"
+    also = f" ({report['modes_strict']} with >= 20 HQ)" if strict else ""
+    return f"{modes} mode{'' if modes == 1 else 's'} captured{also}, {100 * report['high_quality']:.0f}% HQ"
+
+
+def _readable_legend(legend) -> None:
+    """Legend dots for the samples at a readable size (the plotted dots are tiny and faint)."""
+    for handle in legend.legend_handles:
+        if getattr(handle, "get_paths", None) and handle.get_label() != "" and len(handle.get_sizes()):
+            if handle.get_sizes()[0] < 20:
+                handle.set_sizes([30])
+                handle.set_alpha(1)
+
+
+def _zoom(ax: plt.Axes, samples: np.ndarray, target: Target, mode: int, bounds: tuple) -> None:
+    """An inset (at ``bounds``, axes coordinates) that magnifies one mode: its samples, its cross and its
+    3-std circle at a readable size."""
+    centre, half = target.modes[mode], 5 * target.std
+    inset = ax.inset_axes(bounds)
+    for spine in inset.spines.values():
+        spine.set_visible(True)
+    near = np.abs(samples - centre).max(axis=1) < half
+    inset.scatter(*samples[near].T, s=4, alpha=0.5, color=SAMPLE_COLOR, linewidths=0, zorder=2)
+    inset.scatter(*centre, marker="x", s=60, color=MODE_COLOR, linewidths=1.5, zorder=MODE_ZORDER)
+    inset.add_patch(Circle(centre, 3 * target.std, fill=False, color=MODE_COLOR, linewidth=1.5, zorder=MODE_ZORDER))
+    inset.set_xlim(centre[0] - half, centre[0] + half)
+    inset.set_ylim(centre[1] - half, centre[1] + half)
+    inset.set_aspect("equal")
+    inset.set_xticks([])
+    inset.set_yticks([])
+    inset.grid(False)
+    inset.set_title(f"mode {mode}, magnified (box {2 * half:g} wide)", fontsize=8, pad=2)
 
 
 def targets_figure(n: int = 2000, seed: int = 0) -> plt.Figure:
     """The two benchmark targets: real samples of the ring of 8 and of the 5 x 5 grid."""
-    fig, axes = new_figure(2, width=11, height=5.2)
+    fig, axes = new_figure(2, width=11, height=5.6)
     for ax, name in zip(axes, ("ring", "grid"), strict=True):
         target = make_target(name)
         spacing = "radius 2" if name == "ring" else "spacing 2"
         title = f"{name}: {target.n_modes} modes, {spacing}, std {target.std}"
-        draw_samples(ax, target.sample(n, seed), target, title=title, legend=name == "ring", real=True)
+        samples = target.sample(n, seed)
+        draw_samples(ax, samples, target, title=title, real=True, numbers=True)
+    # the ring's empty centre shows one mode magnified: the real samples, the cross and the 3-std circle
+    _zoom(axes[0], samples=make_target("ring").sample(n, seed), target=make_target("ring"), mode=0,
+          bounds=(0.34, 0.34, 0.32, 0.32))  # fmt: skip
+    handles, labels = axes[0].get_legend_handles_labels()
+    _readable_legend(fig.legend(handles, labels, loc="outside lower center", ncols=2))
     return fig
 
 
@@ -84,9 +141,14 @@ def snapshot_grid(run: GANRun, n_panels: int = 8) -> plt.Figure:
     cols = min(4, len(pick))
     rows = int(np.ceil(len(pick) / cols))
     fig, axes = new_figure(cols, rows, width=3.4 * cols, height=3.5 * rows, sharex=True, sharey=True)
-    for ax, index in zip(axes, pick, strict=False):
-        ax.scatter(*run.snapshots[index].T, s=3, alpha=0.35, color=SAMPLE_COLOR, linewidths=0)
-        draw_target(ax, run.target, label=False)
+    for i, (ax, index) in enumerate(zip(axes, pick, strict=False)):
+        ax.scatter(*run.snapshots[index].T, s=3, alpha=0.35, color=SAMPLE_COLOR, linewidths=0, zorder=SAMPLE_ZORDER,
+                   label="generated samples")  # fmt: skip
+        draw_target(ax, run.target, label=True, numbers=i == 0)
+        if i % cols == 0:
+            ax.set_ylabel("x2")
+        if i >= len(pick) - cols:
+            ax.set_xlabel("x1")
         top = occupancy[index].max()
         # "nearest": a sample counts for its nearest mode even when it sits far from it; HQ says how many are on one
         title = f"step {run.steps[index]}: {100 * top:.0f}% nearest one mode\n{100 * on_mode[index]:.0f}% high quality"
@@ -95,11 +157,14 @@ def snapshot_grid(run: GANRun, n_panels: int = 8) -> plt.Figure:
         ax.set_visible(False)
     s = run.settings
     fig.suptitle(f"{s['method']} GAN on the {s['target']}, seed {s['seed']}: samples during training", fontsize=13)
+    handles, labels = axes[0].get_legend_handles_labels()
+    _readable_legend(fig.legend(handles, labels, loc="outside lower center", ncols=2))
     return fig
 
 
 def _occupancy_image(ax: plt.Axes, run: GANRun):
-    """Heat map of the share of samples nearest to each mode (rows) at each snapshot (columns)."""
+    """Heat map of the share of samples nearest to each mode (rows) at each snapshot (columns), on a fixed
+    0-1 colour scale. Every sample counts for its nearest mode, also one far from every mode."""
     occupancy = run.occupancy()
     step_width = np.diff(run.steps).min() if len(run.steps) > 1 else 1
     extent = (run.steps[0] - step_width / 2, run.steps[-1] + step_width / 2, -0.5, run.target.n_modes - 0.5)
@@ -110,7 +175,7 @@ def _occupancy_image(ax: plt.Axes, run: GANRun):
         extent=extent,
         cmap="Blues",
         vmin=0,
-        vmax=max(occupancy.max(), 1e-9),
+        vmax=1,  # one scale for every run, so two heat maps can be compared
         interpolation="nearest",
     )
     ax.grid(False)
@@ -122,9 +187,10 @@ def occupancy_figure(run: GANRun) -> plt.Figure:
     next to modes captured over training."""
     fig, (left, right) = new_figure(2, width=12, height=4.4)
     image = _occupancy_image(left, run)
-    fig.colorbar(image, ax=left, label="share of samples")
+    fig.colorbar(image, ax=left, label=SHARE_LABEL)
     left.set_yticks(range(run.target.n_modes))
-    finish(left, title="Mode occupancy over training", xlabel="training step", ylabel="mode index", legend=False)
+    finish(left, title="Nearest mode of each sample, over training", xlabel="training step", ylabel="mode index",
+           legend=False)  # fmt: skip
     for i, min_count in enumerate((1, 20)):
         right.step(
             run.steps,
@@ -135,8 +201,11 @@ def occupancy_figure(run: GANRun) -> plt.Figure:
             **{k: v for k, v in series_style(i).items() if k != "marker"},
         )
     right.axhline(run.target.n_modes, color="0.4", linestyle=":", label=f"all {run.target.n_modes} modes")
-    right.set_ylim(-0.3, run.target.n_modes + 0.8)
-    finish(right, title="Modes captured over training", xlabel="training step", ylabel="modes captured")
+    # head room above the "all modes" line for the legend, so it covers no curve
+    right.set_ylim(-0.3, 1.6 * run.target.n_modes + 0.8)
+    right.set_yticks(np.unique(np.linspace(0, run.target.n_modes, 5).round()))
+    finish(right, title="Modes captured over training", xlabel="training step", ylabel="modes captured",
+           loc="upper left")  # fmt: skip
     return fig
 
 
@@ -155,11 +224,16 @@ def gan_playground(
         raise ValueError(f"method must be one of {', '.join(map(repr, METHODS))}; got {method!r}")
     run = cached_run(target, method, width, float(lr_g), float(lr_d), int(steps), int(seed), int(d_steps))
     fig, (left, right) = new_figure(2, width=12, height=5.0, gridspec_kw={"width_ratios": [1, 1.5]})
-    draw_samples(left, run.samples, run.target, title=f"{method}, width {width}: {_summary(run.report())}")
-    _occupancy_image(right, run)
+    draw_samples(
+        left, run.samples, run.target, title=f"{method}, width {width}:\n{_summary(run.report(), strict=True)}",
+        numbers=True,
+    )  # fmt: skip
+    image = _occupancy_image(right, run)
+    fig.colorbar(image, ax=right, label=SHARE_LABEL)
+    right.set_yticks(range(run.target.n_modes))
     finish(
         right,
-        title=f"Mode occupancy (lr_g {lr_g:g}, lr_d {lr_d:g}, {d_steps} D updates per step)",
+        title=f"Nearest mode of each sample\nlr_g {lr_g:g}, lr_d {lr_d:g}, {d_steps} D updates per step",
         xlabel="training step",
         ylabel="mode index",
         legend=False,

@@ -58,7 +58,7 @@ def sharp(row: dict) -> bool:
 
 def of_20(text: str) -> int:
     """The count in "k of 20" or "all 20"."""
-    match = re.search(r"(\d+) of 20|all 20", text)
+    match = re.search(r"(\d+) of (?:the )?20|all 20", text)
     return 20 if match[1] is None else int(match[1])
 
 
@@ -78,8 +78,14 @@ def sentence_with(marker: str) -> str:
 
 
 def pct_range(text: str) -> tuple[float, float]:
-    low, high = re.search(r"(\d+)–(\d+)%", text).groups()
+    low, high = re.search(r"(\d+(?:\.\d+)?)–(\d+(?:\.\d+)?)%", text).groups()
     return float(low), float(high)
+
+
+def as_written(share: float, written: float) -> float:
+    """``100 * share`` rounded to as many decimals as ``written`` shows (74 -> 0, 99.7 -> 1)."""
+    decimals = len(repr(written).split(".")[1]) if not float(written).is_integer() else 0
+    return round(100 * share, decimals)
 
 
 def paper_table() -> dict[str, list[float]]:
@@ -170,7 +176,8 @@ def test_metric_definitions():
     "07",
     "so the share within 3 standard deviations is $P(\\chi^2_2 \\le 9) = 1 - e^{-9/2} = 98.9\\%$, not the 99.7% of "
     "one dimension",
-    "real samples score 98.9% high quality in 2-D, as the $\\chi^2_2$ distribution predicts",
+    "in 2-D the $\\chi^2_2$ distribution predicts that 98.9% of real samples are high quality, and 20,000 real samples "
+    "score 98.8%",
 )
 def test_real_samples_are_high_quality_as_chi_squared_predicts():
     assert round(100 * (1 - math.exp(-4.5)), 1) == 98.9
@@ -180,7 +187,9 @@ def test_real_samples_are_high_quality_as_chi_squared_predicts():
         shares = [target.report(target.sample(10_000, seed=s))["high_quality"] for s in range(11, 14)]
         assert abs(np.mean(shares) - (1 - math.exp(-4.5))) < 0.003
     out = checked_output("07", "theory_hq")
-    assert out.count("(theory 98.9%)") == 2
+    assert out.count("98.8% high quality (theory 98.9%)") == 2
+    cell = next(c.source for c in notebook("07").cells if c.cell_type == "code" and "theory_hq" in c.source)
+    assert "sample(20_000" in cell
 
 
 # --------------------------------------------------------------------------- section 2
@@ -207,8 +216,8 @@ def test_settings_are_train_gans_defaults(vanilla):
 
 @claim(
     "07",
-    "On one mode, sharply: at seed 0 every sample ends nearest the same mode and over 90% of them are high quality",
-    "That is the textbook picture (VEEGAN's GAN on the ring: 1 mode, 99.3% high quality)",
+    "At seed 0 every sample ends nearest the same mode and over 90% of them are high quality",
+    "like the textbook picture (VEEGAN's GAN on the ring: 1 mode, 99.3% high quality)",
     "on a single mode at seed 0",
 )
 def test_seed_0_ends_on_one_mode(vanilla):
@@ -221,12 +230,13 @@ def test_seed_0_ends_on_one_mode(vanilla):
 
 @claim(
     "07",
-    "that a GAN with a strong discriminator can end with all its samples on **one** mode, sharply, and why",
+    "that a GAN with a strong discriminator tends to end with its samples on **one or two** modes, sharply, and why",
     "one mitigation, **packing** (PacGAN): the discriminator judges four samples at once, and what it costs here",
     "why this is *not* model collapse: it happens inside **one** training run on **real** data",
 )
-def test_learning_goals(vanilla, pacgan):
+def test_learning_goals(vanilla, pacgan, table):
     assert vanilla.report()["modes"] == 1 and vanilla.report()["high_quality"] > 0.9
+    assert sum(sharp(r) for r in ring_runs(table, "vanilla")) >= 15  # "tends to": most of 20 unseen seeds
     assert pacgan.settings["pack"] == 4 and pacgan.report()["high_quality"] < vanilla.report()["high_quality"]
     assert vanilla.settings["target"] == "ring"  # trained on draws from the real target, once
 
@@ -250,8 +260,7 @@ def test_mode_collapse_is_not_model_collapse(vanilla):
 
 @claim(
     "07",
-    "At this setting it is likely, not certain: over 20 other seeds the vanilla GAN ended on at most 2 modes with at "
-    "least half of its samples high quality in",
+    "In all, 16 of the 20 ended on at most 2 modes with at least half of their samples high quality",
     "The vanilla GAN ended in a sharp collapse (at most 2 modes, at least half of the samples high quality) in",
     "ends with its samples on one or two modes, sharply, in",
 )
@@ -260,7 +269,7 @@ def test_share_of_sharp_collapses(table):
     count = sum(sharp(r) for r in rows)
     assert len(rows) == 20 and 0 < count < 20  # likely, not certain
     for marker in (
-        "over 20 other seeds the vanilla GAN ended",
+        "In all, ",
         "The vanilla GAN ended in a sharp collapse",
         "ends with its samples on one or two modes",
     ):
@@ -270,15 +279,62 @@ def test_share_of_sharp_collapses(table):
 
 @claim(
     "07",
-    "At first the samples form a wide arc across several modes and almost none of them is high quality",
+    "On one or two modes, sharply.",
+    "Seed 0 is one of the cleaner outcomes, though",
+    "Over 20 other seeds (section 4) the vanilla GAN ended on exactly 1 mode in 7, on 2 modes in 9 and on 3 or 4 modes "
+    "in 4; in 6 of the 9 two-mode runs the samples split about evenly between the two (50–53% on the larger one)",
+    "on exactly 1 mode in 7 and on 2 modes in 9",
+    "on a single mode at seed 0 and in 7 of those 20",
+)
+def test_how_many_modes_the_vanilla_runs_end_on(table, vanilla):
+    rows = ring_runs(table, "vanilla")
+    one = [r for r in rows if r["modes"] == 1]
+    two = [r for r in rows if r["modes"] == 2]
+    more = [r for r in rows if r["modes"] > 2]
+    assert (len(one), len(two), len(more)) == (7, 9, 4)
+    assert {r["modes"] for r in more} == {3, 4}
+    assert np.median([r["modes"] for r in rows]) == 2  # one OR two modes, not "one mode"
+    even = [r for r in two if r["top_share"] <= 0.535]  # the larger mode holds at most 53.5% of the samples
+    assert len(even) == 6
+    assert (round(100 * min(r["top_share"] for r in even)), round(100 * max(r["top_share"] for r in even))) == (50, 53)
+    assert all(r["top_share"] > 0.6 for r in two if r not in even)  # the other three are clearly uneven
+    # sharply: at least half of the samples high quality on every one- and two-mode run
+    assert all(r["high_quality"] >= 0.5 for r in one + two)
+    # seed 0 is among the cleaner outcomes: one mode, a higher high-quality share than most seeds
+    assert vanilla.report()["modes"] == 1
+    assert vanilla.report()["high_quality"] > np.median([r["high_quality"] for r in rows])
+
+
+@claim(
+    "07",
+    "At step 0 the samples are a compact blob near the centre of the ring, far from every mode; by step 267 they have "
+    "spread into a wide arc across several modes, and up to step 600 fewer than 10% of them are high quality",
     "by the middle of training every sample is nearest the same mode, and the cloud then shrinks onto it until nearly "
     "all samples are high quality",
 )
 def test_snapshot_caption(vanilla):
+    from collapse_edu.figures.gan import snapshot_grid
+
     occupancy = vanilla.occupancy()
     quality = vanilla.occupancy(quality_only=True).sum(axis=1)
+    fig = snapshot_grid(vanilla, n_panels=8)  # the panels the lesson shows
+    shown = [int(re.match(r"step (\d+)", ax.get_title())[1]) for ax in fig.axes if ax.get_title()]
+    assert shown[:3] == [0, 267, 600]
+    # step 0: a compact blob near the centre, far from every mode
+    start = vanilla.snapshots[0]
+    centre = start.mean(axis=0)
+    assert np.linalg.norm(centre) < 0.5 and np.quantile(np.linalg.norm(start - centre, axis=1), 0.9) < 0.25
+    assert np.linalg.norm(start[:, None] - vanilla.target.modes[None], axis=-1).min() > 1.0
+    # steps 267 and 600: a wide arc near the ring's radius, spread over several modes
+    for step in (267, 600):
+        points = vanilla.snapshots[list(vanilla.steps).index(step)]
+        assert abs(np.median(np.linalg.norm(points, axis=1)) - 2) < 0.2
+        angles = np.angle(points[:, 0] + 1j * points[:, 1])
+        mean = np.angle(np.exp(1j * angles).mean())
+        turn = np.degrees(np.angle(np.exp(1j * (angles - mean))))
+        assert np.quantile(turn, 0.95) - np.quantile(turn, 0.05) > 80  # the middle 90% span over 80 degrees
     early = (vanilla.steps > 0) & (vanilla.steps <= 600)
-    assert np.all(quality[early] < 0.1)
+    assert np.all(quality[vanilla.steps <= 600] < 0.1)
     assert np.all((occupancy[early] >= 0.02).sum(axis=1) >= 3)  # spread over several modes
     late = vanilla.steps >= 1000
     assert np.all(occupancy[late].max(axis=1) == 1)
@@ -288,11 +344,14 @@ def test_snapshot_caption(vanilla):
 @claim(
     "07",
     "Early on the mass is spread over several neighbouring modes; then one row takes all of it and keeps it to the end",
+    "every sample counts, also one far from every mode",
     "modes captured (high-quality samples on a mode) climbs to a few while the cloud sweeps across the ring, "
     "then falls to 1 and stays there, far below the dotted line of all 8",
 )
 def test_vanilla_occupancy_caption(vanilla):
     occupancy = vanilla.occupancy()
+    assert np.allclose(occupancy.sum(axis=1), 1)  # every sample counts for its nearest mode ...
+    assert vanilla.occupancy(quality_only=True).sum(axis=1).min() < 0.01  # ... also the ones on no mode
     top = occupancy.argmax(axis=1)
     settled = np.flatnonzero(occupancy.max(axis=1) == 1)[0]
     assert np.all(top[settled:] == top[-1]) and np.all(occupancy[settled:].max(axis=1) == 1)
@@ -306,8 +365,11 @@ def test_vanilla_occupancy_caption(vanilla):
     "That reverse KL is about $\\log 8 = 2.08$ nats for a generator that sits exactly on one of the eight modes, but "
     "thousands of nats for one that sits at the ring's centre, 100 standard deviations from every mode",
     "the reverse KL it effectively minimises charges little for missing modes and much for samples between them",
+    "split evenly and sharply over two modes it is $\\log 4 = 1.39$ nats",
+    "one or two sharp modes are a good place for the generator to stop, and whether it ends on one or on two differs "
+    "from seed to seed",
 )
-def test_reverse_kl_of_continuous_generators():
+def test_reverse_kl_of_continuous_generators(table):
     ring = gan.make_target("ring")
 
     def log_data(x):
@@ -321,6 +383,13 @@ def test_reverse_kl_of_continuous_generators():
         return float(np.mean(log_g - log_data(x)))
 
     assert reverse_kl(ring.modes[0]) == pytest.approx(math.log(8), abs=0.01)
+    # an even mixture of two sharp modes: KL(g || data) = log 4
+    x = ring.modes[[0, 1]].repeat(10_000, axis=0) + ring.std * np.random.default_rng(6).standard_normal((20_000, 2))
+    d2 = ((x[:, None, :] - ring.modes[None, [0, 1]]) ** 2).sum(-1) / ring.std**2
+    log_g = np.log(np.exp(-d2 / 2).mean(axis=1)) - np.log(2 * np.pi * ring.std**2)
+    two = float(np.mean(log_g - log_data(x)))
+    assert two == pytest.approx(math.log(4), abs=0.01) and round(math.log(4), 2) == 1.39
+    assert {1, 2} <= {r["modes"] for r in ring_runs(table, "vanilla")}  # both endings occur over seeds
     assert 1000 < reverse_kl(np.zeros(2)) < 10_000
     assert np.linalg.norm(ring.modes, axis=1).min() / ring.std == pytest.approx(100)
 
@@ -349,8 +418,13 @@ def record_networks(monkeypatch) -> list[dict]:
     "We use $m = 4$ (PacGAN-4; the paper reports PacGAN2, PacGAN3 and PacGAN4), so the discriminator reads 8 numbers",
     "the discriminator's first layer takes 8 inputs instead of 2, and a batch of 128 packs holds $128 \\times 4 = 512$ "
     "points, so every update draws four times as many real and generated points as the vanilla GAN's",
+    "The discriminator now judges packs, and every update draws four times as many points",
+    "Two things changed at once: the discriminator sees packs, and each update uses four times as many points (the "
+    "generator's update too: 512 generated points against the vanilla GAN's 128)",
+    "This course has no vanilla run with 512 points per update, so it does not tell the two effects apart",
+    '`gan.train_gan("ring", "vanilla", batch=512)` would be the control',
 )
-def test_packing_draws_batch_times_pack_points(monkeypatch):
+def test_packing_draws_batch_times_pack_points(monkeypatch, table):
     assert inspect.signature(train_gan).parameters["pack"].default == 4
     drawn = {}
     for method in gan.METHODS:
@@ -361,6 +435,14 @@ def test_packing_draws_batch_times_pack_points(monkeypatch):
     assert drawn["vanilla"] == (2, 128, {256, 128})  # 128 real + 128 generated per update; 128 for the G step
     assert drawn["pacgan"] == (8, 512, {256, 128})  # still 256 inputs, but each holds 4 points
     assert "PacGAN2" in paper_table() and "PacGAN4" in paper_table()
+    # no vanilla run with 512 points per update: the seed table and the stored runs all use batch 128
+    assert table["settings"]["batch"] == 128
+    assert all(gan.stored_run(m, seed=0).settings["batch"] == 128 for m in ("pacgan",))
+    # the control the lesson names: a vanilla GAN whose updates see 512 points, like PacGAN-4's, without packs
+    made = record_networks(monkeypatch)
+    train_gan("ring", "vanilla", batch=512, steps=2, snapshots=2, n_samples=10, progress=False)
+    generator, discriminator = made
+    assert (discriminator["n_in"], max(generator["rows"])) == (2, 512)
 
 
 @claim(
@@ -383,7 +465,8 @@ def test_real_packs_are_diverse():
     "More modes, blurrier samples: PacGAN-4 captures all 8 modes, but only 34.8% of its samples are high quality, "
     "against over 90% for the vanilla run; many of its samples lie on the ring between the modes",
     "In our runs the price of coverage is quality: 34.8% of PacGAN-4's samples are high quality, against over 90% of "
-    "the vanilla GAN's",
+    "the vanilla GAN's; after 2,000 steps the packed generator (a continuous map of continuous noise) still runs "
+    "through the gaps between the islands",
 )
 def test_pacgan_seed_0_covers_with_low_quality(pacgan, vanilla):
     report = pacgan.report()
@@ -417,14 +500,17 @@ def test_final_samples_caption(pacgan, vanilla):
 
 @claim(
     "07",
-    "after a few hundred steps every mode's row holds part of the samples, near the even share of 1/8, and keeps it",
+    "from step 500 on, every mode's row holds 10–16% of the samples (an even share is 1/8 = 12.5%)",
     "Modes captured with at least 1 high-quality sample reaches 8 by step 600; with at least 20 it stays at 0 for the "
     "first 900 steps and reaches 8 only late in training, while the learning rates decay",
 )
 def test_pacgan_occupancy_caption(pacgan):
     occupancy = pacgan.occupancy()
     after = pacgan.steps >= 500
-    assert np.all(occupancy[after] > 0.06) and np.all(occupancy[after] < 0.2)
+    low, high = pct_range(sentence_with("from step 500 on, every"))
+    assert (round(100 * occupancy[after].min()), round(100 * occupancy[after].max())) == (low, high)
+    assert low < 100 / 8 < high and round(100 / 8, 1) == 12.5
+    assert occupancy[pacgan.steps < 500].min() < low / 100  # from step 500 on, not before
     loose, strict = pacgan.modes_over_training(1), pacgan.modes_over_training(20)
     assert np.all(loose[pacgan.steps >= 600] == 8)
     assert np.all(strict[pacgan.steps < 900] == 0)
@@ -448,8 +534,8 @@ def test_stored_run_has_todays_settings(pacgan):
     "07",
     "It no longer settles: it hops. At seed 0 with one update per step and `lr_d` 1e-4, the most popular mode "
     "changes from one snapshot to the next at most snapshots",
-    "most of the time nearly all samples crowd near one mode without landing on it (under 5% high quality at every "
-    "snapshot)",
+    "most of the time nearly all samples crowd around one mode, half of them within half the gap to the next mode, "
+    "without landing on it (under 5% high quality at every snapshot)",
     "The 24 runs of lesson 09's pool with this discriminator (learning rates held constant) all hop between "
     "checkpoints",
 )
@@ -459,6 +545,15 @@ def test_a_weak_discriminator_makes_the_generator_hop():
     changes = np.diff(occupancy.argmax(axis=1)) != 0
     assert changes.sum() > len(changes) / 2
     assert np.median(occupancy.max(axis=1)) >= 0.9
+    # crowding around one mode: nearly all samples nearest it AND half of them within half the gap to the next
+    modes = run.target.modes
+    half_gap = np.linalg.norm(modes[0] - modes[1]) / 2
+    crowded = [
+        occupancy[i].max() >= 0.9
+        and np.median(np.linalg.norm(run.snapshots[i] - modes[occupancy[i].argmax()], axis=1)) < half_gap
+        for i in range(len(run.steps))
+    ]
+    assert sum(crowded) > len(crowded) / 2  # most of the time
     assert run.occupancy(quality_only=True).sum(axis=1).max() < 0.05
 
     from collapse_edu import capstone
@@ -502,9 +597,10 @@ def test_our_table_paragraph(table):
     collapsed = [r for r in vanilla if sharp(r)]
     low, high = pct_range(text[text.index("sharp collapse") :])
     assert (low, high) == (
-        round(100 * min(r["high_quality"] for r in collapsed)),
-        round(100 * max(r["high_quality"] for r in collapsed)),
+        as_written(min(r["high_quality"] for r in collapsed), low),
+        as_written(max(r["high_quality"] for r in collapsed), high),
     )
+    assert high < 100  # the best run is not 100% high quality
     others = [r for r in vanilla if not sharp(r)]
     if others:
         part = text[text.index("The other") :]
@@ -529,7 +625,7 @@ def test_our_table_paragraph(table):
     "07",
     "Over 20 other seeds PacGAN-4 captured at least 7 modes in",
     "Packing four samples per discriminator input (PacGAN-4) captured at least 7 of the 8 modes in",
-    "Expect yes on most seeds, not on every one: over the 20 seeds of section 4 PacGAN-4 captured at least 7 modes",
+    "Expect yes: over the 20 seeds of section 4 PacGAN-4 captured at least 7 modes in all 20 (all 8 in every one)",
 )
 def test_pacgan_coverage_share(table):
     rows = ring_runs(table, "pacgan")
@@ -545,6 +641,7 @@ def test_pacgan_coverage_share(table):
     for marker in ("Over 20 other seeds PacGAN-4", "Packing four samples per discriminator"):
         assert pct_range(sentence_with(marker)) == hq, marker
     assert table["summary"][1]["covered"] == count
+    assert count == 20 and all(r["modes"] == 8 for r in rows)  # "expect yes", "all 8 in every one"
 
 
 @claim(
@@ -557,9 +654,9 @@ def test_pacgan_coverage_share(table):
     "the ring and from 0.70 to 0.04–0.13 on the grid, while the high-quality share moves by at most 3.5 points "
     "(95.6–97.7% against 98.2% on the ring, 91.3–94.2% against 94.8% on the grid)",
     "VEEGAN's GAN, with other networks and training, collapses fully on the ring (1 mode at 99.3%)",
-    "PacGAN's Table 1 (section 4) reports 95.6–97.7% high quality for PacGAN2, PacGAN3 and PacGAN4 on the ring, "
-    "against 98.2% for their GAN",
-    "Compare with PacGAN's grid column (17.3 modes for their GAN, 23.8–24.8 with packing) and VEEGAN's (3.3 and 24.6)",
+    "PacGAN's own experiments do not show this price: their Table 1 (section 4) reports 95.6–97.7% high quality for "
+    "PacGAN2, PacGAN3 and PacGAN4 on the ring, against 98.2% for their GAN",
+    "with PacGAN's grid column (17.3 modes for their GAN, 23.8–24.8 with packing) and VEEGAN's (3.3 and 24.6)",
 )
 def test_paper_numbers_as_quoted():
     t = paper_table()
@@ -586,12 +683,25 @@ def test_paper_numbers_as_quoted():
 
 @claim(
     "07",
-    "our PacGAN-4 matches their coverage but not their quality, because our small generator, trained for 2,000 steps, "
-    "still bridges the gaps between the modes",
+    "our PacGAN-4 matches their coverage but not their quality: its samples still bridge the gaps between the modes",
     "at a cost in quality in our small runs",
+    "Why our runs differ we have not tested; our guess is our small networks and short training (the playground lets "
+    "you try a wider network or more steps)",
 )
-def test_our_pacgan_against_the_papers(table):
+def test_our_pacgan_against_the_papers(table, pacgan):
     rows = ring_runs(table, "pacgan")
+    # bridging the gaps: the seed-0 run has low-quality samples along the ring all the way between its modes
+    p = pacgan.samples
+    between = (np.abs(np.linalg.norm(p, axis=1) - 2) < 0.2) & ~gan_metrics.high_quality(
+        p, pacgan.target.modes, pacgan.target.std
+    )
+    angles = np.angle(p[between, 0] + 1j * p[between, 1])
+    assert np.histogram(angles, bins=32, range=(-np.pi, np.pi))[0].min() > 0
+    # a guess, not a result: no stored run varies the network or the training length ...
+    assert table["settings"]["width"] == 64 and table["settings"]["steps"] == 2000
+    # ... but the playground offers both
+    playground = next(c.source for c in notebook("07").cells if "figures.gan_playground" in c.source)
+    assert re.search(r"width=\(16, 256,", playground) and re.search(r"steps=\(500, 8000,", playground)
     assert np.mean([r["modes"] for r in rows]) >= 7.5
     assert max(r["high_quality"] for r in rows) < 0.9 < min(paper_table()[m][1] / 100 for m in ("PacGAN2", "PacGAN4"))
 
@@ -679,6 +789,32 @@ def test_train_gan_runs_the_shown_step_2000_times_with_3_discriminator_updates(m
     monkeypatch.setattr(gan, "adversarial_step", counting_step)
     train_gan("ring", "vanilla", seed=0, steps=20, progress=False)
     assert calls == [3] * 20  # one shown step per training step, each with 3 discriminator updates
+
+
+@claim(
+    "07",
+    "How many of the 25 modes are captured (at least 1 high-quality sample, the count both papers report), and how "
+    "many with at least 20?",
+    "final samples with modes captured (at least 1 high-quality sample, and in brackets at least 20) and the "
+    "high-quality share in the title",
+    "The count with at least 20 is stricter than theirs; the gap between the two counts shows how many modes hold "
+    "only a few stray samples",
+)
+def test_the_playground_shows_both_mode_counts(monkeypatch, pacgan):
+    """Also: the >= 20 count is never above the >= 1 count; the gap is the modes with 1-19 samples."""
+    from collapse_edu.figures import gan as figures
+
+    monkeypatch.setattr(figures, "cached_run", lambda *args: pacgan)
+    fig = figures.gan_playground(method="pacgan")
+    title = fig.axes[0].get_title()
+    report = pacgan.report()
+    assert f"{report['modes']} modes captured ({report['modes_strict']} with >= 20 HQ)" in title
+    assert f"{100 * report['high_quality']:.0f}% HQ" in title
+    assert "VEEGAN, Sec. 5.1" in prose_with("a sample is **high quality**")  # the count this lesson uses is VEEGAN's
+    loose, strict = pacgan.modes_over_training(1), pacgan.modes_over_training(20)
+    assert np.all(strict <= loose) and np.any(strict < loose)
+    counts = np.round(pacgan.occupancy(quality_only=True) * pacgan.snapshots.shape[1])
+    assert np.array_equal(loose - strict, ((counts >= 1) & (counts < 20)).sum(axis=1))
 
 
 @claim(
