@@ -893,14 +893,14 @@ def test_verifier_keeps_classes_not_recall(curated):
     "The VAE's samples become a single image in every seed (one class, pixel variance 0): a realistic one in four "
     "seeds (precision 1), an unrealistic one in the fifth (precision 0 from generation 11 on), hence the VAE's "
     "precision band from 0 to 1",
-    "dotted: 500 held-out real digits, which cover all ten classes (in the classes panels the settings that keep all "
-    "ten lie on top of each other at 10)",
+    "dotted: 500 held-out real digits (they cover all ten classes; the classes panels leave that line out, as the "
+    "settings that keep all ten lie on top of each other at 10)",
     "self-selection loses classes fastest",
     "Fully synthetic, both families keep losing pixel variance and recall; the VAE also loses classes",
     "A 10% real share keeps the most recall and pixel variance",
     "6 / 1 classes left; recall 0.00 / 0.00; pixel variance kept 0.70 / 0.00",
     "10 / 10 classes; recall 0.36 / 0.34",
-    "**no**, hurts",
+    "**no**, it costs classes and recall",
     "**yes**, most of it",
 )
 def test_digit_curation_figure(curated):
