@@ -294,3 +294,32 @@ def test_simulate_mixture_command(capsys):
     assert rows[2]["theory_pooled_variance"] == pytest.approx(0.99**2)
     assert main(["simulate", "mixture", "--n", "100", "--generations", "2", "--warm-start", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["parameters"]["warm_start"] is True
+
+
+def test_mixture_figures_colour_only_fitted_components_and_label_what_they_draw():
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Ellipse
+
+    from collapse_edu.figures import images
+
+    history = simulate_mixture(n=200, generations=3, runs=2, seed=0)
+    fig = images.mixture_snapshots(history, generations=(0, 3), run=1)
+    truth, later = fig.axes
+    assert not [p for p in truth.patches if isinstance(p, Ellipse) and p.get_edgecolor()[:3] != (0.55, 0.55, 0.55)]
+    assert len([p for p in later.patches if type(p) is Ellipse]) == 4  # two components, 1 and 2 sigma
+    plt.close(fig)
+    wide = simulate_mixture(n=200, generations=3, runs=4, seed=1)
+    fig = images.mixture_collapse(wide)
+    top = max(band.get_paths()[0].vertices[:, 1].max() for band in fig.axes[1].collections)
+    highest = max(np.quantile(wide[m], 0.75, axis=1).max() for m in ("pooled_std", "heavy_std", "light_std"))
+    assert top == pytest.approx(highest)  # the components panel shows the middle half of the runs
+    plt.close(fig)
+    runs = {
+        name: {**{m: wide[m][::1] for m in ("light_weight", "light_std", "pooled_std")}, "generation": np.arange(4)}
+        for name in ("fresh", "warm")
+    }
+    fig = images.protocol_comparison(runs, n=200)
+    labels = [line.get_label() for line in fig.axes[3].get_lines()]
+    assert all(label.endswith("(mean)") for label in labels if label.startswith(("fresh", "warm")))
+    assert fig.axes[1].get_ylim()[1] <= 4 + 2 and not fig.axes[0].get_legend()
+    plt.close(fig)

@@ -144,16 +144,24 @@ def digit_curation(
                 label = _digit_label(setting, summary)
                 plot_band(ax, np.arange(len(values)), values, label=label, i=DIGIT_SETTINGS.index(setting),
                           quantiles=(0.0, 1.0))  # fmt: skip
-            ax.axhline(summary["real"][metric], color="0.3", linestyle=":", linewidth=2, label="held-out real digits")
+            ylabel = metric.replace("_", " ")
+            if metric == "coverage":  # real digits cover all 10: a dotted line there would hide the settings at 10
+                ylabel = f"classes (real digits: {summary['real'][metric]:.0f})"
+            else:
+                ax.axhline(
+                    summary["real"][metric], color="0.3", linestyle=":", linewidth=2, label="held-out real digits"
+                )
             title = f"{FAMILY_LABELS[family]}: {_SHORT_METRICS.get(metric, metric.replace('_', ' '))}"
-            finish(ax, title=title,
-                   xlabel="generation t" if row == len(families) - 1 else "", ylabel=metric.replace("_", " "),
+            finish(ax, title=title, xlabel="generation t" if row == len(families) - 1 else "", ylabel=ylabel,
                    legend=False)  # fmt: skip
             if metric in ("precision", "recall"):
-                ax.set_ylim(-0.03, 1.03)
+                lowest = min(float(np.min(runs[family][s][metric])) for s in settings)
+                # the whole 0-1 scale only where some seed needs it, else zoom in on the data
+                bottom = -0.03 if lowest < 0.5 else np.floor(20 * min(lowest, summary["real"][metric])) / 20 - 0.01
+                ax.set_ylim(bottom, 1.03 if bottom < 0 else 1.01)
             if metric == "coverage":
                 ax.set_ylim(0, 10.5)
-    handles, labels = axes[0, 0].get_legend_handles_labels()
+    handles, labels = axes[0, min(1, len(metrics) - 1)].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncols=3, fontsize=11)
     fig.suptitle(f"Digits retrained on their own samples ({seeds} seeds: median and range)")
     return fig

@@ -23,6 +23,8 @@ from ..validation import check_int
 # --------------------------------------------------------------------------- mixture toy
 
 DEAD = 0.01  # a component whose weight fell below this has (all but) disappeared
+#: the two EM protocols of :func:`protocol_comparison`, in drawing order
+PROTOCOL_LABELS = {"fresh": "fresh fit (the paper's protocol)", "warm": "warm start"}
 
 
 def _top(*arrays: np.ndarray, margin: float = 1.08) -> float:
@@ -32,7 +34,8 @@ def _top(*arrays: np.ndarray, margin: float = 1.08) -> float:
 def mixture_collapse(history: History) -> plt.Figure:
     """The toy over all runs: (a) the pooled variance of the whole mixture (mean over runs and band)
     on its exact law E[sigma_t^2] = a^t; (b) the std of the lighter and of the heavier component
-    against the pooled std; (c) the lighter component's weight; (d) the distance between the means."""
+    against the pooled std (median and 25-75% band); (c) the lighter component's weight; (d) the
+    distance between the means."""
     t = history.generations
     fig, axes = new_figure(2, 2, width=12.5, height=8.2)
     (pooled_ax, parts_ax), (weight_ax, gap_ax) = axes[:2], axes[2:]
@@ -44,11 +47,13 @@ def mixture_collapse(history: History) -> plt.Figure:
     finish(pooled_ax, title="Whole mixture: pooled variance", xlabel="generation t", ylabel=r"$\sigma_t^2$ (per axis)")
 
     pooled = history["pooled_std"]
-    plot_band(parts_ax, t, pooled, label="whole mixture (pooled)", i=0)
-    plot_band(parts_ax, t, history["heavy_std"], label="heavier component", i=2)
-    plot_band(parts_ax, t, history["light_std"], label="lighter component", i=1)
+    middle = (0.25, 0.75)  # three 5-95% bands would cover each other: the middle half of the runs
+    plot_band(parts_ax, t, pooled, label="whole mixture (pooled)", i=0, quantiles=middle)
+    plot_band(parts_ax, t, history["heavy_std"], label="heavier component", i=2, quantiles=middle)
+    plot_band(parts_ax, t, history["light_std"], label="lighter component", i=1, quantiles=middle)
     parts_ax.set_ylim(0, _top(pooled, history["heavy_std"], history["light_std"]))
-    finish(parts_ax, title="Components: standard deviation", xlabel="generation t", ylabel="std (per axis)")
+    finish(parts_ax, title="Components: standard deviation (band: 25-75% of runs)", xlabel="generation t",
+           ylabel="std (per axis)")  # fmt: skip
 
     plot_band(weight_ax, t, history["light_weight"], label="lighter component", i=1)
     weight_ax.axhline(0.5, color="0.4", linestyle=":", linewidth=1.5, label="equal split")
@@ -69,14 +74,15 @@ def mixture_collapse(history: History) -> plt.Figure:
 
 def _draw_ellipses(ax: plt.Axes, history: History, t: int, run: int, extent: float, samples: int) -> None:
     """Samples and the 1- and 2-sigma ellipses of every component (lighter one in vermillion),
-    on fixed axes with the truth's 1- and 2-sigma circles (grey, dashed) as the scale."""
+    on fixed axes with the truth's 1- and 2-sigma circles (grey, dashed) as the scale. At t = 0
+    (the truth) only the grey circles and the truth's samples are drawn: colours mean fitted components."""
     model = model_at(history, t)
     for radius in (1.0, 2.0):
         ax.add_patch(plt.Circle((0, 0), radius, fill=False, color="0.55", linestyle="--", linewidth=1.2))
     points = sample_mixture(model, samples, np.random.default_rng([run, t]))[run]
     ax.scatter(points[:, 0], points[:, 1], s=4, color="0.35", alpha=0.35, linewidth=0)
-    order = np.argsort(model.weights[run])  # lighter first
-    for rank, j in enumerate(order[::-1]):  # heavier drawn first, blue; lighter on top, vermillion
+    order = np.argsort(model.weights[run])[::-1] if t > 0 else []  # heavier first
+    for rank, j in enumerate(order):  # heavier drawn first, blue; lighter on top, vermillion
         colour = OKABE_ITO[0] if rank == 0 else OKABE_ITO[1]
         values, vectors = np.linalg.eigh(model.covariances[run, j])
         angle = np.degrees(np.arctan2(vectors[1, -1], vectors[0, -1]))
@@ -136,16 +142,18 @@ def protocol_comparison(runs: Mapping[str, Mapping[str, np.ndarray]], n: int = 1
     fit (the authors' code path) as a thin grey median where it is stored: (a) the lighter
     component's weight; (b) runs in which a component has died (weight < 0.01); (c) the std of the
     lighter component; (d) the pooled variance (mean over runs) on its exact law a^t."""
-    labels = {"fresh": "fresh fit (the paper's protocol)", "warm": "warm start"}
-    fig, axes = new_figure(2, 2, width=12.5, height=8.4)
-    for i, (name, label) in enumerate(labels.items()):
+    fig, axes = new_figure(2, 2, width=12.5, height=8.8)
+    dead_most = 0
+    for i, (name, label) in enumerate(PROTOCOL_LABELS.items()):
         data = runs[name]
         t = data["generation"]
-        plot_band(axes[0], t, data["light_weight"], label=label, i=i)
+        plot_band(axes[0], t, data["light_weight"], label=f"{label}: median, 5-95% of runs", i=i)
         style = {**series_style(i), "marker": "none", "linewidth": 2.4}
-        axes[1].step(t, (data["light_weight"] < DEAD).sum(axis=1), where="post", label=label, **style)
+        dead = (data["light_weight"] < DEAD).sum(axis=1)
+        dead_most = max(dead_most, int(dead.max()))
+        axes[1].step(t, dead, where="post", label=label, **style)
         plot_band(axes[2], t, np.maximum(data["light_std"], 1e-4), label=label, i=i)
-        plot_band(axes[3], t, data["pooled_std"] ** 2, label=label, i=i, center="mean")
+        plot_band(axes[3], t, data["pooled_std"] ** 2, label=f"{label} (mean)", i=i, center="mean")
     if "sklearn" in runs:
         data = runs["sklearn"]
         t = data["generation"]
@@ -153,6 +161,7 @@ def protocol_comparison(runs: Mapping[str, Mapping[str, np.ndarray]], n: int = 1
         grey["label"] = "scikit-learn fresh fit (median)"
         axes[0].plot(t, np.median(data["light_weight"], axis=1), **grey)
         dead = (data["light_weight"] < DEAD).sum(axis=1)
+        dead_most = max(dead_most, int(dead.max()))
         axes[1].step(t, dead, where="post", **{**grey, "label": "scikit-learn fresh fit"})
         axes[2].plot(t, np.median(np.maximum(data["light_std"], 1e-4), axis=1), **grey)
         axes[3].plot(t, np.mean(data["pooled_std"] ** 2, axis=1), **{**grey, "label": "scikit-learn fresh fit (mean)"})
@@ -160,20 +169,17 @@ def protocol_comparison(runs: Mapping[str, Mapping[str, np.ndarray]], n: int = 1
     t = runs["fresh"]["generation"]
     plot_theory(axes[3], t, theory.expected_variance(t, n), label=r"exact: $a^t$", i=7)
     axes[0].set_ylim(0, 0.52)
-    finish(axes[0], title="Weight of the lighter component", xlabel="generation t", ylabel="weight", loc="lower left")
-    axes[1].set_ylim(0, total)
+    finish(axes[0], title="Weight of the lighter component", xlabel="generation t", ylabel="weight", legend=False)
+    axes[1].set_ylim(0, min(total, dead_most + 2))
     axes[1].yaxis.get_major_locator().set_params(integer=True)
-    finish(
-        axes[1],
-        title=f"Runs with a dead component (w < {DEAD}), of {total}",
-        xlabel="generation t",
-        ylabel="runs",
-        loc="upper left",
-    )
+    finish(axes[1], title=f"Runs with a dead component (w < {DEAD}), of {total}", xlabel="generation t",
+           ylabel="runs", legend=False)  # fmt: skip
     axes[2].set_yscale("log")
-    finish(axes[2], title="Std of the lighter component", xlabel="generation t", ylabel="std (log)", loc="lower left")
+    finish(axes[2], title="Std of the lighter component", xlabel="generation t", ylabel="std (log)", legend=False)
     axes[3].set_ylim(0, 1.1 * float(np.quantile(runs["fresh"]["pooled_std"] ** 2, 0.95, axis=1).max()))
     finish(axes[3], title="Whole mixture: pooled variance", xlabel="generation t", ylabel=r"$\sigma_t^2$ (per axis)")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=len(labels))
     return fig
 
 
@@ -239,15 +245,28 @@ def digit_metrics(
 ) -> plt.Figure:
     """Every metric per generation for each real fraction: median over runs and the 5-95% band
     of the runs. There is no closed form for this model: the references are generation 0 (the model
-    of all real training digits, the curves' first point) and, dotted, held-out real test digits."""
+    of all real training digits, the curves' first point) and, dotted, held-out real test digits. A real
+    value further from the data than half the data's range would squeeze the curves: it is written at
+    the panel's edge, with an arrow, instead."""
     cols = 3
     rows = -(-len(metrics) // cols)
     fig, axes = new_figure(cols, rows, width=15, height=3.7 * rows + 0.6)
     for ax, name in zip(axes, metrics, strict=False):
+        bands = []
         for i, (r, history) in enumerate(results.items()):
-            plot_band(ax, history.generations, history[name].astype(float), label=_fraction_label(r), i=i)
+            values = history[name].astype(float)
+            plot_band(ax, history.generations, values, label=_fraction_label(r), i=i)
+            bands.append(np.quantile(values, [0.05, 0.95], axis=1))
         if real is not None:
-            ax.axhline(real[name], color="0.3", linestyle=":", linewidth=2, label="real test digits")
+            low, high = float(np.min(bands)), float(np.max(bands))
+            reach = 0.5 * max(high - low, 1e-12)
+            if low - reach <= real[name] <= high + reach:
+                ax.axhline(real[name], color="0.3", linestyle=":", linewidth=2, label="real test digits")
+            else:
+                above = real[name] > high
+                arrow = "\u2191" if above else "\u2193"
+                ax.text(0.98, 0.97 if above else 0.03, f"{arrow} real test digits: {real[name]:.3g}", color="0.3",
+                        transform=ax.transAxes, ha="right", va="top" if above else "bottom", fontsize=11)  # fmt: skip
         finish(ax, title=DIGIT_METRICS[name], xlabel="generation t", ylabel=name.replace("_", " "), legend=False)
     for ax in axes[len(metrics) :]:
         ax.set_visible(False)
