@@ -727,12 +727,16 @@ def test_model_size_figure_settings():
     r"the error cannot go below the lost tail mass $\sum_{i>k} p_i \approx C\,k^{-(\beta-1)}/(\beta-1)$",
     r"Log-log: clean data follow the power law $T^{-1/2}$ (wide grey line) all the way, while data cut at rank 300 "
     r"or 30 bend onto plateaus at their lost tail mass (dotted) once every kept item has been seen",
+    "(line: median of 12 runs, band: 5–95%; dashed: exact expectation, drawn over the line)",
     "| a larger (clean-looking) corpus whose tail was cut | **no** | the error plateaus at the lost tail mass |",
 )
 def test_tail_cut_scaling():
     p = theory.zipf_probabilities(100_000, 2.0)
     sizes = np.unique(np.logspace(1, 6, 11).astype(int))
     law = theory.memoriser_power_law(sizes, 2.0)
+    import inspect
+
+    assert inspect.signature(figures.tail_cut_scaling).parameters["runs"].default == 12
     assert law[-1] / law[0] == pytest.approx((sizes[-1] / sizes[0]) ** -0.5)
     for k in (30, 300):
         assert p[k:].sum() == pytest.approx(p[0] * k**-1.0 / 1.0, rel=0.05)
