@@ -19,8 +19,10 @@ from ..digit_curation import SETTING_LABELS as DIGIT_LABELS
 from ..loop import History
 from ..plots import finish, image_grid, legend_key, new_figure, plot_band, plot_theory
 
-#: series style of each setting (index into the house palette; 3, a long dash, is left out: dashes mean theory)
-_STYLE = {"none": 0, "self": 1, "real-likelihood": 2, "oracle-ratio": 4, "learned-ratio": 5}
+#: series style of each setting (index into the house palette; 3, a long dash, is left out: dashes mean theory).
+#: Settings drawn together get clearly different hues: blue / vermillion / bluish green / black (not blue next
+#: to sky blue, nor vermillion next to orange).
+_STYLE = {"none": 0, "self": 1, "real-likelihood": 4, "oracle-ratio": 2, "learned-ratio": 7}
 
 
 def _index(setting: str) -> int:
@@ -30,8 +32,9 @@ def _index(setting: str) -> int:
 def gaussian_curation(results: Mapping[str, History], keep: float) -> plt.Figure:
     """The 1-D Gaussian loop under each curation setting (from
     :func:`collapse_edu.curation.simulate_gaussian_curation`): (a) the fitted variance, mean over runs
-    with the 5-95% band, log scale, next to its theory (dashed): a^t without curation, a c^(t-1) for
-    self-selection, the verifier chain of :func:`collapse_edu.theory.verifier_curation_variance`;
+    with the 5-95% band, log scale, next to its theory (dashed): a^t without curation, a gamma^(t-1) for
+    self-selection (gamma = :func:`collapse_edu.theory.self_curation_factor`), the verifier chain of
+    :func:`collapse_edu.theory.verifier_curation_variance`;
     (b) the same on a linear scale for the settings that keep the variance (c) the squared
     2-Wasserstein distance to the truth, (mu_t)^2 + (sigma_t - 1)^2, mean over runs (from
     generation 1 on: generation 0 is the truth itself)."""
@@ -60,11 +63,13 @@ def gaussian_curation(results: Mapping[str, History], keep: float) -> plt.Figure
         plot_band(right, t[1:], w2[1:], label=label, i=i, center="mean")
     legend_key(left, "theory (dashed)")
     left.set_yscale("log")
-    low = max(1e-12, np.min([np.mean(h["sigma"][-1] ** 2) for h in results.values()]) / 10)
+    # down to the lowest mean curve (self-selection reaches ~1e-25 by t = 30): no curve is cut off
+    low = max(1e-300, np.min([np.mean(h["sigma"][-1] ** 2) for h in results.values()]) / 10)
     left.set_ylim(bottom=low, top=2.0)
     finish(left, title=f"Fitted variance, n = {n}, keep q = {keep:g}", xlabel="generation t",
            ylabel=r"$\sigma_t^2$ (mean over runs, 5-95%)", legend=False)  # fmt: skip
-    left.legend(loc="lower left", fontsize=10)
+    # one legend for the three panels, below them: inside, it covered the end of the curves
+    fig.legend(*left.get_legend_handles_labels(), loc="outside lower center", ncols=3, fontsize=11)
     finish(middle, title="Zoom: the settings that keep variance", xlabel="generation t",
            ylabel=r"$\sigma_t^2$ (mean over runs, 25-75%)", legend=False)  # fmt: skip
     right.set_yscale("log")

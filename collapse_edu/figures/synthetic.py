@@ -172,7 +172,11 @@ def regression_workflows(
         t = history.generations[1:]
         label = _label(policy, real_fraction) + (" (fresh X)" if this_design != design else "")
         label += f" ({count} runs)" if count != runs else ""
+        label += ", no theory" if policy == "accumulate-subsample" else ""
         plot_band(ax, t, history["error"][1:], label=label, i=i, center="mean")
+        # the four bands overlap: outline each in its colour so every band's edges stay readable
+        for edge in np.quantile(history["error"][1:], (0.05, 0.95), axis=1):
+            ax.plot(t, edge, color=series_style(i)["color"], linestyle="-", linewidth=0.8, alpha=0.7, marker="")
         if policy == "replace":
             plot_theory(ax, t, theory.regression_error_replace(t, dim, samples), label="theory: c t", i=i)
         elif policy == "accumulate":
@@ -181,17 +185,18 @@ def regression_workflows(
             plot_theory(ax, t, curve, label=f"theory: {law}", i=i)
         elif policy == "fresh-real":
             curve = theory.regression_error_fresh_real(t, dim, samples, real_fraction)
-            plot_theory(ax, t, curve, label="theory (approx.)", i=i)
+            plot_theory(ax, t, curve, label="theory: fresh-real recursion (approx.)", i=i)
     ax.axhline(c * np.pi**2 / 6, color="0.3", linestyle=":", linewidth=1.6, label="c pi^2/6")
     ax.set_yscale("log")
     finish(
         ax,
-        title=f"Linear regression, d = {dim}, T = {samples}, {design} X",
+        title=f"Linear regression, d = {dim}, T = {samples}, {design} X (bands: 5-95% of runs)",
         xlabel="generation t",
         ylabel="test error |w_t - w*|^2",
-        loc="upper left",
+        legend=False,
     )
-    ax.legend(loc="upper left", fontsize=10, ncols=2)
+    # below the axes: inside, it would cover the top of replace's band
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=3, fontsize=10)
     return fig
 
 
@@ -256,6 +261,9 @@ def biased_sampling(
 
     lams = np.linspace(0.5, 1.0, 6)
     fine = np.linspace(0.5, 1.0, 101)
+    # Colours on the left mean the three cases there; the real shares on the right get shades of one
+    # colour of their own (darker = more real data), so no colour means two things in one figure.
+    shades = plt.get_cmap("Purples")((0.5, 0.72, 0.95))
     for i, r in enumerate((0.1, 0.3, 0.6)):
         simulated = [
             np.mean(
@@ -266,9 +274,10 @@ def biased_sampling(
             )
             for lam in lams
         ]
-        style = series_style(i)
-        right.plot(lams, simulated, color=style["color"], marker=style["marker"], linestyle="none", label=f"r = {r:g}")
-        plot_theory(right, fine, [theory.biased_sampling_fixed_point(n, lam, r) for lam in fine], label=None, i=i)
+        marker = series_style(i)["marker"]
+        right.plot(lams, simulated, color=shades[i], marker=marker, linestyle="none", label=f"r = {r:g}")
+        law = [theory.biased_sampling_fixed_point(n, lam, r) for lam in fine]
+        right.plot(fine, law, color=shades[i], **THEORY_STYLE)
     legend_key(right, "a' r / (1 - a'(1-r) lambda^2)")
     finish(right, title="Fixed point of E[sigma^2]", xlabel="lambda (sampling width)", ylabel="stationary sigma^2")
     return fig
@@ -280,19 +289,24 @@ def strong_collapse(
     shift: float = 1.0,
     runs: int = 200,
     seed: int = 0,
+    styles: Sequence[int] | None = None,
 ) -> plt.Figure:
     """Test error against training-set size n (log-log) when a fraction p of labels comes from
-    w* + delta: median and 5-95% band, the formula (dashed) and the floor p^2 |delta|^2 (dotted)."""
+    w* + delta: median and 5-95% band, the formula E[...] (dashed) and the floor p^2 |delta|^2 (dotted).
+    ``styles``: the house-style index of each fraction's series (default 0, 1, 2, ...)."""
+    styles = range(len(fractions)) if styles is None else styles
+    if len(styles) != len(fractions):
+        raise ValueError(f"styles must give one style index per fraction ({len(fractions)}), got {len(styles)}")
     fig, (ax,) = new_figure(1, width=9, height=5.2)
     sizes = np.unique(np.logspace(np.log10(dim + 10), 6, 17).astype(int))
-    for i, p in enumerate(fractions):
+    for i, (p, style) in enumerate(zip(fractions, styles, strict=True)):
         errors = strong_collapse_errors(sizes, p, dim=dim, shift=shift, runs=runs, seed=seed + i)
-        plot_band(ax, sizes, errors, label=f"p = {p:g}", i=i)
-        plot_theory(ax, sizes, theory.strong_collapse_error(sizes, dim, p, shift=shift), label=None, i=i)
+        plot_band(ax, sizes, errors, label=f"p = {p:g}", i=style)
+        plot_theory(ax, sizes, theory.strong_collapse_error(sizes, dim, p, shift=shift), label=None, i=style)
         if p > 0:
             floor = theory.strong_collapse_floor(p, shift)
-            ax.axhline(floor, color=series_style(i)["color"], linestyle=":", linewidth=1.4)
-    legend_key(ax, "theory")
+            ax.axhline(floor, color=series_style(style)["color"], linestyle=":", linewidth=1.4)
+    legend_key(ax, "theory (expectation)")
     legend_key(ax, "floor p^2 |delta|^2", linestyle=":")
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -310,7 +324,9 @@ def strong_collapse_explorer(p: float = 0.1, shift: float = 1.0, dim: int = 10, 
     """One synthetic fraction p against clean data (for the widget), with the crossover size
     n* = sigma^2 d / (p |delta|)^2 where the floor overtakes the shrinking variance."""
     p = check_fraction("p", p)
-    fig = strong_collapse((0.0, p) if p > 0 else (0.0,), dim=dim, shift=shift, runs=200, seed=seed)
+    # p in the colour of p = 0.1 in :func:`strong_collapse`'s default figure (style 2), clean data in style 0
+    fractions, styles = ((0.0, p), (0, 2)) if p > 0 else ((0.0,), (0,))
+    fig = strong_collapse(fractions, dim=dim, shift=shift, runs=200, seed=seed, styles=styles)
     ax = fig.axes[0]
     if p > 0 and shift > 0:
         crossover = dim / (p * shift) ** 2
@@ -341,6 +357,8 @@ def random_features(
         ax.axvline(n, color="0.4", linestyle="-.", linewidth=1.4, label=f"interpolation threshold m = n = {n}")
         ax.set_xscale("log")
     left.set_yscale("log")
+    bottom, top = left.get_ylim()
+    left.set_ylim(bottom, top * (top / bottom) ** 0.45)  # room above the peak: the legend covers no data
     # Some runs gain from the synthetic rows (a negative difference): linear near 0, logarithmic above.
     right.set_yscale("symlog", linthresh=0.1, linscale=0.5)
     right.axhline(0.0, color="0.3", linewidth=1.0)
@@ -367,18 +385,23 @@ def tail_cut_scaling(
         errors = simulate_memoriser(sizes, beta, cutoff=k, runs=runs, seed=seed + i)
         label = "clean data" if k is None else f"tail cut at rank k = {k}"
         plot_band(ax, sizes, errors, label=label, i=i)
+        ax.lines[-1].set_alpha(0.6)  # the dashed theory on top stays visible where the two agree
         plot_theory(ax, sizes, theory.memoriser_error(sizes, beta, cutoff=k), label=None, i=i)
+        ax.lines[-1].set_zorder(3)
         if k is not None:
             tail = theory.zipf_probabilities(100_000, beta)[k:].sum()
             ax.axhline(tail, color=series_style(i)["color"], linestyle=":", linewidth=1.4)
     ax.plot(
         sizes,
         theory.memoriser_power_law(sizes, beta),
-        color="0.5",
-        linewidth=1.2,
+        color="0.55",
+        linewidth=9,
+        alpha=0.35,
+        solid_capstyle="round",
         marker="",
+        zorder=1,
         label="clean power law T^-(1-1/beta)",
-    )
+    )  # wide and pale, under the clean curve it coincides with
     legend_key(ax, "theory (exact)")
     ax.set_xscale("log")
     ax.set_yscale("log")
