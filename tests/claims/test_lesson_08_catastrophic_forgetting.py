@@ -708,8 +708,8 @@ def test_sweep_caption(summary, lambda_sweep):
     "08",
     "Why does a very stiff EWC lose accuracy in the task-incremental scenario?",
     "how much of task 1 survives task 2 (*stability*) and how well the last task is learned (*plasticity*)",
-    "EWC in the task-incremental scenario against $\\lambda$, median and range of 10 seeds ($\\lambda = 0$ is "
-    "fine-tuning)",
+    "EWC in the task-incremental scenario against $\\lambda$, median and range of 10 seeds (the bars; $\\lambda = 0$ "
+    "is fine-tuning)",
     "Up to $\\lambda = 10^5$ task 1 keeps hardly more after task 2 than under fine-tuning (median 0.84 against 0.83: "
     "its Fisher is tiny); at $\\lambda = 10^8$ it keeps much more (median 0.95), but the last task, just learned, "
     "falls from 0.99 to 0.86",
@@ -852,7 +852,8 @@ def test_generative_replay_beats_exact_replay(replay_summary):
     "08",
     "Right: task 1 (digits 0 and 1) falls to 0 under fine-tuning as soon as task 2 arrives and to 0.78 under exact "
     "replay (median), but ends at 0.92 with generative replay and 0.94 with the control",
-    "Class-incremental learning, median and range of 10 seeds",
+    "Class-incremental learning, median and range of 10 seeds (the bars; the methods drawn side by side)",
+    "Left: average accuracy over the tasks seen; middle: the same without fine-tuning, on a zoomed axis",
 )
 def test_replay_accuracy_caption(replay_summary):
     import matplotlib.pyplot as plt
@@ -863,6 +864,11 @@ def test_replay_accuracy_caption(replay_summary):
     assert medians == [0.78, 0.92, 0.94]
     fig = replay_figures.replay_accuracy(replay_summary)
     assert "10 seeds" in fig.axes[0].get_title()
+    left, middle = ([line.get_label() for line in ax.get_lines()] for ax in fig.axes[:2])
+    assert "fine-tuning" in left and "fine-tuning" not in middle and len(middle) == 4
+    assert middle == left[1:5] and middle[0].startswith("exact replay")
+    shown = [ax.get_ylim()[0] for ax in fig.axes]
+    assert shown[0] < 0 and shown[1] > 0.7  # the middle panel zooms in
     plt.close(fig)
 
 
