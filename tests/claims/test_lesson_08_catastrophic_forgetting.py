@@ -430,8 +430,8 @@ def test_seed0_checks_and_ewc_in_class_incremental(grid):
     "after task 2 it drops just as far with EWC as without (seed 0: to 76% in both; the same drop on 8 of the 10 "
     "stored seeds)",
     "after task 1 the network is so sure about zeros versus ones that $p(c \\mid x)$ is 1 up to rounding",
-    "Later tasks end less certain and get a Fisher at least 400 times larger (two and a half orders of magnitude or "
-    "more, on every seed)",
+    "Later tasks end less certain and get a Fisher at least 400 times larger than task 1's (two and a half orders of "
+    "magnitude or more, on every seed)",
 )
 def test_ewc_cannot_see_task_1(grid, fisher):
     ewc, ft = grid[("ewc", TI)][:, 1, 0], grid[("finetune", TI)][:, 1, 0]
