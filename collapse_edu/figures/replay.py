@@ -102,7 +102,8 @@ def replay_classes(summary: Mapping, methods: Sequence[str] = ("generative", "ge
 
 def replay_examples(result: ReplayResult) -> plt.Figure:
     """The first replayed images of each task t >= 2 of one run, each with the label a classifier trained
-    on real digits gives it (red: not one of the earlier digits the generator should replay)."""
+    on real digits gives it, under the image (vermillion: not one of the earlier digits the generator should
+    replay)."""
     if not isinstance(result, ReplayResult):
         raise TypeError(f"result must be a ReplayResult from run_generative_replay(), got {type(result).__name__}")
     T, k = result.example_labels.shape
