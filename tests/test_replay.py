@@ -125,7 +125,8 @@ def test_replay_figures_draw_from_a_summary(tmp_path, quick):
     path.write_text(json.dumps({"seeds": [0, 1], "runs": runs}))
     summary = load_replay_summary(str(path))
     fig = replay_accuracy(summary)
-    assert len(fig.axes) == 2
+    assert len(fig.axes) == 3  # average accuracy, the same zoomed without fine-tuning, task 1
+    assert [len(ax.get_lines()) for ax in fig.axes] == [len(REPLAY_METHODS) + 1, len(REPLAY_METHODS) - 1, 5]
     plt.close(fig)
     fig = replay_classes(summary)
     assert len(fig.axes) == 3

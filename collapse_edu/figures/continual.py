@@ -27,6 +27,22 @@ from ..validation import check_choice
 #: R matrices grouped by (method, scenario): one (T, T) array per seed.
 Matrices = Mapping[tuple[str, str], Sequence[np.ndarray]]
 TASK_NAMES = ("0/1", "2/3", "4/5", "6/7", "8/9")
+#: Theory lines: black dashed, drawn above the simulated series they may coincide with.
+THEORY_LINE = {"color": "black", "zorder": 5, **THEORY_STYLE, "linewidth": 1.6}
+
+
+def median_and_range(
+    ax: plt.Axes, x: np.ndarray, runs: np.ndarray, *, label: str, i: int, shift: np.ndarray | None = None
+) -> None:
+    """Median over runs (``runs`` has shape ``(len(x), runs)``) as a line with markers and the full range
+    as a vertical bar at every x, both in the colour of series ``i``. ``shift`` moves the series sideways
+    (positions to draw at instead of ``x``), so that series with the same values stay visible side by side
+    and ranges do not overlap into one muddy band."""
+    runs = np.asarray(runs, float)
+    at = np.asarray(x if shift is None else shift, float)
+    style = series_style(i)
+    ax.vlines(at, runs.min(axis=1), runs.max(axis=1), color=style["color"], linewidth=3.2, alpha=0.45)
+    ax.plot(at, np.median(runs, axis=1), label=label, markersize=7, **style)
 
 
 def matrices(source: Mapping | Sequence[ContinualResult]) -> dict[tuple[str, str], list[np.ndarray]]:
@@ -128,24 +144,24 @@ def _curves(
         T = len(by_key[(methods[0], scenario)][0])
         tasks = np.arange(1, T + 1)
         seeds = len(by_key[(methods[0], scenario)])
-        for method in methods:
+        for n, method in enumerate(methods):
             values = _per_seed(by_key, method, scenario, column)
-            plot_band(ax, tasks, values, label=METHOD_LABELS[method], i=METHODS.index(method), quantiles=(0.0, 1.0))
-        colour = series_style(METHODS.index("finetune"))["color"]
+            shift = tasks + 0.09 * (n - (len(methods) - 1) / 2)  # side by side: equal medians stay visible
+            median_and_range(ax, tasks, values, label=METHOD_LABELS[method], i=METHODS.index(method), shift=shift)
         if column is None and scenario == "class-incremental":
-            ax.plot(tasks, class_incremental_finetune_prediction(tasks), color=colour, **THEORY_STYLE,
+            ax.plot(tasks, class_incremental_finetune_prediction(tasks), **THEORY_LINE,
                     label="theory, fine-tuning: 1 / tasks seen")  # fmt: skip
         elif column is not None and scenario == "class-incremental":
             forgotten = np.where(tasks - 1 > column, 0.0, np.nan)
             forgotten[column] = 1.0
-            ax.plot(tasks, forgotten, color=colour, **THEORY_STYLE, label="theory, fine-tuning: forgets all")
+            ax.plot(tasks, forgotten, **THEORY_LINE, label="theory, fine-tuning: forgets all")
         chance = 0.5 if scenario == "task-incremental" else 1.0 / (2 * tasks)
         ax.plot(tasks, np.broadcast_to(chance, tasks.shape), color="0.45", linestyle=(0, (1, 2.5)), marker="", lw=2,
                 label="chance")  # fmt: skip
         ax.set_xticks(tasks)
         ax.set_ylim(-0.03, 1.03)
         what = "average accuracy on tasks seen" if column is None else f"accuracy on task {column + 1}"
-        spread = f"{seeds} seeds: median and range" if seeds > 1 else "one seed"
+        spread = f"{seeds} seeds: median, bar = range" if seeds > 1 else "one seed"
         finish(ax, title=f"{scenario} ({spread})", xlabel="tasks trained so far", ylabel=what, legend=False)
     handles, labels = axes[-1].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncols=3, fontsize=11)
@@ -233,20 +249,24 @@ def ewc_stiffness(summary: Mapping) -> plt.Figure:
     values (lambda = 0) as the reference at the left edge."""
     stack = sweep_matrices(summary, "lambda_sweep", "task-incremental")  # (lambdas, seeds, T, T)
     values = np.asarray(summary["lambda_sweep"]["ewc_lambda"], float)
-    fig, (ax,) = new_figure(1, width=8.5, height=4.8)
-    series = (
-        ("task 1 after learning task 2", stack[:, :, 1, 0]),
-        ("last task, just learned", stack[:, :, -1, -1]),
-        ("average over all tasks at the end", stack.mean(axis=-1)[:, :, -1]),
+    fig, (ax,) = new_figure(1, width=8.5, height=5.2)
+    series = (  # colours that mean no method elsewhere, except EWC's own final average (EWC's vermillion)
+        ("task 1 after learning task 2", stack[:, :, 1, 0], 5),
+        ("last task, just learned", stack[:, :, -1, -1], 7),
+        ("average over all tasks at the end", stack.mean(axis=-1)[:, :, -1], 1),
     )
-    for i, (label, values_by_seed) in enumerate(series):
-        plot_band(ax, values, values_by_seed, label=label, i=(0, 2, 3)[i], quantiles=(0.0, 1.0))
+    threshold = _SWEEP_AXES["ewc_lambda"][0]
+    for n, (label, values_by_seed, i) in enumerate(series):
+        # side by side on the symmetric-log axis: a fixed step in the linear part, a fixed factor in the log part
+        shift = np.where(values >= threshold, values * 10 ** (0.09 * (n - 1)), values + 0.15 * threshold * (n - 1))
+        median_and_range(ax, values, values_by_seed, label=label, i=i, shift=shift)
     _sweep_axis(ax, "ewc_lambda", values)
-    ax.set_ylim(0.4, 1.02)
+    low = min(np.min(v) for _, v, _ in series)
+    ax.set_ylim(np.floor(20 * low) / 20 - 0.02, 1.01)
     seeds = stack.shape[1]
-    ax.set_title(f"EWC, task-incremental, {seeds} seeds (median and range)")
+    ax.set_title(f"EWC, task-incremental, {seeds} seeds (median; bar = range)")
     ax.set_ylabel("test accuracy")
-    ax.legend(loc="lower left")
+    fig.legend(loc="outside lower center", ncols=3, fontsize=11)
     return fig
 
 
@@ -282,7 +302,7 @@ def result_figure(result: ContinualResult) -> plt.Figure:
     right.plot(tasks, average_accuracy(R), label="average over tasks seen", **series_style(0))
     right.plot(tasks, R[:, 0], label="task 1 (digits 0/1)", **series_style(2))
     if scenario == "class-incremental":
-        right.plot(tasks, class_incremental_finetune_prediction(tasks), color=OKABE_ITO[0], **THEORY_STYLE,
+        right.plot(tasks, class_incremental_finetune_prediction(tasks), **THEORY_LINE,
                    label="theory, fine-tuning: 1 / tasks seen")  # fmt: skip
     right.set_xticks(tasks)
     right.set_ylim(-0.03, 1.03)

@@ -8,8 +8,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..continual import average_accuracy, class_incremental_finetune_prediction
-from ..plots import OKABE_ITO, THEORY_STYLE, finish, image_grid, new_figure, plot_band
+from ..plots import OKABE_ITO, finish, new_figure, plot_band
 from ..replay import ReplayResult, earlier_share, fair_share_distance
+from .continual import THEORY_LINE, median_and_range
 
 #: Methods of the summary, in drawing order, and their labels.
 REPLAY_METHODS = ("finetune", "replay", "generative", "generative-real", "joint")
@@ -21,30 +22,42 @@ REPLAY_LABELS = {
     "joint": "joint (upper bound)",
 }
 TASK_DIGITS = ("0/1", "2/3", "4/5", "6/7", "8/9")
+#: Series colour of each method (house-style index), the same as in lesson 08's other figures where the method
+#: appears there (fine-tuning blue, replay green, joint pink); the generators get colours no other method uses.
+REPLAY_COLOURS = {"finetune": 0, "replay": 2, "generative": 4, "generative-real": 5, "joint": 3}
 
 
 def replay_accuracy(summary: Mapping, methods: Sequence[str] = REPLAY_METHODS) -> plt.Figure:
-    """Class-incremental average accuracy over the tasks seen (left) and accuracy on the first task,
-    digits 0/1 (right), after each task: median over seeds with the range, fine-tuning's prediction
-    1/(tasks seen) dashed."""
+    """Class-incremental average accuracy over the tasks seen (left; middle: the same without fine-tuning, on a
+    zoomed axis) and accuracy on the first task, digits 0/1 (right), after each task: median over seeds with
+    the range as a bar, the methods side by side; fine-tuning's prediction 1/(tasks seen) dashed."""
     runs = summary["runs"]
-    fig, (left, right) = new_figure(2, width=14, height=5.0, sharey=True)
+    fig, (left, zoom, right) = new_figure(3, width=16, height=5.2)
     seeds = len(summary["seeds"])
-    for i, method in enumerate(methods):
+    lowest = 1.0
+    for n, method in enumerate(methods):
         if method not in runs:
             raise ValueError(f"methods must be among {', '.join(runs)}; got {method!r}")
         matrices = np.asarray(runs[method]["R"], float)  # (seeds, T, T)
         tasks = np.arange(1, matrices.shape[1] + 1)
-        label = REPLAY_LABELS.get(method, method)
-        plot_band(left, tasks, np.stack([average_accuracy(R) for R in matrices]).T, label=label, i=i,
-                  quantiles=(0.0, 1.0))  # fmt: skip
-        plot_band(right, tasks, matrices[:, :, 0].T, label=label, i=i, quantiles=(0.0, 1.0))
-    left.plot(tasks, class_incremental_finetune_prediction(tasks), color=OKABE_ITO[0], **THEORY_STYLE,
+        label, i = REPLAY_LABELS.get(method, method), REPLAY_COLOURS.get(method, n)
+        shift = tasks + 0.08 * (n - (len(methods) - 1) / 2)  # side by side: close medians stay visible
+        average = np.stack([average_accuracy(R) for R in matrices]).T
+        median_and_range(left, tasks, average, label=label, i=i, shift=shift)
+        if method != "finetune":
+            median_and_range(zoom, tasks, average, label=label, i=i, shift=shift)
+            lowest = min(lowest, float(average.min()))
+        median_and_range(right, tasks, matrices[:, :, 0].T, label=label, i=i, shift=shift)
+    left.plot(tasks, class_incremental_finetune_prediction(tasks), **THEORY_LINE,
               label="theory, fine-tuning: 1 / tasks seen")  # fmt: skip
-    for ax in (left, right):
+    for ax in (left, zoom, right):
         ax.set_xticks(tasks)
-        ax.set_ylim(-0.03, 1.03)
-    finish(left, title=f"Class-incremental, {seeds} seeds (median, range)", xlabel="tasks trained so far",
+    left.set_ylim(-0.03, 1.03)
+    right.set_ylim(-0.03, 1.03)
+    zoom.set_ylim(np.floor(20 * lowest) / 20 - 0.01, 1.005)
+    finish(left, title=f"Class-incremental, {seeds} seeds (median; bar = range)", xlabel="tasks trained so far",
+           ylabel="average accuracy on tasks seen", legend=False)  # fmt: skip
+    finish(zoom, title="The same, zoomed (without fine-tuning)", xlabel="tasks trained so far",
            ylabel="average accuracy on tasks seen", legend=False)  # fmt: skip
     finish(right, title="Accuracy on task 1 (digits 0/1)", xlabel="tasks trained so far", ylabel="test accuracy",
            legend=False)  # fmt: skip
@@ -69,7 +82,8 @@ def replay_classes(summary: Mapping, methods: Sequence[str] = ("generative", "ge
         label = REPLAY_LABELS.get(method, method)
         for ax, values in zip(axes, (earlier_share(shares), fair_share_distance(shares),
                                      np.asarray(runs[method]["replay_confidence"], float)), strict=True):  # fmt: skip
-            plot_band(ax, tasks, values[:, 1:].T, label=label, i=i + 2, quantiles=(0.0, 1.0))
+            plot_band(ax, tasks, values[:, 1:].T, label=label, i=REPLAY_COLOURS.get(method, i + 2),
+                      quantiles=(0.0, 1.0))  # fmt: skip
     for ax in axes:
         ax.set_xticks(tasks, [f"{t}\n(+{TASK_DIGITS[t - 1]})" for t in tasks])
     axes[0].set_ylim(0.75, 1.0)
@@ -88,19 +102,29 @@ def replay_classes(summary: Mapping, methods: Sequence[str] = ("generative", "ge
 
 def replay_examples(result: ReplayResult) -> plt.Figure:
     """The first replayed images of each task t >= 2 of one run, each with the label a classifier trained
-    on real digits gives it (red: not one of the earlier digits the generator should replay)."""
+    on real digits gives it, under the image (vermillion: not one of the earlier digits the generator should
+    replay)."""
     if not isinstance(result, ReplayResult):
         raise TypeError(f"result must be a ReplayResult from run_generative_replay(), got {type(result).__name__}")
     T, k = result.example_labels.shape
     per = 10 // T
     cols = (k + 1) // 2
-    fig, axes = new_figure(T - 1, width=3.4 * (T - 1), height=2.9)
+    fig, axes = new_figure(T - 1, width=3.4 * (T - 1), height=3.3)
+    gap_x, gap_y = 2, 5  # pixels between images; the label sits in the white strip under its image
     for t, ax in zip(range(1, T), axes, strict=True):
-        image_grid(ax, result.examples[t].reshape(-1, 8, 8), rows=2, cols=cols,
-                   title=f"learning task {t + 1}: replays 0-{per * t - 1}")  # fmt: skip
+        images = result.examples[t].reshape(-1, 8, 8)
+        canvas = np.full((2 * (8 + gap_y), cols * (8 + gap_x) - gap_x), np.nan)
+        for index, image in enumerate(images[: 2 * cols]):
+            r, c = divmod(index, cols)
+            canvas[r * (8 + gap_y) : r * (8 + gap_y) + 8, c * (8 + gap_x) : c * (8 + gap_x) + 8] = image
+        ax.imshow(canvas, cmap="gray_r", interpolation="nearest")
         for index, label in enumerate(result.example_labels[t]):
             r, c = divmod(index, cols)
-            ax.text(c * 9 + 7.4, r * 9 + 7.4, str(label), ha="right", va="bottom", fontsize=9, fontweight="bold",
-                    color=OKABE_ITO[1] if label >= per * t else OKABE_ITO[0])  # fmt: skip
+            ax.text(c * (8 + gap_x) + 3.5, r * (8 + gap_y) + 9.9, str(label), ha="center", va="center", fontsize=10,
+                    fontweight="bold", color=OKABE_ITO[1] if label >= per * t else OKABE_ITO[0])  # fmt: skip
+        ax.set_title(f"learning task {t + 1}: replays 0-{per * t - 1}")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.grid(False)
         ax.spines[:].set_visible(False)
     return fig

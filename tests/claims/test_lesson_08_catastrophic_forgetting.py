@@ -408,7 +408,16 @@ def test_task_incremental_story(grid):
 )
 def test_seed0_checks_and_ewc_in_class_incremental(grid):
     stored = checked_output("08", "EWC forgets less than fine-tuning")
-    assert stored.count("True") == 5 and "False" not in stored
+    expected = [
+        "largest difference from the loop's R: 0.00",
+        "EWC forgets less than fine-tuning: True; EWC final accuracy above 0.95: True",
+        "class-incremental: EWC final accuracy below fine-tuning's (no help): True",
+        "replay final accuracy above 0.7: True; it closes more than 70% of the gap from fine-tuning to joint training: "
+        "True",
+    ]
+    assert all(line in stored for line in expected) and "False" not in stored
+    source = next(c.source for c in notebook("08").cells if "EWC forgets less than fine-tuning" in c.source)
+    assert "class_ewc.final_accuracy < class_ft.final_accuracy" in source  # compared with fine-tuning, seed 0
     assert np.all(finals(grid[("ewc", CI)]) < finals(grid[("finetune", CI)]))
     assert np.all(grid[("ewc", CI)][:, LOWER[0], LOWER[1]] == 0)  # the old classes are never chosen
 
@@ -421,14 +430,16 @@ def test_seed0_checks_and_ewc_in_class_incremental(grid):
     "after task 2 it drops just as far with EWC as without (seed 0: to 76% in both; the same drop on 8 of the 10 "
     "stored seeds)",
     "after task 1 the network is so sure about zeros versus ones that $p(c \\mid x)$ is 1 up to rounding",
-    "Later tasks end less certain and get a Fisher many orders of magnitude larger",
+    "Later tasks end less certain and get a Fisher at least 400 times larger than task 1's (two and a half orders of "
+    "magnitude or more, on every seed)",
 )
 def test_ewc_cannot_see_task_1(grid, fisher):
     ewc, ft = grid[("ewc", TI)][:, 1, 0], grid[("finetune", TI)][:, 1, 0]
     assert round(100 * ewc[0]) == round(100 * ft[0]) == 76
     assert np.sum(np.abs(ewc - ft) < 0.005) == 8
-    assert np.all(fisher[:, 1:].min(axis=1) >= 100 * fisher[:, 0])  # every later task: >= 100 times task 1's
-    assert np.median(fisher[:, 1:]) / np.median(fisher[:, 0]) > 1e4
+    gap = np.log10(fisher[:, 1:].min(axis=1) / fisher[:, 0])  # orders of magnitude, smallest later task, per seed
+    assert len(gap) == 10 and np.all(gap >= np.log10(400)) and np.all(gap >= 2.5)
+    assert gap.min() < 3  # not "three orders" on every seed: seeds 4 and 7 reach about 2.7
     for seed in (0, 11):  # after task 1, the network's p(c | x) on its training images
         data = cl.split_digits(seed=seed)
         model = cl.make_mlp(seed=seed)
@@ -481,7 +492,7 @@ def test_exercise_1_cases(grid):
     "08",
     "Average accuracy over the tasks seen after each task, median and range of 10 seeds",
     "Class-incremental: fine-tuning lies on the dashed $1/(\\text{tasks seen})$ line on every seed and EWC on it or "
-    "just below, while replay ends between 0.86 and 0.90 and joint training between 0.95 and 0.98",
+    "just below, while replay ends between 0.86 and 0.90 and joint training between 0.96 and 0.98",
     "Task-incremental: fine-tuning sags with a wide band (0.74 to 0.96 at the end), while EWC, replay and joint "
     "training all end at 0.94 or more",
 )
@@ -493,7 +504,8 @@ def test_average_accuracy_caption(grid):
         gap = theory - cl.average_accuracy(R)
         assert gap.min() > -0.01 and gap.max() < 0.05
     assert 0.855 <= finals(grid[("replay", CI)]).min() and finals(grid[("replay", CI)]).max() <= 0.905
-    assert 0.95 <= finals(grid[("joint", CI)]).min() and finals(grid[("joint", CI)]).max() <= 0.985
+    joint = finals(grid[("joint", CI)])
+    assert (f"{joint.min():.2f}", f"{joint.max():.2f}") == ("0.96", "0.98")  # as section 6's printout rounds them
     ft = finals(grid[("finetune", TI)])
     assert (round(ft.min(), 2), round(ft.max(), 2)) == (0.74, 0.96)
     for method in ("ewc", "replay", "joint"):
@@ -523,19 +535,27 @@ def test_task_1_caption(grid):
 
 @claim(
     "08",
-    "Told the task id, fine-tuning already keeps most of every task here (8x8 digits, one pair at a time: median "
-    "0.92, but 0.74 on the worst seed), and EWC lifts it on every one of the 10 seeds, by 2 to 25 points, to between "
-    "0.96 and 0.99",
+    "Told the task id, fine-tuning already keeps most tasks here (8x8 digits, one pair at a time): 33 of the 40 "
+    "earlier tasks of the 10 seeds end at 0.8 or more, and the final average accuracy has median 0.92",
+    "Not every task, though: the worst seed (seed 3) ends at 0.74, with task 1 at 0.46, below chance, and task 3 at "
+    "0.55",
+    "EWC lifts the final average on every one of the 10 seeds, by 2 to 25 points, to between 0.96 and 0.99",
     "Without the task id EWC ends a little *below* fine-tuning on all 10 seeds (median 0.19 against 0.20): the stiff "
     "weights make the newest task harder to learn",
     "EWC helps task-incremental but not class-incremental learning: **confirmed**",
-    "told the task id, even plain fine-tuning keeps most of every task, and EWC's Fisher-weighted penalty trims the "
-    "rest (final accuracy 0.98 against 0.92, medians of 10 seeds); without the id, EWC does not help",
+    "told the task id, even plain fine-tuning keeps most tasks (final average accuracy 0.92, median of 10 seeds), "
+    "though not all: on the worst seed task 1 ends at 0.46, below chance",
+    "EWC's Fisher-weighted penalty lifts the final average on every seed (median 0.98); without the id, EWC does not "
+    "help",
 )
 def test_ewc_against_fine_tuning(grid):
     ft, ewc = finals(grid[("finetune", TI)]), finals(grid[("ewc", TI)])
     assert (round(np.median(ft), 2), round(ft.min(), 2)) == (0.92, 0.74)
-    assert np.all(ft > 0.5)  # most of every task, on average
+    earlier = grid[("finetune", TI)][:, -1, :4]  # (seeds, 4 earlier tasks) after the last task
+    assert earlier.size == 40 and np.sum(earlier >= 0.8) == 33
+    worst = int(np.argmin(ft))  # the worst seed, task by task: not "most of every task"
+    assert worst == 3 and round(earlier[worst, 0], 2) == 0.46 < 0.5 and round(earlier[worst, 2], 2) == 0.55
+    assert np.sum(np.any(earlier < 0.5, axis=1)) == 1  # below chance on one seed of 10
     lift = ewc - ft
     assert 0.015 <= lift.min() and lift.max() <= 0.25
     assert 0.96 <= round(ewc.min(), 2) and round(ewc.max(), 2) <= 0.99
@@ -549,7 +569,7 @@ def test_ewc_against_fine_tuning(grid):
 @claim(
     "08",
     "replay of a few examples per class recovers most of the class-incremental loss: **confirmed**, from 0.2 to "
-    "between 0.86 and 0.90 with 10 images per class, against 0.95 to 0.98 for joint training: 86% to 92% of the gap "
+    "between 0.86 and 0.90 with 10 images per class, against 0.96 to 0.98 for joint training: 86% to 92% of the gap "
     "on every seed",
     "ten stored images per class do not hold the full variety of a class (with 50 per class replay reaches 0.95, "
     "section 5)",
@@ -558,7 +578,8 @@ def test_ewc_against_fine_tuning(grid):
 )
 def test_replay_closes_most_of_the_gap(grid, k_sweep):
     ft, replay, joint = (finals(grid[(m, CI)]) for m in ("finetune", "replay", "joint"))
-    assert 0.855 <= replay.min() and replay.max() <= 0.905 and 0.95 <= joint.min() and joint.max() <= 0.985
+    assert 0.855 <= replay.min() and replay.max() <= 0.905
+    assert (f"{joint.min():.2f}", f"{joint.max():.2f}") == ("0.96", "0.98")
     share = (replay - ft) / (joint - ft)
     assert 0.855 <= share.min() and share.max() <= 0.925
     assert (round(np.median(replay), 2), round(np.median(joint), 2)) == (0.87, 0.97)
@@ -660,8 +681,8 @@ def test_predict_one_image_per_class(grid, k_sweep):
     "One or two stored images per class already lift class-incremental learning from 0.2 to about 0.53 and 0.65, and "
     "50 reach 0.95",
     "No $\\lambda$ lifts class-incremental EWC off the 1/5 line (medians 0.17 to 0.20); task-incremental EWC climbs "
-    "from 0.92 to about 0.98 between $\\lambda = 10^2$ and $10^4$, stays there up to $10^6$ and falls back beyond "
-    "(0.95 at $10^8$)",
+    "from 0.92 (fine-tuning, $\\lambda = 0$) and 0.94 at $\\lambda = 10^2$ to 0.98 at $10^4$, stays there up to $10^6$ "
+    "and falls back beyond (0.95 at $10^8$)",
 )
 def test_sweep_caption(summary, lambda_sweep):
     import matplotlib.pyplot as plt
@@ -675,7 +696,10 @@ def test_sweep_caption(summary, lambda_sweep):
     assert 0.165 <= min(ci) and max(ci) <= 0.2
     ti = [round(float(np.median(finals(lambda_sweep[TI][i]))), 2) for i in range(len(lambdas))]
     at = {lam: value for lam, value in zip(lambdas, ti, strict=True)}
-    assert at[0.0] == 0.92 and at[1e2] < 0.95 and at[1e4] == at[1e5] == at[1e6] == 0.98 and at[1e8] == 0.95
+    assert (at[0.0], at[1e2], at[1e4]) == (0.92, 0.94, 0.98)
+    climb = ti[: lambdas.index(1e4) + 1]
+    assert np.all(np.diff(climb) >= 0) and np.all(np.diff(climb[lambdas.index(1e2) :]) > 0)  # climbs, 10^2 to 10^4
+    assert at[1e4] == at[1e5] == at[1e6] == 0.98 and at[1e6] > at[1e7] > at[1e8] == 0.95  # stays, then falls back
     stored = checked_output("08", "class-incremental, replay, k per class")
     assert "1: 0.53, 2: 0.65" in stored and "50: 0.95" in stored
 
@@ -684,8 +708,8 @@ def test_sweep_caption(summary, lambda_sweep):
     "08",
     "Why does a very stiff EWC lose accuracy in the task-incremental scenario?",
     "how much of task 1 survives task 2 (*stability*) and how well the last task is learned (*plasticity*)",
-    "EWC in the task-incremental scenario against $\\lambda$, median and range of 10 seeds ($\\lambda = 0$ is "
-    "fine-tuning)",
+    "EWC in the task-incremental scenario against $\\lambda$, median and range of 10 seeds (the bars; $\\lambda = 0$ "
+    "is fine-tuning)",
     "Up to $\\lambda = 10^5$ task 1 keeps hardly more after task 2 than under fine-tuning (median 0.84 against 0.83: "
     "its Fisher is tiny); at $\\lambda = 10^8$ it keeps much more (median 0.95), but the last task, just learned, "
     "falls from 0.99 to 0.86",
@@ -828,7 +852,8 @@ def test_generative_replay_beats_exact_replay(replay_summary):
     "08",
     "Right: task 1 (digits 0 and 1) falls to 0 under fine-tuning as soon as task 2 arrives and to 0.78 under exact "
     "replay (median), but ends at 0.92 with generative replay and 0.94 with the control",
-    "Class-incremental learning, median and range of 10 seeds",
+    "Class-incremental learning, median and range of 10 seeds (the bars; the methods drawn side by side)",
+    "Left: average accuracy over the tasks seen; middle: the same without fine-tuning, on a zoomed axis",
 )
 def test_replay_accuracy_caption(replay_summary):
     import matplotlib.pyplot as plt
@@ -839,6 +864,11 @@ def test_replay_accuracy_caption(replay_summary):
     assert medians == [0.78, 0.92, 0.94]
     fig = replay_figures.replay_accuracy(replay_summary)
     assert "10 seeds" in fig.axes[0].get_title()
+    left, middle = ([line.get_label() for line in ax.get_lines()] for ax in fig.axes[:2])
+    assert "fine-tuning" in left and "fine-tuning" not in middle and len(middle) == 4
+    assert middle == left[1:5] and middle[0].startswith("exact replay")
+    shown = [ax.get_ylim()[0] for ax in fig.axes]
+    assert shown[0] < 0 and shown[1] > 0.7  # the middle panel zooms in
     plt.close(fig)
 
 
@@ -854,8 +884,9 @@ def test_replay_accuracy_caption(replay_summary):
     "on every seed",
     "But its generator is a model trained on its own output, and it degrades the way the model-collapse lessons "
     "describe",
-    "Its replay degrades task by task, less recognisable and less balanced than that of a generator retrained on real "
-    "data",
+    "Its replay degrades task by task: the real-digit classifier reads it as an earlier digit less often and is less "
+    "sure of it, and from task 3 on its class mix is further from the fair shares than that of a generator retrained "
+    "on real data",
     "the control generator, retrained on real data, keeps a more recognisable and better balanced replay",
     "Generative replay (section 6) is where the two failures meet: it fights forgetting with synthetic data, and its "
     "generator, trained on its own samples task after task, starts down the road to collapse",
@@ -892,8 +923,11 @@ def test_the_replay_degrades(replay_summary):
     assert np.all(conf_own[:, 2:] < conf_real[:, 2:])
     assert np.all(np.diff(conf_own[:, 1:], axis=1) < 0)  # falls task by task on every seed
     assert np.all(np.diff(np.median(conf_real[:, 1:], axis=0)) < 0)  # the control's falls too (median)
-    # task by task (medians): less recognisable, and less balanced than the control's
+    # task by task (medians): read as an earlier digit less often, task after task
     assert np.all(np.diff(np.median(early_own[:, 1:], axis=0)) < 0)
+    # "less balanced" holds against the control, not task by task: the distance does not grow steadily
+    tv_medians = np.round(np.median(tv_own[:, 1:], axis=0), 2).tolist()
+    assert tv_medians == [0.08, 0.18, 0.16, 0.17] and not np.all(np.diff(tv_medians) > 0)
     stored = checked_output("08", "replay while learning tasks 2-5, median of")
     assert "read as an earlier digit:   [0.93, 0.89, 0.87, 0.85]" in stored
     assert "classifier's confidence:    [0.78, 0.73, 0.68, 0.66]" in stored
@@ -944,7 +978,7 @@ def test_the_solver_hardly_notices(replay_summary):
     "through three more generators, each trained partly on its predecessor's samples",
     "each with the label the real-digit classifier gives it (orange: not one of the digits the generator should "
     "replay)",
-    "The printout gives this one run's numbers; the stored runs below give them over 10 seeds with the full generator",
+    "The printout gives this one run's numbers, and they show only part of the drift",
 )
 def test_replay_examples_figure():
     import matplotlib.pyplot as plt
@@ -959,6 +993,51 @@ def test_replay_examples_figure():
     plt.close(fig)
     live = next(c.source for c in notebook("08").cells if "gr.run_generative_replay(" in c.source)
     assert "vae_steps=250" in live and gr.REPLAY_DEFAULTS["vae_steps"] == 1000
+
+
+QUICK_SEEDS = (11, 12)  # the quick generator (250 VAE steps) on two seeds the lesson never uses
+
+
+@pytest.fixture(scope="module")
+def quick_runs() -> list[gr.ReplayResult]:
+    """The lesson's quick generative-replay run (250 VAE steps per task) on two fresh seeds, about 6 s each."""
+    return [gr.run_generative_replay(CI, seed=seed, vae_steps=250) for seed in QUICK_SEEDS]
+
+
+@claim(
+    "08",
+    "The classifier's confidence in the replay falls task by task (0.82 to 0.56), as for the full generator below",
+    "The share it reads as an earlier digit does not fall in this quick run (0.96 to 0.99; above 0.9 at every task on "
+    "two other seeds too), and it sits above the full generator's (0.93 down to 0.85, median of 10 seeds)",
+    "The difference is mostly one digit: the full generator's replay is read more and more often as an 8, a digit it "
+    "has never been trained on (median 0.02 of its replay at task 2, 0.11 at task 5), while the quick generator's "
+    "hardly ever is (0.03 or less at every task, on all three seeds)",
+    "A quick generator is not the full one, and one measure can stay flat while another falls: that is why the claims "
+    "below rest on three measures of the full generator's replay over 10 seeds",
+)
+def test_the_quick_run_shows_part_of_the_drift(replay_summary, quick_runs):
+    live = next(c for c in notebook("08").cells if "gr.run_generative_replay(" in c.source)
+    printed = "".join(o.get("text", "") for o in live.outputs)
+    early0 = numbers_in(next(line for line in printed.splitlines() if "read as an earlier digit" in line))[-4:]
+    conf0 = numbers_in(next(line for line in printed.splitlines() if "confidence in the replay" in line))[-4:]
+    assert early0 == [0.96, 0.96, 0.96, 0.99] and conf0 == [0.82, 0.7, 0.64, 0.56]
+    assert np.all(np.diff(conf0) < 0) and not np.all(np.diff(early0) < 0)  # one falls, the other does not (seed 0)
+    eights0 = numbers_in(next(line for line in printed.splitlines() if "replay read as an 8" in line))[-4:]
+    assert len(eights0) == 4 and max(eights0) <= 0.03
+    full = replay_stack(replay_summary, "generative", "replay_shares")
+    full_early = np.round(np.median(gr.earlier_share(full)[:, 1:], axis=0), 2)
+    assert (full_early[0], full_early[-1]) == (0.93, 0.85) and min(early0) > full_early.max()
+    eights = np.round(np.median(full[:, 1:, 8], axis=0), 2)
+    assert (eights[0], eights[-1]) == (0.02, 0.11) and np.all(np.diff(eights) > 0)  # more and more often an 8
+    off_target = 1 - gr.earlier_share(full)[:, 4]
+    assert np.median(full[:, 4, 8] / off_target) > 0.5  # most of what the full generator replays off target
+    for quick in quick_runs:  # the quick generator on fresh seeds: same picture as seed 0
+        early = gr.earlier_share(quick.replay_shares)[1:]
+        assert np.all(early > 0.9) and not np.all(np.diff(early) < 0)
+        assert np.all(np.diff(quick.replay_confidence[1:]) < 0)
+        assert np.all(quick.replay_shares[1:, 8] <= 0.035)
+    source = live.source
+    assert "vae_steps=250" in source and "seed=SEED" in source
 
 
 @claim(
