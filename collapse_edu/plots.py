@@ -99,7 +99,9 @@ def plot_line(ax: plt.Axes, x: np.ndarray, y: np.ndarray, *, label: str, i: int 
     ax.plot(x, y, label=label, markevery=_markevery(len(x)), **series_style(i))
 
 
-def plot_theory(ax: plt.Axes, x: np.ndarray, y: np.ndarray, *, label: str | None, i: int = 0, on_top: bool = False) -> None:
+def plot_theory(
+    ax: plt.Axes, x: np.ndarray, y: np.ndarray, *, label: str | None, i: int = 0, on_top: bool = False
+) -> None:
     """Theory: a dashed line in the colour of the simulation it belongs to (``i``), no markers.
 
     ``on_top=True`` draws it thin and black above the simulation instead, so a theory that the
