@@ -99,9 +99,17 @@ def plot_line(ax: plt.Axes, x: np.ndarray, y: np.ndarray, *, label: str, i: int 
     ax.plot(x, y, label=label, markevery=_markevery(len(x)), **series_style(i))
 
 
-def plot_theory(ax: plt.Axes, x: np.ndarray, y: np.ndarray, *, label: str, i: int = 0) -> None:
-    """Theory: a dashed line in the colour of the simulation it belongs to (``i``), no markers."""
-    ax.plot(x, y, label=label, color=series_style(i)["color"], **THEORY_STYLE)
+def plot_theory(
+    ax: plt.Axes, x: np.ndarray, y: np.ndarray, *, label: str | None, i: int = 0, on_top: bool = False
+) -> None:
+    """Theory: a dashed line in the colour of the simulation it belongs to (``i``), no markers.
+
+    ``on_top=True`` draws it thin and black above the simulation instead, so a theory that the
+    simulation's line would hide stays visible."""
+    if on_top:
+        ax.plot(x, y, label=label, color="black", linestyle="--", linewidth=1.3, marker="none", zorder=4)
+    else:
+        ax.plot(x, y, label=label, color=series_style(i)["color"], **THEORY_STYLE)
 
 
 def legend_key(ax: plt.Axes, label: str, *, linestyle: str = "--", **style) -> None:

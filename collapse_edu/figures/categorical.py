@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+from scipy import stats
 
 from .. import theory
 from ..categorical import (
@@ -16,7 +17,18 @@ from ..categorical import (
     zipf_distribution,
 )
 from ..loop import History
-from ..plots import OKABE_ITO, finish, legend_key, new_figure, plot_band, plot_line, plot_theory, series_style
+from ..plots import (
+    OKABE_ITO,
+    finish,
+    legend_key,
+    legend_outside,
+    new_figure,
+    plot_band,
+    plot_line,
+    plot_theory,
+    series_style,
+)
+from ..validation import check_int
 
 
 def drift_picture(history: History, run: int = 0) -> plt.Figure:
@@ -55,10 +67,12 @@ def drift_picture(history: History, run: int = 0) -> plt.Figure:
         ylabel="frequency (stacked)",
         legend=False,
     )
-    left.legend(loc="upper right", fontsize=9, ncols=2 if categories > 4 else 1, framealpha=0.9)
+    left.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), fontsize=9, ncols=min(4, categories + 1))
 
     plot_band(right, t, history["surviving"], label=f"simulation, {runs} runs (mean, 5-95%)", center="mean")
-    plot_theory(right, t, theory.expected_surviving(p0, history.n, int(t[-1])), label="theory: exact expectation")
+    plot_theory(
+        right, t, theory.expected_surviving(p0, history.n, int(t[-1])), label="theory: exact expectation", on_top=True
+    )
     mean_time = theory.expected_fixation_time(p0, history.n)
     right.axvline(mean_time, color="0.3", linestyle=":", linewidth=2, label=f"mean time to one left ≈ {mean_time:.0f}")
     right.set_ylim(0, categories + 0.3)
@@ -76,11 +90,17 @@ def loss_vs_count(
     categories: int = 300,
     zipf_exponent: float = 1.1,
     n: int = 300,
-    generations: int = 15,
-    runs: int = 100,
+    generations: int = 30,
+    runs: int = 1000,
+    max_count: int = 8,
     seed: int = 2,
 ) -> plt.Figure:
-    """How often a category seen c times is gone one generation later, against (1 - c/n)^n and e^-c."""
+    """How often a category seen c times is gone one generation later, against (1 - c/n)^n and e^-c.
+
+    Every (category, generation) pair of ``runs`` runs is pooled; a marker's bar is the exact
+    (Clopper-Pearson) 95% binomial interval of its share. A count with no loss at all is drawn as
+    its interval's upper end (an open triangle pointing down): a log axis has no place for 0."""
+    max_count = check_int("max_count", max_count, minimum=1)
     history = simulate_categorical(
         zipf_distribution(categories, zipf_exponent),
         n=n,
@@ -89,40 +109,58 @@ def loss_vs_count(
         keep_frequencies=True,
         seed=seed,
     )
-    c, observed, cases = loss_table(history["p"], n, max_count=10)
+    c, observed, cases = loss_table(history["p"], n, max_count=max_count)
+    losses = np.rint(np.nan_to_num(observed) * cases)
+    low, high = clopper_pearson(losses, cases)
     fig, (ax,) = new_figure(1, width=8, height=4.5)
-    ok = cases > 0
-    se = np.sqrt(observed * (1 - observed) / np.maximum(cases, 1))
     style = series_style(0)
+    seen = (cases > 0) & (losses > 0)
     ax.errorbar(
-        c[ok],
-        observed[ok],
-        yerr=2 * se[ok],
+        c[seen],
+        observed[seen],
+        yerr=[observed[seen] - low[seen], high[seen] - observed[seen]],
         color=style["color"],
         marker=style["marker"],
         linestyle="none",
         capsize=4,
-        label="simulation (± 2 standard errors)",
+        label=f"simulation, {runs} runs × {generations} generations (95% interval)",
     )
-    grid = np.linspace(1, 10, 200)
-    plot_theory(ax, grid, theory.loss_probability(grid, n), label=r"theory: $(1 - c/n)^n$", i=0)
+    none = (cases > 0) & (losses == 0)
+    if none.any():
+        ax.plot(c[none], high[none], linestyle="none", marker="v", markersize=8, markerfacecolor="white",
+                color=style["color"], label="no loss seen: upper end of its 95% interval")  # fmt: skip
+    grid = np.linspace(1, max_count, 200)
+    plot_theory(ax, grid, theory.loss_probability(grid, n), label=r"theory: $(1 - c/n)^n$", on_top=True)
     ax.plot(
         grid,
         np.exp(-grid),
-        color="black",
+        color="0.45",
         linestyle=":",
         marker="",
         linewidth=1.6,
         label=r"$e^{-c}$ (the large-$n$ limit)",
     )
     ax.set_yscale("log")
+    ax.set_xticks(c)
     finish(
         ax,
         title=f"Rare categories vanish first (Zipf K = {categories}, n = {n})",
         xlabel="count c of a category in this generation's data",
         ylabel="P(gone next generation)",
+        loc="lower left",
     )
     return fig
+
+
+def clopper_pearson(successes: np.ndarray, trials: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Exact two-sided binomial confidence interval (Clopper and Pearson, Biometrika 26, 404-413,
+    1934) of a share ``successes / trials``, from quantiles of the beta distribution."""
+    successes, trials = np.asarray(successes, float), np.asarray(trials, float)
+    alpha = 1 - level
+    with np.errstate(invalid="ignore"):
+        low = np.where(successes > 0, stats.beta.ppf(alpha / 2, successes, trials - successes + 1), 0.0)
+        high = np.where(successes < trials, stats.beta.ppf(1 - alpha / 2, successes + 1, trials - successes), 1.0)
+    return low, high
 
 
 def zipf_vocabulary(
@@ -144,7 +182,7 @@ def zipf_vocabulary(
     fig, (left, right) = new_figure(2, width=13, height=4.8)
 
     plot_band(left, t, history["surviving"], label=f"simulation, {runs} runs (mean, 5-95%)", center="mean")
-    plot_theory(left, t, alive.sum(axis=1), label="theory: exact expectation")
+    plot_theory(left, t, alive.sum(axis=1), label="theory: exact expectation", on_top=True)
     left.set_ylim(0, categories * 1.05)
     finish(
         left,
@@ -202,19 +240,18 @@ def heterozygosity_decay(
         expected = theory.expected_heterozygosity(t, n, h0, policy, r)
         for ax in (left, right) if policy != "replace" else (left,):
             plot_band(ax, t, history["heterozygosity"], label=f"{name} (mean, 5-95%)", i=i, center="mean")
-            plot_theory(ax, t, expected, label=None, i=i)
+            plot_theory(ax, t, expected, label=None, on_top=True)
         if policy != "replace":
             low = min(low, float(np.quantile(history["heterozygosity"][1:], 0.05, axis=1).min()))
     for ax in (left, right):
-        ax.axhline(all_real, color="black", linestyle=":", linewidth=2, label=r"all real data (r = 1): $H_0(1 - 1/n)$")
-        legend_key(ax, "theory (dashed)")
+        ax.axhline(all_real, color="0.35", linestyle="-", linewidth=1.2, label=r"all real data (r = 1): $H_0(1 - 1/n)$")
+    left.plot([], [], color="black", linestyle="--", linewidth=1.3, marker="", label="theory (black dashed)")
     left.set_ylim(0, h0 * 1.05)
     right.set_ylim(low - 0.1 * (h0 - low), h0 + 0.15 * (h0 - low))
     ylabel = r"$1 - \Sigma_i\,p_i^2$"
-    finish(left, title=f"Heterozygosity, K = {categories}, n = {n}", xlabel="generation t", ylabel=ylabel)
-    left.legend(loc="lower left", fontsize=10)
-    finish(right, title="The two that hold, enlarged", xlabel="generation t", ylabel=ylabel)
-    right.legend(loc="lower left", fontsize=10)
+    finish(left, title=f"Heterozygosity, K = {categories}, n = {n}", xlabel="generation t", ylabel=ylabel, legend=False)
+    finish(right, title="The two that hold, enlarged", xlabel="generation t", ylabel=ylabel, legend=False)
+    legend_outside(fig, [left])  # one legend below both panels, clear of every band
     return fig
 
 
@@ -298,7 +335,7 @@ def fresh_real_vocabulary(
     p0 = zipf_distribution(categories, zipf_exponent)
     fig, (ax,) = new_figure(1, width=9, height=4.8)
     all_real = theory.expected_surviving_one_step(p0, n)
-    ax.axhline(all_real, color="black", linestyle=":", linewidth=2, label=f"all real data (r = 1): {all_real:.0f}")
+    ax.axhline(all_real, color="0.3", linestyle=":", linewidth=2, label=f"all real data (r = 1): {all_real:.0f}")
     for i, r in enumerate((0.0, real_fraction)):
         policy = "fresh-real" if r else "replace"
         history = simulate_categorical(
@@ -307,8 +344,8 @@ def fresh_real_vocabulary(
         t = history.generations
         name = f"fresh-real r = {r:g} ({int(round(r * n))} real per generation)" if r else "replace (no real data)"
         plot_band(ax, t, history["surviving"], label=f"{name}", i=i, center="mean")
-        plot_theory(ax, t, theory.expected_surviving(p0, n, generations, policy, r), label=None, i=i)
-    legend_key(ax, "theory (dashed)")
+        plot_theory(ax, t, theory.expected_surviving(p0, n, generations, policy, r), label=None, on_top=True)
+    ax.plot([], [], color="black", linestyle="--", linewidth=1.3, marker="", label="theory: exact expectation (on top)")
     ax.set_ylim(0, categories * 1.05)
     finish(
         ax,
@@ -334,9 +371,9 @@ def real_samples_not_fraction(
     for j, n in enumerate(sorted({n for n, _ in settings})):
         ax.axhline(
             np.sqrt(p0 * (1 - p0) / n),
-            color="black",
-            linestyle=(0, (1, 1)) if j else ":",
-            linewidth=2 - 0.6 * j,
+            color="0.15" if j else "0.55",
+            linestyle=":" if j else "-.",
+            linewidth=1.4,
             label=rf"all real data, n = {n}: $\sqrt{{p_0(1-p_0)/n}}$ = {np.sqrt(p0 * (1 - p0) / n):.3f}",
         )
     for i, (n, r) in enumerate(settings):

@@ -109,10 +109,10 @@ def draw_sigma_runs(history: History, *, ddof: int = 0, paths: int = 8) -> plt.F
         ax.plot(t, sigma[:, :paths], **single)
         ax.plot([], [], label=f"{paths} single runs", **{**single, "alpha": 1})
     plot_line(ax, t, np.median(sigma, axis=1), label=f"simulation: median of {runs} runs", i=0)
-    plot_theory(ax, t, theory.sigma_quantile(0.5, t, n, ddof), label="theory: median", i=0)
+    plot_theory(ax, t, theory.sigma_quantile(0.5, t, n, ddof), label="theory: median", on_top=True)
     if ddof == 0:
-        ax.plot(t, theory.median_sigma_rule_of_thumb(t, n), color="0.1", linestyle="-.", linewidth=1.2,
-                marker="none", label=r"$e^{-t/n}$")  # fmt: skip
+        ax.plot(t, theory.median_sigma_rule_of_thumb(t, n), color=series_style(1)["color"], linestyle="-.",
+                linewidth=1.4, marker="none", zorder=3, label=r"$e^{-t/n}$")  # fmt: skip
     finish(ax, title=f"Fitted $\\sigma$ per generation, n = {n}", xlabel="generation t", ylabel=r"$\sigma_t$",
            loc="upper right")  # fmt: skip
     return fig
@@ -153,16 +153,17 @@ def sigma_history(
 
     plot_band(left, t, history["sigma"], label=f"simulation, {runs} runs (median, 5-95%)")
     if replace:
-        plot_theory(left, t, theory.sigma_quantile(0.5, t, n, ddof), label="theory: median")
+        plot_theory(left, t, theory.sigma_quantile(0.5, t, n, ddof), label="theory: median", on_top=True)
         _theory_band(left, t, n, ddof)
     if replace and ddof == 0:
         left.plot(
             t,
             theory.median_sigma_rule_of_thumb(t, n),
-            color="0.1",
+            color=series_style(1)["color"],
             linestyle="-.",
-            linewidth=1.2,
+            linewidth=1.4,
             marker="none",
+            zorder=3,
             label=r"$e^{-t/n}$",
         )
     policy = "" if replace else f", {history.policy}"
@@ -172,16 +173,27 @@ def sigma_history(
         xlabel="generation t",
         ylabel=r"$\sigma_t$",
         title_y=1.0,
+        legend=False,
     )
+    # Below the axes, clear of the band and its dotted theory (which the caption asks to compare);
+    # a fixed place, so a redraw does no search for the best one.
+    left.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), ncols=2, fontsize=10)
 
-    _mean_with_error(right, t, history["sigma"] ** 2, label=r"simulation: mean of $\sigma_t^2$ ($\pm$2 SE)", i=0)
+    _mean_with_error(right, t, history["sigma"] ** 2, label=r"simulation: mean of $\sigma_t^2$ ($\pm$2 sample SE)", i=0)
     if replace:
         plot_theory(right, t, theory.expected_variance(t, n, ddof), label=f"theory: $a^t$, a = {(n - 1)}/{n - ddof}")
     elif theory_variance is not None:
         plot_theory(right, t, theory_variance, label=theory_label)
     right.set_yscale("log")
     _plain_log_ticks(right)
-    finish(right, title="Mean fitted variance (log scale)", xlabel="generation t", ylabel=r"$\sigma_t^2$", title_y=1.0)
+    finish(
+        right,
+        title="Mean fitted variance (log scale)",
+        xlabel="generation t",
+        ylabel=r"$\sigma_t^2$",
+        title_y=1.0,
+        loc="lower left",  # below the early generations, where the curves are still high
+    )
     # The label sits where tick labels as wide as "1e-12" still fit, rather than next to the widest
     # label drawn, so a slider that widens the labels (small n) never moves it into the left panel.
     right.yaxis.set_label_coords(-VARIANCE_LABEL_GAP, 0.5)
@@ -265,8 +277,9 @@ def tail_mass_decay(
         title=f"Mass beyond the original's ${threshold:g}\\sigma_0$ tails, n = {n}",
         xlabel="generation t",
         ylabel=f"P(|X| > {threshold:g})",
-        loc="lower left",
+        legend=False,
     )
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), ncols=3, fontsize=10)  # clear of every line
     return fig
 
 
