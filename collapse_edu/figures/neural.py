@@ -90,7 +90,7 @@ def judged_by_generation_0(
             style = series_style(i - 1)
             ax.stairs(share, edges, color=style["color"], linestyle=style["linestyle"], linewidth=2.2, label=label)
     ax.set_xscale("log")
-    ax.set_xlim(5, 1e4)
+    ax.set_xlim(5, edges[-1])  # the last bins hold the far tail
     finish(ax, title=title, xlabel="perplexity of a sentence under the generation-0 model (log scale)",
            ylabel="share of sentences", loc="upper right")  # fmt: skip
     return fig
