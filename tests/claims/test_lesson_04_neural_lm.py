@@ -340,7 +340,8 @@ def test_histogram_of_perplexity_under_generation_0(results, seeds, runs, corpus
     # the sentences generation 0 judges: those generation 9 wrote (the training text of generation 10) are short
     words = {g: r["train_tokens"][g] / len(corpus.train) for g in (2, 10)}
     assert round(float(np.median(words[10]))) == 5
-    assert_in_lesson(LESSON, f"({rng_of(words[10], 1)} per seed, against {rng_of(words[2], 1)} in the text generation 1")
+    lengths = f"({rng_of(words[10], 1)} per seed, against {rng_of(words[2], 1)} in the text generation 1"
+    assert_in_lesson(LESSON, lengths)
     # a sentence of n words is scored by n + 1 predictions (its words and its end)
     net = neural_lm.TinyTransformer(neural_lm.ModelConfig(vocab_size=10, width=8, layers=1, heads=2, context=16))
     _, events = neural_lm.sentence_log_likelihoods(net, neural_lm.Sentences.from_lists([[2, 3, 4, 5, 6]]))
