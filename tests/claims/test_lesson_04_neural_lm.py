@@ -146,9 +146,19 @@ def test_corpus_is_lesson_03s(corpus):
     "on its own training text it is more than 1.5 times the bigram's.",
     "Generation 0 predicts unseen real text about as well as the bigram, and its training text far worse",
     "43,000 training tokens are too few for its longer view of the sentence to pay off",
+    "The bigram fits the word pairs of its training text closely (perplexity 31 there against 135 on held-out "
+    "text), since a count table gives every pair it has seen its observed share",
+    "the count table fits the word pairs of its training text more closely than the network does.",
+    "Neither has memorised the 2,130 sentences: in lesson 03 only the 4-gram did (training perplexity about 3).",
 )
 def test_generation_0_is_about_as_good_as_the_bigram_on_held_out_text(results, seeds, bigram_models, corpus):
     assert round(bigram_models["held_out"]) == 135 and round(corpus.train.tokens, -3) == 43000
+    assert round(bigram_models["train"]) == 31
+    # neither "memorises": the bigram's training perplexity is far above the 4-gram's, which is about 3
+    four = ngram.perplexity(ngram.fit_ngram(corpus.train, 4, len(corpus.vocab)), corpus.train)
+    assert round(four) == 3 and bigram_models["train"] > 5 * four
+    for s in seeds:  # and the network fits its training text less closely than the bigram, in every seed
+        assert results["bases"][s]["perplexity_train"] > bigram_models["train"]
     for s in seeds:  # every precomputed generation 0 (seeds 1 and up)
         base = results["bases"][s]
         assert 0.9 < base["perplexity_real"] / bigram_models["held_out"] < 1.3
@@ -205,7 +215,8 @@ def test_after_four_synthetic_rounds_real_text_is_harder_and_sentences_shorter(r
 
 @claim(
     LESSON,
-    "Both lose vocabulary and both predict held-out real text worse, the bigram faster.",
+    "Both lose vocabulary, the transformer faster in the first round (at generation 2 the five precomputed seeds "
+    "keep 2,154–2,293 words, the bigram 2,483), and both predict held-out real text worse, the bigram faster.",
     "Only the transformer's sentences get shorter, and only the bigram finds its own samples ever easier: its "
     "perplexity of its own samples halves in four rounds, while the transformer's stays within 20% of its "
     "generation-1 level.",
@@ -215,6 +226,13 @@ def test_dashboard_caption_transformer_vs_bigram_over_five_generations(runs, big
     ratio = {name: r[name][5] / r[name][1] for name in ("perplexity_real", "vocabulary", "perplexity_self")}
     bigram = {name: np.median(b[name][5] / b[name][1]) for name in ratio}
     assert np.all(ratio["vocabulary"] < 1) and bigram["vocabulary"] < 1
+    # vocabulary: the transformer loses more in the first round, in every seed, than the bigram's median
+    # (the lesson's bigram runs, seed 0, and another seed's); later the bigram catches up
+    lesson_bigram = ngram.simulate_ngram(ngram.load_corpus(), generations=2, runs=5, seed=0).history
+    for h in (b, lesson_bigram):
+        assert np.all(r["vocabulary"][2] < np.median(h["vocabulary"][2]))
+    assert round(float(np.median(lesson_bigram["vocabulary"][2]))) == 2483
+    assert_in_lesson(LESSON, f"keep {int(r['vocabulary'][2].min()):,}–{int(r['vocabulary'][2].max()):,} words")
     assert np.all(ratio["perplexity_real"] > 1) and np.all(ratio["perplexity_real"] < bigram["perplexity_real"])
     assert np.all(np.abs(ratio["perplexity_self"] - 1) < 0.2)
     assert 0.4 < bigram["perplexity_self"] < 0.6  # about half
@@ -366,6 +384,11 @@ def test_histogram_of_perplexity_under_generation_0(results, seeds, runs, corpus
     "The bigram follows $e^{-c}$; the transformer loses more of its rare words.",
     "the rarer a word, the sooner it goes",
     "Rare words go first for the network as for the count table.",
+    "After the first round the transformer has kept fewer words than the theory; by generation 10 it keeps about as "
+    "many of every bucket as the theory or more (seen once 0.19 against 0.17, twice 0.35 against 0.31), as lost "
+    "words come back.",
+    "loses more rare words in the first round as its corpus shrinks, and can write lost words again: by generation "
+    "10 it keeps about as many words as the bigram.",
 )
 def test_rare_words_go_first(runs, results, seeds, corpus):
     lost = []
@@ -380,8 +403,27 @@ def test_rare_words_go_first(runs, results, seeds, corpus):
     # the bigram of lesson 03 on another seed, as the figure counts it: it loses about e^-c
     history = ngram.simulate_ngram(corpus, generations=2, runs=5, seed=SEED, keep_models=True).history
     before, after = text_figures.word_counts_before_after(history)
-    for c in (1, 2, 3):
-        assert abs(np.mean(after[before == c] == 0) - np.exp(-c)) < 0.04
+    for c in (1, 2, 3):  # within three binomial standard errors of e^-c
+        lost_c, words = np.mean(after[before == c] == 0), np.sum(before == c)
+        assert abs(lost_c - np.exp(-c)) < 3 * np.sqrt(np.exp(-c) * (1 - np.exp(-c)) / words), c
+    # the right panel's theory, drawn as the figure draws it: exact-count resampling of each bucket's words
+    real_counts = np.bincount(corpus.train.ids, minlength=len(corpus.vocab))
+    real_counts[:2] = 0
+    buckets = neural_lm.bucket_of(real_counts)
+    theory = {
+        g: np.array(
+            [ngram.vocabulary_survival(real_counts[buckets == b], g - 1) / np.sum(buckets == b) for b in range(6)]
+        )
+        for g in (2, 10)
+    }
+    assert np.all(median[2, :3] < theory[2][:3])  # first round: fewer kept than the theory (rare buckets)
+    assert np.all(median[10] > theory[10] - 0.01)  # generation 10: about as many or more, every bucket
+    assert [round(median[10, 0], 2), round(theory[10][0], 2), round(median[10, 1], 2), round(theory[10][1], 2)] == [
+        0.19,
+        0.17,
+        0.35,
+        0.31,
+    ]
 
 
 @claim(
@@ -624,7 +666,8 @@ def test_side_by_side(runs, bigram_runs):
     LESSON,
     "generation 0 already writes shorter sentences than the real text (",
     "words against 20, in every seed)",
-    "at generation 10 the two effects leave its vocabulary within a tenth of the bigram's",
+    "at generation 10 the two effects leave its vocabulary where the bigram's is: a median of 0.45 of the real "
+    "vocabulary against the bigram's 0.44",
 )
 def test_generation_0_writes_shorter_sentences(runs, corpus, bigram_runs):
     assert round(corpus.train.tokens / len(corpus.train)) == 20
@@ -633,7 +676,12 @@ def test_generation_0_writes_shorter_sentences(runs, corpus, bigram_runs):
     assert_in_lesson(LESSON, f"shorter sentences than the real text ({rng_of(written, 0)} words against 20")
     voc_t = runs["replace"]["vocabulary"][10] / runs["replace"]["vocabulary"][1]
     voc_b = np.median(bigram_runs["vocabulary"][10] / bigram_runs["vocabulary"][1])
-    assert np.all(np.abs(voc_t - voc_b) < 0.1)
+    assert abs(np.median(voc_t) / voc_b - 1) < 0.05  # the medians agree within 5%
+    assert round(float(np.median(voc_t)), 2) == 0.45
+    lesson = output_lines("generation 10 / generation 1, median")
+    vocabulary = [numbers_in(line.split(":", 1)[1]) for line in lesson if line.startswith("vocabulary")][0]
+    assert vocabulary == [0.45, 0.44]  # the lesson's checked medians: transformer, bigram (seed 0)
+    assert_in_lesson(LESSON, f"({rng_of(voc_t, 2)} over the seeds)")
 
 
 @claim(
@@ -648,8 +696,7 @@ def test_generation_0_writes_shorter_sentences(runs, corpus, bigram_runs):
     "real-text prompts are both candidate causes.",
     "With 10% real text or accumulating all text, held-out perplexity rises less than half as much, in every seed; "
     "only accumulating also slows the shortening of the sentences.",
-    "The bigram keeps its sentence length and loses words by chance; the network shortens its sentences, loses "
-    "rare words faster as its corpora shrink, and can write lost words again.",
+    "The bigram keeps its sentence length and loses words by chance; the network shortens its sentences",
 )
 def test_summary(runs, results, seeds, bigram_models):
     rep = rise(runs, "replace")
