@@ -9,9 +9,9 @@ import numpy as np
 
 from ..loop import History
 from ..ngram import vocabulary_survival
-from ..plots import THEORY_STYLE, finish, legend_key, legend_outside, new_figure, plot_theory, series_style
+from ..plots import THEORY_STYLE, finish, legend_key, legend_outside, new_figure, series_style
 from ..validation import check_choice, check_float, check_int
-from .text import REFERENCE_LABEL, REFERENCE_STYLE, _plain_log_axis, _series
+from .text import REFERENCE_STYLE, _plain_log_axis, _series
 
 #: Panels of :func:`dashboard`: metric name -> (title, y label, log scale).
 PANELS = {
@@ -22,6 +22,9 @@ PANELS = {
     "perplexity_self": ("Perplexity of its own samples", "perplexity (log scale)", True),
     "judged_median": ("Its training text, judged by generation 0", "median sentence perplexity", True),
 }
+
+#: Label of the grey dotted line of :func:`dashboard` (``reference=True``): generation 0, not a fit to all real data.
+GENERATION_0_LABEL = "generation 0 (median of the runs)"
 
 #: Labels of the count buckets of :data:`collapse_edu.neural_lm.COUNT_BUCKETS`.
 BUCKET_LABELS = ("seen once", "twice", "3 times", "4-7 times", "8-15 times", "16+ times")
@@ -53,7 +56,7 @@ def dashboard(
         if reference:
             first = next(iter(histories.values()))
             if name in first.metrics:
-                ax.axhline(float(np.median(first[name][0])), label=REFERENCE_LABEL, **REFERENCE_STYLE)
+                ax.axhline(float(np.median(first[name][0])), label=GENERATION_0_LABEL, **REFERENCE_STYLE)
         if log_scale:
             _plain_log_axis(ax)
         ax.set_xticks(np.arange(0, max(len(h.generations) for h in histories.values()), 2 if rows * cols > 1 else 1))
@@ -90,7 +93,7 @@ def judged_by_generation_0(
             style = series_style(i - 1)
             ax.stairs(share, edges, color=style["color"], linestyle=style["linestyle"], linewidth=2.2, label=label)
     ax.set_xscale("log")
-    ax.set_xlim(5, 1e4)
+    ax.set_xlim(5, edges[-1])  # the last bins hold the far tail
     finish(ax, title=title, xlabel="perplexity of a sentence under the generation-0 model (log scale)",
            ylabel="share of sentences", loc="upper right")  # fmt: skip
     return fig
@@ -114,7 +117,7 @@ def word_loss(
     from ..neural_lm import bucket_of
 
     max_count = check_int("max_count", max_count, minimum=1)
-    fig, (left, right) = new_figure(2, width=13.5, height=5.0)
+    fig, (left, right) = new_figure(2, width=14.5, height=5.0)
     c = np.arange(1, max_count + 1)
     for i, (name, (before, after)) in enumerate(one_round.items()):
         before, after = np.asarray(before), np.asarray(after)
@@ -129,17 +132,23 @@ def word_loss(
     generations = np.arange(surviving.shape[0])
     real_counts = np.asarray(real_counts)
     buckets = bucket_of(real_counts)
+    # the buckets in shades of one sequential map (rare = dark), so that no bucket takes the colour that means
+    # a model in the left panel
+    shades = plt.get_cmap("viridis")(np.linspace(0.0, 0.85, surviving.shape[1]))
     for b in range(surviving.shape[1]):
         counts = real_counts[buckets == b]
-        right.plot(generations, surviving[:, b] / counts.size, label=BUCKET_LABELS[b], **series_style(b))
+        style = {**series_style(b), "color": shades[b]}
+        right.plot(generations, surviving[:, b] / counts.size, label=BUCKET_LABELS[b], **style)
         theory = vocabulary_survival(counts, np.maximum(generations - 1, 0)) / counts.size
-        plot_theory(right, generations, theory, label=None, i=b)
+        right.plot(generations, theory, color=shades[b], **THEORY_STYLE)
     legend_key(right, "theory: resampling with exact counts")
     right.set_ylim(0, 1.02)
     right.set_xticks(generations[::2])
     finish(right, title=f"Real words still in the training text ({label})", xlabel="generation",
            ylabel="share of the real words kept", legend=False)  # fmt: skip
-    right.legend(loc="lower left", fontsize=10, ncols=2, title="seen in the real text", title_fontsize=10)
+    # the legend outside the axes, where it covers no curve
+    right.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=10, title="seen in the real text",
+                 title_fontsize=10)  # fmt: skip
     return fig
 
 

@@ -76,38 +76,45 @@ def collapse_dashboard(
     title: str = "",
     log: Sequence[str] = (),
     reference: bool = False,
+    styles: Sequence[int] | None = None,
 ) -> plt.Figure:
     """Per-generation text metrics of one or more runs, one panel per metric (median and the range
     of the runs as a band when a history has several runs). ``theory_counts`` (the real word
     counts) adds the branching-process vocabulary theory to the vocabulary panel, for the first
     history. ``reference`` draws on every panel the level of generation 0, the model of all the
     real training text (median over runs), as a grey dotted line: what one fit to real data keeps.
-    Panels named in ``log`` get a log scale too (perplexities always have one)."""
+    Panels named in ``log`` get a log scale too (perplexities always have one). ``styles`` gives each
+    history its series style (:func:`collapse_edu.plots.series_style` index; default 0, 1, 2, ...), so that
+    a colour keeps one meaning across the figures of a lesson. One legend below the panels."""
     panels = [p for p in panels if all(p in h.metrics for h in histories.values())]
+    styles = list(range(len(histories))) if styles is None else [int(i) for i in styles]
+    if len(styles) != len(histories):
+        raise ValueError(f"styles must give one style per history ({len(histories)}), got {len(styles)}")
     rows = -(-len(panels) // ncols)
     fig, axes = new_figure(min(ncols, len(panels)), rows, width=4.6 * min(ncols, len(panels)), height=3.6 * rows + 0.8)
     for ax, name in zip(axes, panels, strict=False):
         heading, ylabel, log_scale = PANELS[name]
         if name in log and not log_scale:
             ylabel, log_scale = f"{ylabel} (log scale)", True
-        for i, (label, history) in enumerate(histories.items()):
+        for i, (label, history) in zip(styles, histories.items(), strict=True):
             _series(ax, history.generations, history[name], label, i)
-        if reference:
+        if reference:  # drawn over the series, so that a curve on the same level does not hide it
             ax.axhline(
-                float(np.median(next(iter(histories.values()))[name][0])), label=REFERENCE_LABEL, **REFERENCE_STYLE
+                float(np.median(next(iter(histories.values()))[name][0])),
+                label=REFERENCE_LABEL,
+                zorder=4,
+                **REFERENCE_STYLE,
             )
         if name == "vocabulary" and theory_counts is not None:
             t = next(iter(histories.values())).generations
             theory = vocabulary_survival(theory_counts, np.maximum(t - 1, 0))
-            plot_theory(ax, t, theory, label="theory (resampling)", i=0)
-            ax.legend(loc="lower left", fontsize=10)
+            plot_theory(ax, t, theory, label="theory (resampling)", i=styles[0])
         if log_scale:
             _plain_log_axis(ax)
         finish(ax, title=heading, xlabel="generation", ylabel=ylabel, legend=False)
     for ax in axes[len(panels) :]:
         ax.set_visible(False)
-    if len(histories) > 1 or theory_counts is None:
-        legend_outside(fig, axes[:1])
+    legend_outside(fig, axes[:1])  # below the panels, where it covers no curve
     if title:
         fig.suptitle(title)
     return fig
