@@ -256,11 +256,11 @@ def loss_table(frequencies: np.ndarray, n: int, max_count: int = 10) -> tuple[np
     frequencies = np.asarray(frequencies, float)
     if frequencies.ndim != 3:
         raise ValueError(f"frequencies must have shape (generations + 1, runs, K), got {frequencies.shape}")
-    counts = np.rint(frequencies[1:-1] * n).astype(np.int64)
-    lost = frequencies[2:] == 0
+    counts = np.minimum(np.rint(frequencies[1:-1] * n), max_count + 1).astype(np.int64).ravel()
+    lost = (frequencies[2:] == 0).ravel()
     c = np.arange(1, max_count + 1)
-    cases = np.array([np.count_nonzero(counts == k) for k in c])
-    losses = np.array([np.count_nonzero(lost & (counts == k)) for k in c])
+    cases = np.bincount(counts, minlength=max_count + 2)[1 : max_count + 1]
+    losses = np.bincount(counts[lost], minlength=max_count + 2)[1 : max_count + 1]
     with np.errstate(invalid="ignore", divide="ignore"):
         fraction = np.where(cases > 0, losses / np.maximum(cases, 1), np.nan)
     return c, fraction, cases

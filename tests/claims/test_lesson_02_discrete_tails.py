@@ -335,7 +335,7 @@ def test_loss_table_counts_what_the_text_says():
             assert fraction[k - 1] == pytest.approx((counts & (p[2:] == 0)).sum() / counts.sum())
 
 
-LOSS_SETTING = {"n": 300, "generations": 30, "runs": 1000}  # the figure's defaults (Zipf K = 300, s = 1.1)
+LOSS_SETTING = {"n": 300, "generations": 30, "runs": 200}  # the figure's defaults (Zipf K = 300, s = 1.1)
 
 
 def loss_intervals(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -348,10 +348,10 @@ def loss_intervals(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
 
 @claim(
     LESSON,
-    "The share of categories seen $c$ times that vanish one generation later (markers, pooled over 1000 runs and "
-    "30 generations; bars: exact 95% binomial intervals, most too narrow to see) lies on the exact $(1 - c/n)^n$ "
-    "(black dashed) from $c = 1$ to 8: the curve passes through every interval but the one at $c = 2$, which misses "
-    "it by 2% (a 95% interval misses the truth about one time in twenty)",
+    "The share of categories seen $c$ times that vanish one generation later (markers, pooled over 200 runs and "
+    "30 generations; bars: exact 95% binomial intervals, too narrow to see for $c \\le 2$) lies on the exact "
+    "$(1 - c/n)^n$ (black dashed) from $c = 1$ to 8: the curve passes through every interval here, and on ten other "
+    "seeds 3 of 80 intervals miss it, about the one in twenty a 95% interval should",
     "For large $n$ the curve is close to $e^{-c}$ (dotted): the loss probability falls about $e$-fold with every "
     "extra occurrence",
     "With the slider, a count at which no category was lost shows as an open triangle at the upper end of its interval",
@@ -359,7 +359,7 @@ def loss_intervals(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
 )
 def test_loss_figure_markers_lie_on_the_theory():
     exact = theory.loss_probability(np.arange(1, 9), 300)
-    # the published figure (seed 2): what is drawn is the pooled table, and only c = 2 misses, by 2%
+    # the published figure (seed 2): what is drawn is the pooled table, and no interval misses
     fig = figures.loss_vs_count()
     plt.close(fig)
     (ax,) = fig.axes
@@ -368,8 +368,8 @@ def test_loss_figure_markers_lie_on_the_theory():
     drawn = ax.containers[0].lines[0]
     assert np.allclose(drawn.get_xdata(), c) and np.allclose(drawn.get_ydata(), observed)
     outside = (exact < low) | (exact > high)
-    assert c[outside].tolist() == [2] and round(abs(observed[1] / exact[1] - 1), 2) == 0.02
-    assert np.all(high[1:4] / low[1:4] < 1.25), "intervals of the common counts too narrow to see"
+    assert not outside.any()
+    assert np.all(high[:2] / low[:2] < 1.1), "intervals of the common counts too narrow to see"
     assert_theory_on_top(ax, "theory: $(1 - c/n)^n$")
     # other seeds: a 95% interval misses the exact curve about one time in twenty, never at many counts
     misses = []
@@ -377,7 +377,7 @@ def test_loss_figure_markers_lie_on_the_theory():
         c, observed, low, high = loss_intervals(seed)
         assert np.all(observed > 0), "at these sizes every count up to 8 loses some categories"
         misses.append(int(np.count_nonzero((exact < low) | (exact > high))))
-    assert sum(misses) <= 8 and max(misses) <= 2, misses  # 80 intervals: about 4 expected
+    assert sum(misses) == 3 and max(misses) <= 1, misses  # 80 intervals: about 4 expected
     # a count with no loss is drawn as its interval's upper end, an open triangle
     fig = figures.loss_vs_count(n=60, runs=30, generations=5, max_count=8, seed=3)
     plt.close(fig)
