@@ -90,6 +90,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.gan_only:
         return 0
     pool = capstone.build_pool(gan_runs, progress=True)
+    gan_outcomes = {}  # the mode metrics behind each GAN run's cause, kept or left out (lesson 09 quotes them)
+    for key, (_, _, seeds) in capstone.GAN_VARIANTS.items():
+        pairs = zip(seeds, gan_runs[key], strict=True)
+        gan_outcomes[key] = {str(seed): capstone.plain_outcome(capstone.gan_outcome(s)) for seed, s in pairs}
     meta = {
         "produced_by": "benchmarks/capstone_pool.py",
         "command": "python benchmarks/capstone_pool.py " + " ".join(argv if argv is not None else sys.argv[1:]),
@@ -97,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine_info("python", "processor=architecture", "cpus"),
         "gan_settings": {key: gan_settings(m, c) for key, (m, c, _) in capstone.GAN_VARIANTS.items()},
         "gan_seconds_median": float(np.median(seconds)) if seconds else None,
+        "gan_outcomes": gan_outcomes,
         "total_seconds": round(time.perf_counter() - start),
     }
     capstone.save_pool(pool, args.out, meta)

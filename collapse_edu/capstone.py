@@ -664,6 +664,13 @@ def gan_outcome(snapshots: np.ndarray) -> dict[str, float]:
     return {**report, "effective_modes": _effective_number(share)}
 
 
+def plain_outcome(outcome: Mapping[str, float]) -> dict[str, float]:
+    """:func:`gan_outcome` as plain JSON numbers (ints stay ints), for the pool's record."""
+    return {
+        k: int(v) if float(v).is_integer() and k.startswith("modes") else round(float(v), 4) for k, v in outcome.items()
+    }
+
+
 # --------------------------------------------------------------------------- digit classifier
 
 DIGIT_TASK_STEPS = (5, 15, 40)  #: Adam steps into each task at which the log is written

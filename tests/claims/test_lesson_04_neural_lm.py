@@ -142,9 +142,10 @@ def test_corpus_is_lesson_03s(corpus):
 @claim(
     LESSON,
     "Will it predict the held-out real text much better than the bigram (perplexity 135 in lesson 03)?",
-    "On the held-out real text the transformer's perplexity is within 30% of the bigram's, in every seed; "
-    "on its own training text it is more than 1.5 times the bigram's.",
-    "Generation 0 predicts unseen real text about as well as the bigram, and its training text far worse",
+    "No: a little worse. On the held-out real text the transformer's perplexity is 1.08–1.28 times the bigram's over "
+    "the five precomputed seeds, above it in every one; on its own training text it is more than 1.5 times the "
+    "bigram's.",
+    "Generation 0 predicts unseen real text a little worse than the bigram, and its training text far worse",
     "43,000 training tokens are too few for its longer view of the sentence to pay off",
     "The bigram fits the word pairs of its training text closely (perplexity 31 there against 135 on held-out "
     "text), since a count table gives every pair it has seen its observed share",
@@ -159,12 +160,13 @@ def test_generation_0_is_about_as_good_as_the_bigram_on_held_out_text(results, s
     assert round(four) == 3 and bigram_models["train"] > 5 * four
     for s in seeds:  # and the network fits its training text less closely than the bigram, in every seed
         assert results["bases"][s]["perplexity_train"] > bigram_models["train"]
+    held = [results["bases"][s]["perplexity_real"] / bigram_models["held_out"] for s in seeds]
+    assert len(seeds) == 5 and all(1.0 < r < 1.3 for r in held)  # worse in every seed, by less than 30%
+    assert_in_lesson(LESSON, f"perplexity is {rng_of(held, 2)} times the bigram's")
     for s in seeds:  # every precomputed generation 0 (seeds 1 and up)
-        base = results["bases"][s]
-        assert 0.9 < base["perplexity_real"] / bigram_models["held_out"] < 1.3
-        assert base["perplexity_train"] / bigram_models["train"] > 1.5
+        assert results["bases"][s]["perplexity_train"] / bigram_models["train"] > 1.5
     assert output_lines("transformer / bigram") == [
-        "held-out perplexity, transformer / bigram, between 0.9 and 1.3: True",
+        "held-out perplexity, transformer / bigram, between 1.0 and 1.3 (a little worse): True",
         "training perplexity, transformer / bigram, above 1.5: True",
     ]
 
@@ -218,8 +220,8 @@ def test_after_four_synthetic_rounds_real_text_is_harder_and_sentences_shorter(r
     "Both lose vocabulary, the transformer faster in the first round (at generation 2 the five precomputed seeds "
     "keep 2,154–2,293 words, the bigram 2,483), and both predict held-out real text worse, the bigram faster.",
     "Only the transformer's sentences get shorter, and only the bigram finds its own samples ever easier: its "
-    "perplexity of its own samples halves in four rounds, while the transformer's stays within 20% of its "
-    "generation-1 level.",
+    "perplexity of its own samples halves in four rounds, while the transformer's stays within about a quarter of "
+    "its generation-1 level (up to 26% above it in the five precomputed seeds).",
 )
 def test_dashboard_caption_transformer_vs_bigram_over_five_generations(runs, bigram_runs):
     r, b = runs["replace"], bigram_runs
@@ -234,7 +236,8 @@ def test_dashboard_caption_transformer_vs_bigram_over_five_generations(runs, big
     assert round(float(np.median(lesson_bigram["vocabulary"][2]))) == 2483
     assert_in_lesson(LESSON, f"keep {int(r['vocabulary'][2].min()):,}–{int(r['vocabulary'][2].max()):,} words")
     assert np.all(ratio["perplexity_real"] > 1) and np.all(ratio["perplexity_real"] < bigram["perplexity_real"])
-    assert np.all(np.abs(ratio["perplexity_self"] - 1) < 0.2)
+    own = r["perplexity_self"][1:6] / r["perplexity_self"][1]  # generations 1-5, every seed
+    assert np.all(np.abs(own - 1) < 0.27) and round(float(own.max() - 1), 2) == 0.26
     assert 0.4 < bigram["perplexity_self"] < 0.6  # about half
     assert np.all(np.diff(np.median(b["perplexity_self"][1:6], axis=1)) < 0)  # ever easier
 
@@ -467,9 +470,10 @@ def test_lost_words_come_back_for_the_transformer_only(runs, bigram_runs):
     'with real data is more likely to produce", while "at the same time, a much longer tail appears for later '
     'generations"',
     "Shumailov et al. decoded with beam search, which picks likely continuations, where our models sample at "
-    "temperature 1, which keeps writing unlikely words; and their models continued blocks of real text, so every "
-    "synthetic sequence started from a real prompt, where ours start from `<s>`.",
-    "The explorer at the end lets you lower the temperature, which probes the first of the two.",
+    "temperature 1, which keeps writing unlikely words; their models continued blocks of real text, so every "
+    "synthetic sequence started from a real prompt, where ours start from `<s>`; and they trained every generation "
+    "for 5 epochs where ours fine-tune one pass, so their models fit their own data more closely.",
+    "The explorer at the end lets you lower the temperature, which probes the first of the three.",
     "Things to try: temperature 0.7 (Shumailov et al. generated with beam search, which favours likely text), 1.3, "
     "and a real share of 0.5.",
 )
@@ -681,28 +685,34 @@ def test_generation_0_writes_shorter_sentences(runs, corpus, bigram_runs):
     lesson = output_lines("generation 10 / generation 1, median")
     vocabulary = [numbers_in(line.split(":", 1)[1]) for line in lesson if line.startswith("vocabulary")][0]
     assert vocabulary == [0.45, 0.44]  # the lesson's checked medians: transformer, bigram (seed 0)
-    assert_in_lesson(LESSON, f"({rng_of(voc_t, 2)} over the seeds)")
+    assert_in_lesson(LESSON, f"(the transformer's seeds: {rng_of(voc_t, 2)})")
 
 
 @claim(
     LESSON,
-    "A transformer of 0.3 million parameters predicts held-out real text about as well as lesson 03's bigram.",
+    "A transformer of 0.3 million parameters predicts held-out real text a little worse than lesson 03's bigram "
+    "(1.08–1.28 times its perplexity).",
     "over ten generations, in every seed: the perplexity of held-out real text rises",
     "the training text keeps half of the real vocabulary or less, rare words first, and the sentences shrink to "
     "about a third of their length.",
     "Generation 0 finds a growing share of its descendants' sentences very unlikely, but in every seed a smaller "
     "share than of unseen real text, and the ever shorter sentences make per-sentence perplexity noisier.",
-    "The shift towards likelier text in Shumailov et al.'s histogram does not appear; their beam search and their "
-    "real-text prompts are both candidate causes.",
+    "The shift towards likelier text in Shumailov et al.'s histogram does not appear; their beam search, their "
+    "real-text prompts and their longer training (5 epochs a generation) are all candidate causes.",
     "With 10% real text or accumulating all text, held-out perplexity rises less than half as much, in every seed; "
-    "only accumulating also slows the shortening of the sentences.",
+    "10% real text slows the shortening of the sentences a little (0.32–0.39 of generation 1's length at "
+    "generation 10, against 0.27–0.35 fully synthetic), accumulating much more (0.59–0.84).",
     "The bigram keeps its sentence length and loses words by chance; the network shortens its sentences",
 )
 def test_summary(runs, results, seeds, bigram_models):
     rep = rise(runs, "replace")
     assert_in_lesson(LESSON, f"the perplexity of held-out real text rises {rng_of(rep, 1)}-fold")
-    for s in seeds:
-        assert 0.9 < results["bases"][s]["perplexity_real"] / bigram_models["held_out"] < 1.3
+    held = [results["bases"][s]["perplexity_real"] / bigram_models["held_out"] for s in seeds]
+    assert rng_of(held, 2) == "1.08–1.28"
+    shrink = {p: runs[p]["sentence_length"][10] / runs[p]["sentence_length"][1] for p in POLICIES}
+    assert (rng_of(shrink["fresh-real"], 2), rng_of(shrink["replace"], 2)) == ("0.32–0.39", "0.27–0.35")
+    assert rng_of(shrink["accumulate"], 2) == "0.59–0.84"
+    assert np.all(shrink["fresh-real"] > shrink["replace"]) and np.all(shrink["accumulate"] > shrink["fresh-real"])
     r = runs["replace"]
     assert np.all(r["vocabulary"][10] <= 0.5 * r["vocabulary"][0])
     assert np.all(

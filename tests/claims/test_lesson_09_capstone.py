@@ -506,7 +506,7 @@ def test_overfitting_signs(pool):
 
 @claim(
     "09",
-    "Nor does a share of 0 clear a run, since tags get lost; the reference may trust it here only because every run of this pool trained on machine-made data had tags found, 22% or more of the audited examples on average over its log",  # noqa: E501
+    "Nor does a share of 0 clear a run, since tags get lost; the reference may trust it here only because every run of this pool trained on machine-made data had tags found, more than a fifth of the audited examples on average over its log",  # noqa: E501
 )
 def test_every_synthetic_run_of_the_pool_had_tags_found(pool):
     synthetic = ("curve-replace", "ring-replace", "ring-fresh", "curve-verified", "curve-accumulate", "ring-accumulate")
@@ -516,7 +516,7 @@ def test_every_synthetic_run_of_the_pool_had_tags_found(pool):
     real_only = [i for i in range(len(pool)) if pool.keys[i] not in synthetic]
     assert all(pool.log(i)["synthetic_share"].max() == 0 for i in real_only)  # ... and no tag is ever found there
     found = [pool.log(i)["synthetic_share"].mean() for i in range(len(pool)) if pool.keys[i] in synthetic]
-    assert round(100 * min(found)) == 22
+    assert min(found) > 0.2
     assert min(capstone.tagged_share(1.0, seed) for seed in range(100)) < 0.4  # tags get lost
 
 
@@ -654,7 +654,7 @@ test_checkers = checker_tests("09", WRONG_ANSWERS)
 @claim(
     "09",
     "with a slow discriminator they hop from one mode's neighbourhood to another's at most checkpoints (median output shift above 0.9) and land near a mode but not on it (quality near 0)",  # noqa: E501
-    "at this pool's settings 4 of 12 PacGAN-4 runs ended on 7 or more sharp modes; the other 8 spread over the ring without reaching 7 and are left out",  # noqa: E501
+    "All 12 PacGAN-4 runs of the pool (lesson 07's settings) end with samples on all 8 modes, spread evenly; only 4 of them have 10 or more sharp samples (of 500) on 7 modes or more, the pool's mark for a clearly healthy run, so the other 8 are left out",  # noqa: E501
     "at lesson 07's settings they sit still near a few modes (output shift near 0) and end with sharp samples (quality 0.6 or more at the last checkpoint)",  # noqa: E501
     "diversity stays low from start to end, although the training data are real and fresh",
     "A healthy PacGAN run also starts with low diversity and reaches most modes only late in training",
@@ -677,6 +677,11 @@ def test_mode_collapse_signs(pool):
     assert capstone.GAN_VARIANTS["gan-pacgan"][1] == {} and len(capstone.variant("gan-pacgan").seeds) == 12
     assert (len(pool.where("healthy", "gan-pacgan")), len(pool.where("mode collapse", "gan-pacgan"))) == (4, 0)
     assert len(pool.excluded["gan-pacgan"]) == 8
+    pacgan = pool.meta["gan_outcomes"]["gan-pacgan"]  # the last snapshot's mode metrics of every run
+    assert len(pacgan) == 12 and all(o["modes"] == 8 and o["effective_modes"] > 7.4 for o in pacgan.values())
+    assert sum(o["modes_strict"] >= 7 for o in pacgan.values()) == 4
+    assert sorted(int(seed) for seed, o in pacgan.items() if o["modes_strict"] < 7) == pool.excluded["gan-pacgan"]
+    assert "strict_count=10" in inspect.getsource(capstone.gan_outcome) and capstone.RING_SAMPLES == 500
 
 
 # --------------------------------------------------------------------------- the workshop's five logs
@@ -737,8 +742,8 @@ def test_one_column_falls_short_of_the_reference():
 
 @claim(
     "09",
-    "The largest jump of the training loss, for example, catches forgetting on the digit tasks but not on the curve slices, whose training loss never jumps",  # noqa: E501
-    "it cannot tell a healthy fit on plenty of data from overfitting, since both training losses fall at every checkpoint",  # noqa: E501
+    "The largest jump of the training loss, for example, catches forgetting on the digit tasks (jumps of about 2 nats) but not on the curve slices, whose training loss jumps by only a few hundredths, as a collapsing loop's does",  # noqa: E501
+    "it cannot tell a healthy fit on plenty of data from overfitting, since neither training loss ever rises",
 )
 def test_where_the_training_loss_rule_fails(pool):
     rule, _ = rules(LESSON_CASES)["train_loss"]
@@ -746,9 +751,14 @@ def test_where_the_training_loss_rule_fails(pool):
     predicted = {key: [rule(pool.log(i)) for i in pool.where(key=key)] for key in capstone.VARIANT_KEYS}
     assert np.mean([p == "forgetting" for p in predicted["digits-finetune"]]) > 0.9
     assert np.mean([p == "forgetting" for p in predicted["curve-tasks"]]) < 0.1
+    jump = {key: [capstone.SUMMARIES["largest rise"](pool.log(i)["train_loss"]) for i in pool.where(key=key)]
+            for key in ("digits-finetune", "curve-tasks", "curve-replace")}  # fmt: skip
+    assert round(float(np.median(jump["digits-finetune"]))) == 2
+    assert max(jump["curve-tasks"]) < 0.1 and np.median(jump["curve-tasks"]) > 0.01
+    assert 0.5 < np.median(jump["curve-tasks"]) / np.median(jump["curve-replace"]) < 2
     for key in ("curve-plenty", "digits-plenty"):
         assert np.mean([p == "overfitting" for p in predicted[key]]) > 0.9
-        assert all(capstone.signs(pool.log(i))["train_falling"] == 1.0 for i in pool.where(key=key))
+        assert all(capstone.largest_fall(-pool.log(i)["train_loss"]) == 0 for i in pool.where(key=key))
 
 
 @claim(
