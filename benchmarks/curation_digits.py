@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+import collapse_edu
 from collapse_edu.digit_curation import (
     DIGIT_FAMILIES,
     DIGIT_SETTINGS,
@@ -56,7 +57,8 @@ def main() -> None:
     parser.add_argument("--keep", type=float, default=0.5, help="keep fraction q of self and verified")
     parser.add_argument("--real-fraction", type=float, default=0.1, help="real share r of real-share")
     parser.add_argument("--families", nargs="+", default=list(DIGIT_FAMILIES), choices=DIGIT_FAMILIES)
-    parser.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "collapse_edu" / "results"))
+    # the package's results folder, where lesson 06 reads it (in a checkout or an installed package alike)
+    parser.add_argument("--out", default=str(Path(collapse_edu.__file__).resolve().parent / "results"))
     args = parser.parse_args()
 
     torch.set_num_threads(1)

@@ -27,7 +27,13 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+TESTS = Path(__file__).resolve().parents[1] / "tests"
+if not (TESTS / "hub_harness.py").is_file():  # an installed package or a course copy has no tests/
+    sys.exit(
+        "hub_load.py drives a real JupyterHub with the hub test's machinery (tests/hub_harness.py), which "
+        "only a source checkout has: run it from a clone of the repository (bash scripts/setup.sh test)."
+    )
+sys.path.insert(0, str(TESTS))
 
 from hub_harness import (  # noqa: E402
     LESSONS_DIR,

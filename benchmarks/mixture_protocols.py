@@ -16,7 +16,7 @@ blob N(0, I) as the real world. ``--sklearn-runs`` adds the same loop with a new
 the settings of the authors' GMM notebook), to show that our vectorised EM gives the same picture.
 
 Output: collapse_edu/results/mixture_protocols.npz, every ``--every``-th generation of the per-run
-metrics (float16, about 100 kB), with the settings, the machine and the run times as a JSON string ``meta``.
+metrics (float16, about 60 kB), with the settings, the machine and the run times as a JSON string ``meta``.
 Another CPU may change single runs (floating point), not the counts over runs.
 """
 
@@ -31,9 +31,10 @@ import numpy as np
 
 from collapse_edu.environment import machine_info
 from collapse_edu.loop import ModelSource, run_generations
-from collapse_edu.mixtures import GaussianMixtureFamily, MixtureModel, blob_truth, simulate_mixture
+from collapse_edu.mixtures import RESULTS, GaussianMixtureFamily, MixtureModel, blob_truth, simulate_mixture
 
-OUT = Path(__file__).resolve().parents[1] / "collapse_edu" / "results" / "mixture_protocols.npz"
+# the package's results folder, where lesson 06 reads it (in a checkout or an installed package alike)
+OUT = RESULTS
 KEEP = ("light_weight", "light_std", "heavy_std", "pooled_std", "separation", "em_iterations")
 
 

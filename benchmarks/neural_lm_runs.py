@@ -30,7 +30,8 @@ from collapse_edu.environment import load_average, machine_info, write_summary
 from collapse_edu.ngram import load_corpus
 
 POLICIES = {"replace": None, "fresh-real": 0.1, "accumulate": None}
-DEFAULT_OUT = Path(__file__).resolve().parents[1] / "collapse_edu" / "results" / neural_lm.RESULTS_FILE
+# the package's results folder, where lesson 04 reads it (in a checkout or an installed package alike)
+DEFAULT_OUT = Path(neural_lm.__file__).resolve().parent / "results" / neural_lm.RESULTS_FILE
 
 
 def rounded(value):

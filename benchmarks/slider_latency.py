@@ -1,6 +1,6 @@
 """Benchmark: how fast a lesson's figure answers its slider in a real JupyterLab (headless Chromium).
 
-For one slider per numpy lesson (``tests/browser_lab.py``'s ``SLIDERS``) it opens the lesson in
+For one slider per lesson that has one (``tests/browser_lab.py``'s ``SLIDERS``) it opens the lesson in
 JupyterLab, runs all cells, then presses keys on the slider's handle (the extremes and values next
 to them; for a figure with a Run button, it moves the slider and clicks Run) and times, with the
 page's own clock, from the key press or click to the new figure decoded and on screen. That is
@@ -13,7 +13,7 @@ seconds hardly do, and bound the latency on an idle machine from below.
 
 Needs Debian's ``chromium`` and the Python package ``playwright`` (never ``playwright install``).
 
-    python benchmarks/slider_latency.py                    # the numpy lessons 00-03, 05 and 06, 10 moves each
+    python benchmarks/slider_latency.py                    # the lessons with a slider (00-03, 05, 06), 10 moves each
     python benchmarks/slider_latency.py --lessons 01 05 --moves 6
     python benchmarks/slider_latency.py --code /tmp/old    # the kernel imports collapse_edu from there
 """
@@ -30,6 +30,11 @@ import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+if not (REPO_ROOT / "tests" / "browser_lab.py").is_file():  # an installed package or a course copy has no tests/
+    sys.exit(
+        "slider_latency.py drives JupyterLab in headless Chromium with the browser test's machinery "
+        "(tests/browser_lab.py), which only a source checkout has: run it from a clone of the repository."
+    )
 sys.path.insert(0, str(REPO_ROOT / "tests"))
 
 import browser_lab  # noqa: E402

@@ -1,8 +1,9 @@
 """``collapse-edu simulate FAMILY``: headless experiments for lecture slides and scripts.
 
-One sub-command per model family. Each runs the family's simulation, prints per-generation (or
-per-snapshot) summaries next to their theory as a table or ``--json``, and saves with ``--plot``
-a figure drawn from that same run (the numbers printed, with the theory printed next to them).
+One sub-command per model family. Each runs the family's simulation, prints per-generation (gan:
+per-snapshot; continual: per-task) summaries, next to their theory where one exists, as a table or
+``--json``, and saves with ``--plot`` a figure drawn from that same run (the numbers printed, with
+the theory where one is printed).
 The ``--plot`` file is checked before the simulation starts (see :mod:`collapse_edu.outputs`).
 Shared options come from :func:`add_output_options` and
 :func:`add_policy_options`; a new family adds one ``_add_<family>`` function to ``SIMULATIONS``.
@@ -564,14 +565,20 @@ def _simulate_gan(args: argparse.Namespace) -> int:
 
 
 def _add_gan(simulate: argparse._SubParsersAction) -> None:
+    import inspect
+
+    from .gan import train_gan  # numpy only; torch is imported when a GAN trains
+
+    # one source for the defaults: train_gan's own (those of lesson 07)
+    default = {name: param.default for name, param in inspect.signature(train_gan).parameters.items()}
     p = simulate.add_parser("gan", help="train one toy GAN on a 2-D mixture (not recursive), mode metrics")
-    p.add_argument("--target", default="ring", help="ring (8 modes) or grid (25 modes)")
-    p.add_argument("--method", default="vanilla", help="vanilla or pacgan (packing 2 samples)")
-    p.add_argument("--width", type=int, default=64, help="hidden units per layer of both networks")
-    p.add_argument("--lr-g", type=float, default=1e-3, help="generator learning rate")
-    p.add_argument("--lr-d", type=float, default=1e-3, help="discriminator learning rate")
-    p.add_argument("--steps", type=int, default=3000)
-    p.add_argument("--d-steps", type=int, default=2, help="discriminator updates per generator update")
+    p.add_argument("--target", default=default["target"], help="ring (8 modes) or grid (25 modes)")
+    p.add_argument("--method", default=default["method"], help=f"vanilla or pacgan (packing {default['pack']} samples)")
+    p.add_argument("--width", type=int, default=default["width"], help="hidden units per layer of both networks")
+    p.add_argument("--lr-g", type=float, default=default["lr_g"], help="generator learning rate")
+    p.add_argument("--lr-d", type=float, default=default["lr_d"], help="discriminator learning rate")
+    p.add_argument("--steps", type=int, default=default["steps"], help="generator updates")
+    p.add_argument("--d-steps", type=int, default=default["d_steps"], help="discriminator updates per generator update")
     add_output_options(p, rows="per-snapshot mode metrics", figure="the mode-occupancy figure")
     p.set_defaults(handler=checked(_simulate_gan))
 

@@ -61,7 +61,7 @@ class Slider:
     run_button: bool = False
 
 
-# One slider per numpy lesson: the first interactive figure of each.
+# One slider per lesson that has sliders (00-03, 05, 06): the first interactive figure of each.
 SLIDERS = (
     Slider("00", "overview.widget_check", "frequency"),
     Slider("01", "figures.sigma_collapse", "n"),

@@ -426,6 +426,22 @@ def test_simulate_gaussian_fresh_real_needs_a_fraction_in_the_api_too():
         simulate_gaussian(policy="fresh-real")
 
 
+def test_simulate_gan_defaults_are_train_gans(capsys):
+    """`simulate gan` without options trains the GAN of lesson 07: train_gan's own defaults, and its
+    help names the packing degree pacgan uses (before: 3000 steps, 2 discriminator updates, "packing 2")."""
+    import inspect
+
+    from collapse_edu.gan import train_gan
+
+    default = {name: param.default for name, param in inspect.signature(train_gan).parameters.items()}
+    args = cli.build_parser().parse_args(["simulate", "gan"])
+    for option in ("target", "method", "width", "lr_g", "lr_d", "steps", "d_steps"):
+        assert getattr(args, option) == default[option], option
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args(["simulate", "gan", "--help"])
+    assert f"packing {default['pack']} samples" in " ".join(capsys.readouterr().out.split())
+
+
 def test_interrupt_is_one_line(capsys, monkeypatch):
     def interrupted(args):
         raise KeyboardInterrupt
