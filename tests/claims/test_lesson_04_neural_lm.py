@@ -329,6 +329,7 @@ def tail_share(histogram) -> np.ndarray:
     "The share above perplexity 1,000 grows in the text written by generations 4 and 9, yet held-out real text "
     "(blue) keeps the heaviest tail: in every seed a smaller share of generation 9's sentences than of held-out "
     "sentences lies above 1,000",
+    "Our runs show less than the paper's picture.",
     "A tail grows: in every seed, the share of sentences that generation 0 finds very unlikely "
     "(perplexity above 1,000) is larger in the text generation 9 wrote than in the text generation 1 wrote.",
     "But it does not grow beyond unseen real text's: in every seed it stays below the held-out share.",
