@@ -761,7 +761,7 @@ def test_stationary_variance_formula():
     "and ten times as many real items (200) keep it about three times tighter",
     "The spread of one category's frequency (true value 0.3) settles at about the same level for $n = 100$ with "
     "$r = 0.2$ and for $n = 1000$ with $r = 0.02$",
-    "while 200 real samples keep it three times tighter; dashed lines are the exact variance",
+    "while 200 real samples keep it three times tighter; dashed lines are the square root of the exact variance",
     "The spread it leaves is set by the number of real samples",
     "why the number of real samples, not their fraction, sets how far the model wanders",
 )
