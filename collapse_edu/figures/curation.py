@@ -17,7 +17,7 @@ from ..curation import SETTING_LABELS as GAUSSIAN_LABELS
 from ..digit_curation import DIGIT_FAMILIES, DIGIT_SETTINGS, FAMILY_LABELS, SUMMARY_METRICS, decode_images
 from ..digit_curation import SETTING_LABELS as DIGIT_LABELS
 from ..loop import History
-from ..plots import finish, image_grid, legend_key, new_figure, plot_band, plot_theory
+from ..plots import finish, image_grid, new_figure, plot_band, plot_theory
 
 #: series style of each setting (index into the house palette; 3, a long dash, is left out: dashes mean theory).
 #: Settings drawn together get clearly different hues: blue / vermillion / bluish green / black (not blue next
@@ -32,8 +32,9 @@ def _index(setting: str) -> int:
 def gaussian_curation(results: Mapping[str, History], keep: float) -> plt.Figure:
     """The 1-D Gaussian loop under each curation setting (from
     :func:`collapse_edu.curation.simulate_gaussian_curation`): (a) the fitted variance, mean over runs
-    with the 5-95% band, log scale, next to its theory (dashed): a^t without curation, a gamma^(t-1) for
-    self-selection (gamma = :func:`collapse_edu.theory.self_curation_factor`), the verifier chain of
+    with the 5-95% band, log scale, next to its theory (thin black dashes drawn over the simulation):
+    a^t without curation, a gamma^(t-1) for self-selection
+    (gamma = :func:`collapse_edu.theory.self_curation_factor`), the verifier chain of
     :func:`collapse_edu.theory.verifier_curation_variance`;
     (b) the same on a linear scale for the settings that keep the variance (c) the squared
     2-Wasserstein distance to the truth, (mu_t)^2 + (sigma_t - 1)^2, mean over runs (from
@@ -52,16 +53,18 @@ def gaussian_curation(results: Mapping[str, History], keep: float) -> plt.Figure
         label = GAUSSIAN_LABELS.get(setting, setting)
         variance = np.maximum(history["sigma"] ** 2, 1e-300)
         plot_band(left, t, variance, label=label, i=i, center="mean")
+        if setting == "none":  # on the log scale it lies on the verifiers' curves: drawn over them
+            left.lines[-1].set_zorder(3)
         law = theories[setting]() if setting in theories else None
         if law is not None:
-            plot_theory(left, t, law, label="", i=i)
+            plot_theory(left, t, law, label="", i=i, on_top=True)
         if setting != "self" and setting != "real-likelihood":
             plot_band(middle, t, variance, label=label, i=i, center="mean", quantiles=(0.25, 0.75))
             if law is not None:
-                plot_theory(middle, t, law, label="", i=i)
+                plot_theory(middle, t, law, label="", i=i, on_top=True)
         w2 = history["mu"] ** 2 + (history["sigma"] - 1.0) ** 2
         plot_band(right, t[1:], w2[1:], label=label, i=i, center="mean")
-    legend_key(left, "theory (dashed)")
+    left.plot([], [], color="black", linestyle="--", linewidth=1.3, marker="", label="theory (dashed)")
     left.set_yscale("log")
     # down to the lowest mean curve (self-selection reaches ~1e-25 by t = 30): no curve is cut off
     low = max(1e-300, np.min([np.mean(h["sigma"][-1] ** 2) for h in results.values()]) / 10)

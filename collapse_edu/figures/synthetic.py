@@ -18,6 +18,20 @@ from ..scaling import simulate_memoriser
 from ..validation import check_choice, check_fraction
 
 SUBSAMPLE_RUNS = 100  # accumulate-subsample keeps every sample: fewer runs keep it fast and small
+#: Theory in this lesson's figures: thin black dashes drawn over the simulation (``plot_theory(on_top=True)``),
+#: so a simulation that agrees with its theory does not hide it.
+THEORY_KEY = {"color": "black", "linestyle": "--", "linewidth": 1.3}
+
+
+def _theory_key(ax: plt.Axes, label: str) -> None:
+    """Legend entry for the thin black dashed theory lines."""
+    ax.plot([], [], marker="", label=label, **THEORY_KEY)
+
+
+def _solid(ax: plt.Axes) -> None:
+    """Make the simulation line just drawn solid (colour and marker still tell series apart): in figures
+    with dotted reference levels (fixed point, floor, plateau), dotted must mean only those."""
+    ax.lines[-1].set_linestyle("-")
 
 
 def _label(policy: str, real_fraction: float) -> str:
@@ -50,15 +64,15 @@ def _draw_gaussian(variance_ax: plt.Axes, mean_ax: plt.Axes, history: History, *
         ax.plot(x, values.mean(axis=1), markevery=max(1, len(x) // 10), label=_label(policy, r), **style)
         ax.plot(x, np.median(values, axis=1), color=style["color"], linestyle=":", linewidth=1.3, marker="")
         if moments is not None:
-            plot_theory(ax, x, moments[k][start:], label=None, i=i)
+            plot_theory(ax, x, moments[k][start:], label=None, i=i, on_top=True)
     mean_ax.set_yscale("log")
 
 
 def draw_gaussian_workflows(histories: Sequence[History], *, scale: float = 1.0) -> plt.Figure:
     """One column per history of the 1-D Gaussian loop (from :func:`~collapse_edu.loop.run_generations`
     with a Gaussian family, truth N(0, 1)): fitted variance (top) and squared error of the mean (bottom,
-    log scale). Line: mean over runs; thin dotted: median; band: 5-95% of runs; dashed: the exact
-    expectation where it is derived (replace, accumulate, fresh-real)."""
+    log scale). Line: mean over runs; thin dotted: median; band: 5-95% of runs; thin black dashed, on top:
+    the exact expectation where it is derived (replace, accumulate, fresh-real)."""
     if not histories:
         raise ValueError("histories must hold at least one History")
     fig, axes = new_figure(len(histories), 2, width=3.4 * len(histories) + 0.6, height=6.6, sharex=True, sharey="row")
@@ -75,7 +89,7 @@ def draw_gaussian_workflows(histories: Sequence[History], *, scale: float = 1.0)
         Line2D([], [], color=grey, linestyle="-", label="mean of runs"),
         Line2D([], [], color=grey, linestyle=":", linewidth=1.3, label="median of runs"),
         Patch(color=grey, alpha=0.25, label="5-95% of runs"),
-        Line2D([], [], color=grey, **THEORY_STYLE, label="exact theory of the mean"),
+        Line2D([], [], **THEORY_KEY, label="exact theory of the mean"),
     ]
     fig.legend(handles=keys, loc="outside lower center", ncols=len(keys), fontsize=11)
     lam = f", $\\lambda$ = {scale:g}" if scale != 1 else ""
@@ -124,7 +138,7 @@ def gaussian_policy(
     )
     fig, (left, right) = new_figure(2, width=13, height=4.8)
     _draw_gaussian(left, right, history, i=0, scale=scale)
-    legend_key(left, "exact theory (mean)")
+    _theory_key(left, "exact theory (mean)")
     legend_key(left, "median of runs", linestyle=":", linewidth=1.3)
     lam = f", $\\lambda$ = {scale:g}" if scale != 1 else ""
     finish(
@@ -238,7 +252,8 @@ def biased_sampling(
     scale: float = 0.9, real_fraction: float = 0.2, n: int = 100, generations: int = 60, runs: int = 2000, seed: int = 0
 ) -> plt.Figure:
     """Left: fitted variance when synthetic draws are narrowed by lambda, without and with a fraction r
-    of fresh real data (mean and 5-95% band; dashed: exact recursion; dotted: fixed point).
+    of fresh real data (mean and 5-95% band, solid; thin black dashed, on top: exact recursion; dotted, right
+    of the curves: fixed point).
     Right: the fixed point against lambda for a few r, simulated (markers) and derived (lines)."""
     real_fraction = check_fraction("real_fraction", real_fraction)
     fig, (left, right) = new_figure(2, width=13, height=4.8)
@@ -249,12 +264,18 @@ def biased_sampling(
             n, generations, runs, policy="fresh-real" if r else "replace", real_fraction=r or None, scale=lam, seed=seed
         )
         plot_band(left, t, history["sigma"] ** 2, label=f"lambda = {lam:g}, r = {r:g}", i=i, center="mean")
-        plot_theory(left, t, theory.biased_sampling_moments(t, n, lam, r)[0], label=None, i=i)
+        _solid(left)
+        plot_theory(left, t, theory.biased_sampling_moments(t, n, lam, r)[0], label=None, i=i, on_top=True)
         if r > 0:
-            left.axhline(theory.biased_sampling_fixed_point(n, lam, r), color=series_style(i)["color"], linestyle=":")
-    legend_key(left, "theory (exact mean)")
+            # right of the curves, where neither the simulation nor the exact recursion (which converges
+            # to the same level) covers it
+            fixed = theory.biased_sampling_fixed_point(n, lam, r)
+            left.plot([generations, 1.2 * generations], [fixed, fixed], color=series_style(i)["color"],
+                      linestyle=":", linewidth=2.2, marker="")  # fmt: skip
+    _theory_key(left, "theory (exact mean)")
     if real_fraction > 0:
-        legend_key(left, "fixed point (derived)", linestyle=":")
+        legend_key(left, "fixed point (derived)", linestyle=":", linewidth=2.2)
+        left.set_xlim(-0.03 * generations, 1.2 * generations)
     left.set_yscale("log")
     left.set_ylim(max(1e-4, left.get_ylim()[0]), 1.5)
     finish(left, title=f"Narrowed sampling, n = {n}", xlabel="generation t", ylabel="sigma_t^2 (log scale)")
@@ -292,7 +313,8 @@ def strong_collapse(
     styles: Sequence[int] | None = None,
 ) -> plt.Figure:
     """Test error against training-set size n (log-log) when a fraction p of labels comes from
-    w* + delta: median and 5-95% band, the formula E[...] (dashed) and the floor p^2 |delta|^2 (dotted).
+    w* + delta: median and 5-95% band (solid), the formula E[...] (thin black dashed, on top) and the floor
+    p^2 |delta|^2 (dotted).
     ``styles``: the house-style index of each fraction's series (default 0, 1, 2, ...)."""
     styles = range(len(fractions)) if styles is None else styles
     if len(styles) != len(fractions):
@@ -302,11 +324,13 @@ def strong_collapse(
     for i, (p, style) in enumerate(zip(fractions, styles, strict=True)):
         errors = strong_collapse_errors(sizes, p, dim=dim, shift=shift, runs=runs, seed=seed + i)
         plot_band(ax, sizes, errors, label=f"p = {p:g}", i=style)
-        plot_theory(ax, sizes, theory.strong_collapse_error(sizes, dim, p, shift=shift), label=None, i=style)
+        _solid(ax)
+        curve = theory.strong_collapse_error(sizes, dim, p, shift=shift)
+        plot_theory(ax, sizes, curve, label=None, i=style, on_top=True)
         if p > 0:
             floor = theory.strong_collapse_floor(p, shift)
             ax.axhline(floor, color=series_style(style)["color"], linestyle=":", linewidth=1.4)
-    legend_key(ax, "theory (expectation)")
+    _theory_key(ax, "theory (expectation)")
     legend_key(ax, "floor p^2 |delta|^2", linestyle=":")
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -315,8 +339,10 @@ def strong_collapse(
         title=f"Strong model collapse: least squares, d = {dim}, |delta| = {shift:g}",
         xlabel="training-set size n",
         ylabel="test error |w_hat - w*|^2",
-        loc="lower left",
+        legend=False,
     )
+    # below the axes: inside, it covered the left end of the low floors
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=3, fontsize=11)
     return fig
 
 
@@ -332,7 +358,8 @@ def strong_collapse_explorer(p: float = 0.1, shift: float = 1.0, dim: int = 10, 
         crossover = dim / (p * shift) ** 2
         if crossover < 1e6:
             ax.axvline(crossover, color="0.4", linestyle="-.", linewidth=1.4, label=f"n* = {crossover:,.0f}")
-            ax.legend(loc="lower left")
+            fig.legends[0].remove()
+            fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=3, fontsize=11)
     return fig
 
 
@@ -377,17 +404,16 @@ def tail_cut_scaling(
     beta: float = 2.0, cutoffs: Sequence[int | None] = (None, 300, 30), runs: int = 12, seed: int = 0
 ) -> plt.Figure:
     """Zipf memoriser: test error against training size T for clean data and for data whose tail
-    was cut at rank k: simulation (median, 5-95%), exact expectation (dashed), the clean power law
-    T^-(1 - 1/beta) (grey) and the lost tail mass (dotted)."""
+    was cut at rank k: simulation (median, 5-95%, solid), exact expectation (thin black dashed, on top), the
+    clean power law T^-(1 - 1/beta) (wide grey) and the lost tail mass (dotted)."""
     sizes = np.unique(np.logspace(1, 6, 11).astype(int))
     fig, (ax,) = new_figure(1, width=9, height=5.2)
     for i, k in enumerate(cutoffs):
         errors = simulate_memoriser(sizes, beta, cutoff=k, runs=runs, seed=seed + i)
         label = "clean data" if k is None else f"tail cut at rank k = {k}"
         plot_band(ax, sizes, errors, label=label, i=i)
-        ax.lines[-1].set_alpha(0.6)  # the dashed theory on top stays visible where the two agree
-        plot_theory(ax, sizes, theory.memoriser_error(sizes, beta, cutoff=k), label=None, i=i)
-        ax.lines[-1].set_zorder(3)
+        _solid(ax)
+        plot_theory(ax, sizes, theory.memoriser_error(sizes, beta, cutoff=k), label=None, i=i, on_top=True)
         if k is not None:
             tail = theory.zipf_probabilities(100_000, beta)[k:].sum()
             ax.axhline(tail, color=series_style(i)["color"], linestyle=":", linewidth=1.4)
@@ -402,7 +428,7 @@ def tail_cut_scaling(
         zorder=1,
         label="clean power law T^-(1-1/beta)",
     )  # wide and pale, under the clean curve it coincides with
-    legend_key(ax, "theory (exact)")
+    _theory_key(ax, "theory (exact)")
     ax.set_xscale("log")
     ax.set_yscale("log")
     finish(
@@ -410,6 +436,8 @@ def tail_cut_scaling(
         title=f"Zipf memoriser, beta = {beta:g}: scaling law bends",
         xlabel="training draws T",
         ylabel="test error (unseen mass)",
-        loc="lower left",
+        legend=False,
     )
+    # below the axes: inside, it covered the left end of the k = 300 plateau
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=3, fontsize=11)
     return fig

@@ -221,7 +221,7 @@ def test_subsample_needs_the_direct_path(workflows):
 
 @claim(
     "05",
-    r"Top: under `replace` the mean fitted variance follows $a^t$ (dashed) down to about 0.37 at $t = 100$, the "
+    r"Top: under `replace` the mean fitted variance follows $a^t$ (black dashed) down to about 0.37 at $t = 100$, the "
     r"typical run (median, dotted) falls faster and single runs spread towards 0",
     r"`accumulate`, `accumulate-subsample` and `fresh-real` stay close to 1",
 )
@@ -466,7 +466,8 @@ def test_no_real_data_narrowed_collapse():
 @claim(
     "05",
     r"with $\lambda = 0.9$ and no real data the variance falls by $a\lambda^2$ per generation (a straight line on the "
-    r"log scale, dashed = exact), a 20% fresh real share holds it at the derived fixed point (dotted, about 0.56), "
+    r"log scale, black dashed = exact), a 20% fresh real share holds it at the derived fixed point (dotted, right of "
+    r"the curves, about 0.56), "
     r"and with $\lambda = 1$ the same share keeps it near 0.97",
     r"the fixed point against $\lambda$ for three real shares, simulation (markers) on the derived curve (dashed)",
 )
@@ -579,8 +580,8 @@ def test_biased_sampling_colours():
     rgb = lambda line: mcolors.to_rgb(line.get_color())  # noqa: E731
     shares = [line for line in right.lines if line.get_label().startswith("r = ")]
     assert len(shares) == 3
-    grey = mcolors.to_rgb("0.3")  # the legend keys that explain a line style
-    left_colours = {rgb(line) for line in left.lines} - {grey}
+    keys = {mcolors.to_rgb("0.3"), mcolors.to_rgb("black")}  # legend keys and the theory drawn on top
+    left_colours = {rgb(line) for line in left.lines} - keys
     assert len(left_colours) == 3 and not left_colours & {rgb(line) for line in right.lines}  # no colour in both
     darkness = [sum(rgb(line)) for line in shares]  # r = 0.1, 0.3, 0.6: ever darker
     assert darkness[0] > darkness[1] > darkness[2]
@@ -610,7 +611,7 @@ def test_floor_and_crossover():
     "05",
     r"On log-log axes the clean error ($p = 0$) falls like $d/n$ forever, while every $p > 0$ bends onto its floor "
     r"$p^2\|\delta\|^2$ (dotted); with $p = 0.01$ the floor ($10^{-4}$) only shows near $n \approx 10^5$",
-    r"dashed: the formula, an expectation: at the smallest sizes, $n \approx 20$ just above $d = 10$, a few runs "
+    r"black dashed: the formula, an expectation: at the smallest sizes, $n \approx 20$ just above $d = 10$, a few runs "
     r"with a large error pull the mean above the median, hence the gap there",
 )
 def test_strong_collapse_figure():
@@ -727,7 +728,7 @@ def test_model_size_figure_settings():
     r"the error cannot go below the lost tail mass $\sum_{i>k} p_i \approx C\,k^{-(\beta-1)}/(\beta-1)$",
     r"Log-log: clean data follow the power law $T^{-1/2}$ (wide grey line) all the way, while data cut at rank 300 "
     r"or 30 bend onto plateaus at their lost tail mass (dotted) once every kept item has been seen",
-    "(line: median of 12 runs, band: 5–95%; dashed: exact expectation, drawn over the line)",
+    "(line: median of 12 runs, band: 5–95%; black dashed: exact expectation, drawn over the line)",
     "| a larger (clean-looking) corpus whose tail was cut | **no** | the error plateaus at the lost tail mass |",
 )
 def test_tail_cut_scaling():
@@ -879,7 +880,7 @@ def test_learned_verifier_estimates_the_log_ratio():
     r"Each generation keeps $\gamma \approx 0.144$ of the variance (close to $\kappa(0.5) \approx 0.143$",
     r"so $E[\sigma_{10}^2] = a\,\gamma^9 \approx 2.6 \times 10^{-8}$; the simulation below agrees (checked output)",
     r"After 10 generations, will $E[\sigma_t^2]$ under `self` be near the uncurated loop's $a^{10} \approx 0.90$",
-    r"Left (log scale): self-selection (vermillion) follows its theory $a\,\gamma^{t-1}$ (dashed) straight down, "
+    r"Left (log scale): self-selection (vermillion) follows its theory $a\,\gamma^{t-1}$ (black dashed) straight down, "
     "losing about 85% of the variance every generation; without curation (blue) the variance follows $a^t$",
     r"0.14 for $q = 0.5$: $E[\sigma_{10}^2] \approx 3 \times 10^{-8}$",
     "keeping the samples the model itself rates most likely multiplies the variance by about $\\kappa(q)$ every "
@@ -910,10 +911,9 @@ def test_self_selection_follows_its_theory(curation_runs):
 @claim(
     "05",
     "The same keep fraction in the hands of a verifier keeps the variance near 0.98 for all 30 generations",
-    "Middle (linear zoom on the settings that keep the variance): both verifiers (green: exact ratio, black: learned) "
-    "hold the variance near 0.98, the "
-    "exact one on its theory (dashed, the verifier chain), the learned one close by, while the uncurated loop drifts "
-    "down along $a^t$",
+    "Middle (linear zoom on the settings that keep the variance): both verifiers (green: exact ratio, black with "
+    "stars: learned) hold the variance near 0.98, the exact one on its theory (thin black dashes, the verifier "
+    "chain), the learned one close by, while the uncurated loop drifts down along $a^t$",
     r"accepting by $p_{\mathrm{real}}/p_{\mathrm{model}}$ holds the variance near 0.98 over 30 generations",
     "while a verifier that knows the real data keeps it near 0.98 over 30 generations",
     "an outside verifier that knows the real data keeps it where it started",
@@ -942,7 +942,7 @@ def test_verifiers_keep_the_variance(curation_runs):
         assert np.polyfit(t, mean_w2(h)[1:], 1)[0] > 5e-3
 
 
-@claim("05", "both verifiers (green: exact ratio, black: learned)", "self-selection (vermillion)", "(blue)")
+@claim("05", "both verifiers (green: exact ratio, black with stars: learned)", "self-selection (vermillion)", "(blue)")
 def test_curation_figure_colours():
     import matplotlib.pyplot as plt
 
