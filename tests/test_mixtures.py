@@ -298,6 +298,7 @@ def test_simulate_mixture_command(capsys):
 
 def test_mixture_figures_colour_only_fitted_components_and_label_what_they_draw():
     import matplotlib.pyplot as plt
+    from matplotlib.colors import to_rgb
     from matplotlib.patches import Ellipse
 
     from collapse_edu.figures import images
@@ -307,9 +308,13 @@ def test_mixture_figures_colour_only_fitted_components_and_label_what_they_draw(
     truth, later = fig.axes
     assert not [p for p in truth.patches if isinstance(p, Ellipse) and p.get_edgecolor()[:3] != (0.55, 0.55, 0.55)]
     assert len([p for p in later.patches if type(p) is Ellipse]) == 4  # two components, 1 and 2 sigma
+    snapshot_colours = {p.get_edgecolor()[:3] for p in later.patches if type(p) is Ellipse}
     plt.close(fig)
     wide = simulate_mixture(n=200, generations=3, runs=4, seed=1)
     fig = images.mixture_collapse(wide)
+    # the components keep their colours from the curves to the ellipses (heavier, lighter)
+    curve_colours = {to_rgb(line.get_color()) for line in fig.axes[1].get_lines() if "component" in line.get_label()}
+    assert snapshot_colours == curve_colours and len(curve_colours) == 2
     top = max(band.get_paths()[0].vertices[:, 1].max() for band in fig.axes[1].collections)
     highest = max(np.quantile(wide[m], 0.75, axis=1).max() for m in ("pooled_std", "heavy_std", "light_std"))
     assert top == pytest.approx(highest)  # the components panel shows the middle half of the runs

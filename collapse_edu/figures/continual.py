@@ -256,11 +256,15 @@ def ewc_stiffness(summary: Mapping) -> plt.Figure:
         ("average over all tasks at the end", stack.mean(axis=-1)[:, :, -1], 1),
     )
     threshold = _SWEEP_AXES["ewc_lambda"][0]
+    leftmost = 0.0
     for n, (label, values_by_seed, i) in enumerate(series):
         # side by side on the symmetric-log axis: a fixed step in the linear part, a fixed factor in the log part
         shift = np.where(values >= threshold, values * 10 ** (0.09 * (n - 1)), values + 0.15 * threshold * (n - 1))
         median_and_range(ax, values, values_by_seed, label=label, i=i, shift=shift)
+        leftmost = min(leftmost, float(np.min(shift)))
     _sweep_axis(ax, "ewc_lambda", values)
+    # room left of the leftmost marker (fine-tuning's task 1, shifted below lambda = 0): whole, off the y axis
+    ax.set_xlim(left=leftmost - 0.3 * threshold)
     low = min(np.min(v) for _, v, _ in series)
     ax.set_ylim(np.floor(20 * low) / 20 - 0.02, 1.01)
     seeds = stack.shape[1]

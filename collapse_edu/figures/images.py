@@ -22,6 +22,8 @@ from ..validation import check_int
 
 # --------------------------------------------------------------------------- mixture toy
 
+#: series index (house palette) of the heavier and the lighter component in every mixture-toy figure
+_HEAVY, _LIGHT = 2, 1
 DEAD = 0.01  # a component whose weight fell below this has (all but) disappeared
 #: the two EM protocols of :func:`protocol_comparison`, in drawing order
 PROTOCOL_LABELS = {"fresh": "fresh fit (the paper's protocol)", "warm": "warm start"}
@@ -49,13 +51,13 @@ def mixture_collapse(history: History) -> plt.Figure:
     pooled = history["pooled_std"]
     middle = (0.25, 0.75)  # three 5-95% bands would cover each other: the middle half of the runs
     plot_band(parts_ax, t, pooled, label="whole mixture (pooled)", i=0, quantiles=middle)
-    plot_band(parts_ax, t, history["heavy_std"], label="heavier component", i=2, quantiles=middle)
-    plot_band(parts_ax, t, history["light_std"], label="lighter component", i=1, quantiles=middle)
+    plot_band(parts_ax, t, history["heavy_std"], label="heavier component", i=_HEAVY, quantiles=middle)
+    plot_band(parts_ax, t, history["light_std"], label="lighter component", i=_LIGHT, quantiles=middle)
     parts_ax.set_ylim(0, _top(pooled, history["heavy_std"], history["light_std"]))
     finish(parts_ax, title="Components: standard deviation (band: 25-75% of runs)", xlabel="generation t",
            ylabel="std (per axis)")  # fmt: skip
 
-    plot_band(weight_ax, t, history["light_weight"], label="lighter component", i=1)
+    plot_band(weight_ax, t, history["light_weight"], label="lighter component", i=_LIGHT)
     weight_ax.axhline(0.5, color="0.4", linestyle=":", linewidth=1.5, label="equal split")
     weight_ax.set_ylim(0, 0.52)
     finish(weight_ax, title="Weight of the lighter component", xlabel="generation t", ylabel="weight", loc="lower left")
@@ -73,7 +75,8 @@ def mixture_collapse(history: History) -> plt.Figure:
 
 
 def _draw_ellipses(ax: plt.Axes, history: History, t: int, run: int, extent: float, samples: int) -> None:
-    """Samples and the 1- and 2-sigma ellipses of every component (lighter one in vermillion),
+    """Samples and the 1- and 2-sigma ellipses of every component (heavier one in bluish green,
+    lighter one in vermillion: their colours in :func:`mixture_collapse`),
     on fixed axes with the truth's 1- and 2-sigma circles (grey, dashed) as the scale. At t = 0
     (the truth) only the grey circles and the truth's samples are drawn: colours mean fitted components."""
     model = model_at(history, t)
@@ -82,8 +85,9 @@ def _draw_ellipses(ax: plt.Axes, history: History, t: int, run: int, extent: flo
     points = sample_mixture(model, samples, np.random.default_rng([run, t]))[run]
     ax.scatter(points[:, 0], points[:, 1], s=4, color="0.35", alpha=0.35, linewidth=0)
     order = np.argsort(model.weights[run])[::-1] if t > 0 else []  # heavier first
-    for rank, j in enumerate(order):  # heavier drawn first, blue; lighter on top, vermillion
-        colour = OKABE_ITO[0] if rank == 0 else OKABE_ITO[1]
+    for rank, j in enumerate(order):  # heavier drawn first, bluish green; lighter on top, vermillion
+        index = _HEAVY if rank == 0 else _LIGHT
+        colour = OKABE_ITO[index]
         values, vectors = np.linalg.eigh(model.covariances[run, j])
         angle = np.degrees(np.arctan2(vectors[1, -1], vectors[0, -1]))
         for scale, style in ((1.0, "-"), (2.0, ":")):
@@ -93,7 +97,7 @@ def _draw_ellipses(ax: plt.Axes, history: History, t: int, run: int, extent: flo
                     model.means[run, j], width, height, angle=angle, fill=False, color=colour, linestyle=style, lw=2.2
                 )
             )
-        style = series_style(0 if rank == 0 else 1)
+        style = series_style(index)
         ax.plot(
             *model.means[run, j],
             marker=style["marker"],
@@ -177,13 +181,28 @@ def protocol_comparison(runs: Mapping[str, Mapping[str, np.ndarray]], n: int = 1
     axes[2].set_yscale("log")
     finish(axes[2], title="Std of the lighter component", xlabel="generation t", ylabel="std (log)", legend=False)
     axes[3].set_ylim(0, 1.1 * float(np.quantile(runs["fresh"]["pooled_std"] ** 2, 0.95, axis=1).max()))
-    finish(axes[3], title="Whole mixture: pooled variance", xlabel="generation t", ylabel=r"$\sigma_t^2$ (per axis)")
+    finish(axes[3], title="Whole mixture: pooled variance (mean over runs)", xlabel="generation t",
+           ylabel=r"$\sigma_t^2$ (per axis)", legend=False)  # fmt: skip
+    # one legend below the panels (inside, it covered the tops of the bands): the protocols' colours, and the law
     handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncols=len(labels))
+    theory_handles = [(h, lab) for h, lab in zip(*axes[3].get_legend_handles_labels(), strict=True) if "exact" in lab]
+    handles += [h for h, _ in theory_handles]
+    labels += [f"{lab} (bottom right)" for _, lab in theory_handles]
+    fig.legend(handles, labels, loc="outside lower center", ncols=2)
     return fig
 
 
 # --------------------------------------------------------------------------- digits
+
+
+#: series index (house palette) of each real fraction: 10% real in the colour of the "10% real" setting of
+#: :func:`collapse_edu.figures.curation.digit_curation` (bluish green), other shares in colours no curation
+#: setting of that figure uses (blue: fully synthetic there too)
+_FRACTION_STYLE = {0.0: 0, 0.1: 2, 0.5: 4}
+
+
+def _fraction_index(r: float, k: int = 0) -> int:
+    return _FRACTION_STYLE.get(float(r), (5, 6, 7)[k % 3])
 
 
 def _fraction_label(r: float) -> str:
@@ -223,12 +242,12 @@ def digit_generation(
         image_grid(ax, history["grid"][t, run].reshape(-1, 8, 8), rows=4, cols=10, title=f"generation {t}")
     share = history["class_share"]
     width = 0.4
-    c.bar(np.arange(10) - width / 2, share[0, run], width, color=OKABE_ITO[0], label="generation 0")
+    c.bar(np.arange(10) - width / 2, share[0, run], width, color="0.6", label="generation 0")
     c.bar(
         np.arange(10) + width / 2,
         share[generation, run],
         width,
-        color=OKABE_ITO[1],
+        color=OKABE_ITO[_fraction_index(real_fraction, list(results).index(real_fraction))],
         hatch="//",
         label=f"generation {generation}",
     )
@@ -253,9 +272,9 @@ def digit_metrics(
     fig, axes = new_figure(cols, rows, width=15, height=3.7 * rows + 0.6)
     for ax, name in zip(axes, metrics, strict=False):
         bands = []
-        for i, (r, history) in enumerate(results.items()):
+        for k, (r, history) in enumerate(results.items()):
             values = history[name].astype(float)
-            plot_band(ax, history.generations, values, label=_fraction_label(r), i=i)
+            plot_band(ax, history.generations, values, label=_fraction_label(r), i=_fraction_index(r, k))
             bands.append(np.quantile(values, [0.05, 0.95], axis=1))
         if real is not None:
             low, high = float(np.min(bands)), float(np.max(bands))

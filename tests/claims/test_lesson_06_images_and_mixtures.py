@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from claimlib import checked_output, checker_tests, claim, exercise_functions, imports_cell, notebook, numbers_in
+from matplotlib.colors import to_hex
 
 from collapse_edu import mixtures, theory
 from collapse_edu.digit_curation import (
@@ -31,6 +32,7 @@ from collapse_edu.figures import images
 from collapse_edu.loop import DataPool, History, ModelSource, run_generations
 from collapse_edu.metrics import precision_recall
 from collapse_edu.mixtures import GaussianMixtureFamily, MixtureModel, PCAMixture, fit_em, kmeans_start
+from collapse_edu.plots import OKABE_ITO
 from collapse_edu.vae import VAE_DEFAULTS
 
 SEEDS = range(11, 16)
@@ -630,7 +632,8 @@ def test_metric_definitions():
     "06",
     "Six runs per policy (line: median, band: 5–95% of runs); generation 0 is every curve's first point",
     "Fully synthetic (blue) loses classes, class entropy and pixel variance generation after generation",
-    "10% real (vermillion) loses less on each of the three, and 50% real (green) stays close to generation 0",
+    "10% real (bluish green, as in section 5) loses less on each of the three, and 50% real (orange) stays close to "
+    "generation 0",
     "Even generation 0 has only about 60% of the real digits' pixel variance",
     "where their value lies far off the curves, pixel variance and distance to the nearest class average, an arrow at "
     "the panel's top gives it instead",
@@ -663,6 +666,16 @@ def test_metrics_figure(digits):
     scores = mixtures.real_digit_scores()
     histories = {r: History(policy="fresh-real", n=200, metrics=digits[r]) for r in FRACTIONS}
     fig = images.digit_metrics(histories, scores)
+    # the colours the caption names: blue, bluish green (the 10%-real setting's colour in section 5), orange
+    colours = {line.get_label(): to_hex(line.get_color()) for line in fig.axes[0].get_lines()}
+    assert colours["fully synthetic (0% real)"] == OKABE_ITO[0].lower()
+    assert colours["10% real each generation"] == OKABE_ITO[2].lower() and colours["50% real each generation"] == (
+        OKABE_ITO[4].lower()
+    )
+    section5 = curation_figures.digit_curation(load_digit_curation())
+    tenth = [line for line in section5.axes[0].get_lines() if line.get_label().startswith("10% real")]
+    assert tenth and to_hex(tenth[0].get_color()) == OKABE_ITO[2].lower()
+    plt.close(section5)
     for ax, name in zip(fig.axes, mixtures.DIGIT_METRICS, strict=False):
         arrows = [t.get_text() for t in ax.texts if "real test digits" in t.get_text()]
         if name in ("pixel_variance", "nearest_average"):
