@@ -24,7 +24,6 @@ from pathlib import Path
 
 import numpy as np
 
-import collapse_edu
 from collapse_edu.continual import (
     DEFAULTS,
     METHODS,
@@ -34,7 +33,7 @@ from collapse_edu.continual import (
     run_continual,
     split_digits,
 )
-from collapse_edu.environment import load_average, machine_info, write_summary
+from collapse_edu.environment import RESULTS_DIR, load_average, machine_info, write_summary
 
 KS = (0, 1, 2, 5, 10, 20, 50)
 LAMBDAS = (0.0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8)
@@ -43,8 +42,7 @@ LAMBDAS = (0.0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8)
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10, help="seeds 0 .. SEEDS-1, for the grid and the sweeps")
-    # the package's results folder, where lesson 08 reads it (in a checkout or an installed package alike)
-    parser.add_argument("--out", default=str(Path(collapse_edu.__file__).resolve().parent / "results"))
+    parser.add_argument("--out", default=str(RESULTS_DIR))
     args = parser.parse_args()
 
     start, load_before = time.perf_counter(), load_average()

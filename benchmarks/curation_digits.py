@@ -22,7 +22,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-import collapse_edu
 from collapse_edu.digit_curation import (
     DIGIT_FAMILIES,
     DIGIT_SETTINGS,
@@ -33,7 +32,7 @@ from collapse_edu.digit_curation import (
     encode_images,
     simulate_digit_curation,
 )
-from collapse_edu.environment import RunClock, machine_info, write_summary
+from collapse_edu.environment import RESULTS_DIR, RunClock, machine_info, write_summary
 from collapse_edu.mixtures import PCAMixture, load_digit_split
 from collapse_edu.vae import VAE_DEFAULTS
 
@@ -57,8 +56,7 @@ def main() -> None:
     parser.add_argument("--keep", type=float, default=0.5, help="keep fraction q of self and verified")
     parser.add_argument("--real-fraction", type=float, default=0.1, help="real share r of real-share")
     parser.add_argument("--families", nargs="+", default=list(DIGIT_FAMILIES), choices=DIGIT_FAMILIES)
-    # the package's results folder, where lesson 06 reads it (in a checkout or an installed package alike)
-    parser.add_argument("--out", default=str(Path(collapse_edu.__file__).resolve().parent / "results"))
+    parser.add_argument("--out", default=str(RESULTS_DIR))
     args = parser.parse_args()
 
     torch.set_num_threads(1)

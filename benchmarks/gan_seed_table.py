@@ -44,12 +44,11 @@ from pathlib import Path
 
 import numpy as np
 
-import collapse_edu
-from collapse_edu.environment import load_averages, machine_info, write_summary
+from collapse_edu.environment import RESULTS_DIR, load_averages, machine_info, write_summary
 from collapse_edu.gan import METHODS, STORED_RUNS, make_target, save_runs, train_gan
 
 # the package's results folder, where lesson 07 reads it (in a checkout or an installed package alike)
-OUT = Path(collapse_edu.__file__).resolve().parent / "results" / "gan_seeds.json"
+OUT = RESULTS_DIR / "gan_seeds.json"
 METRICS = {
     "modes": "modes captured: modes nearest to >= 1 high-quality sample (VEEGAN, arXiv:1705.07761; PacGAN's code)",
     "modes_strict": "modes nearest to >= 20 high-quality samples (of 2,500)",

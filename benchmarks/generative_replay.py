@@ -19,17 +19,15 @@ from pathlib import Path
 
 import numpy as np
 
-import collapse_edu
 from collapse_edu.continual import DEFAULTS, run_continual, split_digits
-from collapse_edu.environment import RunClock, machine_info, write_summary
+from collapse_edu.environment import RESULTS_DIR, RunClock, machine_info, write_summary
 from collapse_edu.replay import REPLAY_DEFAULTS, SUMMARY_FILE, run_generative_replay
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10)
-    # the package's results folder, where lesson 08 reads it (in a checkout or an installed package alike)
-    parser.add_argument("--out", default=str(Path(collapse_edu.__file__).resolve().parent / "results"))
+    parser.add_argument("--out", default=str(RESULTS_DIR))
     args = parser.parse_args()
 
     clock = RunClock()

@@ -27,13 +27,9 @@ import tempfile
 import time
 from pathlib import Path
 
-TESTS = Path(__file__).resolve().parents[1] / "tests"
-if not (TESTS / "hub_harness.py").is_file():  # an installed package or a course copy has no tests/
-    sys.exit(
-        "hub_load.py drives a real JupyterHub with the hub test's machinery (tests/hub_harness.py), which "
-        "only a source checkout has: run it from a clone of the repository (bash scripts/setup.sh test)."
-    )
-sys.path.insert(0, str(TESTS))
+from collapse_edu.environment import require_source_checkout  # noqa: E402
+
+sys.path.insert(0, str(require_source_checkout(__file__, "hub_harness.py")))  # a real JupyterHub, as the hub test
 
 from hub_harness import (  # noqa: E402
     LESSONS_DIR,

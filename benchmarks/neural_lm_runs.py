@@ -26,12 +26,11 @@ import numpy as np
 import torch
 
 from collapse_edu import neural_lm
-from collapse_edu.environment import load_average, machine_info, write_summary
+from collapse_edu.environment import RESULTS_DIR, load_average, machine_info, write_summary
 from collapse_edu.ngram import load_corpus
 
 POLICIES = {"replace": None, "fresh-real": 0.1, "accumulate": None}
-# the package's results folder, where lesson 04 reads it (in a checkout or an installed package alike)
-DEFAULT_OUT = Path(neural_lm.__file__).resolve().parent / "results" / neural_lm.RESULTS_FILE
+DEFAULT_OUT = RESULTS_DIR / neural_lm.RESULTS_FILE
 
 
 def rounded(value):

@@ -29,13 +29,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from collapse_edu.environment import require_source_checkout  # noqa: E402
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
-if not (REPO_ROOT / "tests" / "browser_lab.py").is_file():  # an installed package or a course copy has no tests/
-    sys.exit(
-        "slider_latency.py drives JupyterLab in headless Chromium with the browser test's machinery "
-        "(tests/browser_lab.py), which only a source checkout has: run it from a clone of the repository."
-    )
-sys.path.insert(0, str(REPO_ROOT / "tests"))
+sys.path.insert(0, str(require_source_checkout(__file__, "browser_lab.py")))  # JupyterLab in Chromium, as the tests
 
 import browser_lab  # noqa: E402
 

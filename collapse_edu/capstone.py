@@ -49,6 +49,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .environment import RESULTS_DIR
 from .exercises import checker
 from .regression import LinearRegression
 from .validation import check_choice, check_float, check_int, check_memory
@@ -67,7 +68,7 @@ COLUMNS = (
 )
 CHECKPOINTS = 15  #: rows of every log
 AUDIT = 20  #: training examples whose provenance is checked for the synthetic-share estimate
-POOL_FILE = Path(__file__).resolve().parent / "results" / "capstone_pool.npz"
+POOL_FILE = RESULTS_DIR / "capstone_pool.npz"
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .environment import RESULTS_DIR
 from .validation import as_rng, check_choice, check_float, check_int, check_times
 
 METHODS = ("finetune", "ewc", "replay", "joint")
@@ -501,7 +502,7 @@ def load_summary(path: str | None = None) -> dict:
     import json
     from pathlib import Path
 
-    target = Path(path) if path is not None else Path(__file__).resolve().parent / "results" / SUMMARY_FILE
+    target = Path(path) if path is not None else RESULTS_DIR / SUMMARY_FILE
     if not target.is_file():
         raise FileNotFoundError(f"no continual-learning summary at {target}; run benchmarks/continual_seeds.py")
     return json.loads(target.read_text(encoding="utf-8"))

@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from .curation import ClassBalanceVerifier
+from .environment import RESULTS_DIR
 from .loop import Curation, DataPool, History, run_generations
 from .metrics import precision_recall
 from .mixtures import DigitScorer, PCAMixture, digit_classifier, load_digit_split
@@ -193,7 +194,7 @@ SUMMARY_METRICS = ("coverage", "entropy", "confidence", "pixel_variance", "preci
 def load_digit_curation(path: str | Path | None = None) -> dict:
     """The multi-seed summary written by ``benchmarks/curation_digits.py`` (in ``collapse_edu/results/``):
     ``runs[family][setting][metric]`` is a list (seeds) of per-generation lists."""
-    target = Path(path) if path is not None else Path(__file__).resolve().parent / "results" / SUMMARY_FILE
+    target = Path(path) if path is not None else RESULTS_DIR / SUMMARY_FILE
     if not target.is_file():
         raise FileNotFoundError(f"no digit curation summary at {target}; run benchmarks/curation_digits.py")
     return json.loads(target.read_text(encoding="utf-8"))

@@ -17,6 +17,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+#: The package's stored results (made by benchmarks/, read by the lessons): inside the package, so a
+#: checkout and an installed course read and write the same place.
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
 #: Oldest versions the course is tested with (import name -> version).
 MINIMUM_VERSIONS = {
     "numpy": "1.24",
@@ -195,6 +199,19 @@ class RunClock:
             "wall_seconds": round(time.perf_counter() - self.wall_start, 1),
             "load_average_start_end": [None if x is None else round(x, 1) for x in (self.load_start, load_end)],
         }
+
+
+def require_source_checkout(script: str | Path, needs: str) -> Path:
+    """The repository's ``tests/`` folder, for a benchmark that drives JupyterLab or JupyterHub with the
+    test suite's machinery (``needs``, a file in ``tests/``); a one-line exit when only the package is
+    installed (a course copy or a wheel has no ``tests/``)."""
+    tests = Path(script).resolve().parents[1] / "tests"
+    if not (tests / needs).is_file():
+        sys.exit(
+            f"{Path(script).name} uses the test suite's machinery (tests/{needs}), which only a source "
+            "checkout has: run it from a clone of the repository (bash scripts/setup.sh test)."
+        )
+    return tests
 
 
 def write_summary(

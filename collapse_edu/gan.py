@@ -32,12 +32,13 @@ from pathlib import Path
 import numpy as np
 
 from . import gan_metrics
+from .environment import RESULTS_DIR
 from .validation import check_choice, check_float, check_int
 
 TARGETS = ("ring", "grid")
 METHODS = ("vanilla", "pacgan")
 #: Whole training runs stored for the lesson (``benchmarks/gan_seed_table.py --stored-runs`` writes them).
-STORED_RUNS = Path(__file__).resolve().parent / "results" / "gan_runs.npz"
+STORED_RUNS = RESULTS_DIR / "gan_runs.npz"
 
 
 # --------------------------------------------------------------------------- targets

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .environment import one_blas_thread
+from .environment import RESULTS_DIR, one_blas_thread
 from .loop import ArrayFamily, DataPool, History, ModelSource, Policy, run_generations
 from .metrics import entropy
 from .validation import check_float, check_fraction, check_int, check_memory
@@ -402,7 +402,7 @@ def simulate_mixture(
     )
 
 
-RESULTS = Path(__file__).resolve().parent / "results" / "mixture_protocols.npz"
+RESULTS = RESULTS_DIR / "mixture_protocols.npz"
 
 
 def load_protocol_runs(path: str | Path = RESULTS) -> tuple[dict[str, dict[str, np.ndarray]], dict]:

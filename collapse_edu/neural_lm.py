@@ -44,6 +44,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from .environment import RESULTS_DIR
 from .loop import History, Policy, run_generations
 from .ngram import SentenceFamily, SentencePool, Sentences, TextCorpus, load_corpus, sample_metrics
 from .validation import as_rng, check_choice, check_float, check_int
@@ -734,7 +735,7 @@ def load_runs(path: str | None = None) -> dict:
     settings, seeds, and per policy and seed one value per generation of every metric."""
     from pathlib import Path
 
-    target = Path(path) if path is not None else Path(__file__).resolve().parent / "results" / RESULTS_FILE
+    target = Path(path) if path is not None else RESULTS_DIR / RESULTS_FILE
     if not target.is_file():
         raise FileNotFoundError(f"no precomputed runs at {target}: make them with python benchmarks/neural_lm_runs.py")
     return json.loads(target.read_text(encoding="utf-8"))

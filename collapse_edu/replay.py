@@ -44,6 +44,7 @@ from .continual import (
     split_digits,
     torch_threads,
 )
+from .environment import RESULTS_DIR
 from .validation import check_choice, check_float, check_int
 
 #: Settings of the generative-replay runs (the solver's are those of :data:`collapse_edu.continual.DEFAULTS`).
@@ -252,7 +253,7 @@ def load_replay_summary(path: str | None = None) -> dict:
     import json
     from pathlib import Path
 
-    target = Path(path) if path is not None else Path(__file__).resolve().parent / "results" / SUMMARY_FILE
+    target = Path(path) if path is not None else RESULTS_DIR / SUMMARY_FILE
     if not target.is_file():
         raise FileNotFoundError(f"no generative-replay summary at {target}; run benchmarks/generative_replay.py")
     return json.loads(target.read_text(encoding="utf-8"))

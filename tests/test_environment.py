@@ -195,3 +195,23 @@ def test_benchmark_script_imports_and_shows_its_options(script, monkeypatch, cap
     assert stop.value.code == 0
     out = capsys.readouterr().out
     assert out.startswith("usage:") and "--help" in out
+
+
+def test_results_dir_is_the_packages_own_folder():
+    import collapse_edu
+    from collapse_edu import capstone, mixtures
+    from collapse_edu.environment import RESULTS_DIR
+
+    assert RESULTS_DIR == Path(collapse_edu.__file__).resolve().parent / "results"
+    assert capstone.POOL_FILE.parent == mixtures.RESULTS.parent == RESULTS_DIR and RESULTS_DIR.is_dir()
+
+
+def test_a_benchmark_outside_a_checkout_stops_in_one_line(tmp_path):
+    from collapse_edu.environment import require_source_checkout
+
+    script = tmp_path / "course" / "benchmarks" / "hub_load.py"
+    with pytest.raises(SystemExit, match=r"hub_load.py uses the test suite's machinery \(tests/hub_harness.py\)"):
+        require_source_checkout(script, "hub_harness.py")
+    (tmp_path / "course" / "tests").mkdir(parents=True)
+    (tmp_path / "course" / "tests" / "hub_harness.py").write_text("")
+    assert require_source_checkout(script, "hub_harness.py") == tmp_path / "course" / "tests"
