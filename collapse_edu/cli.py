@@ -30,6 +30,7 @@ from pathlib import Path
 
 from . import lessons as lesson_files
 from .cli_simulate import SIMULATIONS, add_force_option
+from .environment import use_reproducible_cpu_env
 from .outputs import check_folder, check_targets
 
 
@@ -349,6 +350,7 @@ def _os_message(error: OSError) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    use_reproducible_cpu_env()  # for the kernels it starts (the console script sets it before numpy loads, too)
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     lab = _split_lab(argv)

@@ -79,6 +79,57 @@ def one_blas_thread() -> Any:
     return _blas_controller().limit(limits=1, user_api="blas")
 
 
+# --------------------------------------------------------------------------- reproducible numbers
+
+#: Environment variables that hold numpy, OpenBLAS and PyTorch (MKL, oneDNN, ATen) to their AVX2 code paths.
+#: The course's stored results and checked outputs were made on AVX2 machines; on a CPU with AVX-512 the
+#: libraries pick other kernels, whose last-bit differences grow through long chaotic runs (EM refits, GAN
+#: and transformer training) into other numbers: the same statistics over seeds, not the same digits.
+AVX2_CODE_PATHS = {
+    "NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR",  # numpy's AVX-512 dispatch targets
+    "OPENBLAS_CORETYPE": "Haswell",  # OpenBLAS's AVX2 kernels
+    "ATEN_CPU_CAPABILITY": "avx2",  # PyTorch's own kernels
+    "MKL_ENABLE_INSTRUCTIONS": "AVX2",  # MKL (PyTorch's BLAS) as on an AVX2 CPU
+    "ONEDNN_MAX_CPU_ISA": "AVX2",
+}
+
+
+#: Set this environment variable (to anything) to let the libraries use every instruction the CPU has.
+NATIVE_CPU_SWITCH = "COLLAPSE_EDU_NATIVE_CPU"
+
+
+def _cpu_flags() -> set[str]:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def reproducible_cpu_env() -> dict[str, str]:
+    """:data:`AVX2_CODE_PATHS` on an x86-64 Linux CPU with AVX2 and FMA (where they are safe and needed),
+    without the variables already set; ``{}`` elsewhere (Apple silicon, Windows, older CPUs) and when
+    :data:`NATIVE_CPU_SWITCH` is set. Set them
+    before numpy or torch is imported: the test script, ``collapse-edu lab`` and ``collapse-edu run`` pass
+    them to every kernel, so the lessons print the committed numbers on any such machine."""
+    if os.environ.get(NATIVE_CPU_SWITCH) or platform.machine().lower() not in ("x86_64", "amd64"):
+        return {}
+    if not {"avx2", "fma"} <= _cpu_flags():
+        return {}
+    return {name: value for name, value in AVX2_CODE_PATHS.items() if name not in os.environ}
+
+
+def use_reproducible_cpu_env() -> dict[str, str]:
+    """Put :func:`reproducible_cpu_env` into ``os.environ`` (for the processes started from here on)
+    and return what was added."""
+    added = reproducible_cpu_env()
+    os.environ.update(added)
+    return added
+
+
 # --------------------------------------------------------------------------- the benchmarks' records
 
 
@@ -245,3 +296,8 @@ def write_summary(
     finally:
         partial.unlink(missing_ok=True)
     return path
+
+
+if __name__ == "__main__":  # `eval "$(python -m collapse_edu.environment)"`: the shell exports
+    for _name, _value in reproducible_cpu_env().items():
+        print(f"export {_name}='{_value}'")

@@ -14,6 +14,7 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 from cycler import cycler
+from matplotlib.ticker import MaxNLocator
 
 OKABE_ITO = (
     "#0072B2",  # blue
@@ -169,3 +170,41 @@ def legend_outside(fig: plt.Figure, axes: Sequence[plt.Axes]) -> None:
     """One shared legend below the axes (for small multiples with the same series)."""
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncols=min(4, len(labels)))
+
+
+def plain_log_ticks(ax: plt.Axes, max_labels: int = 7) -> None:
+    """Fix a log-scale y axis's ticks, labelled as plain numbers (0.5, not 5 x 10^-1), from the
+    limits the axis has now: call it after the last plot on ``ax``.
+
+    Every power of ten is labelled (every k-th when more than ``max_labels`` decades are in view;
+    the others get unlabelled ticks); across up to six decades the minor ticks at 2-9 times a power
+    of ten show, and across up to three those at 2, 3 and 5 are labelled, so labels never crowd. A
+    range inside one decade labels its minor ticks, and a range narrower than that gets evenly
+    spaced ticks, so the axis always names at least two values. The ticks are computed once here
+    rather than at every draw, which keeps a redrawn figure cheap."""
+    low, high = sorted(ax.get_ylim())
+    if not (np.isfinite(low) and np.isfinite(high) and 0 < low < high):
+        return
+    inside = lambda values: [v for v in values if low <= v <= high]  # noqa: E731
+
+    def label(y: float) -> str:
+        return f"{float(f'{y:.6g}'):g}"
+
+    first, last = int(np.floor(np.log10(low))), int(np.ceil(np.log10(high)))
+    decades = inside([10.0**k for k in range(first, last + 1)])
+    step = max(1, int(np.ceil(len(decades) / max_labels)))
+    major = [y for y in decades if round(np.log10(y)) % step == 0]
+    minor = [y for y in decades if y not in major] if len(decades) <= 4 * max_labels else []
+    labelled: list[float] = []
+    if last - first <= 6:
+        between = inside([m * 10.0**k for k in range(first, last + 1) for m in range(2, 10)])
+        minor += between
+        if last - first <= 3:
+            labelled = [y for y in between if round(y / 10 ** np.floor(np.log10(y)), 6) in (2, 3, 5)]
+        if len(major) + len(labelled) < 2:  # a range inside one decade: name every minor tick
+            labelled = between
+    if len(major) + len(labelled) < 2:  # narrower still: evenly spaced plain numbers
+        major, minor, labelled = inside(MaxNLocator(5, steps=[1, 2, 2.5, 5, 10]).tick_values(low, high)), [], []
+    ax.set_yticks(major, [label(y) for y in major])
+    minor = sorted(set(minor))
+    ax.set_yticks(minor, [label(y) if y in labelled else "" for y in minor], minor=True)

@@ -7,8 +7,10 @@ and the cluster recipe, and an image without nbgitpuller."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import yaml
@@ -31,10 +33,13 @@ def tljh_settings() -> dict[str, str]:
     return dict(re.findall(r"^tljh-config set (\S+) (\S+)$", text, flags=re.MULTILINE))
 
 
-def tljh_hub_config() -> Config:
-    """The hub settings the TLJH snippet makes, loaded as JupyterHub loads it."""
+def tljh_hub_config(learners_python: str | None = None) -> Config:
+    """The hub settings the TLJH snippet makes, loaded as JupyterHub loads it (``learners_python`` in
+    place of TLJH's /opt/tljh/user/bin/python, which this machine does not have)."""
     config = Config()
     source = (DEPLOY / "tljh" / "jupyterhub_config.d" / "collapse_edu.py").read_text()
+    if learners_python is not None:
+        source = source.replace('"/opt/tljh/user/bin/python"', repr(learners_python))
     exec(compile(source, "collapse_edu.py", "exec"), {"get_config": lambda: config})
     return config
 
@@ -80,3 +85,32 @@ def test_the_recipes_shell_scripts_parse():
     for script in sorted(DEPLOY.rglob("*.sh")):
         done = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
         assert done.returncode == 0, f"{script.relative_to(ROOT)}: {done.stderr}"
+
+
+def test_the_learners_image_starts_on_the_code_paths_of_the_committed_outputs():
+    """binder/start (repo2docker runs it before the image's every command) exports what
+    ``python -m collapse_edu.environment`` prints (on an x86-64 CPU with AVX2: numpy, OpenBLAS and
+    PyTorch held to AVX2), then runs the command it was given."""
+    from collapse_edu import environment
+
+    start = ROOT / "binder" / "start"
+    assert os.access(start, os.X_OK), "repo2docker runs binder/start only when it is executable"
+    clean = {k: v for k, v in os.environ.items() if k not in environment.AVX2_CODE_PATHS}
+    clean["PATH"] = f"{Path(sys.executable).parent}:{clean.get('PATH', '')}"  # its `python` is the course's
+    exports = subprocess.run(
+        [sys.executable, "-m", "collapse_edu.environment"], capture_output=True, text=True, env=clean, check=True
+    ).stdout
+    expected = dict(re.fullmatch(r"export (\w+)='(.*)'", line).groups() for line in exports.splitlines())
+    done = subprocess.run([str(start), "env"], capture_output=True, text=True, env=clean, check=True)
+    seen = dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
+    assert {name: seen.get(name) for name in expected} == expected and "PATH" in seen
+
+
+def test_tljh_starts_the_learners_servers_on_the_code_paths_collapse_edu_prints(monkeypatch):
+    from collapse_edu import environment
+
+    for name in environment.AVX2_CODE_PATHS:  # the hub's own environment has none of them
+        monkeypatch.delenv(name, raising=False)
+    expected = environment.reproducible_cpu_env()  # all of them on an x86-64 CPU with AVX2, none elsewhere
+    assert tljh_hub_config(sys.executable).Spawner.environment == expected
+    assert tljh_hub_config().Spawner.environment == {}  # no TLJH here: nothing set, no error

@@ -215,3 +215,66 @@ def test_a_benchmark_outside_a_checkout_stops_in_one_line(tmp_path):
     (tmp_path / "course" / "tests").mkdir(parents=True)
     (tmp_path / "course" / "tests" / "hub_harness.py").write_text("")
     assert require_source_checkout(script, "hub_harness.py") == tmp_path / "course" / "tests"
+
+
+# --------------------------------------------------------------------------- reproducible numbers
+
+AVX2_CPU = platform.machine().lower() in ("x86_64", "amd64") and {"avx2", "fma"} <= environment._cpu_flags()
+
+
+def _clear_code_path_variables(monkeypatch):
+    for name in [*environment.AVX2_CODE_PATHS, environment.NATIVE_CPU_SWITCH]:
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_avx2_code_paths_on_an_x86_cpu_with_avx2_only(monkeypatch):
+    _clear_code_path_variables(monkeypatch)
+    monkeypatch.setattr(environment.platform, "machine", lambda: "x86_64")
+    monkeypatch.setattr(environment, "_cpu_flags", lambda: {"sse2", "avx", "avx2", "fma", "avx512f"})
+    assert environment.reproducible_cpu_env() == environment.AVX2_CODE_PATHS
+    monkeypatch.setattr(environment, "_cpu_flags", lambda: {"sse2", "avx"})  # no AVX2: Haswell kernels would crash
+    assert environment.reproducible_cpu_env() == {}
+    monkeypatch.setattr(environment, "_cpu_flags", lambda: {"avx2", "fma"})
+    monkeypatch.setattr(environment.platform, "machine", lambda: "arm64")  # Apple silicon: none of these apply
+    assert environment.reproducible_cpu_env() == {}
+
+
+def test_variables_already_set_and_the_native_switch_are_respected(monkeypatch):
+    _clear_code_path_variables(monkeypatch)
+    monkeypatch.setattr(environment.platform, "machine", lambda: "x86_64")
+    monkeypatch.setattr(environment, "_cpu_flags", lambda: {"avx2", "fma"})
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "Zen")
+    added = environment.use_reproducible_cpu_env()
+    assert "OPENBLAS_CORETYPE" not in added and os.environ["OPENBLAS_CORETYPE"] == "Zen"
+    assert os.environ["ATEN_CPU_CAPABILITY"] == "avx2" and set(added) == set(environment.AVX2_CODE_PATHS) - {
+        "OPENBLAS_CORETYPE"
+    }
+    _clear_code_path_variables(monkeypatch)
+    monkeypatch.setenv(environment.NATIVE_CPU_SWITCH, "1")
+    assert environment.use_reproducible_cpu_env() == {} and "ATEN_CPU_CAPABILITY" not in os.environ
+
+
+@pytest.mark.skipif(not AVX2_CPU, reason="the AVX2 code paths apply to x86-64 CPUs with AVX2 only")
+def test_the_command_line_sets_the_code_paths_before_numpy_loads(monkeypatch):
+    """`collapse-edu` (collapse_edu.__main__) sets them first: numpy in its process, and every kernel it
+    starts, runs without its AVX-512 targets."""
+    import subprocess
+
+    _clear_code_path_variables(monkeypatch)
+    probe = (
+        "import os, sys; sys.argv = ['collapse-edu', 'list']; from collapse_edu.__main__ import main; main(); "
+        "import numpy; print(os.environ['OPENBLAS_CORETYPE'], os.environ['NPY_DISABLE_CPU_FEATURES'])"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines()[-1] == "Haswell X86_V4 AVX512_ICL AVX512_SPR"
+    exports = subprocess.run(
+        [sys.executable, "-m", "collapse_edu.environment"], capture_output=True, text=True, check=True
+    ).stdout
+    assert exports.splitlines() == [f"export {k}='{v}'" for k, v in environment.AVX2_CODE_PATHS.items()]
+
+
+@pytest.mark.skipif(not (AVX2_CPU and os.environ.get("CI")), reason="the test script's environment, on an AVX2 CPU")
+def test_the_test_script_runs_the_suite_on_the_avx2_code_paths():
+    """scripts/test.sh exports the variables before pytest starts, so the claims recompute the stored
+    runs, and nbval's kernels the checked outputs, on the code paths that made them."""
+    assert all(os.environ.get(name) == value for name, value in environment.AVX2_CODE_PATHS.items())

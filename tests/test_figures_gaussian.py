@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from collapse_edu import theory  # noqa: E402
+from collapse_edu import plots, theory  # noqa: E402
 from collapse_edu.figures import gaussian as g  # noqa: E402
 from collapse_edu.figures import overview as o  # noqa: E402
 from collapse_edu.gaussian import simulate_gaussian, tail_mass  # noqa: E402
@@ -116,11 +116,24 @@ def test_log_ticks_are_plain_numbers_fixed_once_inside_the_limits(low, high, exp
     ax.plot([0, 1], [low, high])
     ax.set_yscale("log")
     ax.set_ylim(low, high)
-    g._plain_log_ticks(ax)
+    plots.plain_log_ticks(ax)
     assert [t for _, t in sorted(labelled_ticks(ax).items())] == expected
     every = [*ax.yaxis.get_majorticklocs(), *ax.yaxis.get_minorticklocs()]
     assert all(low <= v <= high for v in every), "no tick outside the limits (each one is drawn work)"
     assert type(ax.yaxis.get_major_locator()).__name__ == "FixedLocator"
+
+
+def test_text_and_neural_dashboards_use_the_same_plain_log_ticks():
+    """Lessons 03 and 04 draw perplexity on the same ticks as lesson 01: a held-out perplexity between
+    130 and 260 (lesson 04's transformer and bigram) names three values, not the two of a 1-2-3-5-7 grid."""
+    from collapse_edu.figures import neural
+    from collapse_edu.loop import History
+
+    history = History("replace", 100, {"perplexity_real": np.geomspace(130, 260, 6)[:, None] * np.ones((1, 2))})
+    ax = neural.dashboard({"bigram": history}, panels=("perplexity_real",)).axes[0]
+    assert ax.get_yscale() == "log"
+    assert [t for _, t in sorted(labelled_ticks(ax).items())] == ["150", "200", "250"]
+    plt.close("all")
 
 
 def test_variance_axis_names_two_values_when_the_variance_barely_falls():

@@ -27,6 +27,9 @@ _HEAVY, _LIGHT = 2, 1
 DEAD = 0.01  # a component whose weight fell below this has (all but) disappeared
 #: the two EM protocols of :func:`protocol_comparison`, in drawing order
 PROTOCOL_LABELS = {"fresh": "fresh fit (the paper's protocol)", "warm": "warm start"}
+#: series index (house palette) of each protocol: blue and reddish purple, not the green and vermillion that
+#: mark the heavier and the lighter component in :func:`mixture_snapshots`
+PROTOCOL_STYLE = {"fresh": 0, "warm": 3}
 
 
 def _top(*arrays: np.ndarray, margin: float = 1.08) -> float:
@@ -148,10 +151,13 @@ def protocol_comparison(runs: Mapping[str, Mapping[str, np.ndarray]], n: int = 1
     lighter component; (d) the pooled variance (mean over runs) on its exact law a^t."""
     fig, axes = new_figure(2, 2, width=12.5, height=8.8)
     dead_most = 0
-    for i, (name, label) in enumerate(PROTOCOL_LABELS.items()):
+    for name, label in PROTOCOL_LABELS.items():
+        i = PROTOCOL_STYLE[name]
         data = runs[name]
         t = data["generation"]
-        plot_band(axes[0], t, data["light_weight"], label=f"{label}: median, 5-95% of runs", i=i)
+        plot_band(
+            axes[0], t, data["light_weight"], label=f"{label}: median (mean in the last panel), 5-95% of runs", i=i
+        )
         style = {**series_style(i), "marker": "none", "linewidth": 2.4}
         dead = (data["light_weight"] < DEAD).sum(axis=1)
         dead_most = max(dead_most, int(dead.max()))
@@ -162,7 +168,7 @@ def protocol_comparison(runs: Mapping[str, Mapping[str, np.ndarray]], n: int = 1
         data = runs["sklearn"]
         t = data["generation"]
         grey = {"color": "0.35", "linewidth": 1.3, "marker": "none", "linestyle": "-"}
-        grey["label"] = "scikit-learn fresh fit (median)"
+        grey["label"] = "scikit-learn fresh fit (median; mean in the last panel)"
         axes[0].plot(t, np.median(data["light_weight"], axis=1), **grey)
         dead = (data["light_weight"] < DEAD).sum(axis=1)
         dead_most = max(dead_most, int(dead.max()))

@@ -7,11 +7,10 @@ from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from ..loop import History
 from ..ngram import NGramRun, TextCorpus, fit_ngram, load_corpus, simulate_ngram, vocabulary_survival
-from ..plots import finish, legend_outside, new_figure, plot_band, plot_line, plot_theory, series_style
+from ..plots import finish, legend_outside, new_figure, plain_log_ticks, plot_band, plot_line, plot_theory, series_style
 from ..validation import check_int
 
 #: The panels of :func:`collapse_dashboard`: metric name -> (title, y label, log scale).
@@ -46,25 +45,9 @@ def _series(ax: plt.Axes, t: np.ndarray, values: np.ndarray, label: str, i: int)
 
 
 def _plain_log_axis(ax: plt.Axes) -> None:
-    """Log scale with plain-number ticks (0.5, 1.5, 50, 2,000, 1e6): at 1, 1.5, 2, 3, 5 and 7 x 10^k
-    within a factor of ten, at 1, 2 and 5 x 10^k over a wider range, at powers of ten over a wide one."""
+    """Log scale with plain-number ticks (:func:`collapse_edu.plots.plain_log_ticks`); call it after the last plot."""
     ax.set_yscale("log")
-    low, high = ax.get_ylim()
-    span = high / max(low, 1e-300)
-    subs = (1.0, 1.5, 2.0, 3.0, 5.0, 7.0) if span < 10 else (1.0, 2.0, 5.0) if span < 300 else (1.0,)
-    ax.yaxis.set_major_locator(LogLocator(base=10, subs=subs))
-    ax.yaxis.set_major_formatter(
-        FuncFormatter(
-            lambda v, _: (
-                f"{v:,.0f}"
-                if 10 <= v < 1e5
-                else f"{v:g}"
-                if 1e-3 <= v < 10
-                else f"{v:.0e}".replace("e+0", "e").replace("e-0", "e-")
-            )
-        )
-    )
-    ax.yaxis.set_minor_formatter(NullFormatter())
+    plain_log_ticks(ax)
 
 
 def collapse_dashboard(

@@ -17,3 +17,18 @@ c.Spawner.default_url = "/lab"
 # A class logs in within a few minutes: let the first servers start while the hub is busy.
 c.Spawner.start_timeout = 300
 c.Spawner.http_timeout = 120
+
+# Learners' kernels on numpy's, OpenBLAS's and PyTorch's AVX2 code paths, as `collapse-edu` sets them
+# (README, "The same digits on every x86 machine"): the learners' environment prints the variables for
+# this server's CPU (none on a CPU without AVX2), and every learner's server starts with them.
+import re  # noqa: E402
+import subprocess  # noqa: E402
+
+LEARNERS_PYTHON = "/opt/tljh/user/bin/python"
+try:
+    _exports = subprocess.run(
+        [LEARNERS_PYTHON, "-m", "collapse_edu.environment"], capture_output=True, text=True, timeout=60
+    ).stdout
+except OSError:  # the course is not installed (yet): the libraries keep their own choice
+    _exports = ""
+c.Spawner.environment = dict(re.findall(r"^export (\w+)='([^']*)'$", _exports, flags=re.MULTILINE))

@@ -1,0 +1,71 @@
+"""Where one column of the capstone's logs gives the answer away (lesson 09, issue 13's target).
+
+For every column of the logs, the best single-column rule (:func:`collapse_edu.capstone.best_single_column_rules`:
+at most five intervals of one summary of the column, fitted to the very cases it is scored on) is fitted
+to the mystery sets of ``--seeds`` (the lesson's: 1-40, 200 cases). The script prints its share right
+and then, per variant of the pool (a setting and a story), the share of that variant's cases the rule
+gets right, with the median of the summary the rule reads. A variant that one column names at 100%
+with a summary value far from every other cause's is a leak: the redesign has to give that column a
+look-alike from another cause, or move the variant's scale into the others' range.
+
+    python benchmarks/capstone_single_column.py                  # the lesson's 200 cases
+    python benchmarks/capstone_single_column.py --seeds 101 909  # other hidden seeds (the checker's are 101-808)
+    python benchmarks/capstone_single_column.py --columns heldout_loss train_loss
+
+It reads the stored pool (``collapse_edu/results/capstone_pool.npz``) and writes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import defaultdict
+
+import numpy as np
+
+from collapse_edu import capstone
+
+
+def variant_table(seeds: range, columns: list[str]) -> str:
+    """Markdown: per column, the best rule's share right overall and on the cases of each variant."""
+    pool = capstone.load_pool()
+    logs, causes, keys = [], [], []
+    for seed in seeds:
+        truth, picks = capstone._assignment(seed)
+        runs = capstone.mystery_runs(seed)
+        for label in capstone.LABELS:
+            logs.append(runs[label])
+            causes.append(truth[label])
+            keys.append(pool.keys[picks[label]])
+    rules = capstone.best_single_column_rules(logs, causes)
+    lines = []
+    for column in columns:
+        rule, share = rules[column]
+        lines += [f"### {column}: {share:.1%} of {len(logs)} cases right", "", f"Rule: {rule}", ""]
+        lines += [
+            "| variant | cause | cases | rule right | median of the summary |",
+            "| --- | --- | ---: | ---: | ---: |",
+        ]
+        by_variant: dict[tuple[str, str], list[int]] = defaultdict(list)
+        for i, (key, cause) in enumerate(zip(keys, causes, strict=True)):
+            by_variant[(key, cause)].append(i)
+        summary = capstone.SUMMARIES[rule.summary]
+        rows = []
+        for (key, cause), index in by_variant.items():
+            right = np.mean([rule(logs[i]) == cause for i in index])
+            median = float(np.median([summary(logs[i][column]) for i in index]))
+            rows.append((median, f"| {key} | {cause} | {len(index)} | {right:.0%} | {median:.3g} |"))
+        lines += [row for _, row in sorted(rows)] + [""]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, nargs=2, default=(1, 41), metavar=("FIRST", "STOP"),
+                        help="mystery sets FIRST .. STOP-1 (default: the lesson's 1-40)")  # fmt: skip
+    parser.add_argument("--columns", nargs="+", default=list(capstone.COLUMNS[1:]), choices=capstone.COLUMNS[1:])
+    args = parser.parse_args()
+    print(variant_table(range(*args.seeds), args.columns))
+
+
+if __name__ == "__main__":
+    main()
