@@ -33,13 +33,14 @@ from collapse_edu.continual import (
     run_continual,
     split_digits,
 )
-from collapse_edu.environment import RESULTS_DIR, load_average, machine_info, write_summary
+from collapse_edu.environment import RESULTS_DIR, load_average, machine_info, run_on_avx2_code_paths, write_summary
 
 KS = (0, 1, 2, 5, 10, 20, 50)
 LAMBDAS = (0.0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8)
 
 
 def main() -> None:
+    run_on_avx2_code_paths()  # the stored results are made on the code paths of the committed outputs
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10, help="seeds 0 .. SEEDS-1, for the grid and the sweeps")
     parser.add_argument("--out", default=str(RESULTS_DIR))

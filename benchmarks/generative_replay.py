@@ -20,11 +20,12 @@ from pathlib import Path
 import numpy as np
 
 from collapse_edu.continual import DEFAULTS, run_continual, split_digits
-from collapse_edu.environment import RESULTS_DIR, RunClock, machine_info, write_summary
+from collapse_edu.environment import RESULTS_DIR, RunClock, machine_info, run_on_avx2_code_paths, write_summary
 from collapse_edu.replay import REPLAY_DEFAULTS, SUMMARY_FILE, run_generative_replay
 
 
 def main() -> None:
+    run_on_avx2_code_paths()  # the stored results are made on the code paths of the committed outputs
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--out", default=str(RESULTS_DIR))

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from collapse_edu.environment import machine_info
+from collapse_edu.environment import machine_info, run_on_avx2_code_paths
 from collapse_edu.loop import ModelSource, run_generations
 from collapse_edu.mixtures import RESULTS, GaussianMixtureFamily, MixtureModel, blob_truth, simulate_mixture
 
@@ -86,6 +86,7 @@ def final_summary(history) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
+    run_on_avx2_code_paths()  # the stored results are made on the code paths of the committed outputs
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--generations", type=int, default=1000)

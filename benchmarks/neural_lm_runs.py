@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from collapse_edu import neural_lm
-from collapse_edu.environment import RESULTS_DIR, load_average, machine_info, write_summary
+from collapse_edu.environment import RESULTS_DIR, load_average, machine_info, run_on_avx2_code_paths, write_summary
 from collapse_edu.ngram import load_corpus
 
 POLICIES = {"replace": None, "fresh-real": 0.1, "accumulate": None}
@@ -45,6 +45,7 @@ def rounded(value):
 
 
 def main() -> None:
+    run_on_avx2_code_paths()  # the stored results are made on the code paths of the committed outputs
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
     parser.add_argument("--generations", type=int, default=10)

@@ -190,6 +190,7 @@ def test_benchmark_script_imports_and_shows_its_options(script, monkeypatch, cap
     """Every script in benchmarks/ still imports (the helpers it uses exist) and parses --help."""
     monkeypatch.setattr(sys, "path", list(sys.path))  # hub_load.py and slider_latency.py add tests/
     monkeypatch.setattr(sys, "argv", [str(script), "--help"])
+    monkeypatch.setattr(environment, "run_on_avx2_code_paths", lambda: None)  # never replace pytest's process
     with pytest.raises(SystemExit) as stop:
         runpy.run_path(str(script), run_name="__main__")
     assert stop.value.code == 0
@@ -278,3 +279,48 @@ def test_the_test_script_runs_the_suite_on_the_avx2_code_paths():
     """scripts/test.sh exports the variables before pytest starts, so the claims recompute the stored
     runs, and nbval's kernels the checked outputs, on the code paths that made them."""
     assert all(os.environ.get(name) == value for name, value in environment.AVX2_CODE_PATHS.items())
+
+
+#: The benchmarks that write the course's stored results (collapse_edu/results/).
+RESULT_WRITERS = (
+    "capstone_pool",
+    "continual_seeds",
+    "curation_digits",
+    "gan_seed_table",
+    "generative_replay",
+    "mixture_protocols",
+    "neural_lm_runs",
+)
+
+
+@pytest.mark.parametrize("name", RESULT_WRITERS)
+def test_every_result_writer_starts_on_the_avx2_code_paths_first(name, monkeypatch):
+    """Its main() calls run_on_avx2_code_paths before anything else (before even --help is read)."""
+
+    class Restarted(Exception):
+        pass
+
+    def restart():
+        raise Restarted
+
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.setattr(sys, "argv", [name, "--help"])
+    monkeypatch.setattr(environment, "run_on_avx2_code_paths", restart)
+    script = next(p for p in BENCHMARKS if p.stem == name)
+    with pytest.raises(Restarted):
+        runpy.run_path(str(script), run_name="__main__")
+
+
+def test_run_on_avx2_code_paths_starts_the_script_again_with_the_missing_variables(monkeypatch, capsys):
+    started = []
+    monkeypatch.setattr(environment.os, "execve", lambda path, argv, env: started.append((path, argv, env)))
+    monkeypatch.setattr(sys, "orig_argv", ["python3", "-u", "benchmarks/mixture_protocols.py", "--runs", "2"])
+    monkeypatch.setattr(environment, "reproducible_cpu_env", lambda: {"OPENBLAS_CORETYPE": "Haswell"})
+    environment.run_on_avx2_code_paths()
+    ((path, argv, env),) = started
+    assert path == sys.executable and argv == [sys.executable, "-u", "benchmarks/mixture_protocols.py", "--runs", "2"]
+    assert env["OPENBLAS_CORETYPE"] == "Haswell" and env["PATH"] == os.environ["PATH"]
+    assert "AVX2 code paths: OPENBLAS_CORETYPE" in capsys.readouterr().err
+    monkeypatch.setattr(environment, "reproducible_cpu_env", dict)  # all set already, or another CPU
+    environment.run_on_avx2_code_paths()
+    assert len(started) == 1
