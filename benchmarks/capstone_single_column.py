@@ -27,15 +27,10 @@ from collapse_edu import capstone
 
 def variant_table(seeds: range, columns: list[str]) -> str:
     """Markdown: per column, the best rule's share right overall and on the cases of each variant."""
-    pool = capstone.load_pool()
-    logs, causes, keys = [], [], []
-    for seed in seeds:
-        truth, picks = capstone._assignment(seed)
-        runs = capstone.mystery_runs(seed)
-        for label in capstone.LABELS:
-            logs.append(runs[label])
-            causes.append(truth[label])
-            keys.append(pool.keys[picks[label]])
+    logs, causes = capstone.cases(seeds)
+    by_variant: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for i, key_and_cause in enumerate(zip(capstone.case_variants(seeds), causes, strict=True)):
+        by_variant[key_and_cause].append(i)
     rules = capstone.best_single_column_rules(logs, causes)
     lines = []
     for column in columns:
@@ -45,9 +40,6 @@ def variant_table(seeds: range, columns: list[str]) -> str:
             "| variant | cause | cases | rule right | median of the summary |",
             "| --- | --- | ---: | ---: | ---: |",
         ]
-        by_variant: dict[tuple[str, str], list[int]] = defaultdict(list)
-        for i, (key, cause) in enumerate(zip(keys, causes, strict=True)):
-            by_variant[(key, cause)].append(i)
         summary = capstone.SUMMARIES[rule.summary]
         rows = []
         for (key, cause), index in by_variant.items():

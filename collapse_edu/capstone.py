@@ -1297,6 +1297,13 @@ def cases(seeds: Sequence[int]) -> tuple[list[RunLog], list[str]]:
     return logs, answers
 
 
+def case_variants(seeds: Sequence[int]) -> list[str]:
+    """The pool variant (:data:`VARIANT_KEYS`) of every case of :func:`cases` with the same ``seeds``,
+    in the same order."""
+    pool = load_pool()
+    return [pool.keys[picks[label]] for seed in seeds for picks in [_assignment(seed)[1]] for label in LABELS]
+
+
 # --------------------------------------------------------------------------- diagnostics
 
 

@@ -109,15 +109,18 @@ def _cpu_flags() -> set[str]:
     return set()
 
 
+def avx2_x86_cpu() -> bool:
+    """Whether this is an x86-64 CPU with AVX2 and FMA (as ``/proc/cpuinfo`` says): where
+    :data:`AVX2_CODE_PATHS` are safe (OpenBLAS's Haswell kernels need AVX2) and mean something."""
+    return platform.machine().lower() in ("x86_64", "amd64") and {"avx2", "fma"} <= _cpu_flags()
+
+
 def reproducible_cpu_env() -> dict[str, str]:
-    """:data:`AVX2_CODE_PATHS` on an x86-64 Linux CPU with AVX2 and FMA (where they are safe and needed),
-    without the variables already set; ``{}`` elsewhere (Apple silicon, Windows, older CPUs) and when
-    :data:`NATIVE_CPU_SWITCH` is set. Set them
+    """:data:`AVX2_CODE_PATHS` on an :func:`avx2_x86_cpu`, without the variables already set; ``{}``
+    elsewhere (Apple silicon, Windows, older CPUs) and when :data:`NATIVE_CPU_SWITCH` is set. Set them
     before numpy or torch is imported: the test script, ``collapse-edu lab`` and ``collapse-edu run`` pass
     them to every kernel, so the lessons print the committed numbers on any such machine."""
-    if os.environ.get(NATIVE_CPU_SWITCH) or platform.machine().lower() not in ("x86_64", "amd64"):
-        return {}
-    if not {"avx2", "fma"} <= _cpu_flags():
+    if os.environ.get(NATIVE_CPU_SWITCH) or not avx2_x86_cpu():
         return {}
     return {name: value for name, value in AVX2_CODE_PATHS.items() if name not in os.environ}
 
@@ -138,8 +141,7 @@ def run_on_avx2_code_paths() -> None:
     added = reproducible_cpu_env()
     if added:
         print(f"(starting again on the AVX2 code paths: {', '.join(added)})", file=sys.stderr, flush=True)
-        argv = getattr(sys, "orig_argv", None) or [sys.executable, *sys.argv]
-        os.execve(sys.executable, [sys.executable, *argv[1:]], {**os.environ, **added})
+        os.execve(sys.executable, [sys.executable, *sys.orig_argv[1:]], {**os.environ, **added})
 
 
 # --------------------------------------------------------------------------- the benchmarks' records

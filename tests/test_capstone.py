@@ -305,3 +305,14 @@ def test_monitor_passes_held_out_real_text_and_flags_collapsed_text() -> None:
     late = ngram.sample_sentences(run.history.models[20][0], 2000, 1).to_text(corpus.vocab)
     collapsed = compare_text(reference, late)
     assert collapsed.verdict == "flag" and "distinct-2" in collapsed.flagged
+
+
+def test_case_variants_name_the_pool_variant_of_every_case_in_order():
+    seeds = (1, 2, 3)
+    logs, answers = capstone.cases(seeds)
+    keys = capstone.case_variants(seeds)
+    assert len(keys) == len(logs) == 15 and set(keys) <= set(capstone.VARIANT_KEYS)
+    for key, answer in zip(keys, answers, strict=True):
+        cause = capstone.variant(key).cause
+        assert cause in (None, answer)  # a variant with a fixed cause only ever answers it
+    assert keys[:5] == [capstone.load_pool().keys[capstone._assignment(1)[1][label]] for label in capstone.LABELS]

@@ -220,7 +220,7 @@ def test_a_benchmark_outside_a_checkout_stops_in_one_line(tmp_path):
 
 # --------------------------------------------------------------------------- reproducible numbers
 
-AVX2_CPU = platform.machine().lower() in ("x86_64", "amd64") and {"avx2", "fma"} <= environment._cpu_flags()
+AVX2_CPU = environment.avx2_x86_cpu()
 
 
 def _clear_code_path_variables(monkeypatch):
