@@ -68,13 +68,44 @@ def test_stored_runs_are_the_simulations_the_code_makes(pool, key) -> None:
 def test_gan_runs_are_labelled_by_their_last_snapshot() -> None:
     target = capstone.ring_target()
     rng = np.random.default_rng(0)
-    on_one_mode = target.modes[0] + 0.01 * rng.standard_normal((capstone.CHECKPOINTS + 1, 600, 2))
-    spread = np.stack([target.sample(600, rng) for _ in range(capstone.CHECKPOINTS + 1)])
-    one, every = capstone.gan_outcome(on_one_mode), capstone.gan_outcome(spread)
+    shape = (capstone.GAN_RUN["snapshots"], 600, 2)
+    on_one_mode = target.modes[0] + 0.01 * rng.standard_normal(shape)
+    beside_one_mode = 1.3 * target.modes[0] + 0.01 * rng.standard_normal(shape)  # nearest one mode, on none
+    spread = np.stack([target.sample(600, rng) for _ in range(shape[0])])
+    one, beside, every = (capstone.gan_outcome(s) for s in (on_one_mode, beside_one_mode, spread))
     assert one["effective_modes"] == pytest.approx(1.0) and one["modes_strict"] == 1
+    assert beside["effective_modes"] == pytest.approx(1.0) and beside["high_quality"] == 0
     assert every["effective_modes"] > 7.5 and every["modes_strict"] == 8
     assert capstone.outcome(capstone.gan_log(on_one_mode, 0), "gan-vanilla", one) == "mode collapse"
+    assert capstone.outcome(capstone.gan_log(beside_one_mode, 0), "gan-vanilla", beside) is None  # not converged
     assert capstone.outcome(capstone.gan_log(spread, 0), "gan-pacgan", every) == "healthy"
+
+
+def test_gan_logs_show_the_second_half_of_training() -> None:
+    """Checkpoint i of a GAN log is snapshot GAN_LOGGED[i], the last one the end of training."""
+    shape = (capstone.GAN_RUN["snapshots"], 600, 2)
+    assert capstone.GAN_LOGGED == tuple(range(16, 31)) and len(capstone.GAN_LOGGED) == capstone.CHECKPOINTS
+    snapshots = np.zeros(shape)
+    target = capstone.ring_target()
+    for i in range(shape[0]):  # the first half sits still on mode 0; from snapshot 16 on, snapshot i on mode i % 8
+        snapshots[i] = target.modes[i % 8 if i >= 16 else 0]
+    log = capstone.gan_log(snapshots, 0)
+    assert np.all(log["output_shift"][1:] == 1.0)  # every logged snapshot sits on another mode than the last
+    assert log["output_shift"][0] == 0
+
+
+def test_log_losses_are_bounded_by_the_floor() -> None:
+    """A real point far from every output costs log(36 / 0.01) nats, a confidently wrong class log(1000)."""
+    import torch
+
+    far = capstone._parzen_nll(np.array([[2.0, 0.0]]), np.array([[-2.0, 0.0]]))
+    assert far == pytest.approx(np.log((2 * capstone.RING_BOX) ** 2 / capstone.LIKELIHOOD_FLOOR), rel=1e-9)
+    near = capstone._parzen_nll(np.zeros((1, 2)), np.zeros((1, 2)))  # kernel peak: 0.99 / (2 pi 0.01) + 0.01 / 36
+    assert near == pytest.approx(-np.log(0.99 / (2 * np.pi * 0.01) + 0.01 / 36), rel=1e-9)
+    wrong = capstone._bounded_cross_entropy(torch.tensor([[0.0, -1e4] + [-float("inf")] * 8]), torch.tensor([1]))
+    assert wrong == pytest.approx(np.log(1000), rel=1e-6)
+    right = capstone._bounded_cross_entropy(torch.tensor([[0.0, 0.0] + [-float("inf")] * 8]), torch.tensor([1]))
+    assert right == pytest.approx(-np.log(0.99 * 0.5 + 0.001), rel=1e-6)
 
 
 # --------------------------------------------------------------------------- the mysteries

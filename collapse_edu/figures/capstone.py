@@ -33,11 +33,8 @@ def _draw_view(ax: plt.Axes, log: RunLog, view: str, legend: bool = True) -> Non
         plot_line(ax, x, log[column], label=label, i=i)
     if view == "losses":
         values = np.concatenate([log["train_loss"], log["heldout_loss"]])
-        low, high = np.abs(values).min(), np.abs(values).max()
-        if np.all(values > 0) and high > 20 * low:
+        if np.all(values > 0) and values.max() > 20 * values.min():  # a wide range of positive losses
             ax.set_yscale("log")
-        elif np.any(values <= 0) and high > 20:  # zero or negative losses that also reach far above 1
-            ax.set_yscale("symlog", linthresh=1.0)  # linear between -1 and 1, logarithmic beyond
     elif view == "diversity and quality":
         ax.axhline(1.0, color="0.4", linewidth=1, linestyle="--")
         ax.set_ylim(0, max(1.3, min(4.5, float(np.nanmax(log["diversity"])) * 1.1)))

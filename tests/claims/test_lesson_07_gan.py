@@ -536,8 +536,8 @@ def test_stored_run_has_todays_settings(pacgan):
     "changes from one snapshot to the next at most snapshots",
     "most of the time nearly all samples crowd around one mode, half of them within half the gap to the next mode, "
     "without landing on it (under 5% high quality at every snapshot)",
-    "The 24 runs of lesson 09's pool with this discriminator (learning rates held constant) all hop between "
-    "checkpoints",
+    "That is a game that does not settle, not mode collapse as lesson 09 counts it (few modes *and* sharp samples), "
+    "so its pool of mystery runs leaves such runs out",
 )
 def test_a_weak_discriminator_makes_the_generator_hop():
     run = train_gan("ring", "vanilla", seed=0, d_steps=1, lr_d=1e-4, progress=False)  # the playground's setting
@@ -558,13 +558,10 @@ def test_a_weak_discriminator_makes_the_generator_hop():
 
     from collapse_edu import capstone
 
-    method, changes_from_defaults, seeds = capstone.GAN_VARIANTS["gan-slow-critic"]
-    assert changes_from_defaults["d_steps"] == 1 and changes_from_defaults["lr_d"] == 1e-4
-    assert changes_from_defaults["decay"] is False and len(seeds) == 24
-    pool = capstone.load_pool()
-    hopping = pool.where(key="gan-slow-critic")
-    assert len(hopping) == 24
-    assert all(np.median(pool.log(i)["output_shift"][1:]) > 0.9 for i in hopping)
+    outcome = capstone.gan_outcome(run.snapshots)
+    assert outcome["effective_modes"] <= 3 and outcome["high_quality"] < 0.5  # few modes, not sharp
+    assert capstone.outcome(capstone.gan_log(run.snapshots, 0), "gan-vanilla", outcome) is None  # left out
+    assert "gan-slow-critic" not in capstone.VARIANT_KEYS and len(capstone.GAN_VARIANTS) == 2
 
 
 # --------------------------------------------------------------------------- section 4

@@ -350,7 +350,7 @@ def test_the_hard_variants_are_in_the_pool(pool):
         ("ring-fresh", "model collapse"),
         ("digits-replay", "forgetting"),
         ("curve-tasks-replay", "forgetting"),
-        ("gan-slow-critic", "mode collapse"),
+        ("gan-vanilla", "mode collapse"),
         ("curve-overfit-early", "overfitting"),
         ("digits-overfit-early", "overfitting"),
         ("ring-accumulate", "healthy"),
@@ -479,7 +479,7 @@ def test_forgetting_and_joint_training_signs(pool):
 )
 def test_gan_losses_have_no_gap(pool):
     train, held = (pool.values[:, :, capstone.COLUMNS.index(c)] for c in ("train_loss", "heldout_loss"))
-    for i in np.r_[pool.where(key="gan-slow-critic"), pool.where(key="gan-vanilla"), pool.where(key="gan-pacgan")]:
+    for i in np.r_[pool.where(key="gan-vanilla"), pool.where(key="gan-pacgan")]:
         gap = np.abs(held[i, 1:] - train[i, 1:])
         assert np.median(gap) < 0.1 * np.median(np.abs(held[i, 1:])) + 0.1
 
@@ -500,7 +500,7 @@ def test_overfitting_signs(pool):
         best = int(np.argmin(log["heldout_loss"]))
         assert (
             log["quality"][-1] >= log["quality"][best] - 0.03
-            and log["heldout_loss"][-1] > 1.5 * log["heldout_loss"][best]
+            and log["heldout_loss"][-1] > 1.25 * log["heldout_loss"][best]
         )
 
 
@@ -522,12 +522,12 @@ def test_every_synthetic_run_of_the_pool_had_tags_found(pool):
 
 @claim(
     "09",
-    "The reference has a home advantage too: each run's cause was judged from its full record by marks close to the reference's own, and the 47 of 640 runs that were no clear case are not in the pool",  # noqa: E501
+    "The reference has a home advantage too: each run's cause was judged from its full record by marks close to the reference's own, and the 51 of 652 runs that were no clear case are not in the pool",  # noqa: E501
     "Its 100% is the share of clear cases it names right, not a promise for any log",
 )
 def test_the_reference_is_scored_on_clear_cases(pool):
-    assert sum(len(v.seeds) for v in capstone.VARIANTS) == 640
-    assert sum(len(seeds) for seeds in pool.excluded.values()) == 47 == 640 - len(pool)
+    assert sum(len(v.seeds) for v in capstone.VARIANTS) == 652
+    assert sum(len(seeds) for seeds in pool.excluded.values()) == 51 == 652 - len(pool)
     assert reference_share(LESSON_CASES) == 1.0
     # outcome() and diagnose() share the held-out / diversity / turn marks
     for mark in ("rise >= 0.5", "diversity_fall >= 0.2", "1.2 * held[best]"):
@@ -538,23 +538,25 @@ def test_the_reference_is_scored_on_clear_cases(pool):
 
 @claim(
     "09",
-    "A cross-entropy printed as 0 is one that rounds to 0 in 32-bit floats: the classifier is certain of every answer on those data",  # noqa: E501
+    "Both log losses keep 1% of their probability spread evenly (over the 10 classes, or over the square $[-3, 3]^2$ round the ring), so one hopeless answer costs at most $\\log 1000 = 6.9$ nats in the classifier and $\\log 3600 = 8.2$ nats in a generator",  # noqa: E501
+    "a classifier that is sure of every answer and right scores $-\\log 0.991 = 0.009$, not 0",
 )
-def test_zero_losses_are_certain_classifiers(pool):
-    assert pool.values.dtype == np.float32
+def test_log_losses_have_a_floor(pool):
+    assert capstone.LIKELIHOOD_FLOOR == 0.01 and capstone.RING_BOX == 3.0
+    assert round(np.log(10 / 0.01), 1) == 6.9 and round(np.log(36 / 0.01), 1) == 8.2
+    assert round(-np.log(0.99 + 0.01 / 10), 3) == 0.009
     losses = pool.values[:, :, [capstone.COLUMNS.index("train_loss"), capstone.COLUMNS.index("heldout_loss")]]
-    zero = np.flatnonzero((losses == 0).any(axis=(1, 2)))
-    assert len(zero) > 0 and all(pool.setting(i) == "digit classifier" for i in zero)
-    import torch
-
-    logits, label = torch.tensor([[20.0, 0.0]]), torch.tensor([0])  # p(wrong) = 2e-9: as good as certain
-    assert torch.nn.functional.cross_entropy(logits, label).item() == 0.0  # 32-bit floats round it to 0
-    assert torch.nn.functional.cross_entropy(logits.double(), label).item() > 0
+    for setting, ceiling in (("digit classifier", np.log(1000)), ("ring generator", np.log(3600))):
+        rows = [i for i in range(len(pool)) if pool.setting(i) == setting]
+        assert losses[rows].max() <= ceiling + 1e-5
+        assert losses[rows].max() > ceiling - 1.0  # some runs come near it
+    digits = [i for i in range(len(pool)) if pool.setting(i) == "digit classifier"]
+    assert losses[digits].min() == pytest.approx(-np.log(0.991), rel=1e-5)  # reached: sure and right
 
 
 @claim(
     "09",
-    "Each panel has its own vertical scale; losses that span a wide range are drawn on a log scale (when some are 0 or negative, a symmetric one: linear between $-1$ and 1, logarithmic beyond)",  # noqa: E501
+    "Each panel has its own vertical scale; losses that span a wide range (a factor of 20 or more, all positive) are drawn on a log scale",  # noqa: E501
 )
 def test_the_workshop_figure_scales():
     import matplotlib.pyplot as plt
@@ -566,17 +568,10 @@ def test_the_workshop_figure_scales():
     try:
         panels = np.asarray(fig.axes[: 3 * len(logs)]).reshape(3, len(logs))[0]  # the loss row
         for ax, (label, log) in zip(panels, logs.items(), strict=True):
-            values = np.abs(np.concatenate([log["train_loss"], log["heldout_loss"]]))
-            signed = np.concatenate([log["train_loss"], log["heldout_loss"]])
-            scale = ax.get_yscale()
-            if scale == "log":
-                assert np.all(signed > 0) and values.max() > 20 * values.min(), label
-            elif scale == "symlog":
-                assert np.any(signed <= 0) and values.max() > 20, label
-                assert ax.yaxis.get_transform().linthresh == 1.0
-            else:
-                assert values.max() <= 20 * values.min() or (np.any(signed <= 0) and values.max() <= 20), label
-        assert {ax.get_yscale() for ax in panels} >= {"log", "symlog"}  # the workshop shows both kinds
+            values = np.concatenate([log["train_loss"], log["heldout_loss"]])
+            wide = bool(np.all(values > 0) and values.max() > 20 * values.min())
+            assert ax.get_yscale() == ("log" if wide else "linear"), label
+        assert {ax.get_yscale() for ax in panels} == {"log", "linear"}  # the workshop shows both
         assert len({ax.get_ylim() for ax in panels}) == len(logs)  # every panel its own scale
     finally:
         plt.close(fig)
@@ -653,33 +648,36 @@ test_checkers = checker_tests("09", WRONG_ANSWERS)
 
 @claim(
     "09",
-    "with a slow discriminator they hop from one mode's neighbourhood to another's at most checkpoints (median output shift above 0.9) and land near a mode but not on it (quality near 0)",  # noqa: E501
-    "All 12 PacGAN-4 runs of the pool (lesson 07's settings) end with samples on all 8 modes, spread evenly; only 4 of them have 10 or more sharp samples (of 500) on 7 modes or more, the pool's mark for a clearly healthy run, so the other 8 are left out",  # noqa: E501
-    "at lesson 07's settings they sit still near a few modes (output shift near 0) and end with sharp samples (quality 0.6 or more at the last checkpoint)",  # noqa: E501
-    "diversity stays low from start to end, although the training data are real and fresh",
+    "diversity stays low from start to end (below 0.4 in every collapsed run of the pool), although the training data are real and fresh",  # noqa: E501
+    "A GAN's log shows the second half of its training (steps 1,067 to 2,000)",
+    "The collapsed GANs of this pool (lesson 07's settings) sit still near one to three modes (median output shift below 0.03) and end with sharp samples (quality 0.6 or more at the last checkpoint)",  # noqa: E501
+    "the pool's mark for mode collapse asks for at least half of the samples sharp, so such runs are left out",
     "A healthy PacGAN run also starts with low diversity and reaches most modes only late in training",
+    "All 24 PacGAN-4 runs of the pool (lesson 07's settings) end with samples on 7 or 8 modes, spread evenly; only 11 of them have 10 or more sharp samples (of 500) on 7 modes or more, the pool's mark for a clearly healthy run, so the other 13 are left out",  # noqa: E501
 )
 def test_mode_collapse_signs(pool):
+    steps = np.round(np.linspace(0, 2000, capstone.GAN_RUN["snapshots"])).astype(int)
+    assert (steps[capstone.GAN_LOGGED[0]], steps[capstone.GAN_LOGGED[-1]]) == (1067, 2000)
+    vanilla = pool.meta["gan_outcomes"]["gan-vanilla"]  # the last snapshot's mode metrics of every run
     for i in pool.where("mode collapse"):
         log = pool.log(i)
-        if pool.keys[i] == "gan-slow-critic":
-            assert np.median(log["output_shift"][1:]) > 0.9 and log["quality"].mean() < 0.05
-        else:
-            assert pool.keys[i] == "gan-vanilla"
-            assert np.median(log["output_shift"][1:]) < 0.1 and log["quality"][-1] >= 0.6
+        assert pool.keys[i] == "gan-vanilla" and capstone.GAN_VARIANTS["gan-vanilla"][1] == {}
+        assert np.median(log["output_shift"][1:]) < 0.03 and log["quality"][-1] >= 0.6
         assert log["diversity"].max() < 0.4
-    for key in ("gan-vanilla", "gan-slow-critic"):
-        assert len(pool.where("mode collapse", key)) >= 10, key
+        assert 1 <= vanilla[str(pool.seeds[i])]["modes_strict"] <= 3
+        assert vanilla[str(pool.seeds[i])]["effective_modes"] <= 3
+    assert len(pool.where("mode collapse")) >= 40
+    assert 'high_quality"] >= 0.5' in inspect.getsource(capstone.outcome)
     for i in pool.where("healthy", "gan-pacgan"):
         diversity = pool.log(i)["diversity"]
-        assert diversity[:5].max() < 0.3 and diversity[-1] > 0.6
+        assert diversity[0] < 0.35 and diversity[-1] > 0.55
     # outcome(): healthy needs >= 7 sharp modes, mode collapse <= 3 effective modes; the rest is left out
-    assert capstone.GAN_VARIANTS["gan-pacgan"][1] == {} and len(capstone.variant("gan-pacgan").seeds) == 12
-    assert (len(pool.where("healthy", "gan-pacgan")), len(pool.where("mode collapse", "gan-pacgan"))) == (4, 0)
-    assert len(pool.excluded["gan-pacgan"]) == 8
-    pacgan = pool.meta["gan_outcomes"]["gan-pacgan"]  # the last snapshot's mode metrics of every run
-    assert len(pacgan) == 12 and all(o["modes"] == 8 and o["effective_modes"] > 7.4 for o in pacgan.values())
-    assert sum(o["modes_strict"] >= 7 for o in pacgan.values()) == 4
+    assert capstone.GAN_VARIANTS["gan-pacgan"][1] == {} and len(capstone.variant("gan-pacgan").seeds) == 24
+    assert (len(pool.where("healthy", "gan-pacgan")), len(pool.where("mode collapse", "gan-pacgan"))) == (11, 0)
+    assert len(pool.excluded["gan-pacgan"]) == 13
+    pacgan = pool.meta["gan_outcomes"]["gan-pacgan"]
+    assert len(pacgan) == 24 and all(o["modes"] >= 7 and o["effective_modes"] > 7.4 for o in pacgan.values())
+    assert sum(o["modes_strict"] >= 7 for o in pacgan.values()) == 11
     assert sorted(int(seed) for seed, o in pacgan.items() if o["modes_strict"] < 7) == pool.excluded["gan-pacgan"]
     assert "strict_count=10" in inspect.getsource(capstone.gan_outcome) and capstone.RING_SAMPLES == 500
 
@@ -691,7 +689,7 @@ def test_mode_collapse_signs(pool):
     "09",
     "run A's training loss falls at every checkpoint while its held-out loss ends above its lowest point",
     "run B's losses jump up at every third checkpoint and come down again",
-    "run C's losses are in the hundreds and its diversity and quality stay near 0",
+    "run C's held-out loss sits flat near 7 nats (close to the 8.2-nat ceiling) and its diversity stays below 0.2 while its quality climbs to 1",  # noqa: E501
     "run D's held-out loss creeps up while machine-made data are found from checkpoint 1 on",
     "run E's score on the oldest data falls to 0 by checkpoint 4",
 )
@@ -701,8 +699,8 @@ def test_the_workshop_caption_describes_its_five_logs():
     assert np.all(np.diff(a["train_loss"]) < 0) and a["heldout_loss"][-1] > 1.2 * a["heldout_loss"].min()
     jumps = np.flatnonzero(np.diff(b["train_loss"]) > 0.2) + 1
     assert list(jumps) == [3, 6, 9, 12] and b["train_loss"][-1] < 0.1
-    assert 100 < np.median(c["train_loss"]) < 1000 and 100 < np.median(c["heldout_loss"]) < 1000
-    assert c["diversity"].max() < 0.1 and c["quality"].max() < 0.1
+    assert np.all(np.abs(c["heldout_loss"] - 7) < 0.15) and c["heldout_loss"].max() < np.log(3600)
+    assert c["diversity"].max() < 0.2 and c["quality"][-1] >= 0.995 and c["quality"][0] < 0.9
     assert d["heldout_loss"][-1] > 1.5 * d["heldout_loss"][0] and np.all(d["synthetic_share"][1:] > 0)
     assert d["synthetic_share"][0] == 0
     assert e["oldest_score"][4] == 0 and e["oldest_score"][:3].min() == 1
@@ -726,7 +724,7 @@ def test_the_reference_gets_the_workshop_right():
     "09",
     "any of 13 summaries of it (first, last, mean, largest fall, ...) and up to four thresholds",
     "How many of 200 hidden-seed cases does the best such rule get right",
-    "the best single-column rules get between 45% (the synthetic share) and 80% of the 200 cases right (the output below), the reference diagnosis all of them",  # noqa: E501
+    "the best single-column rules get between 44% (the synthetic share) and 76% of the 200 cases right (the output below), the reference diagnosis all of them",  # noqa: E501
 )
 def test_one_column_falls_short_of_the_reference():
     assert len(capstone.SUMMARIES) == 13
@@ -734,9 +732,9 @@ def test_one_column_falls_short_of_the_reference():
     assert len(logs) == 200
     out = checked_output("09", "best_single_column_rules(")
     shares = [numbers_in(line)[0] for line in out.splitlines()[:-1]]
-    assert min(shares) == 45 and max(shares) == 80 and "100% right" in out.splitlines()[-1]
+    assert min(shares) == 44 and max(shares) == 76 and "100% right" in out.splitlines()[-1]
     found = rules(LESSON_CASES)
-    assert round(100 * min(s for _, s in found.values())) == 45 and round(100 * max(s for _, s in found.values())) == 80
+    assert round(100 * min(s for _, s in found.values())) == 44 and round(100 * max(s for _, s in found.values())) == 76
     assert reference_share(LESSON_CASES) == 1.0
 
 
@@ -789,7 +787,7 @@ def test_the_one_column_figure():
 @pytest.mark.xfail(
     strict=True,
     reason="issue 13 asks that no single column gets more than half of the cases right; with this pool the "
-    "best single-column rules get 45-80% (see the lesson's 'Why one column is not enough')",
+    "best single-column rules get 44-76% (see the lesson's 'Why one column is not enough')",
 )
 def test_issue_target_no_single_column_gets_more_than_half():
     assert max(s for _, s in rules(LESSON_CASES).values()) <= 0.5
