@@ -682,6 +682,29 @@ def test_mode_collapse_signs(pool):
     assert "strict_count=10" in inspect.getsource(capstone.gan_outcome) and capstone.RING_SAMPLES == 500
 
 
+@claim(
+    "09",
+    "**Healthy**: nothing is lost for good: the score on the oldest data ends within 0.13 of its best in every healthy run of the pool",  # noqa: E501
+    "a healthy PacGAN run starts with low diversity and can end with blurry samples (quality as low as 0.27)",
+    "joint training's held-out loss rises when a new task arrives (at all four task starts in 29 of its 30 runs) and comes down again before that task ends (in 116 of the 120 new tasks of those runs)",  # noqa: E501
+    "an accumulating curve fit's held-out loss can end up to 48% above its lowest point",
+)
+def test_healthy_runs_that_look_alarming(pool):
+    healthy = [capstone.signs(pool.log(i)) for i in pool.where("healthy")]
+    assert round(max(s["oldest_lost"] for s in healthy), 2) == 0.13
+    pacgan = [pool.log(i) for i in pool.where("healthy", "gan-pacgan")]
+    assert max(log["diversity"][0] for log in pacgan) < 0.35
+    assert round(min(log["quality"][-1] for log in pacgan), 2) == 0.27
+    joint = [pool.log(i)["heldout_loss"] for i in pool.where("healthy", "digits-joint")]
+    starts = [t for t in range(1, capstone.CHECKPOINTS) if t % len(capstone.DIGIT_TASK_STEPS) == 0]
+    assert starts == [3, 6, 9, 12] and len(joint) == 30
+    assert sum(all(h[t] > h[t - 1] for t in starts) for h in joint) == 29
+    last = [t + len(capstone.DIGIT_TASK_STEPS) - 1 for t in starts]  # the last checkpoint of each new task
+    assert sum(h[end] < h[t] for h in joint for t, end in zip(starts, last, strict=True)) == 116
+    turns = [s["heldout_turn"] for s in signs_of(pool, "curve-accumulate")]
+    assert round(100 * max(turns)) == 48
+
+
 # --------------------------------------------------------------------------- the workshop's five logs
 
 
