@@ -1353,8 +1353,8 @@ def signs(log: RunLog) -> dict[str, float]:
     ``diversity_end``     diversity at the last checkpoint;
     ``oldest_lost``       best score on the oldest data minus its last value (a lasting loss);
     ``oldest_drop``       the largest fall of that score between two checkpoints;
-    ``train_falling``     share of checkpoints at which the training loss fell (1: it falls at every
-                          checkpoint, as it does while a model keeps fitting the same data);
+    ``train_falling``     share of checkpoints at which the training loss fell or stayed put (1: it
+                          never rises, as while a model keeps fitting the same data);
     ``heldout_turn``      how far the held-out loss ends above its minimum, relative to the minimum's size;
     ``shift``             median output shift between checkpoints.
     """

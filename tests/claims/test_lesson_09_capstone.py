@@ -411,7 +411,7 @@ def test_the_checker_draws_forty_fresh_cases():
     "09",
     "the held-out loss on *real* data rises and the score on the oldest (real) data slips away slowly",
     "A generator also loses diversity while its outputs can stay sharp (the ring generator's quality stays high: it keeps fewer modes, not worse ones)",  # noqa: E501
-    "A curve fit's predictions do not narrow: they wander, and their spread grew in 30 of the pool's 39 curve-fit collapse runs, so falling diversity is a sign of collapse only for generators",  # noqa: E501
+    "A curve fit's predictions mostly do not narrow: they wander, and their spread grew in 30 of the pool's 39 curve-fit collapse runs, so falling diversity is a sign of collapse only for generators",  # noqa: E501
     "With 10% fresh real data the decline is slower and noisier: it was clear within 15 generations in 29 of 40 ring runs, which are the pool's; the other 11 are left out as unclear",  # noqa: E501
 )
 def test_model_collapse_signs(pool):
@@ -454,7 +454,7 @@ def test_verified_and_accumulated_synthetic_data_stay_healthy(pool):
     "09",
     "the score on the oldest data is lost *for good* (`oldest_lost` of 0.2 or more, the reference's mark; every forgetting run of the pool loses 0.25 or more), while the current task is learned well (quality high)",  # noqa: E501
     "with replay the loss is smaller and slower, and not always there: 16 of 40 curve-slice runs with replay lost less than 0.25 and are left out of the pool as unclear",  # noqa: E501
-    "shows dips of the oldest score whenever a new task arrives, and they recover within the task",
+    "shows dips of the oldest score when a new task arrives (in 115 of the 120 new tasks of the pool's 30 joint runs), and they recover, within the task or later: nothing is lost (no joint run ends more than 0.004 below its best)",  # noqa: E501
 )
 def test_forgetting_and_joint_training_signs(pool):
     forgetting = [capstone.signs(pool.log(i)) for i in pool.where("forgetting")]
@@ -469,8 +469,11 @@ def test_forgetting_and_joint_training_signs(pool):
     finetune, replay = signs_of(pool, "digits-finetune"), signs_of(pool, "digits-replay")
     assert np.median([s["oldest_lost"] for s in replay]) < np.median([s["oldest_lost"] for s in finetune])
     assert np.median([s["oldest_drop"] for s in replay]) < np.median([s["oldest_drop"] for s in finetune])
-    joint = signs_of(pool, "digits-joint")
-    assert np.mean([s["oldest_drop"] > 0.05 for s in joint]) > 0.9 and all(s["oldest_lost"] <= 0.1 for s in joint)
+    joint = [pool.log(i)["oldest_score"] for i in pool.where("healthy", "digits-joint")]
+    starts = [3, 6, 9, 12]  # the first checkpoint of tasks 2-5 (three checkpoints per task)
+    assert len(joint) == 30 and sum(o[t] < o[t - 1] for o in joint for t in starts) == 115
+    assert sum(o[t + 2] < o[t - 1] for o in joint for t in starts) > 0  # not always recovered within the task
+    assert round(max(capstone.lasting_loss(o) for o in joint), 3) == 0.004
 
 
 @claim(
@@ -486,12 +489,23 @@ def test_gan_losses_have_no_gap(pool):
 
 @claim(
     "09",
-    "the model keeps fitting the same data (the training loss falls at every checkpoint) while the held-out loss turns and climbs; early-stopped logs show the same turn, ended sooner: their held-out loss ends 20% or more above its lowest point",  # noqa: E501
+    "the model keeps fitting the same data (the training loss falls, or stays at its floor, at every checkpoint) while the held-out loss turns and climbs; early-stopped logs show the same turn, ended sooner: their held-out loss ends 20% or more above its lowest point",  # noqa: E501
     "the classifier's accuracy even holds while its held-out loss climbs",
 )
 def test_overfitting_signs(pool):
     overfit = [s for i in pool.where("overfitting") for s in [capstone.signs(pool.log(i))]]
     assert all(s["train_falling"] >= 0.8 and s["heldout_turn"] >= 0.2 for s in overfit)
+    for i in pool.where("overfitting"):
+        floor = -np.log(1 - capstone.LIKELIHOOD_FLOOR + capstone.LIKELIHOOD_FLOOR / 10)  # sure and right: 0.009
+        train = pool.log(i)["train_loss"]
+        steps = np.diff(train)
+        assert np.all(steps <= 1e-6)  # never rises (beyond float32 noise at the floor) ...
+        stalled = train[1:][steps >= 0]
+        if len(stalled) and pool.setting(i) == "curve fit":  # the least-squares fit's error is its floor
+            fit = capstone.polynomial_fit(pool.seeds[i])
+            X = capstone._legendre(fit.x, fit.degree)
+            floor = np.mean((X @ np.linalg.lstsq(X, fit.y, rcond=None)[0] - fit.y) ** 2)
+        assert np.all(np.abs(stalled - floor) < 1e-4)  # ... and where it stops falling, it sits at its floor
     for key in ("curve-overfit-early", "digits-overfit-early"):  # the same turn, ended sooner
         assert all(s["heldout_turn"] >= 0.2 for s in signs_of(pool, key))
         assert "logged only up to" in capstone.variant(key).story  # stopped early, by design
@@ -763,7 +777,7 @@ def test_one_column_falls_short_of_the_reference():
 
 @claim(
     "09",
-    "The largest jump of the training loss, for example, catches forgetting on the digit tasks (jumps of about 2 nats) but not on the curve slices, whose training loss jumps by only a few hundredths, as a collapsing loop's does",  # noqa: E501
+    "The largest jump of the training loss, for example, catches forgetting by fine-tuning on the digit tasks (jumps of about 2 nats) but not on the curve slices, whose training loss jumps by only a few hundredths, as a collapsing loop's does",  # noqa: E501
     "it cannot tell a healthy fit on plenty of data from overfitting, since neither training loss ever rises",
 )
 def test_where_the_training_loss_rule_fails(pool):
