@@ -633,7 +633,7 @@ GAN_RUN = {"snapshots": 31, "n_samples": 1000}
 #: The snapshots a GAN's log shows: the second half of training (steps 1 067 to 2 000). Nobody
 #: monitors a GAN while it still draws a shapeless cloud, and a log that starts there would give the
 #: setting away (quality near 0 at checkpoint 0 in every GAN run).
-GAN_LOGGED = tuple(range(16, 31))
+GAN_LOGGED = tuple(range(GAN_RUN["snapshots"] - CHECKPOINTS, GAN_RUN["snapshots"]))
 #: The GAN variants: (method, settings that differ from ``collapse_edu.gan.train_gan``'s defaults, seeds).
 #: Both use the defaults as they are (lesson 07's setting): a vanilla GAN and PacGAN-4.
 GAN_VARIANTS: dict[str, tuple[str, dict, range]] = {
@@ -694,13 +694,13 @@ DIGIT_PLENTY_STEPS = np.unique(np.round(np.geomspace(4, 60, CHECKPOINTS)).astype
 
 def _bounded_cross_entropy(logits, labels) -> float:
     """Mean cross-entropy of a classifier whose predicted distribution is mixed with
-    :data:`LIKELIHOOD_FLOOR` of the uniform one over the 10 classes: -log(0.99 p(y|x) + 0.001). A
+    :data:`LIKELIHOOD_FLOOR` of the uniform one over its K = 10 classes: -log(0.99 p(y|x) + 0.01 / K). A
     confidently wrong answer then costs at most log(1000) = 6.9 nats, not unbounded (the same floor
     as the 2-D settings' :func:`_parzen_nll`)."""
     import torch
 
     p = torch.softmax(logits, dim=1).gather(1, labels[:, None])[:, 0]
-    return float(-torch.log((1 - LIKELIHOOD_FLOOR) * p + LIKELIHOOD_FLOOR / 10).mean())
+    return float(-torch.log((1 - LIKELIHOOD_FLOOR) * p + LIKELIHOOD_FLOOR / logits.shape[1]).mean())
 
 
 def _digit_columns(model, torch, checkpoint: dict, columns: dict, hists: list, first_test, first_train) -> None:
@@ -708,7 +708,6 @@ def _digit_columns(model, torch, checkpoint: dict, columns: dict, hists: list, f
     the classes seen)."""
     from .continual import class_mask, masked_logits
 
-    ce = _bounded_cross_entropy
     seen = checkpoint["seen"]
     x, y = checkpoint["train"]
     xt, yt = checkpoint["test_seen"]
@@ -718,8 +717,8 @@ def _digit_columns(model, torch, checkpoint: dict, columns: dict, hists: list, f
         def logits(inputs):
             return masked_logits(model(inputs), class_mask(seen, len(inputs)))
 
-        columns["train_loss"].append(ce(logits(x), y))
-        columns["heldout_loss"].append(ce(logits(first_test[0]), first_test[1]))
+        columns["train_loss"].append(_bounded_cross_entropy(logits(x), y))
+        columns["heldout_loss"].append(_bounded_cross_entropy(logits(first_test[0]), first_test[1]))
         predicted = _histogram(logits(xt).argmax(1).numpy(), 10)
         columns["diversity"].append(_effective_number(predicted) / _effective_number(_histogram(yt.numpy(), 10)))
         columns["quality"].append((logits(xc).argmax(1) == yc).double().mean().item())

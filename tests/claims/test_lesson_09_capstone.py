@@ -47,6 +47,10 @@ def reference_share(seeds: range) -> float:
     return float(np.mean([capstone.diagnose(log) == answer for log, answer in zip(logs, truth, strict=True)]))
 
 
+#: The first checkpoint of tasks 2-5 in the sequential-task logs (one checkpoint per DIGIT_TASK_STEPS entry).
+TASK_STARTS = [t for t in range(1, capstone.CHECKPOINTS) if t % len(capstone.DIGIT_TASK_STEPS) == 0]
+
+
 def signs_of(pool: capstone.Pool, key: str, cause: str | None = None) -> list[dict]:
     return [capstone.signs(pool.log(i)) for i in pool.where(cause, key)]
 
@@ -470,9 +474,9 @@ def test_forgetting_and_joint_training_signs(pool):
     assert np.median([s["oldest_lost"] for s in replay]) < np.median([s["oldest_lost"] for s in finetune])
     assert np.median([s["oldest_drop"] for s in replay]) < np.median([s["oldest_drop"] for s in finetune])
     joint = [pool.log(i)["oldest_score"] for i in pool.where("healthy", "digits-joint")]
-    starts = [3, 6, 9, 12]  # the first checkpoint of tasks 2-5 (three checkpoints per task)
-    assert len(joint) == 30 and sum(o[t] < o[t - 1] for o in joint for t in starts) == 115
-    assert sum(o[t + 2] < o[t - 1] for o in joint for t in starts) > 0  # not always recovered within the task
+    assert TASK_STARTS == [3, 6, 9, 12]
+    assert len(joint) == 30 and sum(o[t] < o[t - 1] for o in joint for t in TASK_STARTS) == 115
+    assert sum(o[t + 2] < o[t - 1] for o in joint for t in TASK_STARTS) > 0  # not always recovered within the task
     assert round(max(capstone.lasting_loss(o) for o in joint), 3) == 0.004
 
 
@@ -710,11 +714,10 @@ def test_healthy_runs_that_look_alarming(pool):
     assert max(log["diversity"][0] for log in pacgan) < 0.35
     assert round(min(log["quality"][-1] for log in pacgan), 2) == 0.27
     joint = [pool.log(i)["heldout_loss"] for i in pool.where("healthy", "digits-joint")]
-    starts = [t for t in range(1, capstone.CHECKPOINTS) if t % len(capstone.DIGIT_TASK_STEPS) == 0]
-    assert starts == [3, 6, 9, 12] and len(joint) == 30
-    assert sum(all(h[t] > h[t - 1] for t in starts) for h in joint) == 29
-    last = [t + len(capstone.DIGIT_TASK_STEPS) - 1 for t in starts]  # the last checkpoint of each new task
-    assert sum(h[end] < h[t] for h in joint for t, end in zip(starts, last, strict=True)) == 116
+    assert TASK_STARTS == [3, 6, 9, 12] and len(joint) == 30
+    assert sum(all(h[t] > h[t - 1] for t in TASK_STARTS) for h in joint) == 29
+    last = [t + len(capstone.DIGIT_TASK_STEPS) - 1 for t in TASK_STARTS]  # the last checkpoint of each new task
+    assert sum(h[end] < h[t] for h in joint for t, end in zip(TASK_STARTS, last, strict=True)) == 116
     turns = [s["heldout_turn"] for s in signs_of(pool, "curve-accumulate")]
     assert round(100 * max(turns)) == 48
 
