@@ -11,6 +11,7 @@ look-alike from another cause, or move the variant's scale into the others' rang
     python benchmarks/capstone_single_column.py                  # the lesson's 200 cases
     python benchmarks/capstone_single_column.py --seeds 101 909  # other hidden seeds (the checker's are 101-808)
     python benchmarks/capstone_single_column.py --columns heldout_loss train_loss
+    python benchmarks/capstone_single_column.py --shuffled 5   # what fitting alone gets: answers shuffled
 
 It reads the stored pool (``collapse_edu/results/capstone_pool.npz``) and writes nothing.
 """
@@ -50,13 +51,35 @@ def variant_table(seeds: range, columns: list[str]) -> str:
     return "\n".join(lines)
 
 
+def shuffled_table(seeds: range, shuffles: int) -> str:
+    """Markdown: per column, the best rule's share right when the answers are shuffled among the same logs
+    (:func:`collapse_edu.capstone.shuffled_single_column_shares`): the floor that fitting alone reaches."""
+    logs, causes = capstone.cases(seeds)
+    found = capstone.shuffled_single_column_shares(logs, causes, shuffles)
+    lines = [
+        f"### Answers shuffled ({shuffles} times) among the {len(logs)} cases",
+        "",
+        "| column | median share right | highest |",
+        "| --- | ---: | ---: |",
+    ]
+    lines += [f"| {column} | {np.median(v):.1%} | {max(v):.1%} |" for column, v in found.items()]
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, nargs=2, default=(1, 41), metavar=("FIRST", "STOP"),
                         help="mystery sets FIRST .. STOP-1 (default: the lesson's 1-40)")  # fmt: skip
     parser.add_argument("--columns", nargs="+", default=list(capstone.COLUMNS[1:]), choices=capstone.COLUMNS[1:])
+    parser.add_argument("--shuffled", type=int, default=0, metavar="K",
+                        help="instead: the best shares with the answers shuffled K times")  # fmt: skip
     args = parser.parse_args()
-    print(variant_table(range(*args.seeds), args.columns))
+    if args.shuffled < 0:
+        parser.error(f"--shuffled must be a count of shuffles, 1 or more, got {args.shuffled}")
+    if args.shuffled:
+        print(shuffled_table(range(*args.seeds), args.shuffled))
+    else:
+        print(variant_table(range(*args.seeds), args.columns))
 
 
 if __name__ == "__main__":

@@ -1303,6 +1303,23 @@ def best_single_column_rules(logs: Sequence[RunLog], causes: Sequence[str]) -> d
     return out
 
 
+def shuffled_single_column_shares(
+    logs: Sequence[RunLog], causes: Sequence[str], shuffles: int = 5, seed: int = 2024
+) -> dict[str, list[float]]:
+    """For every column: the share right of its best rule (:func:`best_single_column_rules`) when the
+    ``causes`` are shuffled among the same ``logs``, once per shuffle (``shuffles`` of them, drawn from
+    ``seed``). No column then says anything about the cause, so this is what fitting the thresholds to
+    the very cases scored buys on its own: the floor under any single-column share."""
+    shuffles = check_int("shuffles", shuffles, minimum=1)
+    rng = np.random.default_rng(check_int("seed", seed, minimum=0))
+    found: dict[str, list[float]] = {column: [] for column in COLUMNS[1:]}
+    for _ in range(shuffles):
+        answers = [str(a) for a in rng.permutation(np.asarray(causes))]
+        for column, (_, share) in best_single_column_rules(logs, answers).items():
+            found[column].append(share)
+    return found
+
+
 def cases(seeds: Sequence[int]) -> tuple[list[RunLog], list[str]]:
     """The logs and answers of the mystery sets of ``seeds``, in one list."""
     logs, answers = [], []

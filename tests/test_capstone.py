@@ -156,6 +156,20 @@ def test_every_single_column_falls_short_of_the_reference(lesson_cases) -> None:
         assert share <= min(0.85, reference - 0.15), (column, str(rule), share)
 
 
+def test_shuffled_answers_give_the_floor(lesson_cases) -> None:
+    """With the answers shuffled, every column's best rule is right about as often as fitting allows (a
+    third or so of five balanced causes), far below its share on the real answers; bad counts are refused."""
+    logs, answers = lesson_cases
+    found = capstone.shuffled_single_column_shares(logs, answers, shuffles=1, seed=7)
+    assert set(found) == set(capstone.COLUMNS[1:]) and all(len(v) == 1 for v in found.values())
+    assert all(0.2 <= v[0] <= 0.4 for v in found.values())
+    real = capstone.best_single_column_rules(logs, answers)
+    assert all(real[column][1] >= found[column][0] + 0.1 for column in found)
+    assert found == capstone.shuffled_single_column_shares(logs, answers, shuffles=1, seed=7)  # seeded
+    with pytest.raises(ValueError, match="shuffles"):
+        capstone.shuffled_single_column_shares(logs, answers, shuffles=0)
+
+
 def test_best_threshold_rule_is_optimal_on_small_cases() -> None:
     """The dynamic programme equals brute force over every way to cut and name the sorted values."""
     rng = np.random.default_rng(3)
