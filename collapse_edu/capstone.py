@@ -850,7 +850,8 @@ VARIANTS: tuple[Variant, ...] = (
     Variant(
         "curve-overfit-early",
         "curve fit",
-        "the same polynomial, logged only up to 2 000 steps: overfitting has just begun when the log ends",
+        "a degree-15 polynomial fitted to 20 noisy points by gradient descent, logged only up to 2 000 steps: "
+        "overfitting has just begun when the log ends",
         "overfitting",
         range(1100, 1140),
         functools.partial(curve_descent_run, steps=OVERFIT_EARLY_STEPS),
@@ -858,7 +859,7 @@ VARIANTS: tuple[Variant, ...] = (
     Variant(
         "curve-plenty",
         "curve fit",
-        "the same polynomial fitted to 200 noisy points: plenty of data, no overfitting",
+        "a degree-15 polynomial fitted by gradient descent to 200 noisy points: plenty of data, no overfitting",
         "healthy",
         range(1200, 1230),
         functools.partial(curve_descent_run, points=200),
@@ -874,8 +875,8 @@ VARIANTS: tuple[Variant, ...] = (
     Variant(
         "curve-verified",
         "curve fit",
-        "the same loop, all synthetic, but an outside verifier that knows the real curve picks which "
-        "synthetic points are kept (importance resampling)",
+        "a degree-5 polynomial refitted each generation on synthetic points only, but an outside verifier that "
+        "knows the real curve picks which synthetic points are kept (importance resampling)",
         "healthy",
         range(1450, 1480),
         functools.partial(curve_loop_run, verified=True),
@@ -883,7 +884,7 @@ VARIANTS: tuple[Variant, ...] = (
     Variant(
         "curve-accumulate",
         "curve fit",
-        "the same loop, but every generation's points are added to all earlier ones, real data included "
+        "a degree-5 polynomial refitted each generation on every generation's points so far, real data included "
         "(accumulate): mostly synthetic data, no collapse",
         "healthy",
         range(1400, 1430),
@@ -901,7 +902,8 @@ VARIANTS: tuple[Variant, ...] = (
     Variant(
         "curve-tasks-replay",
         "curve fit",
-        "the same slices, with 2 points of every earlier slice replayed",
+        "a degree-9 polynomial trained by gradient descent on 5 slices of the x-axis in turn, with 2 points of every "
+        "earlier slice replayed",
         "forgetting",
         range(1600, 1640),
         functools.partial(curve_sequence_run, replay=2),
@@ -917,7 +919,8 @@ VARIANTS: tuple[Variant, ...] = (
     Variant(
         "ring-fresh",
         "ring generator",
-        "the same loop with 10% fresh real data in every generation (fresh-real, 100 points)",
+        "a mixture of 8 Gaussians refitted by EM each generation on its own samples plus 10% fresh real data "
+        "(fresh-real, 100 points)",
         "model collapse",
         range(2100, 2140),
         functools.partial(ring_loop_run, policy="fresh-real", real_fraction=0.1),
@@ -925,7 +928,8 @@ VARIANTS: tuple[Variant, ...] = (
     Variant(
         "ring-accumulate",
         "ring generator",
-        "the same loop, accumulating every generation's samples on top of the real data: mostly synthetic, no collapse",
+        "a mixture of 8 Gaussians refitted by EM each generation on every generation's samples on top of the real "
+        "data (accumulate): mostly synthetic, no collapse",
         "healthy",
         range(2200, 2230),
         functools.partial(ring_loop_run, policy="accumulate"),
@@ -955,7 +959,8 @@ VARIANTS: tuple[Variant, ...] = (
     Variant(
         "digits-replay",
         "digit classifier",
-        "the same tasks, replaying 2 stored real digits of every earlier class",
+        "an MLP trained class-incrementally on 5 two-digit tasks in turn, replaying 2 stored real digits of every "
+        "earlier class",
         None,
         range(3100, 3130),
         functools.partial(digits_sequence_run, method="replay", k=2),
@@ -963,7 +968,7 @@ VARIANTS: tuple[Variant, ...] = (
     Variant(
         "digits-joint",
         "digit classifier",
-        "the same tasks, training on all tasks so far every time (joint training)",
+        "an MLP trained on 5 two-digit tasks in turn, on all tasks so far every time (joint training)",
         "healthy",
         range(3200, 3230),
         functools.partial(digits_sequence_run, method="joint"),
@@ -987,7 +992,8 @@ VARIANTS: tuple[Variant, ...] = (
     Variant(
         "digits-overfit-early",
         "digit classifier",
-        "the same, logged only up to 60 steps: the held-out loss has just turned up",
+        "an MLP trained on 3 digits per class (30 images), logged only up to 120 Adam steps: the held-out loss has "
+        "just turned up",
         "overfitting",
         range(3400, 3430),
         functools.partial(digits_overfit_run, steps=DIGIT_OVERFIT_EARLY_STEPS),

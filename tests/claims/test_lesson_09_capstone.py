@@ -193,7 +193,7 @@ def text_run(seed: int, generations: tuple[int, ...] = (1, 5, 10)) -> dict[str, 
 @claim(
     "09",
     "the candidates are the real **held-out** text (other documents, sharing no sentence with the training text; it must pass)",  # noqa: E501
-    "the real held-out text passes every test",
+    "the real held-out text and generation 1 pass every test",
 )
 def test_held_out_real_text_passes_on_every_split():
     out = checked_output("09", "text_reports.items()")
@@ -220,11 +220,14 @@ def test_held_out_text_through_the_training_vocabulary_is_flagged():
 
 @claim(
     "09",
-    "generation 1 is still close to real text, and from generation 5 on the monitor flags falling distinct-2 and, by generation 10, lost rare words and a falling distinct-1",  # noqa: E501
+    "Each cell is a symptom's value in the candidate relative to a fresh real sample (the near-duplicate rate as its raw value, since a fresh real sample repeats no sentence)",  # noqa: E501
+    "the real held-out text and generation 1 pass every test, and from generation 5 on the monitor flags falling distinct-2, by generation 10 lost rare words and a falling distinct-1, and by generation 20 a falling next-token entropy too",  # noqa: E501
 )
 def test_the_monitor_flags_text_generations_on_every_seed():
     out = checked_output("09", "text_reports.items()").splitlines()
     assert out[1].startswith("generation 1 ") and "OK" in out[1] and "distinct-2" in out[2]
+    assert out[0].startswith("real held-out") and out[0].endswith("flagged: -")
+    assert out[4].startswith("generation 20") and "next-token entropy" in out[4] and "entropy" not in out[3]
     assert all(
         {"rare-word survival", "distinct-1", "distinct-2"} <= set(line.split("flagged: ")[1].split(", "))
         for line in out[3:]
@@ -240,7 +243,7 @@ def test_the_monitor_flags_text_generations_on_every_seed():
     "09",
     "the median $\\sigma_t$ is about $e^{-t/n}$",
     "In this run the monitor flags the lost variance and the outer k-means clusters losing their share first (generation 20), and from generation 100 on the emptied 1% tails as well",  # noqa: E501
-    "what holds on every seed is that fresh real data pass and that by generation 200 the variance, the tails and the clusters are all flagged",  # noqa: E501
+    "what held on all 10 other seeds we tried is that fresh real data pass and that by generation 200 the variance, the tails and the clusters are all flagged",  # noqa: E501
     "on other seeds it can even grow for a while",
 )
 def test_the_monitor_on_the_gaussian_over_seeds():
@@ -346,7 +349,7 @@ def test_the_pool_holds_several_hundred_runs_in_three_settings(pool):
 
 @claim(
     "09",
-    "collapse with 10% fresh real data, forgetting despite replay, a GAN stuck on few modes, overfitting that has only just begun, and healthy runs trained on mostly synthetic data or on a sequence of tasks",  # noqa: E501
+    "collapse with 10% fresh real data, forgetting despite replay, a GAN stuck sharply on few modes (its quality looks healthy), overfitting that has only just begun, and healthy runs trained on mostly synthetic data or on a sequence of tasks",  # noqa: E501
     "the pool of mysteries below holds such early-stopped runs too",
 )
 def test_the_hard_variants_are_in_the_pool(pool):
@@ -372,11 +375,12 @@ def test_the_hard_variants_are_in_the_pool(pool):
 
 @claim(
     "09",
-    "`synthetic_share` | share of 20 audited training examples tagged as machine-made",
+    "`synthetic_share` (printed `synth_share`) | share of 20 audited training examples tagged as machine-made",
     "20 examples make a coarse count, and provenance tags get lost on the way, so it is a lower bound of the true share",  # noqa: E501
 )
 def test_the_synthetic_share_is_a_coarse_lower_bound(pool):
     assert capstone.AUDIT == 20
+    assert "synth_share" in str(capstone.mystery_runs(0)["A"]).splitlines()[1]  # the printed header
     values = pool.values[:, :, capstone.COLUMNS.index("synthetic_share")]
     assert np.allclose(values * 20, np.round(values * 20))  # counts out of 20
     replace = values[pool.where(key="curve-replace"), 1:].mean(axis=1)  # the true share is 1 after generation 1
@@ -414,7 +418,7 @@ def test_the_checker_draws_forty_fresh_cases():
 @claim(
     "09",
     "the held-out loss on *real* data rises and the score on the oldest (real) data slips away slowly",
-    "A generator also loses diversity while its outputs can stay sharp (the ring generator's quality stays high: it keeps fewer modes, not worse ones)",  # noqa: E501
+    "A generator also loses diversity while its outputs can stay sharp (the fully synthetic ring generator's quality stays above 0.8 at every checkpoint of every run: its modes get uneven weights and narrow, rather than its samples getting worse)",  # noqa: E501
     "A curve fit's predictions mostly do not narrow: they wander, and their spread grew in 30 of the pool's 39 curve-fit collapse runs, so falling diversity is a sign of collapse only for generators",  # noqa: E501
     "With 10% fresh real data the decline is slower and noisier: it was clear within 15 generations in 29 of 40 ring runs, which are the pool's; the other 11 are left out as unclear",  # noqa: E501
 )
@@ -432,6 +436,8 @@ def test_model_collapse_signs(pool):
     assert np.median([s["diversity_change"] for s in replace]) < np.median([s["diversity_change"] for s in fresh]) < 0
     quality = pool.values[:, -1, capstone.COLUMNS.index("quality")]
     assert np.median(quality[pool.where(key="ring-replace")]) > 0.9
+    every = pool.values[pool.where(key="ring-replace"), :, capstone.COLUMNS.index("quality")]
+    assert every.min() > 0.8  # at every checkpoint of every fully synthetic ring run
     assert len(capstone.variant("ring-fresh").seeds) == 40
     assert (len(fresh), len(pool.excluded["ring-fresh"])) == (29, 11)
     assert capstone.CHECKPOINTS == 15  # one checkpoint per generation
@@ -671,7 +677,7 @@ test_checkers = checker_tests("09", WRONG_ANSWERS)
     "The collapsed GANs of this pool (lesson 07's settings) sit still near one to three modes (median output shift below 0.03) and end with sharp samples (quality 0.6 or more at the last checkpoint)",  # noqa: E501
     "the pool's mark for mode collapse asks for at least half of the samples sharp, so such runs are left out",
     "A healthy PacGAN run also starts with low diversity and reaches most modes only late in training",
-    "All 24 PacGAN-4 runs of the pool (lesson 07's settings) end with samples on 7 or 8 modes, spread evenly; only 11 of them have 10 or more sharp samples (of 500) on 7 modes or more, the pool's mark for a clearly healthy run, so the other 13 are left out",  # noqa: E501
+    "All 24 PacGAN-4 runs simulated for the pool (lesson 07's settings) end with samples on 7 or 8 modes, spread evenly; only 11 of them have 10 or more sharp samples (of 500) on 7 modes or more, the pool's mark for a clearly healthy run, so the other 13 are left out",  # noqa: E501
 )
 def test_mode_collapse_signs(pool):
     steps = np.round(np.linspace(0, 2000, capstone.GAN_RUN["snapshots"])).astype(int)
@@ -702,14 +708,27 @@ def test_mode_collapse_signs(pool):
 
 @claim(
     "09",
-    "**Healthy**: nothing is lost for good: the score on the oldest data ends within 0.13 of its best in every healthy run of the pool",  # noqa: E501
+    "So read diversity, not quality or shift, and expect the marks to overlap at the edge: one healthy PacGAN run of the pool ends at a diversity of 0.59, below the reference's mark of 0.6, and the reference calls it mode collapse (it names 600 of the pool's 601 runs right)",  # noqa: E501
+)
+def test_the_diversity_marks_overlap_at_the_edge(pool):
+    wrong = [i for i in range(len(pool)) if capstone.diagnose(pool.log(i)) != pool.causes[i]]
+    assert (len(pool) - len(wrong), len(pool)) == (600, 601)
+    (i,) = wrong
+    assert (pool.keys[i], pool.causes[i], capstone.diagnose(pool.log(i))) == ("gan-pacgan", "healthy", "mode collapse")
+    assert round(float(pool.log(i)["diversity"][-1]), 2) == 0.59
+    assert 'diversity_end"] < 0.6' in inspect.getsource(capstone.diagnose)
+
+
+@claim(
+    "09",
+    "**Healthy**: nothing is lost for good: the score on the oldest data ends within 0.14 of its best in every healthy run of the pool",  # noqa: E501
     "a healthy PacGAN run starts with low diversity and can end with blurry samples (quality as low as 0.27)",
     "joint training's held-out loss rises when a new task arrives (at all four task starts in 29 of its 30 runs) and comes down again before that task ends (in 116 of the 120 new tasks of those runs)",  # noqa: E501
     "an accumulating curve fit's held-out loss can end up to 48% above its lowest point",
 )
 def test_healthy_runs_that_look_alarming(pool):
     healthy = [capstone.signs(pool.log(i)) for i in pool.where("healthy")]
-    assert round(max(s["oldest_lost"] for s in healthy), 2) == 0.13
+    assert 0.13 < max(s["oldest_lost"] for s in healthy) <= 0.14
     pacgan = [pool.log(i) for i in pool.where("healthy", "gan-pacgan")]
     assert max(log["diversity"][0] for log in pacgan) < 0.35
     assert round(min(log["quality"][-1] for log in pacgan), 2) == 0.27
@@ -967,7 +986,7 @@ def test_the_exercises_do_what_they_say():
 
 @claim(
     "09",
-    "Cure: keep real data in the mix (lessons 02–05).",
+    "Cure: keep all the real data and accumulate (lesson 05); a small share of fresh real data slows the decline but, in 29 of these 40 ring runs, did not stop it within 15 generations.",  # noqa: E501
     "**Healthy with synthetic data**: synthetic data were found too, but nothing degrades.",
     "Model collapse: machine-made data in training and a model that gets worse round after round (held-out loss up; a generator also loses diversity).",  # noqa: E501
     "Mode collapse: one GAN run on real data that keeps few modes.",
@@ -1009,13 +1028,13 @@ def test_the_summary_on_columns_and_the_monitor():
 @claim(
     "09",
     "**Keep and version the real data.** Never overwrite the original dataset; store it with a version and a checksum.",  # noqa: E501
-    "Fresh real data every generation bounds the drift too (lessons 02-03).",
+    "Fresh real data every generation slow the drift (lessons 02-03) and bound it in lesson 05's Gaussian and regression loops; in this lesson's pool, 10% fresh real data did not keep a ring mixture from collapsing within 15 generations in 29 of 40 runs.",  # noqa: E501
     "A real verifier is imperfect, and it only helps as far as it knows better than the model.",
     "**Mark provenance, and keep the marks.** Tag which examples are synthetic and which model made them",
     "Tags get lost when data are copied around; an audit of tags then only gives a lower bound (section 2).",
     "Prevention is mostly bookkeeping: keep real data, accumulate, verify with an outside judge, monitor, mark provenance.",  # noqa: E501
 )
-def test_the_checklist_habits():
+def test_the_checklist_habits(pool):
     from collapse_edu.categorical import simulate_categorical
     from collapse_edu.data import sha256_of
 
@@ -1024,7 +1043,14 @@ def test_the_checklist_habits():
     fresh = simulate_categorical(
         categories=20, n=100, generations=100, runs=200, policy="fresh-real", real_fraction=0.1, seed=4
     )["surviving"][100]
-    assert fresh.mean() > replace.mean() + 5  # fresh real data bound the drift
+    assert fresh.mean() > replace.mean() + 5  # fresh real data slow the drift
+    # lesson 05's Gaussian loop: with 10% fresh real data the squared error of the mean levels off
+    error = (
+        simulate_gaussian(n=100, generations=100, runs=400, policy="fresh-real", real_fraction=0.1, seed=5)["mu"] ** 2
+    )
+    drift = simulate_gaussian(n=100, generations=100, runs=400, seed=5)["mu"] ** 2
+    assert np.mean(error[100]) < 1.2 * np.mean(error[50]) and np.mean(error[100]) < 0.1 * np.mean(drift[100])
+    assert len(capstone.variant("ring-fresh").seeds) == 40 and len(pool.where("model collapse", "ring-fresh")) == 29
     shares = [capstone.tagged_share(0.9, seed) for seed in range(50)]
     assert max(shares) <= 0.9 and min(shares) < 0.5  # tags lost: the audit sees a lower bound
 
