@@ -347,7 +347,7 @@ def test_a_narrower_model_loses_most_in_the_tails():
     "First one run, at generations 0, 10, 50 and 200:",
     "its $\\sigma$ does not fall at every step (at generation 10 this model is wider than the original)",
     "Other runs get there at other speeds; the next figure shows all of them.",
-    "by generation 50 its samples stay well inside the original's $\\pm 3\\sigma_0$ lines (dotted)",
+    "by generation 50 draws from its model stay well inside the original's $\\pm 3\\sigma_0$ lines (dotted)",
     "by generation 200 the model is a narrow peak off centre",
 )
 def test_the_typical_run_narrows_and_moves_off_centre():
@@ -399,7 +399,9 @@ def test_the_tail_mass_falls_along_its_theory_and_the_curves_stop_at_the_floor(m
 @claim(
     "01",
     "At generation 50 about a quarter of the runs put more mass beyond $\\pm 3\\sigma_0$ than the original did: two thirds of those because their $\\sigma$ is still above 1, the rest because their mean has drifted",  # noqa: E501
-    "the tail mass mixes two effects: the loss of spread, which lowers it, and the drift of the mean",
+    "the tail mass mixes two effects: the loss of spread, which lowers it, and the runs that have not lost it yet or "
+    "whose mean has drifted, which raise it: a spread still above the original's, or a bulk moved towards one of the "
+    "original's tails",
     "although runs whose $\\sigma$ is still large, or whose mean has drifted, can carry more than the original did",
 )
 def test_a_quarter_of_runs_keep_more_tail_mass_at_generation_50(many_runs):
@@ -574,12 +576,13 @@ def test_the_paradox_figure_mean_stays_on_one_and_the_median_falls(unbiased_runs
     "01",
     "but the runs that carry that mean are now so rare that 5000 runs may hold none of them, or one",
     "In this seed the observed mean is far below 1.",
-    "Over six other seeds it was far below 1 in five (between 0.2 and 0.5) and above 1 in one (2.5), while the median stayed near $4 \\cdot 10^{-5}$ in every seed; in each of them the single largest run held more than a quarter of the sum.",  # noqa: E501
+    "Over six other seeds it was far below 1 in five (between 0.2 and 0.5) and above 1 in one (2.5), while the median stayed near $4 \\cdot 10^{-5}$ in every seed; in each of those six the single largest run held more than a quarter of the sum (in this lesson's seed, 17%).",  # noqa: E501
     "Unbiasedness protects the *average over infinitely many worlds*, not the world you live in.",
     "Collapse is about what happens in almost every run, so it is a statement about the median, not the mean.",
 )
 def test_after_1000_generations_a_handful_of_runs_decide_the_mean(unbiased_at_1000):
     assert float(re.search(r"mean of 5000 runs ([\d.]+)", checked_output("01", "mean of 5000 runs"))[1]) < 0.5
+    assert re.search(r"which holds (\d+)% of the sum", checked_output("01", "mean of 5000 runs"))[1] == "17"
     for variance in unbiased_at_1000:
         assert 3e-5 < np.median(variance) < 6e-5
         assert variance.max() > 0.25 * variance.sum()
@@ -617,7 +620,7 @@ def test_w2_of_a_point_mass_and_its_limit():
 @claim(
     "01",
     "Which estimator ends farther from the original after 200 generations",
-    "The unbiased fit, by a wide margin: its mean $W_2^2$ is about 2.8 at generation 200 against about 1.6 for the MLE, and it keeps growing.",  # noqa: E501
+    "The unbiased fit, by a wide margin: its mean $W_2^2$ is about 2.8 at generation 200 against about 1.6 for the MLE (theory), and it keeps growing.",  # noqa: E501
     "so $\\mathrm{E}[(\\mu_t - \\mu_0)^2] = t \\sigma_0^2 / n$ grows without bound, although the typical run still collapses to a point",  # noqa: E501
     "and without bound for the unbiased fit",
 )

@@ -183,9 +183,9 @@ def split_models() -> dict[int, tuple[ngram.TextCorpus, list[ngram.NGramModel]]]
     "Held-out perplexity falls from 323 (unigram) to 135 (bigram) and then stays flat (134 for trigrams, 142 for "
     "4-grams), while on the training text it keeps falling, from 284 to 3.",
     "a 4-gram model has all but memorised its training sentences (perplexity 3, next-token entropy about 1 bit)",
-    "The last column says why. 43,000 training tokens are far too few to contain most word sequences of new text: "
-    "two thirds of the held-out bigrams occur in the training text, a third of its trigrams and a sixth of its "
-    "4-grams.",
+    "The last column says why. 43,000 training tokens are far too few to contain most longer word sequences of new "
+    "text: two thirds of the held-out bigrams occur in the training text, but only a third of its trigrams and a "
+    "sixth of its 4-grams.",
 )
 def test_order_table_as_printed():
     rows = output_lines("for order in (1, 2, 3, 4)")
@@ -500,7 +500,7 @@ def test_accumulate_keeps_words_but_perplexity_rises(accumulate, fresh_05):
     "for word pairs it has not seen.",
     "It fits the bigram model to the real training text copied $k$ times (not one new word pair, only larger "
     "counts) and finds nearly the same rise as accumulating $k$ corpora.",
-    "The count table itself does not change: every count is $k$ times the count in the real text once, so every "
+    "The count table's proportions do not change: every count is $k$ times the count in the real text once, so every "
     "proportion is the same; only the smoothing changes.",
     "about nine tenths of accumulate's rise comes from the smoother alone, as the real text copied 20 times shows "
     "(two cells below).",
@@ -531,8 +531,9 @@ def test_copied_real_text_rises_nearly_as_much(corpus, accumulate):
 
 @claim(
     LESSON,
-    "Absolute discounting leaves the unseen continuations of a context $h$ the probability mass "
-    "$D \\, N_{1+}(h) / c(h)$",
+    "Absolute discounting hands the next-lower order the weight $D \\, N_{1+}(h) / c(h)$ of a context $h$, with "
+    "$N_{1+}(h)$ the number of different words seen after $h$, and the unseen continuations of $h$ get that weight "
+    "times their lower-order probability",
     "the more often a context has been counted, the less is left for anything new",
     "A pool twenty times larger looks like twenty times more evidence, and the model grows over-confident about "
     "the word pairs it knows.",
@@ -599,7 +600,7 @@ def test_fresh_real_levels_off_below_the_real_model(synthetic, fresh_05, fresh_2
     "So fresh real data halts the collapse only in the sense that the loss stops somewhere; how much real text "
     "arrives decides where.",
     "every $r > 0$ stops the fall somewhere, the lower and the later the smaller $r$ is (section 4: about 2,150 "
-    "words at $r = 0.2$; about 1,500 at $r = 0.05$, reached only after 30 or more generations).",
+    "words at $r = 0.2$; about 1,500 at $r = 0.05$, where the vocabulary is still sinking slowly at generation 20).",
     "Fresh real data in every generation stops the loss at a level set by how much real text arrives, below what "
     "the real data alone keep (about half the vocabulary at $r = 0.05$",
     "Fresh real data **bounds** the damage but does not undo it.",
@@ -793,7 +794,7 @@ def test_things_to_try_in_the_explorer(corpus, synthetic):
 
 @claim(
     LESSON,
-    "The same experiment runs headless from a terminal: "
+    "Section 4's run with r = 0.2 runs headless from a terminal: "
     "`collapse-edu simulate ngram --order 2 --generations 20 --runs 5 --policy fresh-real --real-fraction 0.2 "
     "--json`",
 )
