@@ -241,7 +241,8 @@ def test_the_figure_and_the_table_name_the_same_four_failure_modes():
 
 @claim(
     "00",
-    "Start from $\\mathcal{N}(0, 1)$, fit to $n = 10$ samples, sample 10, refit, and so on.",
+    "Start from $\\mathcal{N}(0, 1)$, fit to $n = 10$ samples, sample 10, refit, and so on (by default through lesson "
+    "01's exact shortcut, which draws each fit from its exact distribution instead of drawing the 10 samples).",
     "Lesson 01 proves that the median fitted $\\sigma$ falls roughly like $e^{-t/n}$ and the mean fitted variance exactly like $a^t$",  # noqa: E501
     "The next two cells check both against 20 000 runs.",
 )
@@ -254,6 +255,12 @@ def test_first_taste_outputs_match_their_theory():
             assert abs(float(simulated) - float(predicted)) <= 0.01 + 0.05 * float(predicted), rows
     source = next(c.source for c in notebook("00").cells if c.cell_type == "code" and "median sigma at t" in c.source)
     assert "n = 10" in source and "runs=20_000" in source
+    # the default path: the exact shortcut (GaussianFast) for plain replace, no n samples drawn
+    import inspect
+
+    assert 'fast = policy.name != "accumulate-subsample" and curation.name == "none"' in inspect.getsource(
+        simulate_gaussian
+    )
 
 
 @claim(
@@ -328,3 +335,46 @@ def test_fit_gaussian_checker_needs_nothing_from_the_rest_of_the_lesson():
     index = exercise_functions("00")["fit_gaussian"]
     checker = next(c for c in notebook("00").cells[index + 1 :] if c.cell_type == "code")
     assert "fit_gaussian_reference" not in checker.source and "Gaussian(ddof=0)" in checker.source
+
+
+@claim(
+    "00",
+    "| more data, regularisation, early stopping on a validation set | 09 |",
+    "keep the real data and accumulate; fresh real data each generation slows it; track where data come from | 01–06, 09 |",  # noqa: E501
+    "| objectives and tricks that reward variety (e.g. packing, PacGAN) | 07 |",
+    "| replay old data, train jointly; regularising important weights (EWC) helps when the task is known | 08 |",
+)
+def test_the_table_points_to_the_lessons_that_teach_each_failure():
+    """The 'lesson' column, read against the lessons themselves (their titles and sections)."""
+    table = next(c.source for c in notebook("00").cells if "| failure | what it is |" in c.source)
+    rows = {row.split("|")[1].strip(" *"): row.split("|")[-2].strip() for row in table.splitlines() if "| **" in row}
+    assert rows == {
+        "overfitting": "09",
+        "model collapse": "01–06, 09",
+        "GAN mode collapse": "07",
+        "catastrophic forgetting": "08",
+    }
+    titles = {n: notebook(n).cells[0].source.splitlines()[0].lower() for n in ("01", "06", "07", "08", "09")}
+    assert "gan mode collapse" in titles["07"] and "catastrophic forgetting" in titles["08"]
+    assert any(c.source.startswith("## 1. Warm-up: overfitting") for c in notebook("09").cells)
+    assert "model collapse (lessons 01-06)" in "\n".join(c.source for c in notebook("08").cells)
+    assert any("**Model collapse** (lessons 01–06)" in c.source for c in notebook("09").cells)
+    # EWC helps when the task is known (task-incremental), not without it (lesson 08's summary)
+    summary = next(c.source for c in notebook("08").cells if c.source.startswith("## Summary"))
+    assert "without the id, EWC does not help" in summary
+
+
+@claim(
+    "00",
+    "in under half a minute on a laptop CPU, but lesson 04, which trains a small transformer live, takes about a minute",  # noqa: E501
+)
+def test_lesson_times_in_the_teaching_guide():
+    """The measured wall times of docs/teaching.md's sizing table (one learner per lesson, a quiet machine)."""
+    from pathlib import Path
+
+    guide = (Path(__file__).parents[2] / "docs" / "teaching.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| (\d\d) [^|]+\| \w+ \| ([\d.]+) \|", guide, flags=re.MULTILINE)
+    seconds = {number: float(wall) for number, wall in rows}
+    assert sorted(seconds) == [f"{n:02d}" for n in range(10)]
+    assert all(wall < 30 for number, wall in seconds.items() if number != "04")
+    assert 40 <= seconds["04"] <= 80
