@@ -620,7 +620,7 @@ def test_w2_of_a_point_mass_and_its_limit():
 @claim(
     "01",
     "Which estimator ends farther from the original after 200 generations",
-    "The unbiased fit, by a wide margin: its mean $W_2^2$ is about 2.8 at generation 200 against about 1.6 for the MLE (theory), and it keeps growing.",  # noqa: E501
+    "The unbiased fit, by a wide margin: its mean $W_2^2$ is about 2.8 at generation 200 against about 1.6 for the MLE (both theory values), and it keeps growing.",  # noqa: E501
     "so $\\mathrm{E}[(\\mu_t - \\mu_0)^2] = t \\sigma_0^2 / n$ grows without bound, although the typical run still collapses to a point",  # noqa: E501
     "and without bound for the unbiased fit",
 )

@@ -841,7 +841,7 @@ def test_truncation_factor_and_its_large_n_limit():
     r"Accepted samples have the density $\min(p_{\mathrm{model}}, M\,p_{\mathrm{real}})/q$ (the constant $M$ is set "
     r"so that a fraction *q* of the candidates is accepted): where the model is too "
     r"thin the judge keeps everything, where it is too thick it thins the candidates out towards the real density",
-    r"accepts a candidate *x* with probability $\min(1, p_{\mathrm{real}}(x)/(M\,p_{\mathrm{model}}(x)))$ "
+    r"accepts a candidate *x* with probability $\min(1, M\,p_{\mathrm{real}}(x)/p_{\mathrm{model}}(x))$ "
     r"(rejection sampling, capped at 1)",
     "follows the fitted $(\\mu_t, \\sigma_t^2)$ through this step as a Markov chain",
 )

@@ -1074,14 +1074,15 @@ def test_exercise_4(replay_summary):
     "08",
     "| what is lost | whole earlier tasks (class-incremental fine-tuning here: to exactly zero, on every seed)",
     "| how fast | at once: one task later |",
-    "What they share is a cure: **keep training on data like the old data**, and real data are the surest kind",
+    "What they share is a cure: **keep training on the real data of before**, or on a faithful stand-in for them",
     "the *number* of kept real examples, not a clever penalty, does most of the work",
     "EWC is the counter-example: it tries to remember through the weights alone, and in the class-incremental "
     "scenario that is not enough",
     "Stored real images are not the only way, though: generative replay keeps none and still beats exact replay with "
-    "10 per class here (0.93 against 0.87), because it replays about 250 images per earlier task from a generator "
-    "that once saw all of them; joint training on all the real data (0.97) stays ahead of both",
-    "both respond to keeping data like the old data in the training mix",
+    "10 per class here (0.93 against 0.87): it replays about 250 images per earlier task, labelled by the previous "
+    "solver, from a generator that once saw all of them (which of these matters most, these runs do not separate); "
+    "joint training on all the real data (0.97) stays ahead of both",
+    "both respond to keeping the real data of before, or a faithful stand-in, in the training mix",
     "Real data do it best (joint training); a generator's replay can stand in for stored real images for a while "
     "(here it beats 10 per class), though its samples drift",
 )
