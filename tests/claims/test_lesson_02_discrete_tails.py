@@ -5,6 +5,7 @@ does not use; sentences that restate a checked output read that output.
 
 from __future__ import annotations
 
+import functools
 import re
 
 import matplotlib.pyplot as plt
@@ -547,6 +548,20 @@ def test_heterozygosity_figure():
 # --------------------------------------------------------------------------- section 5
 
 
+@functools.cache
+def fixation_markers() -> tuple[np.ndarray, np.ndarray]:
+    """The lesson's fixation figure (K = 2, 4, 8, 16, 32 at n = 50, 400 runs each): its markers (simulated
+    mean times) and the half-heights of their error bars (2 standard errors)."""
+    fig = figures.fixation_figure(
+        categories=6, n=100, runs=400, compare=(2, 4, 8, 16, 32), compare_n=50, compare_runs=400
+    )
+    plt.close(fig)
+    bars = fig.axes[1].containers[0]
+    shown = np.asarray(bars.lines[0].get_ydata(), float)
+    half = np.array([abs(seg[1][1] - seg[0][1]) / 2 for seg in bars.lines[2][0].get_segments()])
+    return shown, half
+
+
 def wright_fisher_fixation_time(n: int, count: int) -> float:
     """Exact mean absorption time of the two-category chain X' ~ Binomial(n, X / n) from X = count."""
     step = binom.pmf(np.arange(n + 1)[None, :], n, np.arange(n + 1)[:, None] / n)[1:n, 1:n]
@@ -599,13 +614,7 @@ def test_more_categories_take_longer_but_under_2n(many_categories, six_categorie
             assert 0.45 < share_two < 0.6, (k, share_two)
     surviving = six_categories["surviving"]
     assert 0.45 < (surviving == 2).sum() / six_categories["times"].sum() < 0.6
-    fig = figures.fixation_figure(
-        categories=6, n=100, runs=400, compare=(2, 4, 8, 16, 32), compare_n=50, compare_runs=400
-    )
-    plt.close(fig)
-    bars = fig.axes[1].containers[0]
-    shown = np.asarray(bars.lines[0].get_ydata(), float)
-    half = np.array([abs(seg[1][1] - seg[0][1]) / 2 for seg in bars.lines[2][0].get_segments()])
+    shown, half = fixation_markers()
     formula = theory.fixation_time_uniform(np.array([2, 4, 8, 16, 32]), 50)
     assert np.all(np.abs(formula - shown) <= half) and np.all(formula > shown)  # within the bars, and high
     exact = wright_fisher_fixation_time(50, 25)  # K = 2: the discrete chain's exact mean
@@ -629,11 +638,7 @@ def test_predict_32_against_2_categories(many_categories):
     assert np.round(theory.fixation_time_uniform(np.array([32, 2]), 50)).tolist() == [98, 69]
     left = many_categories[32].mean("surviving")
     assert abs(left[10] - 8) < 0.6 and abs(left[30] - 3) < 0.6
-    fig = figures.fixation_figure(
-        categories=6, n=100, runs=400, compare=(2, 4, 8, 16, 32), compare_n=50, compare_runs=400
-    )
-    plt.close(fig)
-    markers = np.asarray(fig.axes[1].containers[0].lines[0].get_ydata(), float)
+    markers, _ = fixation_markers()
     assert np.round(markers[[0, -1]]).tolist() == [64, 96]
 
 

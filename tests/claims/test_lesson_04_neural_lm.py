@@ -546,6 +546,11 @@ def rise(runs, policy: str) -> np.ndarray:
     return runs[policy]["perplexity_real"][10] / runs[policy]["perplexity_real"][0]
 
 
+def shortening(runs) -> dict[str, np.ndarray]:
+    """Per policy: sentence length at generation 10 over generation 1's, per seed."""
+    return {p: runs[p]["sentence_length"][10] / runs[p]["sentence_length"][1] for p in POLICIES}
+
+
 @claim(
     LESSON,
     "Which policy keeps the held-out perplexity of generation 10 closest to generation 0: 10% real text in every "
@@ -564,7 +569,7 @@ def test_predict_answer_real_data_keeps_perplexity_close(runs, seeds):
         f"{rng_of(acc, 2)} times with accumulate, against {rng_of(rep, 2)} times fully synthetic; accumulate ends "
         f"lower in {lower} of {len(seeds)} seeds.",
     )
-    length = {p: runs[p]["sentence_length"][10] / runs[p]["sentence_length"][1] for p in POLICIES}
+    length = shortening(runs)
     assert np.all(length["fresh-real"] < 0.5) and np.all(length["accumulate"] > length["fresh-real"] + 0.15)
 
 
@@ -623,7 +628,7 @@ def test_done_criteria_of_the_issue(runs, results, seeds):
             m = results["runs"][policy][s]["metrics"]
             expected += [round(m["perplexity_real"][0]), round(m["perplexity_real"][10]), round(m["vocabulary"][10])]
         assert numbers == expected
-    shrink = {p: runs[p]["sentence_length"][10] / runs[p]["sentence_length"][1] for p in POLICIES}
+    shrink = shortening(runs)
     assert [rng_of(shrink[p], 2) for p in ("fresh-real", "accumulate", "replace")] == [
         "0.32–0.39",
         "0.59–0.84",
@@ -633,7 +638,7 @@ def test_done_criteria_of_the_issue(runs, results, seeds):
     # the accumulate pool keeps growing: one pass over all of it each generation
     assert np.all(np.diff(runs["accumulate"]["train_tokens"][1:], axis=0) > 0)
     # only accumulate also slows the drift of what the model writes (sentence length)
-    length = {p: runs[p]["sentence_length"][10] / runs[p]["sentence_length"][1] for p in POLICIES}
+    length = shortening(runs)
     assert np.all(length["accumulate"] > length["fresh-real"]) and np.all(length["accumulate"] > length["replace"])
 
 
@@ -725,16 +730,13 @@ def test_summary(runs, results, seeds, bigram_models):
     assert_in_lesson(LESSON, f"the perplexity of held-out real text rises {rng_of(rep, 1)}-fold from generation 0")
     held = [results["bases"][s]["perplexity_real"] / bigram_models["held_out"] for s in seeds]
     assert rng_of(held, 2) == "1.08–1.28"
-    shrink = {p: runs[p]["sentence_length"][10] / runs[p]["sentence_length"][1] for p in POLICIES}
+    shrink = shortening(runs)
     assert (rng_of(shrink["fresh-real"], 2), rng_of(shrink["replace"], 2)) == ("0.32–0.39", "0.27–0.35")
     assert rng_of(shrink["accumulate"], 2) == "0.59–0.84"
     assert np.all(shrink["fresh-real"] > shrink["replace"]) and np.all(shrink["accumulate"] > shrink["fresh-real"])
     r = runs["replace"]
     assert np.all(r["vocabulary"][10] <= 0.5 * r["vocabulary"][0])
-    assert np.all(
-        (0.25 < r["sentence_length"][10] / r["sentence_length"][1])
-        & (r["sentence_length"][10] / r["sentence_length"][1] < 0.42)
-    )
+    assert np.all((0.25 < shrink["replace"]) & (shrink["replace"] < 0.42))
     assert np.all(tail_share(r["judged_histogram"][10]) > tail_share(r["judged_histogram"][2]))
     held_out = np.array([results["bases"][s]["held_out_histogram"] for s in seeds], float)
     assert np.all(tail_share(r["judged_histogram"][2:]) < tail_share(held_out)[None, :])
