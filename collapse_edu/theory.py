@@ -574,7 +574,7 @@ def expected_heterozygosity(
 
 
 def fixation_probability(p0: object) -> np.ndarray:
-    """P(category i is the one left in the end) = p0_i under neutral drift (Kimura 1955)."""
+    """P(category i is the one left in the end) = p0_i under neutral drift (Kimura, Genetics 47, 1962)."""
     return _probability_vector(p0).copy()
 
 
@@ -582,8 +582,9 @@ def expected_fixation_time(p0: object, n: int) -> float:
     """Mean generations until one category is left: -2n sum_i (1 - p_i) ln(1 - p_i).
 
     Diffusion approximation (Littler, "Loss of variability at one locus in a finite population",
-    Math. Biosci. 25, 1975; two categories: Kimura & Ohta, Genetics 61, 1969), rescaled to a
-    haploid population of n; a few percent high at small n."""
+    Math. Biosci. 25, 1975; for two categories it is p t1(p) + (1 - p) t1(1 - p) with Kimura & Ohta's
+    mean time to fixation t1(p) = -2n (1 - p) ln(1 - p) / p, Genetics 61, 1969), rescaled to a haploid
+    population of n; a few percent high at small n."""
     n = check_int("n", n, minimum=1)
     p0 = _probability_vector(p0)
     q = 1.0 - p0[p0 < 1]

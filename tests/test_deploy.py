@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 from traitlets.config import Config
 
@@ -73,6 +74,24 @@ def test_sizing_table_quotes_the_limits_the_recipes_set():
     singleuser = values()["singleuser"]
     for figure in (singleuser["memory"]["limit"], singleuser["memory"]["guarantee"], str(values()["cull"]["timeout"])):
         assert figure in teaching, f"docs/teaching.md does not mention {figure}"
+
+
+def test_per_learner_hub_memory_is_computed_from_the_measured_hub():
+    """The sizing table's "with 10 at once" figures are (whole hub - hub and proxy) / 10, from the measured rows."""
+    teaching = (ROOT / "docs" / "teaching.md").read_text()
+    lesson_01 = re.search(r"^\| 10 \| \d+ s \| \d+ s \| \d+ \| ([\d.]+) GB \|", teaching, re.M)
+    lesson_08 = re.search(r"ran lesson 08.*?([\d.]+) GB for the whole hub", teaching, re.S)
+    hub = re.search(r"less the\s+([\d.]+) GB of the hub and its proxy", teaching)
+    row = re.search(r"^\| memory per learner with 10 at once .*?\| ([\d.]+) GB \| ([\d.]+) GB \|", teaching, re.M)
+    left = re.search(r"\(([\d.]+) GB left after 1 GB for the system and ([\d.]+) GB", teaching)
+    per_8gb = r"^\| learners per 8 GB .*?\| (\d+) alone, (\d+) from .*?\| (\d+) alone, (\d+) from"
+    alone = re.search(per_8gb, teaching, re.M)
+    assert lesson_01 and lesson_08 and hub and row and left and alone
+    per_learner = [(float(m.group(1)) - float(hub.group(1))) / 10 for m in (lesson_01, lesson_08)]
+    assert [f"{x:.2f}" for x in per_learner] == [row.group(1), row.group(2)]
+    assert float(left.group(1)) == pytest.approx(8 - 1 - float(left.group(2)), abs=0.05)
+    assert int(alone.group(2)) == int(float(left.group(1)) / float(row.group(1)))
+    assert int(alone.group(4)) == int(float(left.group(1)) / float(row.group(2)))
 
 
 def test_the_learners_image_has_nbgitpuller_and_the_course():

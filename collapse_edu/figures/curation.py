@@ -17,6 +17,7 @@ from ..curation import SETTING_LABELS as GAUSSIAN_LABELS
 from ..digit_curation import DIGIT_FAMILIES, DIGIT_SETTINGS, FAMILY_LABELS, SUMMARY_METRICS, decode_images
 from ..digit_curation import SETTING_LABELS as DIGIT_LABELS
 from ..loop import History
+from ..mixtures import digit_classifier
 from ..plots import finish, image_grid, new_figure, plot_band, plot_theory
 
 #: series style of each setting (index into the house palette; 3, a long dash, is left out: dashes mean theory).
@@ -195,6 +196,12 @@ def _digit_label(setting: str, summary: Mapping) -> str:
     return DIGIT_LABELS[setting]
 
 
+def sorted_by_class(images: np.ndarray) -> np.ndarray:
+    """Images ``(k, 64)`` in the order of the real-digit classifier's label (stable within a class)."""
+    labels = digit_classifier()[0].predict(images)
+    return images[np.argsort(labels, kind="stable")]
+
+
 def digit_curation_grids(
     summary: Mapping,
     family: str = "vae",
@@ -202,7 +209,8 @@ def digit_curation_grids(
     generations: Sequence[int] | None = None,
 ) -> plt.Figure:
     """Samples of one family (seed 0) stored in the summary: one row per setting, one column per stored
-    generation (20 images each, sorted by the real-digit classifier's label)."""
+    generation (20 images each, sorted by the real-digit classifier's label of the stored images: storing
+    them with 17 grey levels can change the label a run gave an image, so they are sorted again here)."""
     grids = summary["grids"][family]
     stored = [int(g) for g in summary["grid_generations"]]
     generations = stored if generations is None else [int(g) for g in generations]
@@ -215,7 +223,7 @@ def digit_curation_grids(
     axes = axes.reshape(len(settings), len(generations))
     for i, setting in enumerate(settings):
         for j, g in enumerate(generations):
-            images = decode_images(grids[setting][stored.index(g)]).reshape(-1, 8, 8)
+            images = sorted_by_class(decode_images(grids[setting][stored.index(g)])).reshape(-1, 8, 8)
             image_grid(axes[i, j], images, rows=2, cols=10, title=f"generation {g}" if i == 0 else "")
         axes[i, 0].set_ylabel(_GRID_LABELS.get(setting, setting), fontsize=10)
     fig.suptitle(FAMILY_LABELS[family])

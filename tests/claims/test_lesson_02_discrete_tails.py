@@ -203,6 +203,20 @@ def test_lost_categories_never_return_and_rare_ones_go_first():
 
 @claim(
     LESSON,
+    "for two categories it also follows from Kimura & Ohta's 1969 mean times to fixation and to loss",
+)
+def test_two_categories_mean_time_is_fixation_and_loss_weighted():
+    # Kimura & Ohta (1969), neutral allele at frequency p, haploid population of n: mean time to fixation
+    # t1(p) = -2n (1 - p) ln(1 - p) / p; to loss t0(p) = t1(1 - p). Weighted by the chances p and 1 - p:
+    n = 50
+    for p in (0.02, 0.1, 0.3, 0.5, 0.77, 0.95):
+        t1 = -2 * n * (1 - p) * np.log(1 - p) / p
+        t0 = -2 * n * p * np.log(p) / (1 - p)
+        assert p * t1 + (1 - p) * t0 == pytest.approx(theory.expected_fixation_time([p, 1 - p], n), rel=1e-12)
+
+
+@claim(
+    LESSON,
     "So the chance that category $i$ is the one that takes over is its starting frequency $p_i$ (Kimura 1962)",
     "On the probability of fixation of mutant genes in a population",
     "which one is random, with probability equal to its starting frequency",

@@ -6,13 +6,14 @@ formulas are checked against their closed forms or a direct Monte Carlo of the s
 
 from __future__ import annotations
 
+import inspect
 import re
 
 import numpy as np
 import pytest
 from claimlib import checked_output, checker_tests, claim, exercise_functions, imports_cell, notebook, numbers_in
 
-from collapse_edu import theory
+from collapse_edu import curation, theory
 from collapse_edu.curation import LogisticVerifier, density_ratio_verifier
 from collapse_edu.figures import synthetic as figures
 from collapse_edu.gaussian import Gaussian, GaussianFast, GaussianModel, simulate_gaussian
@@ -997,7 +998,8 @@ def test_distance_to_the_truth(curation_runs):
 @claim(
     "05",
     "It cannot do better than what it knows: trained on 100 real points instead of 1000, it leaves the loop further "
-    "from the truth",
+    "from the truth (the last two lines above",
+    "draws it for verifiers trained on 100, 1,000 and 10,000 real points, 200 runs each",
     "**yes**, as far as the verifier knows the world",
 )
 def test_weaker_verifier_leaves_the_loop_further():
@@ -1005,6 +1007,13 @@ def test_weaker_verifier_leaves_the_loop_further():
         weak = curation_run("learned-ratio", seed, 40, generations=15, real_samples=100)
         strong = curation_run("learned-ratio", seed, 40, generations=15, real_samples=1000)
         assert np.mean(mean_w2(weak)[5:]) > np.mean(mean_w2(strong)[5:])
+    # the lesson's own seed, as printed: 1000 real points, then 100
+    lines = checked_output("05", "E[sigma_t^2]").splitlines()[-2:]
+    assert "1000 real points" in lines[0] and "100 real points" in lines[1]
+    strong_w2, weak_w2 = numbers_in(lines[0])[-1], numbers_in(lines[1])[-1]
+    assert weak_w2 > strong_w2
+    defaults = inspect.signature(curation.simulate_verifier_strength).parameters
+    assert defaults["real_samples"].default == (100, 1000, 10000) and defaults["runs"].default == 200
 
 
 @claim(

@@ -1063,6 +1063,8 @@ def test_table_warm_start(stored):
 
 @claim(
     "06",
+    "Twenty VAE samples of seed 0 per setting at generations 0, 1, 5, 10 and 20, sorted by the class the classifier "
+    "gives them",
     "Generations 0 and 1 are the same in every row: generation 1 is trained on 500 real digits only, the same for "
     "every setting, before any synthetic sample (and so any curation) enters the loop",
     "Self-selected, they have become one image of an 8, repeated, by generation 10",
@@ -1085,8 +1087,16 @@ def test_vae_grid_caption(curated):
     assert set(classifier.predict(grid("self", 10))) == {8} and grid("self", 10).var(axis=0).mean() < 1e-3
     counts = [len(set(classifier.predict(grid(s, 20)))) for s in ("synthetic", "real-share", "verified")]
     assert counts == [7, 8, 9]
+    printed = checked_output("06", "stored VAE samples").splitlines()[1:]  # what the lesson shows
+    assert [numbers_in(line) for line in printed] == [[10, 7, 7], [10, 1, 8, 1, 8], [10, 9, 8], [10, 10, 9]]
     for setting in DIGIT_SETTINGS:
         assert grid(setting, 20).var(axis=0).mean() < grid(setting, 0).var(axis=0).mean()
+    # what the figure draws: each stored grid, sorted by the class of the images as stored
+    for setting in DIGIT_SETTINGS:
+        for generation in stored:
+            drawn = curation_figures.sorted_by_class(grid(setting, generation))
+            assert len(drawn) == 20 and np.all(np.diff(classifier.predict(drawn)) >= 0)
+            assert sorted(map(bytes, drawn)) == sorted(map(bytes, grid(setting, generation)))  # the same images
 
 
 @claim(

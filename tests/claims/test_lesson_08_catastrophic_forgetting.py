@@ -340,7 +340,7 @@ def test_class_incremental_fine_tuning_forgets_everything(grid, fresh):
     stored = checked_output("08", "theory 1/i after task i")
     assert "within 0.03 of 1/i after every task: True" in stored
     assert "at exactly 0 after each later task: True" in stored
-    assert "above 90%: True" in stored
+    assert "(diagonal) at 95% or more: True" in stored
 
 
 def test_the_newest_digits_answer():
