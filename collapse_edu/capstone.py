@@ -1434,6 +1434,9 @@ def check_diagnose(func: Callable[[RunLog], str], seeds: Sequence[int] = CHECK_S
     :data:`PASS_PER_CAUSE` of the cases of every cause (so no cause can be given up)."""
     from .exercises import FAIL, PASS, RAISED, STUB, call_learner
 
+    seeds = [check_int("seeds", seed, minimum=0) for seed in seeds]
+    if not seeds:
+        raise ValueError("seeds must name at least one mystery set")
     misses: list[str] = []
     right_by_cause = dict.fromkeys(CAUSES, 0)
     total_by_cause = dict.fromkeys(CAUSES, 0)

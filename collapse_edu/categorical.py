@@ -102,7 +102,7 @@ def multivariate_hypergeometric(counts: np.ndarray, size: int, rng: np.random.Ge
     size = check_int("size", size, minimum=0)
     left = counts.sum(axis=1)
     if np.any(left < size):
-        raise ValueError(f"size must be <= {int(left.min())} (the items available), got {size}")
+        raise ValueError(f"size n must be <= {int(left.min())} (the items available to draw from), got {size}")
     need = np.full(counts.shape[0], size, dtype=np.int64)
     out = np.zeros_like(counts)
     for k in range(counts.shape[1] - 1):
@@ -130,7 +130,7 @@ class Categorical(ArrayFamily):
     sample_bytes = 0  # data are count tables (runs, K), whatever the number of samples
 
     def __init__(self, keep_frequencies: bool = False):
-        self.keep_frequencies = bool(keep_frequencies)
+        self.keep_frequencies = check_bool("keep_frequencies", keep_frequencies)
 
     def fit(self, data: np.ndarray) -> np.ndarray:
         """p = counts / total, row by row."""
@@ -153,7 +153,14 @@ class Categorical(ArrayFamily):
         return multivariate_hypergeometric(data, size, rng)
 
     def broadcast(self, model: np.ndarray, runs: int) -> np.ndarray:
-        model = np.asarray(model, float)
+        try:
+            model = np.asarray(model, float)
+        except (TypeError, ValueError):
+            raise TypeError(f"model must be an array of category probabilities, got {type(model).__name__}") from None
+        if model.ndim < 1 or model.shape[-1] < 1 or not np.all(np.isfinite(model)) or np.any(model < 0):
+            raise ValueError(f"model must hold finite probabilities >= 0, one per category, got {model}")
+        if not np.allclose(model.sum(axis=-1), 1.0, rtol=0, atol=1e-6):
+            raise ValueError(f"model's probabilities must sum to 1, got a sum of {np.round(model.sum(axis=-1), 6)}")
         return np.broadcast_to(model.reshape(-1, model.shape[-1]), (runs, model.shape[-1])).copy()
 
     @staticmethod

@@ -130,8 +130,15 @@ def make_mlp(hidden: int = 100, seed: int = 0) -> nn.Sequential:
 
 def class_mask(classes: Sequence[int], n: int = 1) -> torch.Tensor:
     """Boolean mask of shape (n, 10): True on the output units a sample may choose from."""
+    n = check_int("n", n, minimum=1)
+    try:
+        chosen = [check_int("classes", c, 0, N_CLASSES - 1) for c in classes]
+    except TypeError as error:
+        raise TypeError(f"classes must be a list of digits 0-{N_CLASSES - 1}: {error}") from None
+    if not chosen:
+        raise ValueError(f"classes must name at least one digit 0-{N_CLASSES - 1}, got none")
     mask = torch.zeros(n, N_CLASSES, dtype=torch.bool)
-    mask[:, list(classes)] = True
+    mask[:, chosen] = True
     return mask
 
 
@@ -190,6 +197,8 @@ class Adam:
     (written out here because importing ``torch.optim`` costs seconds on a busy machine)."""
 
     def __init__(self, params: Sequence[torch.Tensor], lr: float, betas: tuple[float, float] = (0.9, 0.999)) -> None:
+        lr = check_float("lr", lr, 0.0, strict_minimum=True)
+        betas = tuple(check_float("betas", b, 0.0, 1.0) for b in betas)
         self.params = list(params)
         self.lr, (self.beta1, self.beta2), self.eps, self.t = lr, betas, 1e-8, 0
         self.m = [torch.zeros_like(p) for p in self.params]
@@ -317,7 +326,9 @@ def evaluate(model: nn.Module, data: SplitDigits, scenario: str, after: int) -> 
     Task-incremental: argmax over the task's own classes. Class-incremental: argmax over all
     classes seen so far (a task not yet seen therefore scores 0)."""
     scenario = check_choice("scenario", scenario, SCENARIOS)
-    seen = data.seen(after)
+    if not isinstance(data, SplitDigits):
+        raise TypeError(f"data must be the SplitDigits of split_digits(), got {type(data).__name__}")
+    seen = data.seen(check_int("after", after, 0, data.n_tasks - 1))
     row = np.zeros(data.n_tasks)
     with torch.no_grad():
         for j in range(data.n_tasks):

@@ -29,6 +29,12 @@ def _describe(args: Mapping[str, Any]) -> str:
 
 def _compare(got: Any, expected: Any, rtol: float, atol: float) -> str | None:
     """None if ``got`` matches ``expected``, else a sentence saying how it differs."""
+    if got is None:
+        return "got None: does the function end with a `return` statement?"
+    if isinstance(got, (str, bytes)):
+        return f"expected a number or an array of numbers, got the text {got!r}"
+    if np.asarray(got).dtype == bool and np.asarray(expected).dtype != bool:
+        return f"expected a number or an array of numbers, got True/False ({got!r})"
     try:
         got_array = np.asarray(got, dtype=float)
     except (TypeError, ValueError):
@@ -136,6 +142,10 @@ def check_function(
 
     A stub that still raises ``NotImplementedError`` is reported as "not done yet".
     """
+    if isinstance(cases, (str, bytes, Mapping)) or not isinstance(cases, Sequence):
+        raise TypeError(f"cases must be a list of keyword-argument dicts, got {type(cases).__name__}")
+    if not cases or not all(isinstance(case, Mapping) for case in cases):
+        raise ValueError("cases must hold at least one case, each a dict of keyword arguments")
     name = getattr(func, "__name__", "your function")
     failures = 0
     for case in cases:

@@ -24,7 +24,7 @@ import numpy as np
 from scipy.special import ndtr
 
 from .loop import ArrayFamily, Curation, History, ModelSource, Policy, run_generations
-from .validation import check_bool, check_choice, check_float, check_int
+from .validation import check_bool, check_choice, check_float, check_int, check_numbers
 
 
 def _check_ddof(ddof: object) -> int:
@@ -67,6 +67,9 @@ class Gaussian(ArrayFamily):
         self.scale = check_float("scale", scale, 0.0, strict_minimum=True)
 
     def fit(self, data: np.ndarray) -> GaussianModel:
+        if not isinstance(data, np.ndarray) or data.ndim != 2:
+            shape = np.shape(data) if isinstance(data, (np.ndarray, list, tuple)) else type(data).__name__
+            raise ValueError(f"data must be an array shaped (runs, n), one row of samples per run, got {shape}")
         _check_fit_size(data.shape[1], self.ddof)
         return GaussianModel(data.mean(axis=1), data.std(axis=1, ddof=self.ddof))
 
@@ -75,7 +78,12 @@ class Gaussian(ArrayFamily):
         return model.mu[:, None] + self.scale * model.sigma[:, None] * noise
 
     def broadcast(self, model: GaussianModel, runs: int) -> GaussianModel:
-        return GaussianModel(*(np.broadcast_to(np.asarray(v, float), (runs,)).copy() for v in (model.mu, model.sigma)))
+        if not isinstance(model, GaussianModel):
+            raise TypeError(f"model must be a GaussianModel(mu, sigma), got {type(model).__name__}")
+        mu, sigma = (np.broadcast_to(np.asarray(v, float), (runs,)).copy() for v in (model.mu, model.sigma))
+        if not (np.all(np.isfinite(mu)) and np.all(np.isfinite(sigma)) and np.all(sigma >= 0)):
+            raise ValueError(f"model must have a finite mu and a finite sigma >= 0, got mu={mu}, sigma={sigma}")
+        return GaussianModel(mu, sigma)
 
     def describe(self, model: GaussianModel) -> dict[str, np.ndarray]:
         return {"mu": model.mu, "sigma": model.sigma}
@@ -294,9 +302,13 @@ def tail_mass(
     mu: np.ndarray, sigma: np.ndarray, threshold: float = 3.0, mu0: float = 0.0, sigma0: float = 1.0
 ) -> np.ndarray:
     """P(|X - mu0| > threshold * sigma0) for X ~ N(mu, sigma^2): the original's tails kept by a model."""
-    sigma = np.maximum(np.asarray(sigma, float), 1e-300)
-    upper = (mu0 + threshold * sigma0 - np.asarray(mu)) / sigma
-    lower = (mu0 - threshold * sigma0 - np.asarray(mu)) / sigma
+    threshold = check_float("threshold", threshold, 0.0, strict_minimum=True)
+    mu0 = check_float("mu0", mu0)
+    sigma0 = check_float("sigma0", sigma0, 0.0, strict_minimum=True)
+    mu, sigma = check_numbers("mu", mu), check_numbers("sigma", sigma, minimum=0.0)
+    sigma = np.maximum(sigma, 1e-300)
+    upper = (mu0 + threshold * sigma0 - mu) / sigma
+    lower = (mu0 - threshold * sigma0 - mu) / sigma
     return ndtr(lower) + 1.0 - ndtr(upper)
 
 

@@ -91,7 +91,7 @@ class ArrayFamily:
         matters for accumulate-subsample once the pool holds many generations."""
         runs, total = data.shape[:2]
         if size > total:
-            raise ValueError(f"size must be <= {total} (the items available), got {size}")
+            raise ValueError(f"size n must be <= {total} (the items available to draw from), got {size}")
         picks = np.empty((runs, size), dtype=np.int64)
         for k, j in enumerate(range(total - size, total)):
             candidate = rng.integers(0, j + 1, runs)
@@ -415,6 +415,21 @@ def run_generations(
     on (``None`` for a true model). ``progress`` shows a tqdm bar (a string sets its label).
     ``curation`` filters every synthetic part before it is mixed in (:class:`Curation`; default none).
     """
+    missing = [m for m in ("fit", "sample", "broadcast", "describe") if not callable(getattr(family, m, None))]
+    if missing or isinstance(family, type):
+        raise TypeError(
+            f"family must be a model family such as Gaussian() (with fit, sample, broadcast and describe), "
+            f"got {family.__name__ + ' (the class: add ())' if isinstance(family, type) else type(family).__name__}"
+        )
+    if not (callable(getattr(source, "reference", None)) and callable(getattr(source, "draw", None))):
+        raise TypeError(
+            "source must be the real world: ModelSource(model) for a known distribution or DataPool(data) for a "
+            f"dataset, got {type(source).__name__}"
+        )
+    if measure is not None and not callable(measure):
+        raise TypeError(f"measure must be None or a function measure(model, data, t), got {type(measure).__name__}")
+    if not isinstance(progress, (bool, str)):
+        raise TypeError(f"progress must be True, False or a label (str), got {type(progress).__name__}")
     n = check_int("n", n, minimum=1)
     generations = check_int("generations", generations, minimum=0)
     runs = check_int("runs", runs, minimum=1)

@@ -119,6 +119,7 @@ def load_numeric(path: str | Path, *, max_rows: int = 200_000, seed: int = 0) ->
     of them (a uniform reservoir sample when the file has more)."""
     path = Path(path)
     max_rows = check_int("max_rows", max_rows, minimum=10)
+    seed = check_int("seed", seed, minimum=0)
     if not _is_file(path):
         if path.is_dir():
             raise ValueError(f"{path} is a folder: numeric data is one .csv or .npy file")
@@ -247,6 +248,7 @@ def compare_numeric(reference: np.ndarray, candidate: np.ndarray, *, clusters: i
     if reference.shape[1] != candidate.shape[1]:
         raise ValueError(f"reference has {reference.shape[1]} columns, candidate {candidate.shape[1]}")
     clusters = check_int("clusters", clusters, minimum=2, maximum=50)
+    seed = check_int("seed", seed, minimum=0)
     n_r, n_c = len(reference), len(candidate)
     report = Report("numeric", n_r, n_c)
 
@@ -495,6 +497,8 @@ def compare_text(
     computed on the same number of tokens on both sides (at most 300 000).
     """
     rare_max_count = check_int("rare_max_count", rare_max_count, minimum=1)
+    max_tokens = check_int("max_tokens", max_tokens, minimum=100)
+    seed = check_int("seed", seed, minimum=0)
     splits = check_int("splits", splits, minimum=2, maximum=100)
     ref_sentences = _sentences("reference", reference, max_tokens)
     can_sentences = _sentences("candidate", candidate, max_tokens)

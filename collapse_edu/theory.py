@@ -12,7 +12,7 @@ import numpy as np
 from scipy.special import digamma, gammaln, ndtri, polygamma
 
 from .environment import one_blas_thread
-from .validation import check_float, check_fraction, check_int, check_keep, check_memory, check_times
+from .validation import check_float, check_fraction, check_int, check_keep, check_memory, check_numbers, check_times
 
 # --------------------------------------------------------------------------- Gaussian
 # Refitting N(mu, sigma^2) to n of its own samples (Shumailov et al., Nature 2024):
@@ -307,6 +307,11 @@ def biased_sampling_fixed_point(n: int, scale: float = 1.0, real_fraction: float
     if r == 0:
         raise ValueError("real_fraction must be >= 1/(2n) for a fixed point (with no real data sigma -> 0)")
     a_prime = (n - 1) / n + (1 - r) / (n * (2 - r))
+    if a_prime * (1 - r) * lam2 >= 1:
+        raise ValueError(
+            f"no fixed point: with scale={scale} the variance grows without bound (it needs "
+            f"a'(1 - r) scale^2 < 1, here {a_prime * (1 - r) * lam2:.3g}); use a smaller scale or more real data"
+        )
     return a_prime * r / (1 - a_prime * (1 - r) * lam2)
 
 
@@ -690,19 +695,6 @@ def self_curation_variance(t: np.ndarray | int, n: int, keep: float, sigma0: flo
     return _sigma0(sigma0) ** 2 * np.where(t >= 1, a * c ** np.maximum(t - 1, 0), 1.0)
 
 
-def _real_array(name: str, value: object) -> np.ndarray:
-    """A finite number or array of numbers."""
-    if value is None or isinstance(value, (str, bytes, bool)):
-        raise TypeError(f"{name} must be a number or an array of numbers, got {value!r:.40}")
-    try:
-        array = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a number or an array of numbers, got {value!r:.40}") from None
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} must be finite, got {value!r:.40}")
-    return array
-
-
 def _normal_moments(mean: np.ndarray, sd: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, ...]:
     """int_lo^hi x^k N(x; mean, sd^2) dx for k = 0, 1, 2 (lo, hi may be infinite; lo >= hi gives 0)."""
     from scipy.special import ndtr
@@ -728,7 +720,7 @@ def verifier_kept_moments(mu: object, sigma: object, keep: float) -> tuple[np.nd
     C = -mu^2 / (2 sigma^2) - log sigma - log c, so g is the model's density where that quadratic is
     negative (an interval or the complement of one) and c times the real density elsewhere: truncated
     normal moments in closed form, c by bisection."""
-    mu, sigma = _real_array("mu", mu), _real_array("sigma", sigma)
+    mu, sigma = check_numbers("mu", mu), check_numbers("sigma", sigma)
     if np.any(sigma <= 0):
         raise ValueError(f"sigma must be > 0, got {sigma.min()}")
     q = _keep_fraction(keep)

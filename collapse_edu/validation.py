@@ -83,16 +83,23 @@ def check_bool(name: str, value: object) -> bool:
     return bool(value)
 
 
+def check_numbers(name: str, value: object, minimum: float | None = None) -> np.ndarray:
+    """A number or an array of numbers as a float array: finite, and >= ``minimum`` if given."""
+    at_least = "" if minimum is None else f" >= {minimum:g}"
+    if value is None or isinstance(value, (str, bytes, bool)):
+        raise TypeError(f"{name} must be a number or an array of numbers{at_least}, got {value!r:.40}")
+    try:
+        numbers_ = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number or an array of numbers{at_least}, got {value!r:.40}") from None
+    if not np.all(np.isfinite(numbers_)) or (minimum is not None and np.any(numbers_ < minimum)):
+        raise ValueError(f"{name} must be finite{' and' + at_least if at_least else ''}, got {value!r:.40}")
+    return numbers_
+
+
 def check_times(name: str, value: object, *, integer: bool = False) -> np.ndarray:
     """Generation numbers (a scalar or an array): finite and >= 0, whole numbers if ``integer``."""
-    if value is None or isinstance(value, (str, bytes, bool)):
-        raise TypeError(f"{name} must be a number or an array of numbers >= 0, got {value!r}")
-    try:
-        times = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a number or an array of numbers >= 0, got {value!r}") from None
-    if not np.all(np.isfinite(times)) or np.any(times < 0):
-        raise ValueError(f"{name} must be finite and >= 0, got {value!r}")
+    times = check_numbers(name, value, minimum=0.0)
     if integer and np.any(times != np.round(times)):
         raise ValueError(f"{name} must be whole numbers, got {value!r}")
     return times

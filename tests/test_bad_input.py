@@ -888,7 +888,129 @@ def _api_table() -> list[tuple[str, Callable, dict, dict]]:
         ),
     ]
     table += _curation_table()
+    table += _lesson_calls_table()
     return table
+
+
+def _lesson_calls_table() -> list[tuple[str, Callable, dict, dict]]:
+    """Functions the lessons call directly, with the slips a learner makes in a cell (issue 13's review)."""
+    import torch
+
+    from collapse_edu import capstone, categorical, continual, gaussian, metrics, monitor, ngram, theory
+    from collapse_edu.loop import ModelSource, run_generations
+
+    truth = gaussian.GaussianModel(np.zeros(1), np.ones(1))
+    reference = np.random.default_rng(0).standard_normal((40, 2))
+    digits = continual.split_digits(seed=0)
+    return [
+        (
+            "run_generations (the world and the family)",
+            run_generations,
+            {"family": gaussian.Gaussian(), "source": ModelSource(truth), "n": 5, "generations": 2},
+            {
+                "family": st.sampled_from([None, "gaussian", gaussian.Gaussian, truth]),
+                "source": st.sampled_from([truth, None, np.zeros(5), "real"]),
+                "measure": st.sampled_from(["mean", 3]),
+                "progress": st.sampled_from([1, None, 0.5]),
+            },
+        ),
+        (
+            "ModelSource(model) for a Gaussian",
+            lambda model: run_generations(gaussian.Gaussian(), ModelSource(model), n=5, generations=1),
+            {"model": truth},
+            {
+                "model": st.sampled_from(
+                    [
+                        gaussian.GaussianModel(np.zeros(1), -np.ones(1)),
+                        gaussian.GaussianModel(np.zeros(1), np.full(1, np.nan)),
+                        np.array([0.5, 0.5]),
+                        None,
+                    ]
+                )
+            },
+        ),
+        (
+            "ModelSource(model) for categories",
+            lambda model: run_generations(categorical.Categorical(), ModelSource(model), n=5, generations=1),
+            {"model": np.array([0.5, 0.5])},
+            {"model": st.sampled_from([[0.7, 0.2], [0.5, 0.6], [3, 1], [-0.5, 1.5], [np.nan, 1.0], [], "abc"])},
+        ),
+        (
+            "Gaussian().fit",
+            gaussian.Gaussian().fit,
+            {"data": np.zeros((2, 5))},
+            {"data": st.sampled_from([np.zeros(5), [[0.0, 1.0]], np.zeros((2, 3, 4)), None])},
+        ),
+        (
+            "entropy",
+            metrics.entropy,
+            {"p": [0.5, 0.5]},
+            {
+                "p": st.sampled_from([[3, 1], [2, 2], [0.5, -0.5, 1.0], [np.nan, 1.0], None, [], "ab"]),
+                "base": st.one_of(bad_float(0.0, strict=True), st.just(1.0)),
+            },
+        ),
+        (
+            "tail_mass",
+            gaussian.tail_mass,
+            {"mu": 0.0, "sigma": 1.0},
+            {
+                "mu": REAL_ARRAY_VALUES,
+                "sigma": st.one_of(REAL_ARRAY_VALUES, st.sampled_from([-1.0, [1.0, -0.5]])),
+                "threshold": bad_float(0.0, strict=True),
+                "mu0": bad_float(),
+                "sigma0": bad_float(0.0, strict=True),
+            },
+        ),
+        (
+            "w2_gaussian",
+            metrics.w2_gaussian,
+            {"mu1": 0.0, "sigma1": 1.0, "mu2": 0.0, "sigma2": 1.0},
+            {
+                "mu1": REAL_ARRAY_VALUES,
+                "sigma1": st.one_of(REAL_ARRAY_VALUES, st.just(-1.0)),
+                "sigma2": st.one_of(REAL_ARRAY_VALUES, st.just(-1.0)),
+            },
+        ),
+        (
+            "biased_sampling_fixed_point",
+            theory.biased_sampling_fixed_point,
+            {"n": 10, "scale": 0.9, "real_fraction": 0.5},
+            {"scale": st.one_of(bad_float(0.0, strict=True), st.sampled_from([1.5, 2.0, 10.0]))},
+        ),
+        (
+            "class_mask",
+            continual.class_mask,
+            {"classes": [0, 1]},
+            {"classes": st.sampled_from([[10], [-1], [], ["a"], [0.5]]), "n": bad_int(1)},
+        ),
+        (
+            "continual.Adam",
+            continual.Adam,
+            {"params": [torch.zeros(1, requires_grad=True)], "lr": 0.01},
+            {"lr": bad_float(0.0, strict=True)},
+        ),
+        (
+            "continual.evaluate",
+            continual.evaluate,
+            {"model": continual.make_mlp(hidden=4), "data": digits, "scenario": "task-incremental", "after": 0},
+            {"after": bad_int(0, digits.n_tasks - 1, none=False), "data": st.sampled_from([None, "digits"])},
+        ),
+        (
+            "check_diagnose",
+            capstone.check_diagnose,
+            {"func": capstone.diagnose, "seeds": [101]},
+            {"seeds": st.sampled_from([[], [-1], ["a"], [1.5]])},
+        ),
+        (
+            "compare_numeric",
+            monitor.compare_numeric,
+            {"reference": reference, "candidate": reference},
+            {"seed": SEED_VALUES},
+        ),
+        ("prepare_corpus", ngram.prepare_corpus, {}, {"lower": st.sampled_from(["no", 1, None])}),
+        ("Categorical", categorical.Categorical, {}, {"keep_frequencies": st.sampled_from(["no", 1, None])}),
+    ]
 
 
 CURATION_VALUES = st.one_of(

@@ -80,9 +80,34 @@ def test_array_difference_points_at_an_entry(capsys):
 
 def test_non_numeric_and_nan(capsys):
     assert check_value("seven", 7.0, name="the median") is False
-    assert "the median: expected a number or an array of numbers, got str." in capsys.readouterr().out
+    assert "the median: expected a number or an array of numbers, got the text 'seven'." in capsys.readouterr().out
+    assert check_value("0.5", 0.5) is False  # a number written as text is not the number
+    assert "got the text '0.5'" in capsys.readouterr().out
+    assert check_value(True, 1.0) is False and "got True/False" in capsys.readouterr().out
     assert check_value(np.nan, 7.0) is False
     assert "contains NaN" in capsys.readouterr().out
+    assert check_value({"a": 1}, 7.0) is False and "got dict" in capsys.readouterr().out
+
+
+def test_a_missing_return_is_named(capsys):
+    def forgot(x):
+        x + 1  # noqa: B018 - the learner's slip under test
+
+    assert check_function(forgot, lambda x: x + 1, [dict(x=1.0)]) is False
+    assert "got None: does the function end with a `return` statement?" in capsys.readouterr().out
+
+
+def test_boolean_answers_are_fine_where_booleans_are_expected():
+    assert check_value(np.array([True, False]), np.array([True, False])) is True
+
+
+def test_cases_must_be_a_non_empty_list_of_dicts():
+    with pytest.raises(ValueError, match="cases must hold at least one case"):
+        check_function(abs, abs, [])
+    with pytest.raises(TypeError, match="cases must be a list of keyword-argument dicts, got dict"):
+        check_function(abs, abs, {"x": 1})
+    with pytest.raises(ValueError, match="cases must hold at least one case, each a dict"):
+        check_function(abs, abs, [1, 2])
 
 
 def test_check_value(capsys):

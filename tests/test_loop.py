@@ -272,7 +272,7 @@ def test_array_subsample_keeps_trailing_axes_together():
 
 
 def test_array_subsample_too_many():
-    with pytest.raises(ValueError, match="size must be <= 3"):
+    with pytest.raises(ValueError, match="size n must be <= 3"):
         ArrayFamily().subsample(np.zeros((2, 3)), 4, np.random.default_rng(0))
 
 
@@ -307,7 +307,7 @@ def test_datapool_fresh_real_and_too_large_n():
         Gaussian(), DataPool(real), n=20, generations=5, runs=3, policy="fresh-real", real_fraction=0.5
     )
     assert history["mu"].shape == (6, 3)
-    with pytest.raises(ValueError, match="size must be <= 40"):
+    with pytest.raises(ValueError, match="size n must be <= 40"):
         run_generations(Gaussian(), DataPool(real), n=41, generations=1)
 
 
