@@ -339,7 +339,10 @@ def compare_numeric(reference: np.ndarray, candidate: np.ndarray, *, clusters: i
         )
 
     # Modes: k-means clusters of the reference; a cluster whose candidate share fell below a quarter of its
-    # reference share is lost. No more clusters than the reference has distinct rows.
+    # reference share (or 4 standard errors below it) is lost, provided so few candidate rows would be rare
+    # for a real sample of the candidate's size (binomial tail below 0.001 / k): a small real sample misses a
+    # cluster by chance. No more clusters than the reference has distinct rows.
+    from scipy.stats import binom
     from sklearn.cluster import KMeans
 
     fit_rows = reference[: min(n_r, 5_000)]
@@ -351,7 +354,8 @@ def compare_numeric(reference: np.ndarray, candidate: np.ndarray, *, clusters: i
         ref_share = np.bincount(model.predict(reference), minlength=k) / n_r
         can_share = np.bincount(model.predict(candidate), minlength=k) / n_c
         noise = 4 * np.sqrt(ref_share * (1 - ref_share) / n_c)
-        lost = np.sum(can_share < np.maximum(ref_share / 4, ref_share - noise))
+        rare = binom.cdf(np.round(can_share * n_c), n_c, ref_share) < 0.001 / k
+        lost = np.sum((can_share < np.maximum(ref_share / 4, ref_share - noise)) & rare)
         coverage = 1 - lost / k
         report.symptoms.append(
             Symptom(

@@ -49,6 +49,21 @@ def test_lost_cluster_is_flagged_and_one_shrunk_direction_is_seen() -> None:
     assert report["smallest direction variance"].verdict == "flag"
 
 
+def test_a_small_real_sample_does_not_lose_clusters_by_chance() -> None:
+    """Ten real rows cannot fill eight clusters: missing some is chance, not a lost mode. Before, such
+    samples were flagged on cluster coverage; now a cluster counts as lost only when so few rows would be
+    rare for a real sample of the same size. Four modes of which two are gone still flag at 40 rows."""
+    rng = np.random.default_rng(5)
+    reference = rng.normal(size=(3000, 2))
+    for _ in range(30):
+        small = reference[rng.choice(len(reference), 10, replace=False)]
+        assert compare_numeric(reference, small)["cluster coverage"].verdict == "ok"
+    centres = np.array([[0, 0], [6, 0], [0, 6], [6, 6]], float)
+    four = centres[rng.integers(4, size=4000)] + rng.normal(size=(4000, 2))
+    two = centres[rng.integers(2, size=40)] + rng.normal(size=(40, 2))
+    assert compare_numeric(four, two, clusters=4)["cluster coverage"].verdict == "flag"
+
+
 def test_copies_are_flagged_as_near_duplicates() -> None:
     rng = np.random.default_rng(4)
     reference = rng.normal(size=(2000, 2))
