@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import inspect
+import numbers
 import struct
 import zlib
 from collections.abc import Callable, Mapping
@@ -64,6 +65,8 @@ def control(value: Any, spec: Any, name: str, continuous: bool) -> widgets.Value
     if isinstance(spec, widgets.ValueWidget):
         return spec
     if isinstance(spec, list):
+        if not spec:
+            raise ValueError(f"control for {name!r}: the list of options is empty")
         if value not in spec:
             value = spec[0]
         return widgets.Dropdown(options=spec, value=value, description=description, style=style)
@@ -71,6 +74,10 @@ def control(value: Any, spec: Any, name: str, continuous: bool) -> widgets.Value
         return widgets.Checkbox(value=bool(value), description=description)
     if isinstance(spec, tuple) and len(spec) == 3:
         low, high, step = spec
+        if not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in spec):
+            raise TypeError(f"control for {name!r}: (min, max, step) must be numbers, got {spec!r}")
+        if not (low < high and step > 0):
+            raise ValueError(f"control for {name!r}: (min, max, step) needs min < max and step > 0, got {spec!r}")
         kind = widgets.IntSlider if all(isinstance(v, int) for v in spec) else widgets.FloatSlider
         return kind(
             value=value,
@@ -113,7 +120,10 @@ def interact_figure(
         raise ValueError(f"parameters {', '.join(missing_default)} need a default value to start from")
 
     inputs = {name: control(parameters[name].default, spec, name, continuous_update) for name, spec in specs.items()}
-    for name, (other, enabling) in (enabled_when or {}).items():
+    for name, rule in (enabled_when or {}).items():
+        if not (isinstance(rule, tuple) and len(rule) == 2):
+            raise TypeError(f"enabled_when[{name!r}] must be a pair (control, value that enables it), got {rule!r}")
+        other, enabling = rule
         if name not in inputs or other not in inputs:
             raise ValueError(
                 f"enabled_when names controls {name!r} and {other!r}; the controls are {', '.join(inputs)}"
@@ -134,6 +144,8 @@ def interact_figure(
 
     def draw() -> plt.Figure:
         figure = make_figure(**{name: w.value for name, w in inputs.items()})
+        if not isinstance(figure, plt.Figure):
+            raise TypeError(f"make_figure must return a matplotlib Figure, got {type(figure).__name__}")
         plt.close(figure)  # shown through the display handle only, never twice
         return figure
 

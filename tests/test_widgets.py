@@ -174,6 +174,26 @@ def test_parameter_without_default_is_a_value_error(shown):
         interact_figure(no_default, n=(1, 10, 1))
 
 
+def test_bad_control_specs_and_figures_are_named(shown):
+    with pytest.raises(ValueError, match="control for 'estimator': the list of options is empty"):
+        interact_figure(make_figure, estimator=[])
+    with pytest.raises(ValueError, match=r"control for 'n': \(min, max, step\) needs min < max and step > 0"):
+        interact_figure(make_figure, n=(10, 1, 1))
+    with pytest.raises(ValueError, match="needs min < max and step > 0"):
+        interact_figure(make_figure, n=(1, 10, 0))
+    with pytest.raises(TypeError, match=r"control for 'n': \(min, max, step\) must be numbers"):
+        interact_figure(make_figure, n=("a", "b", "c"))
+    with pytest.raises(TypeError, match=r"enabled_when\['scale'\] must be a pair"):
+        interact_figure(make_figure, n=(1, 10, 1), scale=(0.1, 2.0, 0.1), enabled_when={"scale": "n"})
+
+    def nothing(n=1):
+        plt.figure()
+
+    with pytest.raises(TypeError, match="make_figure must return a matplotlib Figure, got NoneType"):
+        interact_figure(nothing, n=(1, 10, 1))
+    assert shown[0] == []  # nothing drawn
+
+
 def test_controls_text_repr_tells_a_static_reader_what_to_do():
     panel = Controls([widgets.IntSlider(description="n"), widgets.Dropdown(options=["a"], description="estimator")])
     bundle = panel._repr_mimebundle_()
