@@ -342,6 +342,11 @@ def _split_lab(argv: list[str]) -> tuple[list[str], list[str]] | None:
     return None
 
 
+def _one_line(message: object) -> str:
+    """A message on one line: every run of whitespace (line breaks included) becomes one space."""
+    return " ".join(str(message).split())
+
+
 def _os_message(error: OSError) -> str:
     """'cannot write x.png: No such file or directory' rather than '[Errno 2] ...'."""
     name = error.filename if error.filename is not None else ""
@@ -362,15 +367,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.handler(args)
     except (ValueError, TypeError, FileNotFoundError) as error:
-        parser.exit(2, f"collapse-edu: error: {error}\n")
+        parser.exit(2, f"collapse-edu: error: {_one_line(error)}\n")
     except lesson_files.LessonError as error:
-        parser.exit(1, f"collapse-edu: error: {error}\n")
+        parser.exit(1, f"collapse-edu: error: {_one_line(error)}\n")
     except MemoryError as error:
         parser.exit(2, f"collapse-edu: error: out of memory ({error or 'an allocation failed'}); use smaller sizes\n")
     except OSError as error:
-        parser.exit(2, f"collapse-edu: error: {_os_message(error)}\n")
+        parser.exit(2, f"collapse-edu: error: {_one_line(_os_message(error))}\n")
     except KeyboardInterrupt:
         parser.exit(130, "collapse-edu: interrupted\n")
+    except Exception as error:  # noqa: BLE001 - a bug of ours still ends in one line, not a traceback
+        parser.exit(
+            1,
+            f"collapse-edu: error: {type(error).__name__}: {_one_line(error)[:200]} (unexpected: the values may be "
+            "outside what the computation can handle; please report it if they are not)\n",
+        )
 
 
 if __name__ == "__main__":

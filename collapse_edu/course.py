@@ -133,6 +133,16 @@ def read_manifest(folder: Path) -> dict:
     return manifest
 
 
+def _inside_folder(folder: Path, rel: object) -> bool:
+    """Whether ``rel`` is a relative path that stays inside ``folder`` (no absolute path, no ``..`` out)."""
+    if not isinstance(rel, str) or not rel or Path(rel).is_absolute():
+        return False
+    try:
+        return (folder / rel).resolve().is_relative_to(folder.resolve())
+    except (OSError, ValueError):
+        return False
+
+
 def sync_course(folder: str | os.PathLike, source: Path | None = None, *, dry_run: bool = False) -> SyncReport:
     """Copy the course into ``folder`` or bring an earlier copy up to date; never overwrite the learner's work.
 
@@ -182,14 +192,14 @@ def sync_course(folder: str | os.PathLike, source: Path | None = None, *, dry_ru
                 files[rel] = dict(entry)
             else:
                 new = _beside(rel, digest)
-                if not (folder / new).exists() or sha256(folder / new) != digest:
+                if not (folder / new).exists():  # an offered copy the learner has since edited stays theirs
                     plan.append((src, folder / new))
                 report.kept.append((rel, new))
                 files[rel] = dict(entry) if entry else {"sha256": None, "version": None}
                 files[rel]["offered"] = new
     for rel, entry in recorded.items():
-        if rel in files or not isinstance(entry, dict):
-            continue
+        if rel in files or not isinstance(entry, dict) or not _inside_folder(folder, rel):
+            continue  # only files of the copy itself: a manifest that names others is not obeyed
         target = folder / rel
         if target.is_file() and sha256(target) == entry.get("sha256"):
             report.removed.append(rel)

@@ -132,16 +132,13 @@ def write_nbgrader_sources(lessons: list[Path], course: Path) -> list[Path]:
     Every notebook is converted before anything is written (a bad lesson leaves nothing behind);
     each carries the tool's marker, so a rebuild may replace it."""
     from .lessons import read_notebook
-    from .outputs import mark_notebook
+    from .outputs import write_notebook
 
     converted = []
     for path in lessons:
-        notebook = nbgrader_notebook(read_notebook(path), path.name)
-        mark_notebook(notebook)
-        converted.append(notebook)
+        converted.append(nbgrader_notebook(read_notebook(path), path.name))
     written = []
     for notebook, target in zip(converted, nbgrader_targets(lessons, course), strict=True):
         target.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(notebook, target)
-        written.append(target)
+        written.append(write_notebook(notebook, target))
     return written

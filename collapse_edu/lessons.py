@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
-from .outputs import HTML_MARKER, mark_html, mark_notebook
+from .outputs import HTML_MARKER, mark_html, write_notebook
 
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 
@@ -152,10 +153,11 @@ def execute_notebook(path: Path, *, timeout: int = 600) -> tuple[nbformat.Notebo
     )
     start = time.perf_counter()
     try:
-        client.execute()
+        client.execute(stderr=subprocess.DEVNULL)  # the kernel's own log lines are not the learner's business
     except CellExecutionError as error:
         cell = _failed_cell(notebook)
-        raise LessonError(f"{path.name}: {cell} raised {error.ename}: {error.evalue}"[:300]) from None
+        evalue = " ".join(str(error.evalue).split())  # one line, whatever the message holds
+        raise LessonError(f"{path.name}: {cell} raised {error.ename}: {evalue}"[:300]) from None
     except CellTimeoutError:
         raise LessonError(f"{path.name}: {_failed_cell(notebook)} ran longer than --timeout {timeout} s") from None
     except DeadKernelError as error:
@@ -220,13 +222,6 @@ def write_html(notebook: nbformat.NotebookNode, target: Path) -> None:
     target.write_text(mark_html(body), encoding="utf-8")
 
 
-def write_copy(notebook: nbformat.NotebookNode, target: Path) -> None:
-    """Write a marked copy of ``notebook`` (the marker says the tool may replace it later)."""
-    copy = nbformat.from_dict(notebook)
-    mark_notebook(copy)
-    nbformat.write(copy, target)
-
-
 def output_files(lesson: Lesson, out_dir: Path) -> list[Path]:
     """The files :func:`run_lesson` writes into ``out_dir``."""
     return [out_dir / lesson.path.name, out_dir / f"{lesson.name}.html"]
@@ -245,7 +240,7 @@ def run_lesson(
         nbformat.write(notebook, lesson.path)
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
-        write_copy(notebook, out_dir / lesson.path.name)
+        write_notebook(notebook, out_dir / lesson.path.name)
         write_html(notebook, out_dir / f"{lesson.name}.html")
     return seconds, peak_mb
 
@@ -270,7 +265,7 @@ def export_site(
             timing = f"{seconds:.0f} s, " + (f"{peak_mb:.0f} MB" if peak_mb is not None else "?")
         else:
             notebook = read_notebook(lesson.path)
-            write_copy(notebook, out_dir / lesson.path.name)
+            write_notebook(notebook, out_dir / lesson.path.name)
             write_html(notebook, out_dir / f"{lesson.name}.html")
             timing = "as committed"
         rows.append(

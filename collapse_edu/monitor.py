@@ -626,6 +626,14 @@ def compare_files(
     a table compared as text would give a meaningless report."""
     if kind not in ("auto", "numeric", "text"):
         raise ValueError(f"kind must be 'auto', 'numeric' or 'text', got {kind!r}")
+    for path in (Path(reference), Path(candidate)):
+        if not path.exists():
+            raise FileNotFoundError(f"no such file or folder: {path}")
+        if path.suffix.lower() in (".npz", ".pkl", ".pickle", ".parquet", ".xlsx", ".h5", ".hdf5"):
+            raise ValueError(
+                f"{path}: the monitor reads numeric tables as .csv or .npy (one array) and text as plain files; "
+                f"save it as one of those first"
+            )
     if kind == "auto":
         numeric = [Path(p).suffix.lower() in NUMERIC_SUFFIXES and not Path(p).is_dir() for p in (reference, candidate)]
         if numeric[0] != numeric[1]:

@@ -11,29 +11,89 @@ The rule, checked for every file a command would write *before* the command does
 
 How the tool knows its own files: every file it writes carries a marker,
 
-* notebooks: ``"collapse_edu": {"written_by": "collapse-edu"}`` in the notebook metadata;
-* HTML pages: the comment ``<!-- written by collapse-edu -->`` right after the doctype line;
-* figures: ``collapse-edu`` as the creator in the file's metadata (PNG ``Software``; PDF, SVG, PS and
-  EPS ``Creator``). Formats without metadata (JPEG, TIFF, GIF, ...) carry no marker, so an existing
-  file in those formats is only replaced with ``--force``.
+* notebooks: ``"collapse_edu": {"written_by": "collapse-edu", "sha256": ...}`` in the notebook
+  metadata, the digest of the notebook as written: a notebook someone edited since (a learner's
+  answers in a student copy) no longer matches and counts as theirs;
+* HTML pages: the comment ``<!-- written by collapse-edu -->`` as the first line or right after the
+  doctype line;
+* figures: ``collapse-edu`` as the creator in the file's metadata, read where the format keeps it
+  (PNG ``Software`` text chunk; PDF ``/Creator``; SVG ``dc:creator``; PS and EPS ``%%Creator``), so a
+  figure that merely mentions the course is not taken for one of ours. Formats without metadata
+  (JPEG, TIFF, GIF, ...) carry no marker, so an existing file in those formats is only replaced with
+  ``--force``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
+import struct
 from collections.abc import Iterable
 from pathlib import Path
 
 WRITER = "collapse-edu"
 HTML_MARKER = f"<!-- written by {WRITER} -->"
 _FIGURE_METADATA = {"png": "Software", "pdf": "Creator", "svg": "Creator", "ps": "Creator", "eps": "Creator"}
-_MARKER_BYTES = WRITER.encode()
+_FIGURE_MARKERS = {  # where each format keeps the creator that save_figure sets
+    "pdf": re.compile(rb"/Creator \(collapse-edu\)"),
+    "svg": re.compile(rb"<dc:creator>\s*<cc:Agent>\s*<dc:title>collapse-edu</dc:title>"),
+    "ps": re.compile(rb"^%%Creator: collapse-edu\r?$", re.M),
+    "eps": re.compile(rb"^%%Creator: collapse-edu\r?$", re.M),
+}
 
 
-def mark_notebook(notebook) -> None:
-    """Put the tool's marker into a notebook's metadata (a copy the tool is about to write)."""
-    notebook.metadata.setdefault("collapse_edu", {})["written_by"] = WRITER
+def notebook_digest(notebook: dict) -> str:
+    """SHA-256 of a notebook's content (keys sorted) without the digest that the marker itself holds."""
+    content = json.loads(json.dumps(notebook))
+    marker = content.get("metadata", {}).get("collapse_edu")
+    if isinstance(marker, dict):
+        marker.pop("sha256", None)
+    return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def write_notebook(notebook, path: str | os.PathLike) -> Path:
+    """Write a copy of ``notebook`` to ``path`` with the tool's marker: the writer, the name written as
+    (a renamed copy is not ours) and the digest of the notebook as written (an edited one is not ours)."""
+    import nbformat
+
+    path = Path(path)
+    copy = nbformat.from_dict(notebook)
+    marker = copy.metadata.setdefault("collapse_edu", {})
+    marker.update(written_by=WRITER, written_as=path.name)
+    marker.pop("sha256", None)
+    marker["sha256"] = notebook_digest(json.loads(nbformat.writes(copy)))
+    text = nbformat.writes(copy)
+    path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+    return path
+
+
+def notebook_marker(path: str | os.PathLike) -> dict:
+    """The tool's marker of the notebook at ``path`` ({} if it has none or cannot be read)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            marker = json.load(handle).get("metadata", {}).get("collapse_edu", {})
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return marker if isinstance(marker, dict) else {}
+
+
+def _png_software(handle) -> str | None:
+    """The ``Software`` text of a PNG file (None if it has none or is no PNG)."""
+    if handle.read(8) != b"\x89PNG\r\n\x1a\n":
+        return None
+    while True:
+        header = handle.read(8)
+        if len(header) < 8:
+            return None
+        length, kind = struct.unpack(">I4s", header)
+        if kind == b"IDAT" or kind == b"IEND":
+            return None  # matplotlib writes its text chunks before the image data
+        data = handle.read(length)
+        handle.seek(4, os.SEEK_CUR)  # the chunk's CRC
+        if kind == b"tEXt" and data.partition(b"\0")[0] == b"Software":
+            return data.partition(b"\0")[2].decode("latin-1")
 
 
 def mark_html(page: str) -> str:
@@ -51,16 +111,23 @@ def written_by_tool(path: str | os.PathLike) -> bool:
     try:
         if suffix == "ipynb":
             with open(path, encoding="utf-8") as handle:
-                metadata = json.load(handle).get("metadata", {})
-            return isinstance(metadata, dict) and metadata.get("collapse_edu", {}).get("written_by") == WRITER
+                notebook = json.load(handle)
+            marker = notebook.get("metadata", {}).get("collapse_edu", {})
+            if not isinstance(marker, dict) or marker.get("written_by") != WRITER:
+                return False
+            # a digest that no longer matches: edited since; no digest at all: written before digests were kept
+            return "sha256" not in marker or marker["sha256"] == notebook_digest(notebook)
         with open(path, "rb") as handle:
             if suffix in ("html", "htm"):
-                return HTML_MARKER.encode() in handle.read(4096)
-            if suffix in _FIGURE_METADATA:
+                first_lines = handle.read(4096).splitlines()[:2]
+                return any(line.strip().startswith(HTML_MARKER.encode()) for line in first_lines)
+            if suffix == "png":
+                return _png_software(handle) == WRITER
+            if suffix in _FIGURE_MARKERS:
                 head = handle.read(1 << 16)
                 handle.seek(max(0, path.stat().st_size - (1 << 16)))
-                return _MARKER_BYTES in head or _MARKER_BYTES in handle.read()
-    except (OSError, ValueError, AttributeError):
+                return any(_FIGURE_MARKERS[suffix].search(part) for part in (head, handle.read()))
+    except (OSError, ValueError, AttributeError, struct.error):
         return False
     return False
 
@@ -80,7 +147,7 @@ def figure_path(path: str | os.PathLike) -> Path:
     suffix = os.path.splitext(text)[1][1:].lower()
     if not suffix:
         return Path(text.rstrip(".") + "." + mpl.rcParams["savefig.format"])
-    formats = FigureCanvasBase.get_supported_filetypes()
+    formats = {k: v for k, v in FigureCanvasBase.get_supported_filetypes().items() if k != "pgf"}  # pgf needs LaTeX
     if suffix not in formats:
         raise ValueError(f"cannot save a figure as .{suffix} ({text}); use one of: {', '.join(sorted(formats))}")
     return Path(text)
@@ -92,6 +159,9 @@ def save_figure(figure, path: str | os.PathLike) -> Path:
     key = _FIGURE_METADATA.get(target.suffix.lower().lstrip("."))
     figure.savefig(target, metadata={key: WRITER} if key else None)
     return target
+
+
+_MASTERS = "which holds the master lessons (choose a folder outside it; `student --publish` updates lessons/student)"
 
 
 def _same(a: Path, b: Path) -> bool:
@@ -151,6 +221,8 @@ def check_targets(
                 raise ValueError(
                     f"{target.parent} holds the master lessons: {what} never writes into it (choose another folder)"
                 )
+            if _within(target, folder):
+                raise ValueError(f"{target.parent} lies in {folder}, {_MASTERS}: {what} never writes there")
         try:
             if target.is_dir():
                 raise ValueError(f"{name} is a folder: give a file name")
@@ -180,9 +252,6 @@ def check_targets(
 def check_folder(folder: str | os.PathLike, *, protected: Iterable[str | os.PathLike] = (), what: str) -> Path:
     """An output folder: not a file, not under a file, not a protected (master lessons) folder."""
     folder = Path(folder)
-    for other in protected:
-        if _same(folder, Path(other)):
-            raise ValueError(f"{folder} holds the master lessons: {what} never writes into it (choose another folder)")
     try:
         if folder.exists() and not folder.is_dir():
             raise ValueError(f"{folder} is a file, not a folder: choose another --out")
@@ -193,4 +262,9 @@ def check_folder(folder: str | os.PathLike, *, protected: Iterable[str | os.Path
         ancestor = ancestor.parent
     if not ancestor.is_dir():
         raise ValueError(f"cannot create {folder}: {ancestor} is a file, not a folder")
+    for other in protected:
+        if _same(folder, Path(other)):
+            raise ValueError(f"{folder} holds the master lessons: {what} never writes into it (choose another folder)")
+        if _within(folder, Path(other)):
+            raise ValueError(f"{folder} lies in {other}, {_MASTERS}: {what} never writes there")
     return folder

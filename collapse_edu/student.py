@@ -85,11 +85,14 @@ def stale_student_versions(lessons: list[Path], out_dir: Path) -> tuple[list[Pat
     """Student notebooks in ``out_dir`` whose master is gone (a lesson renumbered or removed):
     (written by the tool, so safe to delete; written by someone else, left alone)."""
     from .lessons import lesson_paths
-    from .outputs import written_by_tool
+    from .outputs import notebook_marker, written_by_tool
+
+    def ours(path: Path) -> bool:  # written by the tool under this very name, and unchanged since
+        return written_by_tool(path) and notebook_marker(path).get("written_as") == path.name
 
     names = {path.name for path in lessons}
     stale = [p for p in lesson_paths(out_dir) if p.name not in names] if out_dir.is_dir() else []
-    return [p for p in stale if written_by_tool(p)], [p for p in stale if not written_by_tool(p)]
+    return [p for p in stale if ours(p)], [p for p in stale if not ours(p)]
 
 
 def build_student_versions(lessons: list[Path], out_dir: Path) -> list[Path]:
@@ -100,7 +103,7 @@ def build_student_versions(lessons: list[Path], out_dir: Path) -> list[Path]:
     (:mod:`collapse_edu.outputs`), so a later build may replace it.
     """
     from .lessons import read_notebook
-    from .outputs import mark_notebook
+    from .outputs import write_notebook
 
     converted = []
     for path in lessons:
@@ -109,10 +112,5 @@ def build_student_versions(lessons: list[Path], out_dir: Path) -> list[Path]:
             converted.append((path.name, student_notebook(notebook)))
         except ValueError as error:
             raise ValueError(f"{path.name}: {error}") from None
-        mark_notebook(converted[-1][1])
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, notebook in converted:
-        nbformat.write(notebook, out_dir / name)
-        written.append(out_dir / name)
-    return written
+    return [write_notebook(notebook, out_dir / name) for name, notebook in converted]

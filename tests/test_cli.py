@@ -476,3 +476,126 @@ def test_a_failing_lesson_is_one_line_with_status_1(capsys, tmp_path):
     status, out, err = run_cli(capsys, "--lessons", str(lessons), "run", "98", "--out", str(tmp_path / "out"))
     assert status == 1 and out == ""
     assert err == "collapse-edu: error: 98_mini_lesson.ipynb: cell 2 raised ZeroDivisionError: division by zero\n"
+
+
+# --------------------------------------------------------------------------- what a review of the CLI found
+
+
+def test_no_output_folder_below_the_master_lessons(capsys, tmp_path, no_kernel):
+    """Before: `run 01 --out lessons/student` overwrote a published student notebook with its solutions."""
+    lessons = mini_lessons(tmp_path / "lessons")
+    for argv in (
+        ["run", "98", "--out", str(lessons / "student")],
+        ["export", "--no-execute", "--out", str(lessons / "student")],
+        ["slides", "98", "--out", str(lessons / "sub" / "deck")],
+        ["student", "--out", str(lessons / "student")],
+    ):
+        status, out, err = run_cli(capsys, "--lessons", str(lessons), *argv, "--force")
+        assert status == 2 and out == "" and "which holds the master lessons" in err, (argv, err)
+        assert err.count("\n") == 1
+    assert no_kernel == [] and sorted(p.name for p in lessons.iterdir()) == [
+        "98_mini_lesson.ipynb",
+        "99_another_one.ipynb",
+    ]
+
+
+def test_a_file_that_only_mentions_the_course_is_not_taken_for_ours(capsys, tmp_path):
+    """Before: a figure or page whose text held "collapse-edu" counted as written by the tool."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from collapse_edu.outputs import HTML_MARKER, save_figure, written_by_tool
+
+    notes = tmp_path / "notes.svg"
+    notes.write_text('<svg xmlns="http://www.w3.org/2000/svg"><text>My lecture notes on collapse-edu</text></svg>')
+    figure = plt.figure()
+    figure.savefig(tmp_path / "shot.png", metadata={"Title": "screenshot of collapse-edu lesson"})
+    quoted = tmp_path / "quoted.html"
+    quoted.write_text(f"<!doctype html>\n<html><body><p>The tool marks its pages with</p>\n<pre>{HTML_MARKER}</pre>")
+    for path in (notes, tmp_path / "shot.png", quoted):
+        assert not written_by_tool(path), path
+    for suffix in ("png", "svg", "pdf", "eps"):  # and its own figures still are
+        assert written_by_tool(save_figure(figure, tmp_path / f"ours.{suffix}")), suffix
+    plt.close(figure)
+    reference = tmp_path / "ref.csv"
+    np.savetxt(reference, np.random.default_rng(0).normal(size=(60, 2)), delimiter=",")
+    before = notes.read_bytes()
+    status, _, err = run_cli(capsys, "monitor", str(reference), str(reference), "--plot", str(notes))
+    assert status == 2 and "did not write" in err and notes.read_bytes() == before
+
+
+def test_a_learners_edits_and_copies_are_theirs(capsys, tmp_path):
+    """Before: a rebuild replaced an edited student notebook, and --publish deleted a learner's copy."""
+    lessons = mini_lessons(tmp_path / "lessons")
+    out = tmp_path / "student"
+    assert run_cli(capsys, "--lessons", str(lessons), "student", "--out", str(out))[0] == 0
+    assert run_cli(capsys, "--lessons", str(lessons), "student", "--out", str(out))[0] == 0  # its own: replaced
+    edited = out / "98_mini_lesson.ipynb"
+    notebook = nbformat.read(edited, as_version=4)
+    notebook.cells.append(nbformat.v4.new_code_cell("my_answer = 42"))
+    nbformat.write(notebook, edited)
+    status, _, err = run_cli(capsys, "--lessons", str(lessons), "student", "--out", str(out))
+    assert status == 2 and f"did not write: {edited}" in err and "my_answer" in edited.read_text()
+    published = lessons / "student"
+    assert run_cli(capsys, "--lessons", str(lessons), "student", "--publish")[0] == 0
+    copy = published / "98_mini_lesson - my attempt.ipynb"
+    copy.write_bytes((published / "98_mini_lesson.ipynb").read_bytes())  # an untouched copy under another name
+    status, out_text, _ = run_cli(capsys, "--lessons", str(lessons), "student", "--publish")
+    assert status == 0 and copy.exists() and "left 1 notebooks collapse-edu did not write" in out_text
+
+
+def test_lab_copy_only_never_deletes_outside_its_folder_or_an_edited_offer(tmp_path):
+    """Before: a manifest naming ../victim.txt made `lab --copy-only` delete it; an edited offered copy was
+    overwritten on the next sync."""
+    from collapse_edu.course import MANIFEST, sha256, sync_course
+
+    folder = tmp_path / "course"
+    sync_course(folder)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("mine")
+    manifest = json.loads((folder / MANIFEST).read_text())
+    manifest["files"]["../victim.txt"] = {"sha256": sha256(victim), "version": "0"}
+    manifest["files"][str(victim)] = {"sha256": sha256(victim), "version": "0"}
+    (folder / MANIFEST).write_text(json.dumps(manifest))
+    report = sync_course(folder)
+    assert victim.read_text() == "mine" and not report.removed
+    lesson = next(iter(sorted((folder / "lessons").glob("0*.ipynb"))))
+    lesson.write_text(lesson.read_text() + " ")  # the learner's change
+    manifest = json.loads((folder / MANIFEST).read_text())
+    rel = lesson.relative_to(folder).as_posix()
+    manifest["files"][rel]["sha256"] = "0" * 64  # as if the course had moved on since
+    (folder / MANIFEST).write_text(json.dumps(manifest))
+    (offered,) = [folder / new for old, new in sync_course(folder).kept if old == rel]
+    offered.write_text(offered.read_text() + "# my notes")  # the learner works in the offered copy
+    manifest = json.loads((folder / MANIFEST).read_text())
+    manifest["files"][rel]["sha256"] = "0" * 64
+    (folder / MANIFEST).write_text(json.dumps(manifest))
+    sync_course(folder)
+    assert offered.read_text().endswith("# my notes")
+
+
+def test_unexpected_errors_and_multi_line_messages_are_one_line(capsys, tmp_path):
+    """Before: numeric overflow and pgf (which needs LaTeX) ended in tracebacks."""
+    status, _, err = run_cli(capsys, "simulate", "categorical", "--generations", "2", "--runs", "2", "--n", str(10**20))
+    assert status in (1, 2) and err.count("\n") == 1 and "Traceback" not in err
+    status, _, err = run_cli(capsys, "simulate", "gaussian", "--generations", "2", "--plot", str(tmp_path / "x.pgf"))
+    assert status == 2 and "cannot save a figure as .pgf" in err and err.count("\n") == 1
+    status, _, err = run_cli(capsys, "monitor", str(tmp_path / "missing.csv"), str(tmp_path / "other.csv"))
+    assert status == 2 and "no such file or folder" in err
+    np.savez(tmp_path / "ref.npz", a=np.zeros(3))
+    status, _, err = run_cli(capsys, "monitor", str(tmp_path / "ref.npz"), str(tmp_path / "ref.npz"))
+    assert status == 2 and "save it as one of those first" in err
+
+
+@pytest.mark.slow
+def test_a_multi_line_error_in_a_lesson_is_one_line(capsys, tmp_path):
+    lessons = mini_lessons(tmp_path / "lessons")
+    notebook = nbformat.read(lessons / "98_mini_lesson.ipynb", as_version=4)
+    notebook.cells[1].source = 'raise ValueError("boom\\nsecond line")'
+    nbformat.write(notebook, lessons / "98_mini_lesson.ipynb")
+    status, out, err = run_cli(capsys, "--lessons", str(lessons), "run", "98", "--out", str(tmp_path / "out"))
+    assert (
+        status == 1 and err == "collapse-edu: error: 98_mini_lesson.ipynb: cell 2 raised ValueError: boom second line\n"
+    )
