@@ -197,7 +197,7 @@ class Adam:
     (written out here because importing ``torch.optim`` costs seconds on a busy machine)."""
 
     def __init__(self, params: Sequence[torch.Tensor], lr: float, betas: tuple[float, float] = (0.9, 0.999)) -> None:
-        lr = check_float("lr", lr, 0.0, strict_minimum=True)
+        lr = check_float("lr", lr, 0.0, 1.0, strict_minimum=True)
         betas = tuple(check_float("betas", b, 0.0, 1.0) for b in betas)
         self.params = list(params)
         self.lr, (self.beta1, self.beta2), self.eps, self.t = lr, betas, 1e-8, 0
@@ -394,7 +394,7 @@ def run_continual(
     ewc_lambda = check_float("ewc_lambda", ewc_lambda, 0.0)
     k = check_int("k", k, minimum=0)
     steps = check_int("steps", steps, minimum=1)
-    lr = check_float("lr", lr, 0.0, strict_minimum=True)
+    lr = check_float("lr", lr, 0.0, 1.0, strict_minimum=True)
     seed = check_int("seed", seed, minimum=0)
     if threads is not None:
         threads = check_int("threads", threads, minimum=1)

@@ -113,10 +113,16 @@ def find_lesson(name: str, directory: str | os.PathLike | None = None) -> Lesson
         return read_lesson(Path(name).resolve())
     lessons = list_lessons(directory)
     key = Path(name).stem if name.endswith(".ipynb") else name  # "1.5" is not lesson 1
-    for lesson in lessons:
-        number = key.isascii() and key.isdigit() and int(key) == int(lesson.number)
-        if key in (lesson.name, lesson.number) or number:
-            return lesson
+    found = [
+        lesson
+        for lesson in lessons
+        if key in (lesson.name, lesson.number) or (key.isascii() and key.isdigit() and int(key) == int(lesson.number))
+    ]
+    if len(found) > 1:
+        names = ", ".join(lesson.path.name for lesson in found)
+        raise ValueError(f"lesson {name!r} is ambiguous: {names} share its number; give the file name")
+    if found:
+        return found[0]
     known = ", ".join(lesson.number for lesson in lessons)
     raise ValueError(f"lesson must be one of {known} (or a notebook path); got {name!r}")
 

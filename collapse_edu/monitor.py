@@ -130,8 +130,11 @@ def load_numeric(path: str | Path, *, max_rows: int = 200_000, seed: int = 0) ->
             data = np.load(path, mmap_mode="r", allow_pickle=False)
         except (ValueError, EOFError) as error:
             raise ValueError(f"{path.name}: not a numeric .npy array ({error})") from None
-        if data.ndim not in (1, 2) or not np.issubdtype(data.dtype, np.number):
-            raise ValueError(f"{path.name}: expected a 1-D or 2-D numeric array, got {data.dtype} {data.shape}")
+        real = np.issubdtype(data.dtype, np.number) and not np.issubdtype(data.dtype, np.complexfloating)
+        if data.ndim not in (1, 2) or not real:
+            raise ValueError(f"{path.name}: expected a 1-D or 2-D array of real numbers, got {data.dtype} {data.shape}")
+        if len(data) == 0:
+            raise ValueError(f"{path.name}: no rows")
         rows = np.sort(rng.choice(len(data), size=min(max_rows, len(data)), replace=False))
         table = np.asarray(data[rows], float).reshape(len(rows), -1)
     else:
@@ -152,7 +155,7 @@ def _reservoir_csv(path: Path, max_rows: int, rng: np.random.Generator) -> np.nd
     """Algorithm R (Vitter 1985) over the lines of a CSV file: one pass, ``max_rows`` lines kept."""
     kept: list[list[float]] = []
     seen = 0
-    with open(path, encoding="utf-8", errors="strict") as handle:
+    with open(path, encoding="utf-8-sig", errors="strict") as handle:  # -sig: a byte-order mark is not data
         try:
             for number, line in enumerate(handle, start=1):
                 line = line.strip()

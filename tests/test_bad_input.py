@@ -766,7 +766,7 @@ def _api_table() -> list[tuple[str, Callable, dict, dict]]:
                 "k": bad_int(0),
                 "hidden": bad_int(1, 4096),
                 "steps": bad_int(1),
-                "lr": bad_float(0.0),
+                "lr": bad_float(0.0, 1.0),
                 "seed": bad_int(0),
             },
         ),

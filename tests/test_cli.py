@@ -468,14 +468,21 @@ def test_lab_passes_options_through_in_both_forms(capsys, tmp_path, lab_command,
 
 
 @pytest.mark.slow
-def test_a_failing_lesson_is_one_line_with_status_1(capsys, tmp_path):
+@pytest.mark.parametrize(
+    "source, raised",
+    [
+        ("1 / 0", "ZeroDivisionError: division by zero"),
+        ('raise ValueError("boom\\nsecond line")', "ValueError: boom second line"),  # a message of two lines
+    ],
+)
+def test_a_failing_lesson_is_one_line_with_status_1(capsys, tmp_path, source, raised):
     lessons = mini_lessons(tmp_path / "lessons")
     notebook = nbformat.read(lessons / "98_mini_lesson.ipynb", as_version=4)
-    notebook.cells[1].source = "1 / 0"
+    notebook.cells[1].source = source
     nbformat.write(notebook, lessons / "98_mini_lesson.ipynb")
     status, out, err = run_cli(capsys, "--lessons", str(lessons), "run", "98", "--out", str(tmp_path / "out"))
     assert status == 1 and out == ""
-    assert err == "collapse-edu: error: 98_mini_lesson.ipynb: cell 2 raised ZeroDivisionError: division by zero\n"
+    assert err == f"collapse-edu: error: 98_mini_lesson.ipynb: cell 2 raised {raised}\n"
 
 
 # --------------------------------------------------------------------------- what a review of the CLI found
@@ -589,13 +596,9 @@ def test_unexpected_errors_and_multi_line_messages_are_one_line(capsys, tmp_path
     assert status == 2 and "save it as one of those first" in err
 
 
-@pytest.mark.slow
-def test_a_multi_line_error_in_a_lesson_is_one_line(capsys, tmp_path):
+def test_two_lessons_with_one_number_are_ambiguous(capsys, tmp_path):
+    """Before: `slides 98` silently took the first of 98_a and 98_b."""
     lessons = mini_lessons(tmp_path / "lessons")
-    notebook = nbformat.read(lessons / "98_mini_lesson.ipynb", as_version=4)
-    notebook.cells[1].source = 'raise ValueError("boom\\nsecond line")'
-    nbformat.write(notebook, lessons / "98_mini_lesson.ipynb")
-    status, out, err = run_cli(capsys, "--lessons", str(lessons), "run", "98", "--out", str(tmp_path / "out"))
-    assert (
-        status == 1 and err == "collapse-edu: error: 98_mini_lesson.ipynb: cell 2 raised ValueError: boom second line\n"
-    )
+    (lessons / "98_mini_lesson_copy.ipynb").write_bytes((lessons / "98_mini_lesson.ipynb").read_bytes())
+    status, _, err = run_cli(capsys, "--lessons", str(lessons), "slides", "98", "--out", str(tmp_path / "deck"))
+    assert status == 2 and "lesson '98' is ambiguous: 98_mini_lesson.ipynb, 98_mini_lesson_copy.ipynb" in err

@@ -325,3 +325,20 @@ def test_monitor_plot_without_extension_reports_the_file_written(tmp_path: Path,
                               str(tmp_path / "noext"))  # fmt: skip
     assert status == 0 and f"figure written to {tmp_path / 'noext.png'}" in err
     assert not (tmp_path / "noext").exists() and written_by_tool(tmp_path / "noext.png")
+
+
+def test_a_byte_order_mark_empty_and_complex_arrays(tmp_path: Path) -> None:
+    """Before: a CSV saved with a byte-order mark lost its first row as a 'header'; an empty .npy gave a
+    reshape error; a complex one lost its imaginary part with a warning."""
+    from collapse_edu.monitor import load_numeric
+
+    rows = np.arange(60.0).reshape(30, 2)
+    text = "\n".join(",".join(f"{v:g}" for v in row) for row in rows)
+    (tmp_path / "bom.csv").write_bytes(b"\xef\xbb\xbf" + text.encode())
+    assert np.array_equal(load_numeric(tmp_path / "bom.csv"), rows)
+    np.save(tmp_path / "empty.npy", np.zeros((0, 3)))
+    with pytest.raises(ValueError, match="empty.npy: no rows"):
+        load_numeric(tmp_path / "empty.npy")
+    np.save(tmp_path / "complex.npy", np.ones((20, 2), complex))
+    with pytest.raises(ValueError, match="complex.npy: expected a 1-D or 2-D array of real numbers"):
+        load_numeric(tmp_path / "complex.npy")
