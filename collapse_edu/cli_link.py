@@ -28,7 +28,20 @@ def hub_base(hub: str) -> str:
     """The hub's public address without a trailing slash: ``https://hub.example.org`` or, behind a path
     prefix, ``https://example.org/jupyter``. A pasted page address (``.../hub/home``) is cut at ``/hub/``."""
     parts = urlsplit(hub.strip()) if isinstance(hub, str) else None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+    try:
+        port_ok = parts is not None and (parts.port is None or parts.port > 0)
+    except ValueError:  # a port that is not a number
+        port_ok = False
+    unsafe = isinstance(hub, str) and any(c.isspace() or c in "\"'<>`{}|\\^" for c in hub.strip())
+    if (
+        parts is None
+        or unsafe
+        or not port_ok
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+    ):
         raise ValueError(
             f"--hub must be the hub's address, an http(s) URL such as https://hub.example.org; got {hub!r}"
         )
@@ -106,7 +119,14 @@ def _link(args: argparse.Namespace) -> int:
         if args.lesson is not None
         else lesson_files.list_lessons(args.lessons)[0]
     )
-    link = nbgitpuller_link(args.hub, f"lessons/{lesson.path.name}", repo=args.repo, branch=args.branch)
+    folder = lesson_files.lessons_dir(args.lessons).resolve()
+    where = lesson.path.resolve().parent
+    if where not in (folder, folder / "student"):
+        raise ValueError(
+            f"--lesson must be one of the course's lessons (in {folder} or its student/ folder), got {lesson.path}"
+        )
+    student = "student/" if where == folder / "student" else ""
+    link = nbgitpuller_link(args.hub, f"lessons/{student}{lesson.path.name}", repo=args.repo, branch=args.branch)
     print(start_page(link) if args.start_page else link)
     return 0
 

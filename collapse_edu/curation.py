@@ -42,6 +42,12 @@ from .validation import as_rng, check_choice, check_float, check_fraction, check
 def density_ratio_verifier(family: Any, truth: Any) -> Callable[[Any, Any], np.ndarray]:
     """The oracle judge: log p_real(x) - log p_model(x), both from ``family.log_likelihood``, with the
     real world ``truth`` a model of the same family (for example ``GaussianModel(0, 1)``)."""
+    if not (callable(getattr(family, "log_likelihood", None)) and callable(getattr(family, "broadcast", None))):
+        raise TypeError(f"family must be a model family with log_likelihood, such as Gaussian(), got {family!r:.60}")
+    try:  # a truth the family cannot use fails here, by name, not later in the loop
+        family.broadcast(truth, 1)
+    except (TypeError, ValueError, AttributeError) as error:
+        raise TypeError(f"truth must be a model of the family's kind: {error}") from None
 
     def verifier(model: Any, candidates: Any) -> np.ndarray:
         runs = _runs(candidates)

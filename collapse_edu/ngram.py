@@ -337,11 +337,22 @@ def _reduce(keys: np.ndarray, counts: np.ndarray, *, digits: int, base: int) -> 
     return _runs(keys[order], counts[order])
 
 
+def _one(value: object, kind: type, name: str, made_by: str) -> None:
+    """TypeError naming ``name`` unless ``value`` is a ``kind`` (a list of them gets a hint)."""
+    if not isinstance(value, kind):
+        hint = " (a list, one per run: pick one, e.g. history.models[t][0])" if isinstance(value, (list, tuple)) else ""
+        raise TypeError(f"{name} must be one {kind.__name__} ({made_by}), got {type(value).__name__}{hint}")
+
+
 def window_table(sentences: Sentences, order: int, vocab_size: int) -> tuple[np.ndarray, np.ndarray]:
     """The different windows (previous ``order - 1`` tokens, next token) of the padded sentences
     as sorted integer keys (see :func:`_keys`), with their counts: everything an order-K model
     needs, lower orders being suffixes. Cached in ``sentences.tables`` per (order, V).
     The sort takes its digits straight from the token columns (no key arithmetic)."""
+    _one(sentences, Sentences, "sentences", "a corpus part or sampled text")
+    order = check_int("order", order, minimum=1)
+    largest = int(sentences.ids.max()) if sentences.ids.size else 0
+    vocab_size = check_int("vocab_size", vocab_size, minimum=largest + 1)
     if (order, vocab_size) not in sentences.tables:
         history, target = _histories(sentences, order)
         keys = _keys(history, target, vocab_size)
@@ -511,6 +522,8 @@ def sentence_log_likelihoods(model: NGramModel, sentences: Sentences, discount: 
 
 def perplexity(model: NGramModel, sentences: Sentences, discount: float = 0.75) -> float:
     """exp(-mean log P) per predicted event (tokens and sentence ends), smoothed: finite always."""
+    _one(model, NGramModel, "model", "fit_ngram's result")
+    _one(sentences, Sentences, "sentences", "a corpus part or sampled text")
     if len(sentences) == 0:
         raise ValueError("sentences must hold at least one sentence to measure perplexity")
     total, events = log_likelihood(model, sentences, discount)
@@ -573,6 +586,7 @@ def sample_sentences(
     whose cumulative-weight interval holds u, found through a guide table in O(1) expected time
     (Chen & Asau 1974). A sentence stops at ``<s>`` or after ``max_length`` tokens.
     """
+    _one(model, NGramModel, "model", "fit_ngram's result")
     return sample_runs([model], count, rng, temperature=temperature, top_k=top_k, max_length=max_length)[0]
 
 
@@ -656,6 +670,7 @@ def distinct_n(sentences: Sentences, n: int = 1) -> float:
     """distinct-n: different n-grams / all n-grams, counting n-grams inside sentences only
     (Li et al., "A Diversity-Promoting Objective Function for Neural Conversation Models",
     NAACL 2016, arXiv:1510.03055)."""
+    _one(sentences, Sentences, "sentences", "a corpus part or sampled text")
     n = check_int("n", n, minimum=1)
     lengths = sentences.lengths
     spans = np.maximum(lengths - n + 1, 0)

@@ -145,6 +145,11 @@ class VAE(ArrayFamily):
             raise ValueError(f"data must have shape (runs, n, 64) (8x8 images), got {data.shape}")
         if data.shape[1] < 2:
             raise ValueError(f"n must be >= 2 images to train a VAE, got {data.shape[1]}")
+        if not (np.all(np.isfinite(data)) and data.min() >= 0.0 and data.max() <= 1.0):
+            raise ValueError(
+                f"data must hold pixels in [0, 1] (load_digit_split's scale; raw scikit-learn digits go to 16: "
+                f"divide by 16), got values from {np.nanmin(data):g} to {np.nanmax(data):g}"
+            )
         self._fits += 1
         nets, reconstruction, kl = [], [], []
         with torch_threads(self.threads):

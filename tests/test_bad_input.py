@@ -896,12 +896,14 @@ def _lesson_calls_table() -> list[tuple[str, Callable, dict, dict]]:
     """Functions the lessons call directly, with the slips a learner makes in a cell (issue 13's review)."""
     import torch
 
-    from collapse_edu import capstone, categorical, continual, gaussian, metrics, monitor, ngram, theory
+    from collapse_edu import capstone, categorical, continual, curation, gaussian, metrics, monitor, ngram, theory, vae
     from collapse_edu.loop import ModelSource, run_generations
 
     truth = gaussian.GaussianModel(np.zeros(1), np.ones(1))
     reference = np.random.default_rng(0).standard_normal((40, 2))
     digits = continual.split_digits(seed=0)
+    corpus = _corpus()
+    bigram = ngram.fit_ngram(corpus.train, 2, len(corpus.vocab))
     return [
         (
             "run_generations (the world and the family)",
@@ -1009,6 +1011,46 @@ def _lesson_calls_table() -> list[tuple[str, Callable, dict, dict]]:
             {"seed": SEED_VALUES},
         ),
         ("prepare_corpus", ngram.prepare_corpus, {}, {"lower": st.sampled_from(["no", 1, None])}),
+        (
+            "n-gram perplexity",
+            ngram.perplexity,
+            {"model": bigram, "sentences": corpus.held_out},
+            {"model": st.sampled_from([[bigram], None, "bigram"]), "sentences": st.sampled_from([[], None, "text"])},
+        ),
+        (
+            "sample_sentences",
+            ngram.sample_sentences,
+            {"model": bigram, "count": 2},
+            {"model": st.sampled_from([[bigram], [[bigram]], None])},
+        ),
+        (
+            "distinct_n",
+            ngram.distinct_n,
+            {"sentences": corpus.held_out},
+            {"sentences": st.sampled_from([[1, 2], None])},
+        ),
+        (
+            "window_table",
+            ngram.window_table,
+            {"sentences": corpus.train, "order": 2, "vocab_size": len(corpus.vocab)},
+            {
+                "order": bad_int(1, none=False),
+                "vocab_size": st.sampled_from([corpus.vocab, "3000", 1, 0]),
+                "sentences": st.sampled_from([None, [[1, 2]]]),
+            },
+        ),
+        (
+            "VAE fit",
+            lambda data: vae.VAE(steps=1).fit(data),
+            {"data": np.full((1, 4, 64), 0.5)},
+            {"data": st.sampled_from([np.full((1, 4, 64), 16.0), np.full((1, 4, 64), -0.5)])},
+        ),
+        (
+            "density_ratio_verifier",
+            curation.density_ratio_verifier,
+            {"family": gaussian.Gaussian(), "truth": truth},
+            {"family": st.sampled_from([None, "gaussian"]), "truth": st.sampled_from([None, np.zeros(2), "N(0,1)"])},
+        ),
         ("Categorical", categorical.Categorical, {}, {"keep_frequencies": st.sampled_from(["no", 1, None])}),
     ]
 

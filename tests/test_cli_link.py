@@ -129,6 +129,9 @@ def test_special_characters_survive_the_round_trip():
         (["--hub", "https://h.org", "--branch", "a..b"], "--branch"),
         (["--hub", "https://h.org", "--branch=-x"], "--branch"),
         (["--hub", "https://h.org", "--branch", "feature/"], "--branch"),
+        (["--hub", "https://hub.example.org/ with space"], "--hub"),  # before: a broken link was printed
+        (["--hub", "https://hub.example.org:abc"], "--hub"),
+        (["--hub", 'https://hub.example.org/"><script>'], "--hub"),
     ],
 )
 def test_bad_input_is_one_line_with_status_2(capsys, argv, named):
@@ -161,3 +164,16 @@ def test_start_page_is_the_link_without_the_host(capsys):
     assert status == 0 and err == ""
     assert page.startswith("/jupyter/hub/user-redirect/git-pull?")
     assert link.strip() == "https://example.org" + page.strip()
+
+
+def test_a_notebook_outside_the_course_gets_no_link_and_a_student_copy_its_own(capsys, tmp_path):
+    """Before: --lesson mine/notes.ipynb printed a link to lessons/notes.ipynb, which the repository lacks, and
+    --lesson lessons/student/01_... linked to the lesson with solutions."""
+    lessons = Path(__file__).resolve().parents[1] / "lessons"
+    mine = tmp_path / "01_my_notes.ipynb"
+    mine.write_bytes((lessons / "01_gaussian_resampling.ipynb").read_bytes())
+    status, out, err = run_cli(capsys, "link", "--hub", "https://h.org", "--lesson", str(mine))
+    assert status == 2 and out == "" and "--lesson must be one of the course's lessons" in err
+    student = lessons / "student" / "01_gaussian_resampling.ipynb"
+    status, out, _ = run_cli(capsys, "link", "--hub", "https://h.org", "--lesson", str(student))
+    assert status == 0 and parts(out.strip())[2]["urlpath"].endswith("/lessons/student/01_gaussian_resampling.ipynb")
