@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import lessons as lesson_files
-from .cli_simulate import SIMULATIONS, add_force_option
+from .cli_simulate import SIMULATIONS, add_force_option, path_text
 from .environment import use_reproducible_cpu_env
 from .outputs import check_folder, check_targets
 
@@ -231,7 +231,9 @@ def _monitor(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="collapse-edu", description="Model collapse, hands-on: the course tool.")
-    parser.add_argument("--lessons", metavar="DIR", help="the lessons folder (default: ./lessons or the checkout's)")
+    parser.add_argument(
+        "--lessons", type=path_text, metavar="DIR", help="the lessons folder (default: ./lessons or the checkout's)"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     commands.add_parser("list", help="list the lessons").set_defaults(handler=_list)
@@ -243,14 +245,14 @@ def build_parser() -> argparse.ArgumentParser:
         "course into a working folder, or bring an earlier copy up to date: new and unchanged lessons are "
         "copied, a notebook you changed is kept and the new version is put beside it.",
     )
-    lab.add_argument("--dir", help="working copy of the course (default: ./collapse-edu-course)")
+    lab.add_argument("--dir", type=path_text, help="working copy of the course (default: ./collapse-edu-course)")
     lab.add_argument("--copy-only", action="store_true", help="copy or update the course, do not start JupyterLab")
     lab.add_argument("extra", nargs="*", help="further options for jupyter lab (--port 9999 or --port=9999)")
     lab.set_defaults(handler=_lab)
 
     run = commands.add_parser("run", help="execute a lesson headless into .ipynb and .html")
     run.add_argument("lesson", help="number (01), name or path of the lesson")
-    run.add_argument("--out", help="output folder (default: ./executed)")
+    run.add_argument("--out", type=path_text, help="output folder (default: ./executed)")
     run.add_argument("--inplace", action="store_true", help="write the executed notebook back over the lesson")
     run.add_argument("--timeout", type=seconds, default=600, help="seconds allowed per cell (>= 1)")
     add_force_option(run)
@@ -258,22 +260,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     student = commands.add_parser("student", help="build the student versions of all lessons")
     where = student.add_mutually_exclusive_group(required=True)
-    where.add_argument("--out", help="output folder (never the master lessons folder)")
+    where.add_argument("--out", type=path_text, help="output folder (never the master lessons folder)")
     where.add_argument(
         "--publish", action="store_true", help="regenerate lessons/student/ of the checkout (the exercises links)"
     )
-    where.add_argument("--nbgrader", metavar="DIR", help="nbgrader course folder: writes DIR/source/<lesson>/")
+    where.add_argument(
+        "--nbgrader", type=path_text, metavar="DIR", help="nbgrader course folder: writes DIR/source/<lesson>/"
+    )
     add_force_option(student)
     student.set_defaults(handler=_student)
 
     slides = commands.add_parser("slides", help="a reveal.js slide deck of a lesson, for lectures")
     slides.add_argument("lesson", help="number (01), name or path of the lesson")
-    slides.add_argument("--out", default="slides", help="output folder (default: ./slides)")
+    slides.add_argument("--out", type=path_text, default="slides", help="output folder (default: ./slides)")
     add_force_option(slides)
     slides.set_defaults(handler=_slides)
 
     export = commands.add_parser("export", help="execute all lessons into a static HTML site with an index")
-    export.add_argument("--out", default="site", help="output folder (default: ./site)")
+    export.add_argument("--out", type=path_text, default="site", help="output folder (default: ./site)")
     export.add_argument("--timeout", type=seconds, default=600, help="seconds allowed per cell (>= 1)")
     export.add_argument("--no-execute", action="store_true", help="convert the committed notebooks without running")
     add_force_option(export)
@@ -283,8 +287,8 @@ def build_parser() -> argparse.ArgumentParser:
     monitor.add_argument("reference", help="trusted data: .csv/.npy file, or a text file or folder")
     monitor.add_argument("candidate", help="the new version, same kind as the reference")
     monitor.add_argument("--kind", choices=("auto", "numeric", "text"), default="auto")
-    monitor.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report")
-    monitor.add_argument("--plot", metavar="FILE", help="also write the report figure (png, pdf, svg)")
+    monitor.add_argument("--html", type=path_text, metavar="FILE", help="also write a self-contained HTML report")
+    monitor.add_argument("--plot", type=path_text, metavar="FILE", help="also write the report figure (png, pdf, svg)")
     monitor.add_argument("--json", action="store_true", help="print the report as JSON")
     monitor.add_argument("--max-rows", type=at_least(10), default=200_000, help="numeric rows kept per file")
     monitor.add_argument("--max-tokens", type=at_least(100), default=2_000_000, help="text tokens kept per side")

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
@@ -29,8 +30,15 @@ def add_output_options(p: argparse.ArgumentParser, *, rows: str, figure: str) ->
     """--seed, --json, --plot and --force: every simulation has them."""
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help=f"print {rows} as JSON")
-    p.add_argument("--plot", metavar="FILE", help=f"save {figure} (png, pdf, svg; no extension: png)")
+    p.add_argument("--plot", type=path_text, metavar="FILE", help=f"save {figure} (png, pdf, svg; no extension: png)")
     add_force_option(p)
+
+
+def path_text(text: str) -> str:
+    """A file or folder name from the command line: not empty (an empty one would silently mean the default)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must name a file or folder, got an empty string")
+    return text
 
 
 def checked(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
@@ -42,9 +50,22 @@ def checked(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.
 
             inputs = [args.corpus] if getattr(args, "corpus", None) else []
             check_targets([figure_path(args.plot)], inputs=inputs, force=args.force, what=f"simulate {args.family}")
-        return handler(args)
+        try:
+            return handler(args)
+        except (ValueError, TypeError) as error:
+            message = option_names(str(error), vars(args))
+            raise (ValueError if isinstance(error, ValueError) else TypeError)(message) from None
 
     return run
+
+
+def option_names(message: str, options: Iterable[str]) -> str:
+    """``message`` with the Python names of the command's options written as they are typed on the command
+    line: "real_fraction must be ..." -> "--real-fraction must be ..." (only a name that a rule follows)."""
+    for name in sorted(options, key=len, reverse=True):
+        pattern = rf"(?<![\w-]){re.escape(name)}(?= (?:must|is|needs)\b)"
+        message = re.sub(pattern, "--" + name.replace("_", "-"), message)
+    return message
 
 
 def add_policy_options(p: argparse.ArgumentParser) -> None:
@@ -302,7 +323,9 @@ def _add_ngram(simulate: argparse._SubParsersAction) -> None:
     p.add_argument("--runs", type=int, default=1, help="independent runs")
     p.add_argument("--n", type=int, default=None, help="sentences per generation (default: all training sentences)")
     add_policy_options(p)
-    p.add_argument("--corpus", metavar="PATH", default=None, help="UTF-8 text file or folder (default: embedded)")
+    p.add_argument(
+        "--corpus", type=path_text, metavar="PATH", default=None, help="UTF-8 text file or folder (default: embedded)"
+    )
     p.add_argument("--held-out", type=float, default=0.1, help="share of documents held out as unseen real text")
     p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature > 0")
     p.add_argument("--top-k", type=int, default=None, help="sample only the k most frequent continuations")
@@ -373,7 +396,9 @@ def _add_transformer(simulate: argparse._SubParsersAction) -> None:
     add_policy_options(p)
     p.add_argument("--protocol", choices=("finetune", "scratch"), default="finetune", help="later generations "
                    "fine-tune the generation-0 model (Shumailov et al.) or train from scratch")  # fmt: skip
-    p.add_argument("--corpus", metavar="PATH", default=None, help="UTF-8 text file or folder (default: embedded)")
+    p.add_argument(
+        "--corpus", type=path_text, metavar="PATH", default=None, help="UTF-8 text file or folder (default: embedded)"
+    )
     p.add_argument("--held-out", type=float, default=0.1, help="share of documents held out as unseen real text")
     p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature > 0")
     p.add_argument("--top-k", type=int, default=None, help="sample only the k most likely next words")

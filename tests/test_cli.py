@@ -168,10 +168,10 @@ def test_seeded_output_is_reproducible(capsys):
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["simulate", "gaussian", "--n", "1"], "n must be >= 2, got 1"),
-        (["simulate", "gaussian", "--generations", "-3"], "generations must be >= 0, got -3"),
-        (["simulate", "gaussian", "--runs", "0"], "runs must be >= 1, got 0"),
-        (["simulate", "gaussian", "--seed", "-1"], "seed must be >= 0, got -1"),
+        (["simulate", "gaussian", "--n", "1"], "--n must be >= 2, got 1"),
+        (["simulate", "gaussian", "--generations", "-3"], "--generations must be >= 0, got -3"),
+        (["simulate", "gaussian", "--runs", "0"], "--runs must be >= 1, got 0"),
+        (["simulate", "gaussian", "--seed", "-1"], "--seed must be >= 0, got -1"),
         (["run", "77"], "lesson must be one of 98, 99 (or a notebook path); got '77'"),
     ],
 )
@@ -208,7 +208,7 @@ def test_no_traceback_from_the_real_command():
         timeout=120,
     )
     assert result.returncode == 2
-    assert result.stderr == "collapse-edu: error: n must be >= 2, got 1\n"
+    assert result.stderr == "collapse-edu: error: --n must be >= 2, got 1\n"  # as typed
     assert result.stdout == ""
 
 
@@ -602,3 +602,19 @@ def test_two_lessons_with_one_number_are_ambiguous(capsys, tmp_path):
     (lessons / "98_mini_lesson_copy.ipynb").write_bytes((lessons / "98_mini_lesson.ipynb").read_bytes())
     status, _, err = run_cli(capsys, "--lessons", str(lessons), "slides", "98", "--out", str(tmp_path / "deck"))
     assert status == 2 and "lesson '98' is ambiguous: 98_mini_lesson.ipynb, 98_mini_lesson_copy.ipynb" in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--lessons", "", "list"],
+        ["simulate", "gaussian", "--plot", ""],
+        ["monitor", "a.csv", "b.csv", "--html", " "],
+        ["run", "98", "--out", ""],
+        ["lab", "--dir", "", "--copy-only"],
+    ],
+)
+def test_an_empty_path_is_refused_not_replaced_by_the_default(capsys, argv):
+    """Before: `--plot ""` silently drew nothing and `--lessons ""` silently used the default folder."""
+    status, out, err = run_cli(capsys, *argv)
+    assert status == 2 and out == "" and "must name a file or folder, got an empty string" in err
