@@ -409,7 +409,7 @@ def _add_transformer(simulate: argparse._SubParsersAction) -> None:
     p.add_argument("--eval-sentences", type=int, default=500, help="sentences sampled per model for the metrics")
     p.add_argument("--threads", type=int, default=1, help="torch threads (1: fastest on a shared machine)")
     add_output_options(p, rows="per-generation metrics", figure="the metrics figure")
-    p.set_defaults(handler=_simulate_transformer)
+    p.set_defaults(handler=checked(_simulate_transformer))
 
 
 def _simulate_mixture(args: argparse.Namespace) -> int:

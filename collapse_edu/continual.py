@@ -32,7 +32,7 @@ import torch
 from torch import nn
 
 from .environment import RESULTS_DIR
-from .validation import as_rng, check_choice, check_float, check_int, check_times
+from .validation import TORCH_SEED_MAX, as_rng, check_choice, check_float, check_int, check_times
 
 METHODS = ("finetune", "ewc", "replay", "joint")
 SCENARIOS = ("task-incremental", "class-incremental")
@@ -96,7 +96,7 @@ def split_digits(n_tasks: int = 5, test_fraction: float = 0.3, seed: int = 0) ->
     if N_CLASSES % n_tasks:
         raise ValueError(f"n_tasks must split the 10 digit classes evenly into groups of >= 2 (2 or 5); got {n_tasks}")
     test_fraction = check_float("test_fraction", test_fraction, 0.05, 0.9)
-    seed = check_int("seed", seed, minimum=0)
+    seed = check_int("seed", seed, minimum=0, maximum=TORCH_SEED_MAX)
     x, y = _digits()
     rng = np.random.default_rng(seed)
     test = np.zeros(len(y), dtype=bool)
@@ -116,7 +116,7 @@ def split_digits(n_tasks: int = 5, test_fraction: float = 0.3, seed: int = 0) ->
 def make_mlp(hidden: int = 100, seed: int = 0) -> nn.Sequential:
     """64 pixels -> hidden -> hidden (ReLU) -> 10 logits, initialised from ``seed`` (global RNG untouched)."""
     hidden = check_int("hidden", hidden, 1, 4096)
-    seed = check_int("seed", seed, minimum=0)
+    seed = check_int("seed", seed, minimum=0, maximum=TORCH_SEED_MAX)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return nn.Sequential(
@@ -395,7 +395,7 @@ def run_continual(
     k = check_int("k", k, minimum=0)
     steps = check_int("steps", steps, minimum=1)
     lr = check_float("lr", lr, 0.0, 1.0, strict_minimum=True)
-    seed = check_int("seed", seed, minimum=0)
+    seed = check_int("seed", seed, minimum=0, maximum=TORCH_SEED_MAX)
     if threads is not None:
         threads = check_int("threads", threads, minimum=1)
     if data is None:

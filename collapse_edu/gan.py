@@ -33,7 +33,7 @@ import numpy as np
 
 from . import gan_metrics
 from .environment import RESULTS_DIR
-from .validation import check_choice, check_float, check_int
+from .validation import TORCH_SEED_MAX, check_choice, check_float, check_int
 
 TARGETS = ("ring", "grid")
 METHODS = ("vanilla", "pacgan")
@@ -245,7 +245,7 @@ def train_gan(
     d_steps = check_int("d_steps", d_steps, minimum=1, maximum=20)
     snapshots = check_int("snapshots", snapshots, minimum=2, maximum=1000)
     n_samples = check_int("n_samples", n_samples, minimum=1, maximum=100_000)
-    seed = check_int("seed", seed, minimum=0)
+    seed = check_int("seed", seed, minimum=0, maximum=TORCH_SEED_MAX)
     threads = check_int("threads", threads, minimum=1, maximum=256)
     if not isinstance(decay, bool):
         raise TypeError(f"decay must be True or False, got {decay!r}")
@@ -370,7 +370,7 @@ def cached_run(
     lr_d = check_float("lr_d", lr_d, 0.0, 1.0, strict_minimum=True)
     width = check_int("width", width, minimum=1, maximum=1024)
     steps = check_int("steps", steps, minimum=1, maximum=100_000)
-    seed = check_int("seed", seed, minimum=0)
+    seed = check_int("seed", seed, minimum=0, maximum=TORCH_SEED_MAX)
     d_steps = check_int("d_steps", d_steps, minimum=1, maximum=20)
     return _remembered_run(target, method, width, lr_g, lr_d, steps, seed, d_steps)
 
@@ -431,7 +431,7 @@ def stored_run(method: str = "pacgan", seed: int = 0, target: str = "ring", path
     live); ``settings`` say what it was trained with (``train_gan``'s defaults when the file was made)."""
     method = check_choice("method", method, METHODS)
     target = check_choice("target", target, TARGETS)
-    seed = check_int("seed", seed, minimum=0)
+    seed = check_int("seed", seed, minimum=0, maximum=TORCH_SEED_MAX)
     key = _run_key(target, method, seed)
     with np.load(path) as stored:
         names = sorted({name.split("/")[0] for name in stored.files})

@@ -275,7 +275,7 @@ def simulate_gaussian(
     ``scale`` narrows the synthetic draws to N(mu_t, (scale sigma_t)^2); real draws always come from
     the truth. ``curation`` filters the synthetic draws (:class:`~collapse_edu.loop.Curation`).
     """
-    n = check_int("n", n, minimum=2)
+    n = check_int("n", n, minimum=2, maximum=2**53)  # beyond 2^53 a float no longer counts the samples exactly
     mu0 = check_float("mu0", mu0)
     sigma0 = check_float("sigma0", sigma0, 0.0, strict_minimum=True)
     policy = Policy.coerce(policy, real_fraction)

@@ -47,7 +47,7 @@ from tqdm.auto import tqdm
 from .environment import RESULTS_DIR
 from .loop import History, Policy, run_generations
 from .ngram import SentenceFamily, SentencePool, Sentences, TextCorpus, load_corpus, sample_metrics
-from .validation import as_rng, check_choice, check_float, check_int
+from .validation import TORCH_SEED_MAX, as_rng, check_choice, check_float, check_int
 
 PROTOCOLS = ("finetune", "scratch")
 END = 0  #: ``<s>``: the token every sentence starts from and ends with
@@ -388,6 +388,10 @@ def sentence_perplexities(net: TinyTransformer, sentences: Sentences) -> np.ndar
     return np.exp(-log_p / events)
 
 
+#: the lowest sampling temperature: below it the logits' differences divided by T leave float32's range
+MIN_TEMPERATURE = 1e-6
+
+
 def _draw(logits: torch.Tensor, generator: torch.Generator, temperature: float, top_k: int | None) -> torch.Tensor:
     """One token per row from softmax(logits / T), restricted to the top k: the first index whose
     cumulative weight exceeds u times the total, u ~ U(0, 1) (inverse-CDF sampling)."""
@@ -419,14 +423,15 @@ def generate(
     ends when ``<s>`` is drawn or after ``max_length`` words (default: the context minus one).
     Temperature T samples from softmax(logits / T); top-k keeps the k largest logits."""
     count = check_int("count", count, minimum=0)
-    temperature = check_float("temperature", temperature, 0.0, strict_minimum=True)
+    temperature = check_float("temperature", temperature, MIN_TEMPERATURE)
     limit = net.config.context - 1
     max_length = limit if max_length is None else check_int("max_length", max_length, 1, limit)
     if top_k is not None:
         top_k = check_int("top_k", top_k, 1, net.config.vocab_size)
     batch_size = check_int("batch_size", batch_size, minimum=1)
     if not isinstance(generator, torch.Generator):
-        generator = torch.Generator(device=net.device).manual_seed(check_int("generator", generator, minimum=0))
+        seed = check_int("generator", generator, minimum=0, maximum=TORCH_SEED_MAX)
+        generator = torch.Generator(device=net.device).manual_seed(seed)
     net.eval()
     words: list[np.ndarray] = []
     for first in range(0, count, batch_size):
@@ -518,7 +523,7 @@ class NeuralLM(SentenceFamily):
         if not isinstance(self.training, TrainConfig):
             raise TypeError(f"training must be a TrainConfig, got {type(training).__name__}")
         self.protocol = check_choice("protocol", protocol, PROTOCOLS)
-        self.temperature = check_float("temperature", temperature, 0.0, strict_minimum=True)
+        self.temperature = check_float("temperature", temperature, MIN_TEMPERATURE)
         self.top_k = None if top_k is None else check_int("top_k", top_k, 1, vocab_size)
         if held_out is not None and not isinstance(held_out, Sentences):
             raise TypeError(f"held_out must be a Sentences batch or None, got {type(held_out).__name__}")
@@ -649,7 +654,8 @@ class NeuralLMRun:
             raise ValueError("models were not kept: call simulate_transformer(..., keep_models=True)")
         models = self.history.models[check_int("generation", generation, 0, len(self.history.models) - 1)]
         model = models[check_int("run", run, 0, len(models) - 1)]
-        generator = torch.Generator(device=self.family.device).manual_seed(check_int("seed", seed, minimum=0))
+        seed = check_int("seed", seed, minimum=0, maximum=TORCH_SEED_MAX)
+        generator = torch.Generator(device=self.family.device).manual_seed(seed)
         with torch_threads(self.family.threads):
             sentences = generate(
                 model.net, count, generator, temperature=self.family.temperature, top_k=self.family.top_k

@@ -67,6 +67,11 @@ def check_choice(name: str, value: object, choices: Iterable[str]) -> str:
     return value
 
 
+#: the largest seed of anything seeded through PyTorch (``torch.manual_seed`` takes a 64-bit signed integer;
+#: a few are added to it for the streams of one run)
+TORCH_SEED_MAX = 2**62
+
+
 def as_rng(seed: int | np.random.Generator | None) -> np.random.Generator:
     """A numpy ``Generator`` from a seed (int or None) or an existing generator."""
     if isinstance(seed, np.random.Generator):

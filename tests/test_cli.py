@@ -618,3 +618,36 @@ def test_an_empty_path_is_refused_not_replaced_by_the_default(capsys, argv):
     """Before: `--plot ""` silently drew nothing and `--lessons ""` silently used the default folder."""
     status, out, err = run_cli(capsys, *argv)
     assert status == 2 and out == "" and "must name a file or folder, got an empty string" in err
+
+
+@pytest.mark.parametrize("family", ["gaussian", "categorical", "ngram", "transformer", "mixture", "regression", "gan",
+                                    "continual"])  # fmt: skip
+def test_every_simulation_checks_its_plot_before_it_runs(capsys, tmp_path, family, monkeypatch):
+    """Before: `simulate transformer --plot x.png` wrote over a figure collapse-edu had not made."""
+    picture = tmp_path / "x.png"
+    picture.write_bytes(b"\x89PNG\r\n\x1a\n a lecturer's picture")
+    monkeypatch.setattr(cli_simulate_module(), "emit", lambda *a: pytest.fail("the simulation ran"))
+    status, _, err = run_cli(capsys, "simulate", family, "--plot", str(picture))
+    assert status == 2 and "did not write" in err and picture.read_bytes().endswith(b"a lecturer's picture")
+
+
+def cli_simulate_module():
+    from collapse_edu import cli_simulate
+
+    return cli_simulate
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["simulate", "gan", "--seed", str(10**23)], "--seed must be <= 4611686018427387904"),
+        (["simulate", "continual", "--seed", str(10**23)], "--seed must be <= 4611686018427387904"),
+        (["simulate", "gaussian", "--n", str(10**20)], "--n must be <= 9007199254740992"),
+        (["simulate", "transformer", "--temperature", "1e-50"], "--temperature must be >= 1e-06"),
+        (["simulate", "continual", "--lr", "1e308"], "--lr must be <= 1.0"),
+    ],
+)
+def test_values_beyond_what_the_arithmetic_holds_are_refused_by_name(capsys, argv, message):
+    """Before: overflow or NaN tracebacks from torch and numpy."""
+    status, out, err = run_cli(capsys, *argv)
+    assert status == 2 and out == "" and message in err and err.count("\n") == 1

@@ -323,14 +323,14 @@ def test_threads_are_restored(corpus):
         (lambda: TrainConfig(learning_rate=-1), ValueError, "learning_rate must be > 0"),
         (lambda: NeuralLM(10, model=ModelConfig(12)), ValueError, "model.vocab_size (12) must equal vocab_size (10)"),
         (lambda: NeuralLM(10, protocol="fresh"), ValueError, "protocol must be one of 'finetune', 'scratch'"),
-        (lambda: NeuralLM(10, temperature=0), ValueError, "temperature must be > 0"),
+        (lambda: NeuralLM(10, temperature=0), ValueError, "temperature must be >= 1e-06"),
         (lambda: NeuralLM(10, top_k=11), ValueError, "top_k must be <= 10"),
         (lambda: NeuralLM(10, threads=0), ValueError, "threads must be >= 1"),
         (lambda: NeuralLM(10, training="fast"), TypeError, "training must be a TrainConfig"),
         (lambda: NeuralLM(11, base=tiny_net(vocab_size=11, width=16)), ValueError, "base must be a TinyTransformer"),
         (lambda: generate(tiny_net(), 5, 0, max_length=12), ValueError, "max_length must be <= 11"),
         (lambda: generate(tiny_net(), -1, 0), ValueError, "count must be >= 0"),
-        (lambda: generate(tiny_net(), 5, 0, temperature=-1.0), ValueError, "temperature must be > 0"),
+        (lambda: generate(tiny_net(), 5, 0, temperature=-1.0), ValueError, "temperature must be >= 1e-06"),
         (lambda: tiny_net()(torch.zeros(1, 13, dtype=torch.long)), ValueError, "positions must stay below the context"),
         (lambda: train(tiny_net(), Sentences.from_lists([]), epochs=1, learning_rate=1e-3), ValueError, "sentences"),
         (lambda: lm_perplexity(tiny_net(), Sentences.from_lists([])), ValueError, "at least one sentence"),
@@ -359,7 +359,7 @@ def test_cli_simulate_transformer(corpus, tmp_path, capsys):
     for bad, message in (
         (["--policy", "fresh-real"], "--real-fraction is required"),
         (["--real-fraction", "0.5"], "only used with --policy fresh-real"),
-        (["--temperature", "0"], "temperature must be > 0"),
+        (["--temperature", "0"], "temperature must be >= 1e-06"),
         (["--width", "6"], "width must be a multiple of heads"),
     ):
         with pytest.raises(SystemExit) as stop:
