@@ -62,6 +62,10 @@ def lessons_dir(explicit: str | os.PathLike | None = None) -> Path:
     for candidate in candidates:
         if candidate and Path(candidate).is_dir() and lesson_paths(Path(candidate)):
             return Path(candidate).resolve()
+    if explicit and not Path(explicit).exists():
+        raise ValueError(f"lessons folder {explicit!s} does not exist")
+    if explicit and not Path(explicit).is_dir():
+        raise ValueError(f"lessons folder {explicit!s} is a file; give the folder that holds the lessons")
     if explicit:
         raise ValueError(f"lessons folder {explicit!s} holds no lesson notebooks (NN_name.ipynb)")
     raise ValueError("cannot find the lessons folder (a broken install?); pass --lessons DIR")

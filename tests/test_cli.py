@@ -196,6 +196,8 @@ def test_missing_lessons_folder(capsys, tmp_path):
     status, _, err = run_cli(capsys, "--lessons", str(tmp_path), "list")
     assert status == 2
     assert err == f"collapse-edu: error: lessons folder {tmp_path} holds no lesson notebooks (NN_name.ipynb)\n"
+    status, _, err = run_cli(capsys, "--lessons", str(tmp_path / "missing"), "list")
+    assert status == 2 and err == f"collapse-edu: error: lessons folder {tmp_path / 'missing'} does not exist\n"
 
 
 @pytest.mark.slow
