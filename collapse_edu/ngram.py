@@ -135,7 +135,8 @@ class Vocabulary:
         return np.fromiter(map(self.index.get, tokens, itertools.repeat(1)), np.int32, len(tokens))
 
     def decode(self, ids: np.ndarray) -> list[str]:
-        return self.words[np.asarray(ids, int)].tolist()
+        ids = _token_ids("ids", ids, len(self.words))
+        return self.words[ids].tolist()
 
 
 @dataclass(frozen=True, eq=False)
@@ -337,6 +338,19 @@ def _reduce(keys: np.ndarray, counts: np.ndarray, *, digits: int, base: int) -> 
     return _runs(keys[order], counts[order])
 
 
+def _token_ids(name: str, ids: object, vocab_size: int) -> np.ndarray:
+    """``ids`` as an int64 array of token ids, each in 0 .. vocab_size - 1 (ValueError/TypeError naming ``name``)."""
+    if isinstance(ids, (str, bytes)):
+        raise TypeError(f"{name} must be token ids (integers), got the text {ids!r:.40}; encode it with the vocabulary")
+    array = np.asarray(ids)
+    if array.size and not np.issubdtype(array.dtype, np.integer):
+        raise TypeError(f"{name} must be token ids (integers), got {array.dtype} values")
+    array = array.astype(np.int64, copy=False)
+    if array.size and (array.min() < 0 or array.max() >= vocab_size):
+        raise ValueError(f"{name} must be token ids from 0 to {vocab_size - 1}, got {array.min()} to {array.max()}")
+    return array
+
+
 def _one(value: object, kind: type, name: str, made_by: str) -> None:
     """TypeError naming ``name`` unless ``value`` is a ``kind`` (a list of them gets a hint)."""
     if not isinstance(value, kind):
@@ -496,8 +510,10 @@ def smoothed_probability(
 def next_token_distribution(model: NGramModel, history: Sequence[int], discount: float = 0.75) -> np.ndarray:
     """The smoothed distribution over all V ids after ``history`` (its last order - 1 ids are
     used; missing ones are ``<s>``)."""
+    _one(model, NGramModel, "model", "fit_ngram's result")
+    history = _token_ids("history", history, model.vocab_size)
     context = np.zeros(model.order - 1, np.int64)
-    history = np.asarray(history, np.int64)[-(model.order - 1) :] if model.order > 1 else np.zeros(0, np.int64)
+    history = history[-(model.order - 1) :] if model.order > 1 else np.zeros(0, np.int64)
     if history.size:
         context[-history.size :] = history
     targets = np.arange(model.vocab_size)

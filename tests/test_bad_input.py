@@ -1040,6 +1040,18 @@ def _lesson_calls_table() -> list[tuple[str, Callable, dict, dict]]:
             },
         ),
         (
+            "Vocabulary.decode",
+            corpus.vocab.decode,
+            {"ids": [2, 3]},
+            {"ids": st.sampled_from([[10**6], [-1], "the", [1.5]])},
+        ),
+        (
+            "next_token_distribution",
+            ngram.next_token_distribution,
+            {"model": bigram, "history": [2]},
+            {"history": st.sampled_from([[10**6], [-3], "the"]), "model": st.sampled_from([[bigram], None])},
+        ),
+        (
             "VAE fit",
             lambda data: vae.VAE(steps=1).fit(data),
             {"data": np.full((1, 4, 64), 0.5)},

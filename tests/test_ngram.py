@@ -520,7 +520,7 @@ def test_cli_single_paragraph_file_without_held_out(tmp_path, capsys):
     ("args", "message"),
     [
         (["--order", "0"], "order"),
-        (["--top-k", "0"], "top_k"),
+        (["--top-k", "0"], "--top-k"),
         (["--temperature", "0"], "temperature"),
         (["--policy", "replace", "--real-fraction", "0.5"], "real-fraction"),
     ],
