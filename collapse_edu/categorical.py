@@ -33,7 +33,7 @@ import numpy as np
 
 from .loop import ArrayFamily, History, ModelSource, Policy, run_generations
 from .metrics import entropy
-from .validation import as_rng, check_bool, check_choice, check_float, check_int, check_memory
+from .validation import as_rng, check_bool, check_choice, check_float, check_int, check_memory, check_probabilities
 
 DISTRIBUTIONS = ("uniform", "zipf")
 
@@ -68,21 +68,6 @@ def starting_distribution(categories: int, distribution: str = "zipf", zipf_expo
     if distribution == "uniform":
         return uniform_distribution(categories)
     return zipf_distribution(categories, zipf_exponent)
-
-
-def check_probabilities(name: str, p: object) -> np.ndarray:
-    """A 1-D probability vector: finite, non-negative, at least one category, sums to 1."""
-    try:
-        p = np.asarray(p, dtype=float)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a 1-D array of probabilities") from None
-    if p.ndim != 1 or p.size == 0:
-        raise ValueError(f"{name} must be a non-empty 1-D array of probabilities, got shape {p.shape}")
-    if not np.all(np.isfinite(p)) or np.any(p < 0):
-        raise ValueError(f"{name} must hold finite, non-negative probabilities")
-    if not np.isclose(p.sum(), 1.0, rtol=0, atol=1e-9):
-        raise ValueError(f"{name} must sum to 1, got {p.sum():.6g}")
-    return p / p.sum()
 
 
 # --------------------------------------------------------------------------- sampling helpers
@@ -153,14 +138,7 @@ class Categorical(ArrayFamily):
         return multivariate_hypergeometric(data, size, rng)
 
     def broadcast(self, model: np.ndarray, runs: int) -> np.ndarray:
-        try:
-            model = np.asarray(model, float)
-        except (TypeError, ValueError):
-            raise TypeError(f"model must be an array of category probabilities, got {type(model).__name__}") from None
-        if model.ndim < 1 or model.shape[-1] < 1 or not np.all(np.isfinite(model)) or np.any(model < 0):
-            raise ValueError(f"model must hold finite probabilities >= 0, one per category, got {model}")
-        if not np.allclose(model.sum(axis=-1), 1.0, rtol=0, atol=1e-6):
-            raise ValueError(f"model's probabilities must sum to 1, got a sum of {np.round(model.sum(axis=-1), 6)}")
+        model = check_probabilities("model", model, axis=-1, atol=1e-6)
         return np.broadcast_to(model.reshape(-1, model.shape[-1]), (runs, model.shape[-1])).copy()
 
     @staticmethod

@@ -133,16 +133,6 @@ def read_manifest(folder: Path) -> dict:
     return manifest
 
 
-def _inside_folder(folder: Path, rel: object) -> bool:
-    """Whether ``rel`` is a relative path that stays inside ``folder`` (no absolute path, no ``..`` out)."""
-    if not isinstance(rel, str) or not rel or Path(rel).is_absolute():
-        return False
-    try:
-        return (folder / rel).resolve().is_relative_to(folder.resolve())
-    except (OSError, ValueError):
-        return False
-
-
 def sync_course(folder: str | os.PathLike, source: Path | None = None, *, dry_run: bool = False) -> SyncReport:
     """Copy the course into ``folder`` or bring an earlier copy up to date; never overwrite the learner's work.
 
@@ -152,7 +142,7 @@ def sync_course(folder: str | os.PathLike, source: Path | None = None, *, dry_ru
     course are removed only if the learner never changed them. Refuses a folder inside the master
     lessons. Idempotent: a second run with the same version changes nothing.
     """
-    from .outputs import check_folder
+    from .outputs import check_folder, lies_within
 
     source = source or source_root()
     folder = check_folder(folder, protected=master_folders() + [source / "lessons"], what="lab")
@@ -198,23 +188,17 @@ def sync_course(folder: str | os.PathLike, source: Path | None = None, *, dry_ru
                 files[rel] = dict(entry) if entry else {"sha256": None, "version": None}
                 files[rel]["offered"] = new
     for rel, entry in recorded.items():
-        if rel in files or not isinstance(entry, dict) or not _inside_folder(folder, rel):
-            continue  # only files of the copy itself: a manifest that names others is not obeyed
+        ours = isinstance(rel, str) and rel and lies_within(folder / rel, folder)  # a manifest naming others is ignored
+        if rel in files or not isinstance(entry, dict) or not ours:
+            continue
         target = folder / rel
         if target.is_file() and sha256(target) == entry.get("sha256"):
             report.removed.append(rel)
         elif target.exists():
             report.left.append(rel)
     for _, target in plan:
-        for master in master_folders():
-            try:
-                inside = target.resolve().parent.is_relative_to(master.resolve())
-            except OSError:
-                inside = False
-            if inside:
-                raise ValueError(
-                    f"{target.parent} holds master lessons: lab never writes into it (choose another --dir)"
-                )
+        if any(lies_within(target.parent, master) for master in master_folders()):
+            raise ValueError(f"{target.parent} holds master lessons: lab never writes into it (choose another --dir)")
     if dry_run:
         return report
     for src, target in plan:

@@ -415,8 +415,8 @@ def run_generations(
     on (``None`` for a true model). ``progress`` shows a tqdm bar (a string sets its label).
     ``curation`` filters every synthetic part before it is mixed in (:class:`Curation`; default none).
     """
-    missing = [m for m in ("fit", "sample", "broadcast", "describe") if not callable(getattr(family, m, None))]
-    if missing or isinstance(family, type):
+    methods = ("fit", "sample", "broadcast", "describe")
+    if isinstance(family, type) or not all(callable(getattr(family, m, None)) for m in methods):
         raise TypeError(
             f"family must be a model family such as Gaussian() (with fit, sample, broadcast and describe), "
             f"got {family.__name__ + ' (the class: add ())' if isinstance(family, type) else type(family).__name__}"

@@ -8,23 +8,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from .validation import check_float, check_int, check_memory, check_numbers
+from .validation import check_float, check_int, check_memory, check_numbers, check_probabilities
 
 
 def entropy(p: np.ndarray, axis: int = -1, base: float = 2.0) -> np.ndarray:
     """Shannon entropy H(p) = -sum p log p along ``axis`` (0 log 0 = 0), in bits by default.
     ``p`` holds probabilities (>= 0, summing to 1 along ``axis``): divide counts by their total first."""
-    try:
-        p = np.asarray(p, float)
-    except (TypeError, ValueError):
-        raise TypeError(f"p must be an array of probabilities, got {type(p).__name__}") from None
-    if p.ndim == 0 or p.size == 0 or not np.all(np.isfinite(p)) or np.any(p < 0):
-        raise ValueError(f"p must be a non-empty array of finite probabilities >= 0, got {p}")
+    p = check_probabilities("p", p, axis=axis, atol=1e-6)
     base = check_float("base", base, 0.0, strict_minimum=True)
     if base == 1.0:
         raise ValueError("base must be > 0 and not 1 (2 for bits, e for nats), got 1")
-    if not np.allclose(p.sum(axis=axis), 1.0, rtol=0, atol=1e-6):
-        raise ValueError("p must sum to 1 along axis (probabilities, not counts: divide by the total first)")
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(p > 0, p * np.log(p), 0.0)
     return -terms.sum(axis=axis) / np.log(base) + 0.0  # + 0.0: no -0.0 for a single category
@@ -56,11 +49,9 @@ def distinct_n(tokens: np.ndarray, n: int = 1) -> float:
 
 def w2_gaussian(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray | float, sigma2: np.ndarray | float) -> np.ndarray:
     """2-Wasserstein distance between 1-D Gaussians: sqrt((mu1 - mu2)^2 + (sigma1 - sigma2)^2)."""
-    values = {
-        name: check_numbers(name, value, minimum=0.0 if name.startswith("sigma") else None)
-        for name, value in (("mu1", mu1), ("sigma1", sigma1), ("mu2", mu2), ("sigma2", sigma2))
-    }
-    return np.sqrt((values["mu1"] - values["mu2"]) ** 2 + (values["sigma1"] - values["sigma2"]) ** 2)
+    mu1, mu2 = check_numbers("mu1", mu1), check_numbers("mu2", mu2)
+    sigma1, sigma2 = check_numbers("sigma1", sigma1, minimum=0.0), check_numbers("sigma2", sigma2, minimum=0.0)
+    return np.sqrt((mu1 - mu2) ** 2 + (sigma1 - sigma2) ** 2)
 
 
 # --------------------------------------------------------------------------- precision and recall

@@ -171,7 +171,7 @@ def _same(a: Path, b: Path) -> bool:
         return False
 
 
-def _within(path: Path, folder: Path) -> bool:
+def lies_within(path: Path, folder: Path) -> bool:
     """Whether ``path`` lies anywhere below the folder ``folder``."""
     try:
         return folder.is_dir() and path.resolve().is_relative_to(folder.resolve())
@@ -214,14 +214,14 @@ def check_targets(
         for source in inputs:
             if _same(target, source):
                 raise ValueError(f"{name} is an input of {what}: refusing to write over it (choose another name)")
-            if _within(target, source):
+            if lies_within(target, source):
                 raise ValueError(f"{name} lies in {source}, an input folder of {what}: choose another place")
         for folder in protected:
             if _inside(target, folder):
                 raise ValueError(
                     f"{target.parent} holds the master lessons: {what} never writes into it (choose another folder)"
                 )
-            if _within(target, folder):
+            if lies_within(target, folder):
                 raise ValueError(f"{target.parent} lies in {folder}, {_MASTERS}: {what} never writes there")
         try:
             if target.is_dir():
@@ -265,6 +265,6 @@ def check_folder(folder: str | os.PathLike, *, protected: Iterable[str | os.Path
     for other in protected:
         if _same(folder, Path(other)):
             raise ValueError(f"{folder} holds the master lessons: {what} never writes into it (choose another folder)")
-        if _within(folder, Path(other)):
+        if lies_within(folder, Path(other)):
             raise ValueError(f"{folder} lies in {other}, {_MASTERS}: {what} never writes there")
     return folder

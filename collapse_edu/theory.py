@@ -12,7 +12,16 @@ import numpy as np
 from scipy.special import digamma, gammaln, ndtri, polygamma
 
 from .environment import one_blas_thread
-from .validation import check_float, check_fraction, check_int, check_keep, check_memory, check_numbers, check_times
+from .validation import (
+    check_float,
+    check_fraction,
+    check_int,
+    check_keep,
+    check_memory,
+    check_numbers,
+    check_probabilities,
+    check_times,
+)
 
 # --------------------------------------------------------------------------- Gaussian
 # Refitting N(mu, sigma^2) to n of its own samples (Shumailov et al., Nature 2024):
@@ -379,8 +388,6 @@ def _categorical_policy(policy: str, real_fraction: float) -> tuple[str, float]:
 
 
 def _probability_vector(p0: object) -> np.ndarray:
-    from .categorical import check_probabilities
-
     return check_probabilities("p0", p0)
 
 

@@ -102,6 +102,21 @@ def check_numbers(name: str, value: object, minimum: float | None = None) -> np.
     return numbers_
 
 
+def check_probabilities(name: str, value: object, *, axis: int | None = None, atol: float = 1e-9) -> np.ndarray:
+    """Probabilities: finite, >= 0 and summing to 1. ``axis=None``: one non-empty 1-D vector, returned
+    renormalised; otherwise an array whose slices along ``axis`` each sum to 1, returned as it is."""
+    p = check_numbers(name, value, minimum=0.0)
+    if p.size == 0 or p.ndim == 0 or (axis is None and p.ndim != 1):
+        shape = "1-D array" if axis is None else "array"
+        raise ValueError(f"{name} must be a non-empty {shape} of probabilities, got shape {p.shape}")
+    sums = p.sum() if axis is None else p.sum(axis=axis)
+    if not np.allclose(sums, 1.0, rtol=0, atol=atol):
+        raise ValueError(
+            f"{name} must sum to 1 (probabilities, not counts: divide by the total), got {np.round(sums, 6)}"
+        )
+    return p / sums if axis is None else p
+
+
 def check_times(name: str, value: object, *, integer: bool = False) -> np.ndarray:
     """Generation numbers (a scalar or an array): finite and >= 0, whole numbers if ``integer``."""
     times = check_numbers(name, value, minimum=0.0)
