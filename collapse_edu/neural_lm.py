@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import hashlib
 import json
 import math
 from collections.abc import Iterator, Sequence
@@ -629,14 +630,71 @@ def train_base(
 
 
 _BASES: dict[int, TinyTransformer] = {}
+BASE_FILE = "neural_lm_base.npz"  #: generation 0 of seed 0, stored by ``benchmarks/neural_lm_base.py``
+
+
+def base_recipe(corpus: TextCorpus, seed: int = 0, training: TrainConfig | None = None) -> dict:
+    """What a generation-0 network of :func:`train_base` depends on: the model settings (the
+    defaults), the ``training`` settings (default: the defaults), ``seed``, and a digest of the
+    corpus's training and held-out token ids. A stored base is used only for its own recipe."""
+    digest = hashlib.sha256()
+    for part in (corpus.train, corpus.held_out):
+        digest.update(np.ascontiguousarray(part.ids, dtype=np.int64).tobytes())
+        digest.update(np.ascontiguousarray(part.offsets, dtype=np.int64).tobytes())
+    return {
+        "model": asdict(ModelConfig(len(corpus.vocab))),
+        "training": asdict(training or TrainConfig()),
+        "seed": int(seed),
+        "corpus_sha256": digest.hexdigest(),
+    }
+
+
+def save_base(
+    net: TinyTransformer,
+    corpus: TextCorpus,
+    seed: int = 0,
+    training: TrainConfig | None = None,
+    path: str | None = None,
+) -> str:
+    """Store a generation-0 network, trained by :func:`train_base` with these arguments, with its
+    :func:`base_recipe` (float32, compressed). Returns the path written."""
+    if not isinstance(net, TinyTransformer) or net.config != ModelConfig(len(corpus.vocab)):
+        raise ValueError("net must be a TinyTransformer with the default model settings for this corpus")
+    from pathlib import Path
+
+    target = Path(path) if path is not None else RESULTS_DIR / BASE_FILE
+    weights = {name: value.detach().cpu().numpy() for name, value in net.state_dict().items()}
+    recipe = json.dumps(base_recipe(corpus, seed, training), sort_keys=True)
+    np.savez_compressed(target, recipe=np.array(recipe), **weights)
+    return str(target)
+
+
+def stored_base(corpus: TextCorpus, seed: int = 0, path: str | None = None) -> TinyTransformer | None:
+    """The stored generation-0 network (``collapse_edu/results/neural_lm_base.npz`` or ``path``) if
+    its recipe is this corpus's, this seed's and today's defaults (:func:`base_recipe`), else None."""
+    from pathlib import Path
+
+    target = Path(path) if path is not None else RESULTS_DIR / BASE_FILE
+    if not target.is_file():
+        return None
+    with np.load(target, allow_pickle=False) as stored:
+        if json.loads(str(stored["recipe"])) != base_recipe(corpus, seed):
+            return None
+        weights = {name: torch.from_numpy(stored[name]) for name in stored.files if name != "recipe"}
+    net = TinyTransformer(ModelConfig(len(corpus.vocab)))
+    net.load_state_dict(weights)
+    return net.eval()
 
 
 def base_model(seed: int = 0, *, progress: bool = False) -> TinyTransformer:
-    """Generation 0 of the embedded corpus with the default settings (:func:`train_base`), trained
-    once per session and then reused."""
+    """Generation 0 of the embedded corpus with the default settings: the stored network
+    (:func:`stored_base`, what ``train_base(None, seed=0)`` trains in about 20 s on one core) when
+    there is one for ``seed``, else trained by :func:`train_base` (a progress bar with ``progress``);
+    made once per session and then reused."""
     seed = check_int("seed", seed, minimum=0)
     if seed not in _BASES:
-        _BASES[seed] = train_base(None, seed=seed, progress=progress)
+        corpus = load_corpus(None)
+        _BASES[seed] = stored_base(corpus, seed) or train_base(corpus, seed=seed, progress=progress)
     return _BASES[seed]
 
 

@@ -28,7 +28,7 @@ from collapse_edu.neural_lm import (
     simulate_transformer,
     train,
 )
-from collapse_edu.ngram import Sentences, prepare_corpus
+from collapse_edu.ngram import Sentences, load_corpus, prepare_corpus
 
 TEXT = """The cat sat on the mat. The dog sat on the log! Did the cat see the dog?
 
@@ -365,3 +365,26 @@ def test_cli_simulate_transformer(corpus, tmp_path, capsys):
         with pytest.raises(SystemExit) as stop:
             cli.main([*args, *bad])
         assert stop.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_a_stored_base_is_used_only_for_its_own_recipe(corpus, tmp_path):
+    quick = TrainConfig(epochs=1, batch_size=8)
+    net = neural_lm.train_base(corpus, training=quick, seed=5)
+    path = str(tmp_path / "base.npz")
+    assert neural_lm.save_base(net, corpus, seed=5, training=quick, path=path) == path
+    assert neural_lm.stored_base(corpus, seed=5, path=path) is None  # trained otherwise than the defaults
+    neural_lm.save_base(net, corpus, seed=5, path=path)  # (as if) trained with the defaults
+    loaded = neural_lm.stored_base(corpus, seed=5, path=path)
+    assert loaded is not None and _same(loaded.state_dict(), net.state_dict())
+    assert neural_lm.stored_base(corpus, seed=6, path=path) is None  # another seed
+    assert neural_lm.stored_base(load_corpus(None), seed=5, path=path) is None  # another corpus
+    assert neural_lm.stored_base(corpus, seed=5, path=str(tmp_path / "none.npz")) is None
+    with pytest.raises(ValueError, match="net must be a TinyTransformer"):
+        neural_lm.save_base(TinyTransformer(ModelConfig(len(corpus.vocab), **TINY)), corpus, path=path)
+
+
+def test_the_shipped_base_is_current_and_base_model_loads_it():
+    stored = neural_lm.stored_base(load_corpus(None), seed=0)
+    assert stored is not None, "results/neural_lm_base.npz is stale: run python benchmarks/neural_lm_base.py"
+    neural_lm._BASES.pop(0, None)
+    assert _same(neural_lm.base_model(0).state_dict(), stored.state_dict())

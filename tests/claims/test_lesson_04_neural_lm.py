@@ -16,6 +16,7 @@ import re
 
 import numpy as np
 import pytest
+import torch
 from claimlib import assert_in_lesson, checked_output, checker_tests, claim, notebook, numbers_in
 
 from collapse_edu import neural_lm, ngram
@@ -125,7 +126,6 @@ def test_section_times_add_up_to_the_header_and_metadata():
     LESSON,
     "The corpus, the held-out split and the vocabulary are lesson 03's: the prose of the Python language "
     "reference shipped with the package, 10% of its documents held out as unseen real text",
-    "The next cell trains generation 0 on the 2,130 real training sentences.",
     "is generation 0 fine-tuned on the 2,130 sentences written by model $t - 1$",
 )
 def test_corpus_is_lesson_03s(corpus):
@@ -137,6 +137,25 @@ def test_corpus_is_lesson_03s(corpus):
 
 
 # --------------------------------------------------------------------------- generation 0 vs the bigram
+
+
+@claim(
+    LESSON,
+    "The next cell loads generation 0: the transformer trained from scratch on the 2,130 real training sentences "
+    "(8 passes, 536 AdamW steps).",
+    "`neural_lm.train_base(corpus, seed=0, progress=True)` trains it again, with a progress bar, and on the course "
+    "machine gives the stored weights bit for bit.",
+)
+def test_the_stored_generation_0_is_what_train_base_trains(corpus):
+    assert "base = neural_lm.base_model(seed=0)" in code("l04train")
+    stored = neural_lm.stored_base(corpus, seed=0)
+    assert stored is not None  # the stored file's recipe is today's defaults and corpus
+    trained = neural_lm.train_base(corpus, seed=0, progress=False)
+    assert stored.state_dict().keys() == trained.state_dict().keys()
+    assert all(torch.equal(stored.state_dict()[k], trained.state_dict()[k]) for k in stored.state_dict())
+    training = neural_lm.TrainConfig()
+    steps = np.ceil(training.epochs * np.ceil(len(corpus.train) / training.batch_size))
+    assert training.epochs == 8 and steps == 536 and len(corpus.train) == 2130
 
 
 @claim(
