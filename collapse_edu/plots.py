@@ -164,6 +164,8 @@ def image_grid(
     ax.set_xticks([])
     ax.set_yticks([])
     ax.grid(False)
+    for spine in ax.spines.values():  # no frame line along two sides of the picture
+        spine.set_visible(False)
 
 
 def legend_outside(fig: plt.Figure, axes: Sequence[plt.Axes]) -> None:
@@ -179,8 +181,9 @@ def plain_log_ticks(ax: plt.Axes, max_labels: int = 7) -> None:
     Every power of ten is labelled (every k-th when more than ``max_labels`` decades are in view;
     the others get unlabelled ticks); across up to six decades the minor ticks at 2-9 times a power
     of ten show, and across up to three those at 2, 3 and 5 are labelled, so labels never crowd. A
-    range inside one decade labels its minor ticks, and a range narrower than that gets evenly
-    spaced ticks, so the axis always names at least two values. The ticks are computed once here
+    range inside one decade labels its minor ticks; a range narrower than a decade that those would
+    leave with fewer than four names, or with an end more than 25% beyond the nearest name, gets
+    evenly spaced ticks instead, so every part of the axis can be read. The ticks are computed once here
     rather than at every draw, which keeps a redrawn figure cheap."""
     low, high = sorted(ax.get_ylim())
     if not (np.isfinite(low) and np.isfinite(high) and 0 < low < high):
@@ -203,7 +206,9 @@ def plain_log_ticks(ax: plt.Axes, max_labels: int = 7) -> None:
             labelled = [y for y in between if round(y / 10 ** np.floor(np.log10(y)), 6) in (2, 3, 5)]
         if len(major) + len(labelled) < 2:  # a range inside one decade: name every minor tick
             labelled = between
-    if len(major) + len(labelled) < 2:  # narrower still: evenly spaced plain numbers
+    named = sorted({*major, *labelled})
+    sparse = len(named) < 4 or named[0] / low > 1.25 or high / named[-1] > 1.25  # an end of the axis unnamed
+    if len(named) < 2 or (high / low < 10 and sparse):  # less than a decade in view: evenly spaced plain numbers
         major, minor, labelled = inside(MaxNLocator(5, steps=[1, 2, 2.5, 5, 10]).tick_values(low, high)), [], []
     ax.set_yticks(major, [label(y) for y in major])
     minor = sorted(set(minor))

@@ -107,6 +107,9 @@ def labelled_ticks(ax: plt.Axes) -> dict[float, str]:
         (0.07, 1.14, ["0.1", "0.2", "0.3", "0.5", "1"]),  # a decade and a bit: 2, 3 and 5 named too
         (0.67, 1.07, ["0.7", "0.8", "0.9", "1"]),  # inside one decade: every minor tick named
         (0.985, 1.009, ["0.985", "0.99", "0.995", "1", "1.005"]),  # narrower: evenly spaced
+        (60, 145, ["60", "80", "100", "120", "140"]),  # 60-100 would leave the top third unnamed
+        (0.4, 1.25, ["0.4", "0.6", "0.8", "1", "1.2"]),  # 0.5 and 1 only would be too few
+        (150, 400, ["150", "200", "250", "300", "350", "400"]),
         (2e-5, 5.0, ["0.0001", "0.001", "0.01", "0.1", "1"]),  # six decades: powers of ten only
         (1e-12, 2.0, ["1e-12", "1e-10", "1e-08", "1e-06", "0.0001", "0.01", "1"]),  # 13: every second
     ],
@@ -137,10 +140,10 @@ def test_text_and_neural_dashboards_use_the_same_plain_log_ticks():
 
 
 def test_variance_axis_names_two_values_when_the_variance_barely_falls():
-    """n = 1000 over 200 generations keeps E[sigma^2] between about 0.7 and 1: the axis names
-    0.7, 0.8, 0.9 and 1 (a power-of-ten-only axis would show the single label 1)."""
+    """n = 1000 over 200 generations keeps E[sigma^2] between about 0.8 and 1: the axis names
+    0.8, 0.85, 0.9, 0.95 and 1 (a power-of-ten-only axis would show the single label 1)."""
     right = g.sigma_collapse(n=1000).get_axes()[1]
-    assert [t for _, t in sorted(labelled_ticks(right).items())][-3:] == ["0.8", "0.9", "1"]
+    assert [t for _, t in sorted(labelled_ticks(right).items())] == ["0.8", "0.85", "0.9", "0.95", "1"]
 
 
 def test_widget_check_redraws_with_its_argument():

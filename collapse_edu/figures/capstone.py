@@ -13,7 +13,7 @@ import numpy as np
 
 from ..capstone import CURVE_NOISE, PolynomialFit, RunLog
 from ..monitor import VERDICTS, Report
-from ..plots import finish, new_figure, plot_line
+from ..plots import finish, new_figure, plain_log_ticks, plot_line
 from ..validation import check_choice
 
 VIEWS = {
@@ -95,9 +95,12 @@ def overfitting_figure(
     left.plot(
         grid, np.sin(np.pi * grid), color="0.4", linestyle="--", linewidth=2, marker="", label=r"truth $\sin(\pi x)$"
     )
+    reach = 2.5  # at least the truth's range and the noisy points, and every curve shown in full
     for i, t in enumerate(shown):
-        plot_line(left, grid, fit.predict(grid, t), label=f"after {t:,} steps", i=i)
-    left.set_ylim(-2.5, 2.5)
+        predicted = fit.predict(grid, t)
+        reach = max(reach, 1.1 * float(np.abs(predicted).max()))
+        plot_line(left, grid, predicted, label=f"after {t:,} steps", i=i)
+    left.set_ylim(-reach, reach)
     finish(left, title=f"A degree-{fit.degree} polynomial", xlabel="x", ylabel="y", loc="lower right")
     plot_line(right, steps, train, label="training error", i=0)
     plot_line(right, steps, heldout, label="held-out error", i=1)
@@ -106,6 +109,7 @@ def overfitting_figure(
     )
     right.set_xscale("log")
     right.set_yscale("log")
+    plain_log_ticks(right)
     finish(right, title="Training and held-out error", xlabel="gradient-descent steps", ylabel="mean squared error")
     return fig
 

@@ -217,14 +217,15 @@ def digit_curation_grids(
     for g in generations:
         if g not in stored:
             raise ValueError(f"generations must be among the stored {stored}, got {g}")
+    # 4 x 5 digits per panel: nearly square, so the digits fill the panel instead of a thin strip
     fig, axes = new_figure(
-        len(generations), len(settings), width=2.6 * len(generations), height=1.1 * len(settings) + 0.8
+        len(generations), len(settings), width=2.6 * len(generations), height=2.2 * len(settings) + 0.8
     )
     axes = axes.reshape(len(settings), len(generations))
     for i, setting in enumerate(settings):
         for j, g in enumerate(generations):
             images = sorted_by_class(decode_images(grids[setting][stored.index(g)])).reshape(-1, 8, 8)
-            image_grid(axes[i, j], images, rows=2, cols=10, title=f"generation {g}" if i == 0 else "")
+            image_grid(axes[i, j], images, rows=4, cols=5, title=f"generation {g}" if i == 0 else "")
         axes[i, 0].set_ylabel(_GRID_LABELS.get(setting, setting), fontsize=10)
     fig.suptitle(FAMILY_LABELS[family])
     return fig

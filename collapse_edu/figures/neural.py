@@ -112,7 +112,7 @@ def word_loss(
     text), word ids aligned), with the resampling theory e^-c dashed. Right: the share of the real
     words of each :data:`~collapse_edu.neural_lm.COUNT_BUCKETS` bucket still in generation t's
     training text (``surviving``: shape (generations, buckets)), each with the branching-process
-    theory of resampling with exact counts (lesson 03) dashed: 1 - q_(t-1)^c averaged over the
+    theory of resampling with exact counts (lesson 03) dotted: 1 - q_(t-1)^c averaged over the
     bucket's words (``real_counts``: the real count of every word)."""
     from ..neural_lm import bucket_of
 
@@ -137,11 +137,12 @@ def word_loss(
     shades = plt.get_cmap("viridis")(np.linspace(0.0, 0.85, surviving.shape[1]))
     for b in range(surviving.shape[1]):
         counts = real_counts[buckets == b]
-        style = {**series_style(b), "color": shades[b]}
+        # data solid with markers, theory dotted without: line style alone tells them apart
+        style = {**series_style(b), "color": shades[b], "linestyle": "-"}
         right.plot(generations, surviving[:, b] / counts.size, label=BUCKET_LABELS[b], **style)
         theory = vocabulary_survival(counts, np.maximum(generations - 1, 0)) / counts.size
-        right.plot(generations, theory, color=shades[b], **THEORY_STYLE)
-    legend_key(right, "theory: resampling with exact counts")
+        right.plot(generations, theory, color=shades[b], **{**THEORY_STYLE, "linestyle": ":"})
+    legend_key(right, "theory: resampling with\nexact counts (dotted,\nin each bucket's colour)", linestyle=":")
     right.set_ylim(0, 1.02)
     right.set_xticks(generations[::2])
     finish(right, title=f"Real words still in the training text ({label})", xlabel="generation",

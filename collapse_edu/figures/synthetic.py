@@ -204,7 +204,9 @@ def regression_workflows(
     ax.set_yscale("log")
     finish(
         ax,
-        title=f"Linear regression, d = {dim}, T = {samples}, {design} X (bands: 5-95% of runs)",
+        title=f"Linear regression, d = {dim}, T = {samples}, {design} X"
+        + (" (fresh-real: fresh X)" if "fresh-real" in policies and design != "fresh" else "")
+        + "; bands: 5-95% of runs",
         xlabel="generation t",
         ylabel="test error |w_t - w*|^2",
         legend=False,
@@ -396,7 +398,9 @@ def random_features(
         ylabel="test error",
         loc="upper left",
     )
-    finish(right, title="Same runs: mixed minus clean", xlabel="width m", ylabel="extra test error", loc="lower right")
+    finish(right, title="Same runs: mixed minus clean", xlabel="width m", ylabel="extra test error", legend=False)
+    # below the axes: inside, it would cover the band, which reaches far above and below 0 near the threshold
+    right.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), fontsize=10, ncols=2)
     return fig
 
 
