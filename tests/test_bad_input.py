@@ -1246,6 +1246,35 @@ def test_fresh_real_without_a_fraction_is_refused():
         simulate_gaussian(5, 2, 2, policy="fresh-real")
 
 
+FIGURES_WITH_SEEDS = (
+    ("categorical", "real_samples_not_fraction"),
+    ("categorical", "fresh_real_vocabulary"),
+    ("categorical", "fixation_figure"),
+    ("categorical", "heterozygosity_decay"),
+    ("gaussian", "fast_vs_direct"),
+    ("gaussian", "w2_distance"),
+    ("gaussian", "density_snapshots"),
+    ("synthetic", "tail_cut_scaling"),
+    ("synthetic", "strong_collapse"),
+    ("synthetic", "biased_sampling"),
+    ("synthetic", "regression_workflows"),
+    ("synthetic", "gaussian_workflows"),
+    ("text", "generated_text"),
+)
+
+
+@pytest.mark.parametrize(("module", "name"), FIGURES_WITH_SEEDS)
+@pytest.mark.parametrize("seed", [None, -1, 1.5, "3"])
+def test_figure_functions_refuse_a_bad_seed_by_name(module, name, seed):
+    """Figures that derive seeds (seed + i) check ``seed`` first, before any simulation runs."""
+    import importlib
+
+    function = getattr(importlib.import_module(f"collapse_edu.figures.{module}"), name)
+    needed = {"run": None} if name == "generated_text" else {}  # the seed is checked before the run is used
+    with pytest.raises((TypeError, ValueError), match="^seed"):
+        function(seed=seed, **needed)
+
+
 # --------------------------------------------------------------------------- counting (not a test)
 
 

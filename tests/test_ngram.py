@@ -532,3 +532,13 @@ def test_cli_errors_are_one_line(args, message, capsys, tmp_path):
         cli.main(["simulate", "ngram", "--generations", "1", "--corpus", str(path), *args])
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_a_single_model_or_one_per_run_is_broadcast():
+    from collapse_edu.ngram import NGram
+
+    family, model = NGram(order=2, vocab_size=5), object()
+    assert family.broadcast(model, 3) == [model] * 3 == family.broadcast([model], 3)
+    assert family.broadcast([1, 2, 3], 3) == [1, 2, 3]
+    with pytest.raises(ValueError, match="model must be one model or a list of 3"):
+        family.broadcast([1, 2], 3)

@@ -226,6 +226,7 @@ def heterozygosity_decay(
     5-95% of runs), each against its exact expectation, with the "all real data" reference
     H0 (1 - 1/n): a model fitted to n fresh real draws every generation (fresh-real with r = 1).
     Left: all three on the full scale; right: the two that hold, enlarged."""
+    seed = check_int("seed", seed, minimum=0)
     p0 = uniform_distribution(categories)
     h0 = theory.heterozygosity_of(p0)
     all_real = float(theory.expected_heterozygosity(1, n, h0, "fresh-real", 1.0))
@@ -267,6 +268,7 @@ def fixation_figure(
 ) -> plt.Figure:
     """Left: histogram of the generation at which one category is left, with the diffusion
     formula's mean. Right: mean time against the number of categories K (it tends to 2n)."""
+    seed = check_int("seed", seed, minimum=0)
     history = simulate_categorical(uniform_distribution(categories), n=n, generations=10 * n, runs=runs, seed=seed)
     times = fixation_times(history)
     done = times[times > 0]
@@ -333,6 +335,7 @@ def fresh_real_vocabulary(
     """Surviving vocabulary with no real data (replace) and with a fraction r of fresh real draws
     each generation (mean and 5-95% of runs), against the exact expectations, and the "all real
     data" reference sum_i 1 - (1 - p_i)^n: what a model fitted to n real draws keeps."""
+    seed = check_int("seed", seed, minimum=0)
     p0 = zipf_distribution(categories, zipf_exponent)
     fig, (ax,) = new_figure(1, width=9, height=4.8)
     all_real = theory.expected_surviving_one_step(p0, n)
@@ -368,6 +371,7 @@ def real_samples_not_fraction(
     """Spread (standard deviation over runs) of one category's frequency under fresh-real, for
     settings (n, r), against the exact variance: equal n_r = r n wander about equally far whatever
     the fraction. Dotted: the "all real data" reference, a model fitted to n real draws (r = 1)."""
+    seed = check_int("seed", seed, minimum=0)
     fig, (ax,) = new_figure(1, width=9, height=4.8)
     for j, n in enumerate(sorted({n for n, _ in settings})):
         ax.axhline(

@@ -166,6 +166,7 @@ def density_snapshots(
 ) -> plt.Figure:
     """One typical run (the run with the median sigma at the last snapshot): the n samples each
     snapshot generation produces, its fitted density, and the original N(0, 1) with its 3-sigma tails."""
+    seed = check_int("seed", seed, minimum=0)
     snapshots = [check_int("snapshots", s, minimum=0) for s in snapshots]
     if not snapshots or sorted(set(snapshots)) != snapshots:
         raise ValueError(f"snapshots must be increasing generation numbers, got {snapshots}")
@@ -325,6 +326,7 @@ def unbiased_paradox(n: int = 100, generations: int = 200, runs: int = 4000, see
 def w2_distance(n: int = 100, generations: int = 200, runs: int = 2000, seed: int = 0) -> plt.Figure:
     """Squared 2-Wasserstein distance of each fitted model to the original N(0, 1): mean over runs
     for both estimators against :func:`theory.expected_w2_squared`, and its two parts for the MLE."""
+    seed = check_int("seed", seed, minimum=0)
     n, generations, runs = _check_common(n, generations, runs)
     fig, (left, right) = new_figure(2, width=12, height=4.6)
     for i, ddof in enumerate((0, 1)):
@@ -348,6 +350,7 @@ def w2_distance(n: int = 100, generations: int = 200, runs: int = 2000, seed: in
 def fast_vs_direct(n: int = 100, generations: int = 100, runs: int = 2000, seed: int = 0) -> plt.Figure:
     """The exact fast path (sufficient statistics) against the direct path (n samples per
     generation): histograms of log sigma_T with the theory's normal approximation, and a QQ plot."""
+    seed = check_int("seed", seed, minimum=0)
     n, generations, runs = _check_common(n, generations, runs)
     fast = simulate_gaussian(n=n, generations=generations, runs=runs, fast=True, seed=seed)["sigma"][-1]
     direct = simulate_gaussian(n=n, generations=generations, runs=runs, fast=False, seed=seed + 1)["sigma"][-1]

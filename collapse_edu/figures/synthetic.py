@@ -15,7 +15,7 @@ from ..loop import POLICIES, History
 from ..plots import THEORY_STYLE, finish, legend_key, new_figure, plot_band, plot_theory, series_style
 from ..regression import random_features_errors, simulate_regression, strong_collapse_errors
 from ..scaling import simulate_memoriser
-from ..validation import check_choice, check_fraction
+from ..validation import check_choice, check_fraction, check_int
 
 SUBSAMPLE_RUNS = 100  # accumulate-subsample keeps every sample: fewer runs keep it fast and small
 #: Theory in this lesson's figures: thin black dashes drawn over the simulation (``plot_theory(on_top=True)``),
@@ -108,6 +108,7 @@ def gaussian_workflows(
 ) -> plt.Figure:
     """Simulate every policy of the 1-D Gaussian loop (seed + i for the i-th; accumulate-subsample with
     at most SUBSAMPLE_RUNS runs) and draw them with :func:`draw_gaussian_workflows`."""
+    seed = check_int("seed", seed, minimum=0)
     real_fraction = check_fraction("real_fraction", real_fraction)
     histories = []
     for i, policy in enumerate(policies):
@@ -166,6 +167,7 @@ def regression_workflows(
 ) -> plt.Figure:
     """Test error |w_t - w*|^2 of recursive least squares per policy (log scale), with c t, c sum 1/i^2
     and the fresh-real recursion. fresh-real always draws fresh features (it has no fixed-X form)."""
+    seed = check_int("seed", seed, minimum=0)
     real_fraction = check_fraction("real_fraction", real_fraction)
     fig, (ax,) = new_figure(1, width=9, height=5)
     c = theory.regression_constant(dim, samples)
@@ -257,6 +259,7 @@ def biased_sampling(
     of fresh real data (mean and 5-95% band, solid; thin black dashed, on top: exact recursion; dotted, right
     of the curves: fixed point).
     Right: the fixed point against lambda for a few r, simulated (markers) and derived (lines)."""
+    seed = check_int("seed", seed, minimum=0)
     real_fraction = check_fraction("real_fraction", real_fraction)
     fig, (left, right) = new_figure(2, width=13, height=4.8)
     t = np.arange(generations + 1)
@@ -318,6 +321,7 @@ def strong_collapse(
     w* + delta: median and 5-95% band (solid), the formula E[...] (thin black dashed, on top) and the floor
     p^2 |delta|^2 (dotted).
     ``styles``: the house-style index of each fraction's series (default 0, 1, 2, ...)."""
+    seed = check_int("seed", seed, minimum=0)
     styles = range(len(fractions)) if styles is None else styles
     if len(styles) != len(fractions):
         raise ValueError(f"styles must give one style index per fraction ({len(fractions)}), got {len(styles)}")
@@ -410,6 +414,7 @@ def tail_cut_scaling(
     """Zipf memoriser: test error against training size T for clean data and for data whose tail
     was cut at rank k: simulation (median, 5-95%, solid), exact expectation (thin black dashed, on top), the
     clean power law T^-(1 - 1/beta) (wide grey) and the lost tail mass (dotted)."""
+    seed = check_int("seed", seed, minimum=0)
     sizes = np.unique(np.logspace(1, 6, 11).astype(int))
     fig, (ax,) = new_figure(1, width=9, height=5.2)
     for i, k in enumerate(cutoffs):

@@ -106,6 +106,7 @@ def collapse_dashboard(
 def generated_text(run: NGramRun, generations: Sequence[int] = (0, 1, 5, 10, 20), count: int = 3, seed: int = 0):
     """Sentences per generation: real sentences for generation 0, samples of model t otherwise
     (the models must be kept: ``simulate_ngram(..., keep_models=True)``)."""
+    seed = check_int("seed", seed, minimum=0)
     count = check_int("count", count, minimum=1)
     texts = {}
     rng = np.random.default_rng(seed)
