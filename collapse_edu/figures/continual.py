@@ -144,17 +144,19 @@ def _curves(
         T = len(by_key[(methods[0], scenario)][0])
         tasks = np.arange(1, T + 1)
         seeds = len(by_key[(methods[0], scenario)])
+        theory_at = tasks  # fine-tuning's theory is drawn where fine-tuning's markers are, shift included
         for n, method in enumerate(methods):
             values = _per_seed(by_key, method, scenario, column)
             shift = tasks + 0.09 * (n - (len(methods) - 1) / 2)  # side by side: equal medians stay visible
             median_and_range(ax, tasks, values, label=METHOD_LABELS[method], i=METHODS.index(method), shift=shift)
+            theory_at = shift if method == "finetune" else theory_at
         if column is None and scenario == "class-incremental":
-            ax.plot(tasks, class_incremental_finetune_prediction(tasks), **THEORY_LINE,
+            ax.plot(theory_at, class_incremental_finetune_prediction(tasks), **THEORY_LINE,
                     label="theory, fine-tuning: 1 / tasks seen")  # fmt: skip
         elif column is not None and scenario == "class-incremental":
             forgotten = np.where(tasks - 1 > column, 0.0, np.nan)
             forgotten[column] = 1.0
-            ax.plot(tasks, forgotten, **THEORY_LINE, label="theory, fine-tuning: forgets all")
+            ax.plot(theory_at, forgotten, **THEORY_LINE, label="theory, fine-tuning: forgets all")
         chance = 0.5 if scenario == "task-incremental" else 1.0 / (2 * tasks)
         ax.plot(tasks, np.broadcast_to(chance, tasks.shape), color="0.45", linestyle=(0, (1, 2.5)), marker="", lw=2,
                 label="chance")  # fmt: skip

@@ -35,6 +35,7 @@ def replay_accuracy(summary: Mapping, methods: Sequence[str] = REPLAY_METHODS) -
     fig, (left, zoom, right) = new_figure(3, width=16, height=5.2)
     seeds = len(summary["seeds"])
     lowest = 1.0
+    theory_at = None  # fine-tuning's theory is drawn where fine-tuning's markers are, shift included
     for n, method in enumerate(methods):
         if method not in runs:
             raise ValueError(f"methods must be among {', '.join(runs)}; got {method!r}")
@@ -48,7 +49,8 @@ def replay_accuracy(summary: Mapping, methods: Sequence[str] = REPLAY_METHODS) -
             median_and_range(zoom, tasks, average, label=label, i=i, shift=shift)
             lowest = min(lowest, float(average.min()))
         median_and_range(right, tasks, matrices[:, :, 0].T, label=label, i=i, shift=shift)
-    left.plot(tasks, class_incremental_finetune_prediction(tasks), **THEORY_LINE,
+        theory_at = shift if method == "finetune" else theory_at
+    left.plot(tasks if theory_at is None else theory_at, class_incremental_finetune_prediction(tasks), **THEORY_LINE,
               label="theory, fine-tuning: 1 / tasks seen")  # fmt: skip
     for ax in (left, zoom, right):
         ax.set_xticks(tasks)
