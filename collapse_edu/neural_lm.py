@@ -38,6 +38,7 @@ import json
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -633,6 +634,11 @@ _BASES: dict[int, TinyTransformer] = {}
 BASE_FILE = "neural_lm_base.npz"  #: generation 0 of seed 0, stored by ``benchmarks/neural_lm_base.py``
 
 
+def _results_file(path: str | None, name: str) -> Path:
+    """``path`` if given, else the package's stored result ``name`` (``collapse_edu/results/``)."""
+    return Path(path) if path is not None else RESULTS_DIR / name
+
+
 def base_recipe(corpus: TextCorpus, seed: int = 0, training: TrainConfig | None = None) -> dict:
     """What a generation-0 network of :func:`train_base` depends on: the model settings (the
     defaults), the ``training`` settings (default: the defaults), ``seed``, and a digest of the
@@ -660,9 +666,7 @@ def save_base(
     :func:`base_recipe` (float32, compressed). Returns the path written."""
     if not isinstance(net, TinyTransformer) or net.config != ModelConfig(len(corpus.vocab)):
         raise ValueError("net must be a TinyTransformer with the default model settings for this corpus")
-    from pathlib import Path
-
-    target = Path(path) if path is not None else RESULTS_DIR / BASE_FILE
+    target = _results_file(path, BASE_FILE)
     weights = {name: value.detach().cpu().numpy() for name, value in net.state_dict().items()}
     recipe = json.dumps(base_recipe(corpus, seed, training), sort_keys=True)
     np.savez_compressed(target, recipe=np.array(recipe), **weights)
@@ -672,9 +676,7 @@ def save_base(
 def stored_base(corpus: TextCorpus, seed: int = 0, path: str | None = None) -> TinyTransformer | None:
     """The stored generation-0 network (``collapse_edu/results/neural_lm_base.npz`` or ``path``) if
     its recipe is this corpus's, this seed's and today's defaults (:func:`base_recipe`), else None."""
-    from pathlib import Path
-
-    target = Path(path) if path is not None else RESULTS_DIR / BASE_FILE
+    target = _results_file(path, BASE_FILE)
     if not target.is_file():
         return None
     with np.load(target, allow_pickle=False) as stored:
@@ -789,9 +791,7 @@ RESULTS_FILE = "neural_lm_runs.json"  #: the precomputed runs (``benchmarks/neur
 def load_runs(path: str | None = None) -> dict:
     """The precomputed multi-seed runs of lesson 04 from ``collapse_edu/results/`` (or ``path``):
     settings, seeds, and per policy and seed one value per generation of every metric."""
-    from pathlib import Path
-
-    target = Path(path) if path is not None else RESULTS_DIR / RESULTS_FILE
+    target = _results_file(path, RESULTS_FILE)
     if not target.is_file():
         raise FileNotFoundError(f"no precomputed runs at {target}: make them with python benchmarks/neural_lm_runs.py")
     return json.loads(target.read_text(encoding="utf-8"))

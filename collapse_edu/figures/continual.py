@@ -31,6 +31,18 @@ TASK_NAMES = ("0/1", "2/3", "4/5", "6/7", "8/9")
 THEORY_LINE = {"color": "black", "zorder": 5, **THEORY_STYLE, "linewidth": 1.6}
 
 
+def side_by_side(x: np.ndarray, n: int, count: int, step: float) -> np.ndarray:
+    """``x`` moved sideways for the n-th of ``count`` series drawn side by side (``step`` apart,
+    centred on ``x``), so that equal medians stay visible."""
+    return np.asarray(x, float) + step * (n - (count - 1) / 2)
+
+
+def finetune_position(x: np.ndarray, methods: Sequence[str], step: float) -> np.ndarray:
+    """Where fine-tuning's markers are drawn (:func:`side_by_side`), so its theory line runs through
+    them; ``x`` itself when fine-tuning is not drawn."""
+    return side_by_side(x, methods.index("finetune"), len(methods), step) if "finetune" in methods else x
+
+
 def median_and_range(
     ax: plt.Axes, x: np.ndarray, runs: np.ndarray, *, label: str, i: int, shift: np.ndarray | None = None
 ) -> None:
@@ -144,12 +156,11 @@ def _curves(
         T = len(by_key[(methods[0], scenario)][0])
         tasks = np.arange(1, T + 1)
         seeds = len(by_key[(methods[0], scenario)])
-        theory_at = tasks  # fine-tuning's theory is drawn where fine-tuning's markers are, shift included
         for n, method in enumerate(methods):
             values = _per_seed(by_key, method, scenario, column)
-            shift = tasks + 0.09 * (n - (len(methods) - 1) / 2)  # side by side: equal medians stay visible
+            shift = side_by_side(tasks, n, len(methods), 0.09)
             median_and_range(ax, tasks, values, label=METHOD_LABELS[method], i=METHODS.index(method), shift=shift)
-            theory_at = shift if method == "finetune" else theory_at
+        theory_at = finetune_position(tasks, methods, 0.09)
         if column is None and scenario == "class-incremental":
             ax.plot(theory_at, class_incremental_finetune_prediction(tasks), **THEORY_LINE,
                     label="theory, fine-tuning: 1 / tasks seen")  # fmt: skip

@@ -10,7 +10,7 @@ import numpy as np
 from ..continual import average_accuracy, class_incremental_finetune_prediction
 from ..plots import OKABE_ITO, finish, new_figure, plot_band
 from ..replay import ReplayResult, earlier_share, fair_share_distance
-from .continual import THEORY_LINE, median_and_range
+from .continual import THEORY_LINE, finetune_position, median_and_range, side_by_side
 
 #: Methods of the summary, in drawing order, and their labels.
 REPLAY_METHODS = ("finetune", "replay", "generative", "generative-real", "joint")
@@ -35,22 +35,20 @@ def replay_accuracy(summary: Mapping, methods: Sequence[str] = REPLAY_METHODS) -
     fig, (left, zoom, right) = new_figure(3, width=16, height=5.2)
     seeds = len(summary["seeds"])
     lowest = 1.0
-    theory_at = None  # fine-tuning's theory is drawn where fine-tuning's markers are, shift included
     for n, method in enumerate(methods):
         if method not in runs:
             raise ValueError(f"methods must be among {', '.join(runs)}; got {method!r}")
         matrices = np.asarray(runs[method]["R"], float)  # (seeds, T, T)
         tasks = np.arange(1, matrices.shape[1] + 1)
         label, i = REPLAY_LABELS.get(method, method), REPLAY_COLOURS.get(method, n)
-        shift = tasks + 0.08 * (n - (len(methods) - 1) / 2)  # side by side: close medians stay visible
+        shift = side_by_side(tasks, n, len(methods), 0.08)
         average = np.stack([average_accuracy(R) for R in matrices]).T
         median_and_range(left, tasks, average, label=label, i=i, shift=shift)
         if method != "finetune":
             median_and_range(zoom, tasks, average, label=label, i=i, shift=shift)
             lowest = min(lowest, float(average.min()))
         median_and_range(right, tasks, matrices[:, :, 0].T, label=label, i=i, shift=shift)
-        theory_at = shift if method == "finetune" else theory_at
-    left.plot(tasks if theory_at is None else theory_at, class_incremental_finetune_prediction(tasks), **THEORY_LINE,
+    left.plot(finetune_position(tasks, methods, 0.08), class_incremental_finetune_prediction(tasks), **THEORY_LINE,
               label="theory, fine-tuning: 1 / tasks seen")  # fmt: skip
     for ax in (left, zoom, right):
         ax.set_xticks(tasks)
