@@ -1326,6 +1326,38 @@ def shuffled_single_column_shares(
     return found
 
 
+def marker_column_shares(causes: Sequence[str], draws: int = 5, seed: int = 2024) -> dict[str, list[float]]:
+    """What the measure of :func:`best_single_column_rules` gives a column that tells exactly one cause
+    apart and nothing else: for every cause, a made-up column with :data:`CHECKPOINTS` values per case,
+    standard normal noise plus 5 for the cases of that cause, scored like a real column (best rule over
+    all :data:`SUMMARIES`, fitted to the same ``causes``), once per draw (``draws`` of them, from ``seed``).
+    The marked cause is always right; naming one other cause for the rest gets that cause's cases
+    right too; the rest is what fitting to the scored cases buys."""
+    draws = check_int("draws", draws, minimum=1)
+    rng = np.random.default_rng(check_int("seed", seed, minimum=0))
+    causes = [check_cause(c) for c in causes]
+    if not causes:
+        raise ValueError("causes must name at least one case")
+    found: dict[str, list[float]] = {cause: [] for cause in CAUSES}
+    for _ in range(draws):
+        for marked in CAUSES:
+            values = 5.0 * (np.array(causes) == marked)[:, None] + rng.standard_normal((len(causes), CHECKPOINTS))
+            found[marked].append(
+                max(best_threshold_rule([summary(v) for v in values], causes)[2] for summary in SUMMARIES.values())
+            )
+    return found
+
+
+def causes_caught(rule: ThresholdRule, logs: Sequence[RunLog], causes: Sequence[str], share: float = 0.8) -> list[str]:
+    """The causes (in :data:`CAUSES` order) whose cases ``rule`` names right at least ``share`` of the time."""
+    caught = []
+    for cause in CAUSES:
+        mine = [log for log, answer in zip(logs, causes, strict=True) if answer == cause]
+        if mine and np.mean([rule(log) == cause for log in mine]) >= share:
+            caught.append(cause)
+    return caught
+
+
 def cases(seeds: Sequence[int]) -> tuple[list[RunLog], list[str]]:
     """The logs and answers of the mystery sets of ``seeds``, in one list."""
     logs, answers = [], []

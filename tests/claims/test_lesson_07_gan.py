@@ -534,6 +534,27 @@ def test_pacgan_occupancy_caption(pacgan):
 
 @claim(
     "07",
+    "Shares this close differ only by faint shades of the colour scale, so the labels on the right give them at the "
+    "last step: 11% to 16%",
+    "with each row's share at the last step written on the right",
+)
+def test_occupancy_maps_label_each_rows_last_share(pacgan, vanilla):
+    from collapse_edu.figures import gan as figures
+
+    low, high = (int(n) for n in re.findall(r"(\d+)%", sentence_with("at the last step: 11%")))
+    last = pacgan.occupancy()[-1]
+    assert (round(100 * last.min()), round(100 * last.max())) == (low, high)
+    for run in (pacgan, vanilla):
+        heat = figures.occupancy_figure(run).axes[0]
+        right = [child for child in heat.child_axes if child.get_ylabel() == "share at the last step"]
+        assert len(right) == 1
+        shown = [label.get_text() for label in right[0].get_yticklabels()]
+        assert shown == [f"{share:.0%}" for share in run.occupancy()[-1]]
+    assert "100%" in [f"{share:.0%}" for share in vanilla.occupancy()[-1]]  # one row holds all of it
+
+
+@claim(
+    "07",
     "the PacGAN run of section 3 and the 20-seed table of section 4 are precomputed",
 )
 def test_stored_run_has_todays_settings(pacgan):
