@@ -48,7 +48,10 @@ def uniform_distribution(categories: int) -> np.ndarray:
     return np.full(categories, 1.0 / categories)
 
 
-def zipf_distribution(categories: int, exponent: float = 1.0) -> np.ndarray:
+ZIPF_EXPONENT = 1.0  #: the default s of p_i ~ i^-s
+
+
+def zipf_distribution(categories: int, exponent: float = ZIPF_EXPONENT) -> np.ndarray:
     """Zipf's law over K ranks: p_i proportional to i^-s (i = 1..K), the shape of word frequencies
     (Zipf 1949; the setting of Dohmatob et al., arXiv:2402.07043)."""
     categories = check_int("categories", categories, minimum=1)
@@ -62,7 +65,9 @@ def _check_categories_memory(categories: int) -> None:
     check_memory(16.0 * categories, f"categories = {categories}", "use fewer categories")
 
 
-def starting_distribution(categories: int, distribution: str = "zipf", zipf_exponent: float = 1.0) -> np.ndarray:
+def starting_distribution(
+    categories: int, distribution: str = "zipf", zipf_exponent: float = ZIPF_EXPONENT
+) -> np.ndarray:
     """The starting (real) distribution by name: ``"uniform"`` or ``"zipf"`` (with its exponent)."""
     distribution = check_choice("distribution", distribution, DISTRIBUTIONS)
     if distribution == "uniform":
@@ -185,7 +190,7 @@ def simulate_categorical(
     *,
     categories: int = 100,
     distribution: str = "zipf",
-    zipf_exponent: float = 1.0,
+    zipf_exponent: float = ZIPF_EXPONENT,
     n: int = 1000,
     generations: int = 50,
     runs: int = 200,

@@ -41,14 +41,17 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+MAX_TIMEOUT = 86_400  #: --timeout's largest value: a day per cell
+
+
 def seconds(text: str) -> int:
     """--timeout: whole seconds >= 1 (nbclient would read 0 or a negative number as no limit at all)."""
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be a whole number of seconds, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1 second per cell, got {value}")
+    if not 1 <= value <= MAX_TIMEOUT:
+        raise argparse.ArgumentTypeError(f"must be 1 to {MAX_TIMEOUT} seconds (a day) per cell, got {value}")
     return value
 
 
@@ -166,6 +169,11 @@ def _student(args: argparse.Namespace) -> int:
         out = published_folder(folder)
     else:
         out = check_folder(args.out, protected=_master_folders(args), what="student")
+        if out.resolve() == (Path.cwd() / "lessons").resolve():  # lessons_dir() would read them as the lessons
+            raise ValueError(
+                "student would write into ./lessons, which the other commands read as the course's lessons; "
+                "choose another --out"
+            )
     check_targets([out / p.name for p in paths], inputs=paths, force=args.force, what="student", new_folders=True)
     written = build_student_versions(paths, out)
     print(f"wrote {len(written)} student notebooks to {out}")
@@ -376,6 +384,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.exit(1, f"collapse-edu: error: {_one_line(error)}\n")
     except MemoryError as error:
         parser.exit(2, f"collapse-edu: error: out of memory ({error or 'an allocation failed'}); use smaller sizes\n")
+    except BrokenPipeError:  # the reader stopped early (``collapse-edu list | head -1``): nothing is wrong
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes
+        return 0
     except OSError as error:
         parser.exit(2, f"collapse-edu: error: {_one_line(_os_message(error))}\n")
     except KeyboardInterrupt:

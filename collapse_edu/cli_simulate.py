@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
+from .categorical import ZIPF_EXPONENT
 from .loop import POLICIES
 
 
@@ -61,11 +62,25 @@ def checked(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.
 
 def option_names(message: str, options: Iterable[str]) -> str:
     """``message`` with the Python names of the command's options written as they are typed on the command
-    line: "real_fraction must be ..." -> "--real-fraction must be ..." (only a name that a rule follows)."""
+    line: "real_fraction must be ..." -> "--real-fraction must be ...", "ridge > 0" -> "--ridge > 0",
+    "use held_out=0" -> "use --held-out 0" (only a name that a rule, a comparison or a value follows)."""
     for name in sorted(options, key=len, reverse=True):
-        pattern = rf"(?<![\w-]){re.escape(name)}(?= (?:must|is|needs)\b)"
-        message = re.sub(pattern, "--" + name.replace("_", "-"), message)
+        flag = "--" + name.replace("_", "-")
+        message = re.sub(rf"(?<![\w-]){re.escape(name)}(?= (?:must|is|needs)\b)", flag, message)
+        message = re.sub(rf"(?:^|(?<=set )|(?<=use )){re.escape(name)}(?= [<>]=? )", flag, message)
+        message = re.sub(rf"(?<![\w-]){re.escape(name)}=(?=[\w.-])", flag + " ", message)
     return message
+
+
+def only_with(args: argparse.Namespace, option: str, chooser: str, value: str, default: object) -> object:
+    """The value of ``--option`` (``default`` when it was not given); refused when it was given but
+    ``--chooser`` is not ``value``, since the simulation would ignore it without a word."""
+    given = getattr(args, option)
+    chosen = getattr(args, chooser)
+    if given is not None and chosen != value:
+        flag, choice = (f"--{name.replace('_', '-')}" for name in (option, chooser))
+        raise ValueError(f"{flag} is only used with {choice} {value}, got {choice} {chosen}")
+    return default if given is None else given
 
 
 def add_policy_options(p: argparse.ArgumentParser) -> None:
@@ -190,6 +205,7 @@ def _simulate_categorical(args: argparse.Namespace) -> int:
     from .categorical import simulate_categorical, starting_distribution
     from .figures.categorical import history_summary
 
+    args.zipf_exponent = only_with(args, "zipf_exponent", "distribution", "zipf", ZIPF_EXPONENT)
     p0 = starting_distribution(args.categories, args.distribution, args.zipf_exponent)
     r = real_fraction(args)
     history = simulate_categorical(
@@ -247,7 +263,7 @@ def _add_categorical(simulate: argparse._SubParsersAction) -> None:
     p = simulate.add_parser("categorical", help="refit a categorical distribution to its own samples (Wright-Fisher)")
     p.add_argument("--categories", type=int, default=100, help="number of categories K (>= 1)")
     p.add_argument("--distribution", default="zipf", choices=("uniform", "zipf"), help="starting distribution")
-    p.add_argument("--zipf-exponent", type=float, default=1.0, help="s in p_i ~ i^-s (zipf only)")
+    p.add_argument("--zipf-exponent", type=float, help=f"s in p_i ~ i^-s (zipf only; default {ZIPF_EXPONENT:g})")
     p.add_argument("--n", type=int, default=1000, help="samples per generation")
     p.add_argument("--generations", type=int, default=100)
     p.add_argument("--runs", type=int, default=200, help="independent runs simulated together")
@@ -257,7 +273,7 @@ def _add_categorical(simulate: argparse._SubParsersAction) -> None:
 
 
 def _simulate_ngram(args: argparse.Namespace) -> int:
-    from .ngram import load_corpus, simulate_ngram, vocabulary_survival
+    from .ngram import load_corpus, simulate_ngram, vocabulary_by_generation
 
     corpus = load_corpus(args.corpus, held_out=args.held_out)
     run = simulate_ngram(
@@ -276,9 +292,10 @@ def _simulate_ngram(args: argparse.Namespace) -> int:
     )
     history = run.history
     exact_resampling = args.policy == "replace" and args.temperature == 1.0 and args.top_k is None
+    kept = (args.n or len(corpus.train)) / len(corpus.train)  # the share of real sentences generation 1 sees
     if exact_resampling:  # generation 1 is fitted on real text; resampling starts after it
         counts = run.family.fit([corpus.train])[0].unigram_counts[2:]
-        theory = vocabulary_survival(counts, np.maximum(history.generations - 1, 0))
+        theory = vocabulary_by_generation(counts, history.generations, kept)
     rows = []
     for t in history.generations:
         row = {"generation": int(t)}
@@ -308,6 +325,7 @@ def _simulate_ngram(args: argparse.Namespace) -> int:
         return collapse_dashboard(
             {str(history.policy): history},
             theory_counts=counts if exact_resampling else None,
+            theory_kept=kept,
             reference=args.policy != "replace",  # the level of the model of all real text
             title=f"order-{args.order} n-gram, {history.policy}, {sampling} (median of {args.runs} run(s))",
         )
@@ -609,12 +627,14 @@ def _add_gan(simulate: argparse._SubParsersAction) -> None:
 
 
 def _simulate_continual(args: argparse.Namespace) -> int:
-    from .continual import average_forgetting, run_continual
+    from .continual import DEFAULTS, average_forgetting, run_continual
     from .figures.continual import result_figure
 
+    ewc_lambda = only_with(args, "ewc_lambda", "method", "ewc", DEFAULTS["ewc_lambda"])
+    k = only_with(args, "k", "method", "replay", DEFAULTS["k"])
     result = run_continual(
-        args.method, args.scenario, ewc_lambda=args.ewc_lambda, k=args.k, hidden=args.hidden, steps=args.steps,
-        lr=args.lr, seed=args.seed,
+        args.method, args.scenario, ewc_lambda=ewc_lambda, k=k, hidden=args.hidden, steps=args.steps, lr=args.lr,
+        seed=args.seed,
     )  # fmt: skip
     rows = [
         {
@@ -634,8 +654,8 @@ def _add_continual(simulate: argparse._SubParsersAction) -> None:
     p = simulate.add_parser("continual", help="one MLP on 5 split-digit tasks in sequence (not recursive), R rows")
     p.add_argument("--method", default="finetune", help="finetune, ewc, replay or joint")
     p.add_argument("--scenario", default="class-incremental", help="task-incremental or class-incremental")
-    p.add_argument("--ewc-lambda", type=float, default=1e5, help="EWC penalty strength")
-    p.add_argument("--k", type=int, default=10, help="replay: stored training examples per class")
+    p.add_argument("--ewc-lambda", type=float, help="EWC penalty strength (ewc only; default 1e5)")
+    p.add_argument("--k", type=int, help="stored training examples per class (replay only; default 10)")
     p.add_argument("--hidden", type=int, default=100, help="hidden units per layer")
     p.add_argument("--steps", type=int, default=100, help="full-batch Adam steps per task")
     p.add_argument("--lr", type=float, default=0.01)

@@ -104,7 +104,9 @@ class SyncReport:
         if self.updated:
             out.append(f"updated {len(self.updated)} files you had not changed: {_names(self.updated)}")
         for mine, new in self.kept:
-            out.append(f"kept your {mine} (you changed it); the new version is beside it: {new}")
+            out.append(
+                f"kept your {mine} (it differs from what collapse-edu put there); the new version is beside it: {new}"
+            )
         if self.removed:
             out.append(f"removed {len(self.removed)} files no longer in the course: {_names(self.removed)}")
         if self.left:

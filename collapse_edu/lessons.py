@@ -128,6 +128,8 @@ def find_lesson(name: str, directory: str | os.PathLike | None = None) -> Lesson
     if found:
         return found[0]
     known = ", ".join(lesson.number for lesson in lessons)
+    if name.endswith(".ipynb"):
+        raise ValueError(f"lesson {name!r}: no such notebook; give an existing notebook path or one of {known}")
     raise ValueError(f"lesson must be one of {known} (or a notebook path); got {name!r}")
 
 

@@ -24,13 +24,14 @@ def entropy(p: np.ndarray, axis: int = -1, base: float = 2.0) -> np.ndarray:
 
 
 def surviving(counts: np.ndarray, axis: int = -1) -> np.ndarray:
-    """Number of categories with a non-zero count along ``axis``."""
-    return np.count_nonzero(np.asarray(counts), axis=axis)
+    """Number of categories with a non-zero count along ``axis`` (counts: numbers >= 0)."""
+    return np.count_nonzero(check_numbers("counts", counts, minimum=0.0), axis=axis)
 
 
 def heterozygosity(p: np.ndarray, axis: int = -1) -> np.ndarray:
-    """1 - sum p_i^2: the chance that two independent draws differ (population genetics)."""
-    p = np.asarray(p, float)
+    """1 - sum p_i^2: the chance that two independent draws differ (population genetics). ``p`` holds
+    probabilities (>= 0, summing to 1 along ``axis``)."""
+    p = check_probabilities("p", p, axis=axis, atol=1e-6)
     return 1.0 - np.sum(p**2, axis=axis)
 
 
@@ -59,6 +60,7 @@ def w2_gaussian(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray | float, si
 
 def pairwise_distances(a: np.ndarray, b: np.ndarray, chunk: int = 1024) -> np.ndarray:
     """Euclidean distances between the rows of ``a`` ``(m, p)`` and ``b`` ``(r, p)``: ``(m, r)``."""
+    chunk = check_int("chunk", chunk, minimum=1)
     a = np.asarray(a, float)
     b = np.asarray(b, float)
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:

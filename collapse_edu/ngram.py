@@ -291,9 +291,11 @@ def _histories(sentences: Sentences, order: int) -> tuple[np.ndarray, np.ndarray
 
 def _check_key_space(order: int, vocab_size: int) -> None:
     if vocab_size**order >= 2**63:
+        highest = next(o for o in range(order, 0, -1) if vocab_size**o < 2**63)
         raise ValueError(
-            f"order must satisfy vocab_size ** order < 2 ** 63 (n-grams are int64 keys); got order = {order} "
-            f"with {vocab_size} ids: lower the order or drop rare words (prepare_corpus(min_count=...))"
+            f"order must be at most {highest} with {vocab_size} word ids (n-grams are int64 keys, so the number of "
+            f"possible n-grams must stay below 2 ** 63), got {order}; in Python, dropping rare words "
+            "(prepare_corpus(min_count=...)) allows higher orders"
         )
 
 
@@ -701,13 +703,18 @@ def distinct_n(sentences: Sentences, n: int = 1) -> float:
     return float(np.unique(code).size / code.size)
 
 
-def vocabulary_survival(counts: np.ndarray, generations: int | np.ndarray) -> np.ndarray:
+def vocabulary_survival(counts: np.ndarray, generations: int | np.ndarray, kept: float = 1.0) -> np.ndarray:
     """Expected number of word types still present after t generations of resampling, in the
     branching-process (Poisson) approximation of the Wright-Fisher model: a word seen c times
     has a Poisson number of copies in the next corpus, each of which again leaves Poisson(1)
     copies, so it is lost by generation t with probability q_t^c, q_0 = 0, q_{t+1} = exp(q_t - 1).
     Exact in the limit of rare words in a large corpus; after one generation 1 - q_1^c = 1 - e^-c
-    approximates the multinomial 1 - (1 - c/N)^N."""
+    approximates the multinomial 1 - (1 - c/N)^N. If the corpus the resampling starts from is a
+    random share ``kept`` of the counted text (and every later corpus as small), each of a word's c
+    occurrences is in it with probability ``kept`` (binomial thinning), so the word is lost with
+    probability E[q_t^K], K ~ Binomial(c, kept): (1 - kept + kept q_t)^c. (A share of whole
+    sentences keeps or drops a word's occurrences in one sentence together, so this runs a few
+    percent high for small shares.)"""
     try:
         counts = np.asarray(counts, float)
     except (TypeError, ValueError):
@@ -715,6 +722,7 @@ def vocabulary_survival(counts: np.ndarray, generations: int | np.ndarray) -> np
     if counts.ndim != 1 or not np.all(np.isfinite(counts)) or np.any(counts < 0) or np.any(counts % 1):
         raise ValueError(f"counts must be a 1-D array of whole numbers >= 0, got {counts!r:.80}")
     counts = counts[counts > 0]
+    kept = check_float("kept", kept, 0.0, 1.0)
     t = np.atleast_1d(check_times("generations", generations, integer=True))
     last = float(t.max()) if t.size else 0.0
     check_memory(8.0 * (last + 1 + t.size * counts.size), f"generations up to {last:g}", "ask for fewer generations")
@@ -722,9 +730,22 @@ def vocabulary_survival(counts: np.ndarray, generations: int | np.ndarray) -> np
     q = np.zeros(int(t.max()) + 1 if t.size else 1)
     for i in range(1, q.size):
         q[i] = np.exp(q[i - 1] - 1.0)
-    survive = 1.0 - q[t][:, None] ** counts[None, :]
+    survive = 1.0 - (1.0 - kept + kept * q[t][:, None]) ** counts[None, :]
     result = survive.sum(axis=1)
     return result if np.ndim(generations) else result[0]
+
+
+def vocabulary_by_generation(counts: np.ndarray, generations: int | np.ndarray, kept: float = 1.0) -> np.ndarray:
+    """Expected vocabulary at each generation of the text loop under pure resampling (policy
+    replace, T = 1, no top-k), from the real text's word ``counts``: generation 0 is the real text
+    itself (every word type); generation 1 is fitted on a random share ``kept`` of the real
+    sentences (all of them by default), so generation g >= 1 has been resampled g - 1 times from
+    it (:func:`vocabulary_survival`)."""
+    g = np.asarray(check_times("generations", generations, integer=True))
+    later = vocabulary_survival(counts, np.maximum(np.atleast_1d(g) - 1, 0), kept)
+    every = vocabulary_survival(counts, 0)
+    result = np.where(np.atleast_1d(g) == 0, every, later)
+    return result if np.ndim(generations) else float(result[0])
 
 
 # --------------------------------------------------------------------------- the loop family

@@ -254,7 +254,7 @@ def check_folder(folder: str | os.PathLike, *, protected: Iterable[str | os.Path
     folder = Path(folder)
     try:
         if folder.exists() and not folder.is_dir():
-            raise ValueError(f"{folder} is a file, not a folder: choose another --out")
+            raise ValueError(f"{folder} is a file, not a folder: choose another folder")
     except OSError as error:
         raise ValueError(f"cannot use {str(folder)[:80]}: {error.strerror}") from None
     ancestor = folder

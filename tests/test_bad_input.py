@@ -352,7 +352,7 @@ BAD_LESSONS_DIR = st.sampled_from(["{root}/missing", "{root}/empty_dir", "{root}
 BAD_LESSONS_DIR = st.one_of(BAD_LESSONS_DIR, st.just("{root}/nonjson"))
 #: output folders that must be refused: the masters, a file, under a file, foreign files of the same name
 BAD_OUT = st.sampled_from(["{root}/lessons", "{root}/data/ref.csv", "{root}/data/ref.csv/sub", "{root}/foreign"])
-BAD_TIMEOUT = ints(below=1)
+BAD_TIMEOUT = ints(86_401, below=1, huge=True)
 
 
 @st.composite
@@ -951,6 +951,24 @@ def _lesson_calls_table() -> list[tuple[str, Callable, dict, dict]]:
                 "p": st.sampled_from([[3, 1], [2, 2], [0.5, -0.5, 1.0], [np.nan, 1.0], None, [], "ab"]),
                 "base": st.one_of(bad_float(0.0, strict=True), st.just(1.0)),
             },
+        ),
+        (
+            "heterozygosity",
+            metrics.heterozygosity,
+            {"p": [0.5, 0.5]},
+            {"p": st.sampled_from([[2.0, 3.0], [-1, 2], [np.nan, 1.0], None, [], "ab"])},
+        ),
+        (
+            "surviving",
+            metrics.surviving,
+            {"counts": [3, 0, 1]},
+            {"counts": st.sampled_from([[-1, 2], [np.nan, 1.0], None, "abc"])},
+        ),
+        (
+            "pairwise_distances",
+            metrics.pairwise_distances,
+            {"a": np.zeros((3, 2)), "b": np.ones((4, 2))},
+            {"chunk": st.one_of(bad_int(1), st.sampled_from([0, -1, "a"]))},
         ),
         (
             "tail_mass",

@@ -173,6 +173,20 @@ def test_seeded_output_is_reproducible(capsys):
         (["simulate", "gaussian", "--runs", "0"], "--runs must be >= 1, got 0"),
         (["simulate", "gaussian", "--seed", "-1"], "--seed must be >= 0, got -1"),
         (["run", "77"], "lesson must be one of 98, 99 (or a notebook path); got '77'"),
+        (
+            ["run", "gone.ipynb"],
+            "lesson 'gone.ipynb': no such notebook; give an existing notebook path or one of 98, 99",
+        ),
+        (
+            ["simulate", "regression", "--samples", "1"],
+            "--samples must be > dim (10) for least squares (or set --ridge > 0), got 1",
+        ),
+        (
+            ["simulate", "ngram", "--order", "99"],
+            "--order must be at most 5 with 3022 word ids (n-grams are int64 keys, so the number of possible n-grams "
+            "must stay below 2 ** 63), got 99; in Python, dropping rare words (prepare_corpus(min_count=...)) allows "
+            "higher orders",
+        ),
     ],
 )
 def test_bad_input_is_one_line_with_status_2(capsys, tmp_path, argv, message):
@@ -301,7 +315,10 @@ def test_run_refuses_a_lesson_number_that_is_not_one(capsys, tmp_path, name):
     assert err == f"collapse-edu: error: lesson must be one of 98, 99 (or a notebook path); got {name!r}\n"
 
 
-@pytest.mark.parametrize(("value", "message"), [("0", "must be >= 1 second per cell, got 0"), ("-5", "got -5")])
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("0", "must be 1 to 86400 seconds (a day) per cell, got 0"), ("-5", "got -5"), ("99999999999999999999", "got 9")],
+)
 def test_timeout_must_be_positive(capsys, tmp_path, value, message):
     """nbclient reads 0 or a negative timeout as "no limit": refused instead."""
     lessons = mini_lessons(tmp_path / "lessons")
@@ -653,3 +670,59 @@ def test_values_beyond_what_the_arithmetic_holds_are_refused_by_name(capsys, arg
     """Before: overflow or NaN tracebacks from torch and numpy."""
     status, out, err = run_cli(capsys, *argv)
     assert status == 2 and out == "" and message in err and err.count("\n") == 1
+
+
+def test_ngram_theory_follows_a_smaller_n(capsys):
+    """With --n below the corpus's sentence count, generation 1 sees only a share of the real text, and
+    the theory column says so (before, it ignored --n and stayed at the whole text's vocabulary)."""
+    argv = ["simulate", "ngram", "--json", "--generations", "3", "--runs", "4", "--n", "200", "--eval-sentences", "20"]
+    status, out, _ = run_cli(capsys, *argv)
+    assert status == 0
+    rows = json.loads(out)["generations"]
+    observed = np.array([row["vocabulary"] for row in rows])
+    theory = np.array([row["theory_vocabulary"] for row in rows])
+    assert theory[0] == observed[0] and theory[1] < 0.5 * theory[0]
+    assert np.all(np.abs(observed[1:] / theory[1:] - 1) < 0.07), (observed, theory)
+
+
+def test_student_copies_never_land_in_dot_lessons(capsys, tmp_path, monkeypatch):
+    """./lessons is where every command looks for the course first: student copies written there would be
+    run, listed and copied as the lessons themselves."""
+    lessons = mini_lessons(tmp_path / "course")
+    monkeypatch.chdir(tmp_path)
+    status, out, err = run_cli(capsys, "--lessons", str(lessons), "student", "--out", "lessons")
+    assert status == 2 and out == "" and not (tmp_path / "lessons").exists()
+    assert err.startswith("collapse-edu: error: student would write into ./lessons") and err.count("\n") == 1
+
+
+def test_python_names_in_messages_become_options():
+    from collapse_edu.cli_simulate import option_names
+
+    options = ["held_out", "ridge", "order", "real_fraction"]
+    assert option_names("held_out > 0 needs 2 documents; use held_out=0", options) == (
+        "--held-out > 0 needs 2 documents; use --held-out 0"
+    )
+    assert option_names("(or set ridge > 0)", options) == "(or set --ridge > 0)"
+    assert option_names("real_fraction must be in [0, 1]", options) == "--real-fraction must be in [0, 1]"
+    assert option_names("vocab_size ** order < 2 ** 63", options) == "vocab_size ** order < 2 ** 63"  # no rule
+
+
+def test_a_reader_that_stops_early_is_no_error():
+    """``collapse-edu simulate ... | head -1``: the pipe closes while rows are still coming (400 kB, more
+    than a pipe holds); before, this ended in "collapse-edu: error: Broken pipe" and status 2."""
+    argv = [sys.executable, "-m", "collapse_edu.cli", "simulate", "gaussian", "--generations", "2000", "--runs", "3"]
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout.readline().split()[0] == b"generation"
+    process.stdout.close()
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 0 and b"error" not in err.lower() and b"Traceback" not in err  # progress bar only
+
+
+def test_zipf_exponent_is_refused_for_a_uniform_start(capsys):
+    status, out, err = run_cli(capsys, "simulate", "categorical", "--distribution", "uniform", "--zipf-exponent", "3")
+    assert status == 2 and out == ""
+    assert err == (
+        "collapse-edu: error: --zipf-exponent is only used with --distribution zipf, got --distribution uniform\n"
+    )
+    status, out, _ = run_cli(capsys, "simulate", "categorical", "--generations", "2", "--json")
+    assert status == 0 and json.loads(out)["parameters"]["zipf_exponent"] == 1.0  # the default, when not given

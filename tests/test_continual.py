@@ -349,6 +349,16 @@ def test_command_line(capsys: pytest.CaptureFixture) -> None:
     assert report["parameters"]["k"] == 2 and len(report["generations"]) == 5
     assert report["generations"][0]["average_forgetting"] == 0.0
     with pytest.raises(SystemExit) as exit_info:
-        main(["simulate", "continual", "--k", "-1"])
+        main(["simulate", "continual", "--method", "replay", "--k", "-1"])
     assert exit_info.value.code == 2
     assert "k must be >= 0" in capsys.readouterr().err
+    for argv, message in (
+        (["--k", "5"], "--k is only used with --method replay, got --method finetune"),
+        (
+            ["--method", "replay", "--ewc-lambda", "5"],
+            "--ewc-lambda is only used with --method ewc, got --method replay",
+        ),
+    ):  # an option the chosen method would ignore is refused, not dropped without a word
+        with pytest.raises(SystemExit) as exit_info:
+            main(["simulate", "continual", *argv])
+        assert exit_info.value.code == 2 and capsys.readouterr().err == f"collapse-edu: error: {message}\n"

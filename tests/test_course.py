@@ -62,7 +62,10 @@ def test_upgrade_keeps_the_learners_changes_and_says_so(tmp_path):
     assert "lessons/03_d.ipynb" in report.added
     assert set(report.removed) == {"lessons/02_c.ipynb", "lessons/student/02_c.ipynb"}  # unchanged, gone upstream
     assert not (target / "lessons" / "02_c.ipynb").exists()
-    assert any(line.startswith("kept your lessons/student/01_b.ipynb (you changed it)") for line in report.lines())
+    assert any(
+        line.startswith("kept your lessons/student/01_b.ipynb (it differs from what collapse-edu put there)")
+        for line in report.lines()
+    )
     # the new version beside it is not a lesson of its own
     assert [p.name for p in lesson_paths(target / "lessons" / "student")] == ["00_a.ipynb", "01_b.ipynb", "03_d.ipynb"]
     # idempotent: a second run writes nothing new and still keeps the learner's file

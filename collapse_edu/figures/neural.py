@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..loop import History
-from ..ngram import vocabulary_survival
+from ..ngram import vocabulary_by_generation
 from ..plots import THEORY_STYLE, finish, legend_key, legend_outside, new_figure, series_style
 from ..validation import check_choice, check_float, check_int
 from .text import REFERENCE_STYLE, _plain_log_axis, _series
@@ -140,7 +140,7 @@ def word_loss(
         # data solid with markers, theory dotted without: line style alone tells them apart
         style = {**series_style(b), "color": shades[b], "linestyle": "-"}
         right.plot(generations, surviving[:, b] / counts.size, label=BUCKET_LABELS[b], **style)
-        theory = vocabulary_survival(counts, np.maximum(generations - 1, 0)) / counts.size
+        theory = vocabulary_by_generation(counts, generations) / counts.size
         right.plot(generations, theory, color=shades[b], **{**THEORY_STYLE, "linestyle": ":"})
     legend_key(right, "theory: resampling with\nexact counts (dotted,\nin each bucket's colour)", linestyle=":")
     right.set_ylim(0, 1.02)

@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..loop import History
-from ..ngram import NGramRun, TextCorpus, fit_ngram, load_corpus, simulate_ngram, vocabulary_survival
+from ..ngram import NGramRun, TextCorpus, fit_ngram, load_corpus, simulate_ngram, vocabulary_by_generation
 from ..plots import finish, legend_outside, new_figure, plain_log_ticks, plot_band, plot_line, plot_theory, series_style
 from ..validation import check_int
 
@@ -25,10 +25,10 @@ PANELS = {
 
 
 def vocabulary_theory(corpus: TextCorpus, order: int, generations: np.ndarray) -> np.ndarray:
-    """Expected vocabulary per generation under pure resampling (policy replace, T = 1, no top-k):
-    generation 1 is fitted on the real text, so generation t has been resampled t - 1 times."""
+    """Expected vocabulary per generation under pure resampling (policy replace, T = 1, no top-k;
+    :func:`collapse_edu.ngram.vocabulary_by_generation`): generation 1 is fitted on the real text."""
     counts = fit_ngram(corpus.train, order, len(corpus.vocab)).unigram_counts[2:]
-    return vocabulary_survival(counts, np.maximum(np.asarray(generations) - 1, 0))
+    return vocabulary_by_generation(counts, np.asarray(generations))
 
 
 #: How the level of the model of all real training text is drawn (``reference=True``).
@@ -54,6 +54,7 @@ def collapse_dashboard(
     histories: Mapping[str, History],
     *,
     theory_counts: np.ndarray | None = None,
+    theory_kept: float = 1.0,
     panels: Sequence[str] = tuple(PANELS),
     ncols: int = 3,
     title: str = "",
@@ -64,7 +65,8 @@ def collapse_dashboard(
     """Per-generation text metrics of one or more runs, one panel per metric (median and the range
     of the runs as a band when a history has several runs). ``theory_counts`` (the real word
     counts) adds the branching-process vocabulary theory to the vocabulary panel, for the first
-    history. ``reference`` draws on every panel the level of generation 0, the model of all the
+    history (``theory_kept``: the share of the real sentences generation 1 was fitted on).
+    ``reference`` draws on every panel the level of generation 0, the model of all the
     real training text (median over runs), as a grey dotted line: what one fit to real data keeps.
     Panels named in ``log`` get a log scale too (perplexities always have one). ``styles`` gives each
     history its series style (:func:`collapse_edu.plots.series_style` index; default 0, 1, 2, ...), so that
@@ -90,7 +92,7 @@ def collapse_dashboard(
             )
         if name == "vocabulary" and theory_counts is not None:
             t = next(iter(histories.values())).generations
-            theory = vocabulary_survival(theory_counts, np.maximum(t - 1, 0))
+            theory = vocabulary_by_generation(theory_counts, t, theory_kept)
             plot_theory(ax, t, theory, label="theory (resampling)", i=styles[0])
         if log_scale:
             _plain_log_axis(ax)
