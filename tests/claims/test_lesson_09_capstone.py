@@ -819,7 +819,7 @@ def test_one_column_falls_short_of_the_reference():
     assert len(capstone.SUMMARIES) == 13
     logs, truth = cases(LESSON_CASES)
     assert len(logs) == 200
-    out = checked_output("09", "best_single_column_rules(")
+    out = checked_output("09", "best_single_column_rules(logs, truth)")
     shares = [numbers_in(line)[0] for line in out.splitlines()[:-1]]
     assert min(shares) == 44 and max(shares) == 76 and "100% right" in out.splitlines()[-1]
     found = rules(LESSON_CASES)
@@ -829,7 +829,7 @@ def test_one_column_falls_short_of_the_reference():
 
 @claim(
     "09",
-    "The largest jump of the training loss, for example, catches forgetting by fine-tuning on the digit tasks (jumps of about 2 nats) but not on the curve slices, whose training loss jumps by only a few hundredths, as a collapsing loop's does",  # noqa: E501
+    "The largest rise of the training loss, for example, picks out forgetting by fine-tuning on the digit tasks (rises of about 2 nats) but not on the curve slices, whose training loss rises by only a few hundredths, as a collapsing loop's does, so its rule names only half of the forgetting cases right",  # noqa: E501
     "it cannot tell a healthy fit on plenty of data from overfitting, since neither training loss ever rises",
 )
 def test_where_the_training_loss_rule_fails(pool):
@@ -843,6 +843,9 @@ def test_where_the_training_loss_rule_fails(pool):
     assert round(float(np.median(jump["digits-finetune"]))) == 2
     assert max(jump["curve-tasks"]) < 0.1 and np.median(jump["curve-tasks"]) > 0.01
     assert 0.5 < np.median(jump["curve-tasks"]) / np.median(jump["curve-replace"]) < 2
+    logs, truth = cases(LESSON_CASES)
+    forgetting = [log for log, answer in zip(logs, truth, strict=True) if answer == "forgetting"]
+    assert np.mean([rule(log) == "forgetting" for log in forgetting]) == 0.5
     for key in ("curve-plenty", "digits-plenty"):
         assert np.mean([p == "overfitting" for p in predicted[key]]) > 0.9
         assert all(capstone.largest_fall(-pool.log(i)["train_loss"]) == 0 for i in pool.where(key=key))
@@ -850,7 +853,7 @@ def test_where_the_training_loss_rule_fails(pool):
 
 @claim(
     "09",
-    "These rules are fitted to the very cases they are scored on, and that alone buys about a third: with the answers shuffled among the same logs, so that no column says anything about the cause, the best rules still get between 28% and 35% of the cases right (five shuffles, `capstone.shuffled_single_column_shares`)",  # noqa: E501
+    "These rules are fitted to the very cases they are scored on, and that alone is worth something: with the answers shuffled among the same logs, so that no column says anything about the cause, the best rules still get between 28% and 35% of the cases right (five shuffles, `capstone.shuffled_single_column_shares`), where naming one cause for every case gets 20%",  # noqa: E501
 )
 def test_fitting_alone_buys_a_third():
     logs, truth = cases(LESSON_CASES)
@@ -860,18 +863,23 @@ def test_fitting_alone_buys_a_third():
     assert round(100 * min(shares)) == 28 and round(100 * max(shares)) == 35
     real = rules(LESSON_CASES)
     assert all(real[column][1] > max(found[column]) for column in found)  # the real answers beat every shuffle
+    assert all(truth.count(cause) == len(truth) / 5 for cause in capstone.CAUSES)  # one cause for all: 20%
 
 
 @claim(
     "09",
-    "a rule written before seeing the cases does worse",
+    "It does not flatter the real rules much, though: applied to 200 other hidden-seed cases (seeds 41-80), they get 42% to 74% right, at most 5 points fewer than here",  # noqa: E501
 )
-def test_rules_fitted_elsewhere_do_worse():
+def test_rules_hold_up_on_other_cases():
     fitted, other = rules(LESSON_CASES), rules(OTHER_CASES)
     logs, truth = cases(OTHER_CASES)
-    for column, (rule, _) in fitted.items():
-        transferred = np.mean([rule(log) == answer for log, answer in zip(logs, truth, strict=True)])
-        assert transferred <= other[column][1] + 1e-12  # never better than the rule fitted to those cases
+    assert (OTHER_CASES.start, OTHER_CASES.stop - 1, len(logs)) == (41, 80, 200)
+    transferred = {}
+    for column, (rule, share) in fitted.items():
+        transferred[column] = np.mean([rule(log) == answer for log, answer in zip(logs, truth, strict=True)])
+        assert transferred[column] <= other[column][1] + 1e-12  # never better than the rule fitted to those cases
+        assert share - transferred[column] <= 0.05 + 1e-12
+    assert (round(100 * min(transferred.values())), round(100 * max(transferred.values()))) == (42, 74)
     assert np.mean([capstone.diagnose(log) == a for log, a in zip(logs, truth, strict=True)]) >= 0.9
 
 
@@ -890,11 +898,10 @@ def test_the_one_column_figure():
 @claim(
     "09",
     "after each share, the output lists the causes whose cases the rule names right at least 80% of the time: two to four per column",  # noqa: E501
-    "The real columns give away two to four causes each, so they score well above it",
 )
 def test_each_column_gives_away_two_to_four_causes():
     logs, truth = cases(LESSON_CASES)
-    out = checked_output("09", "best_single_column_rules(").splitlines()[:-1]
+    out = checked_output("09", "best_single_column_rules(logs, truth)").splitlines()[:-1]
     for line, (column, (rule, _)) in zip(out, rules(LESSON_CASES).items(), strict=True):
         caught = capstone.causes_caught(rule, logs, truth)
         assert line.startswith(column) and line.endswith("catches " + ", ".join(caught))
@@ -911,9 +918,10 @@ def marker_shares(seed: int) -> dict[str, list[float]]:
 
 @claim(
     "09",
-    "Under this measure, hardly below half once it gives away a single cause",
-    "makes up one column per cause that marks the cases of that cause without fail (noise plus a step) and says nothing about the other four, and scores it like the real columns, five draws each",  # noqa: E501
-    "Such a column gets about half of the cases right: all of the marked cause (a fifth), all of whichever cause its rule names for the rest (another fifth), and what fitting to the scored cases buys on top",  # noqa: E501
+    "Under this measure, about half, once a column gives away a single cause and otherwise varies from case to case as real columns do",  # noqa: E501
+    "makes up one column per cause that marks the cases of that cause without fail (a step of 5 on top of standard normal noise) and says nothing about the other four, and scores it like the real columns, five draws each",  # noqa: E501
+    "Such a column gets about half of the cases right",
+    "A rule that names the marked cause above the step and one other cause below it already gets two fifths (all 40 cases of each); the rest comes from splitting the noise below the step among the other causes, fitted to the very cases scored",  # noqa: E501
 )
 def test_a_column_that_marks_one_cause_gets_about_half():
     out = checked_output("09", "marker_column_shares(")
@@ -934,13 +942,27 @@ def test_a_column_that_marks_one_cause_gets_about_half():
 
 @claim(
     "09",
-    "The synthetic share scores below it: it marks no single cause, only the runs with machine-made data (model collapse and some healthy runs) against the rest",  # noqa: E501
+    "Every real column but one scores above every made-up column (62% to 76%)",
+    "The synthetic share scores 44%, below them: it does single out model collapse, but together with the healthy runs that had machine-made data too, and 144 of the 200 logs (every run without machine-made data) show a synthetic share of 0 at every checkpoint, equal values that no threshold can split",  # noqa: E501
 )
 def test_the_synthetic_share_scores_below_a_marker_column(pool):
     found = {c: s for c, (_, s) in rules(LESSON_CASES).items()}
     floor = [share for draws in marker_shares(2024).values() for share in draws]
-    assert found.pop("synthetic_share") < min(floor)
-    assert all(share > max(floor) + 0.05 for share in found.values())  # well above it
+    synthetic = found.pop("synthetic_share")
+    assert synthetic < min(floor) and round(100 * synthetic) == 44
+    assert all(share > max(floor) for share in found.values())
+    assert (round(100 * min(found.values())), round(100 * max(found.values()))) == (62, 76)
+    logs, truth = cases(LESSON_CASES)
+    rule, _ = rules(LESSON_CASES)["synthetic_share"]
+    collapse = [log for log, answer in zip(logs, truth, strict=True) if answer == "model collapse"]
+    assert all(rule(log) == "model collapse" for log in collapse)  # singled out ...
+    named = [answer for log, answer in zip(logs, truth, strict=True) if rule(log) == "model collapse"]
+    assert set(named) == {"model collapse", "healthy"}  # ... together with healthy runs
+    flat = [answer for log, answer in zip(logs, truth, strict=True) if log["synthetic_share"].max() == 0]
+    assert len(flat) == 144 and "model collapse" not in flat
+    loops = {"curve-replace", "curve-verified", "curve-accumulate", "ring-replace", "ring-fresh", "ring-accumulate"}
+    for log, key in zip(logs, capstone.case_variants(LESSON_CASES), strict=True):  # flat = no machine-made data
+        assert (log["synthetic_share"].max() == 0) == (key not in loops), key
     with_synthetic = {pool.causes[i] for i in range(len(pool)) if pool.log(i)["synthetic_share"].max() > 0}
     assert with_synthetic == {"model collapse", "healthy"}
     healthy = pool.where("healthy")
