@@ -25,6 +25,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -368,6 +369,8 @@ def _os_message(error: OSError) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     use_reproducible_cpu_env()  # for the kernels it starts (the console script sets it before numpy loads, too)
+    # a notebook written without cell ids gets them from nbformat; its multi-line warning is noise on a terminal
+    warnings.filterwarnings("ignore", message="Cell is missing an id field")
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     lab = _split_lab(argv)

@@ -17,8 +17,8 @@ How the tool knows its own files: every file it writes carries a marker,
 * HTML pages: the comment ``<!-- written by collapse-edu -->`` as the first line or right after the
   doctype line;
 * figures: ``collapse-edu`` as the creator in the file's metadata, read where the format keeps it
-  (PNG ``Software`` text chunk; PDF ``/Creator``; SVG ``dc:creator``; PS and EPS ``%%Creator``), so a
-  figure that merely mentions the course is not taken for one of ours. Formats without metadata
+  (PNG ``Software`` text chunk; PDF ``/Creator``; SVG and gzipped SVGZ ``dc:creator``; PS and EPS
+  ``%%Creator``), so a figure that merely mentions the course is not taken for one of ours. Formats without metadata
   (JPEG, TIFF, GIF, ...) carry no marker, so an existing file in those formats is only replaced with
   ``--force``.
 """
@@ -35,7 +35,14 @@ from pathlib import Path
 
 WRITER = "collapse-edu"
 HTML_MARKER = f"<!-- written by {WRITER} -->"
-_FIGURE_METADATA = {"png": "Software", "pdf": "Creator", "svg": "Creator", "ps": "Creator", "eps": "Creator"}
+_FIGURE_METADATA = {
+    "png": "Software",
+    "pdf": "Creator",
+    "svg": "Creator",
+    "svgz": "Creator",
+    "ps": "Creator",
+    "eps": "Creator",
+}
 _FIGURE_MARKERS = {  # where each format keeps the creator that save_figure sets
     "pdf": re.compile(rb"/Creator \(collapse-edu\)"),
     "svg": re.compile(rb"<dc:creator>\s*<cc:Agent>\s*<dc:title>collapse-edu</dc:title>"),
@@ -123,6 +130,11 @@ def written_by_tool(path: str | os.PathLike) -> bool:
                 return any(line.strip().startswith(HTML_MARKER.encode()) for line in first_lines)
             if suffix == "png":
                 return _png_software(handle) == WRITER
+            if suffix == "svgz":  # gzipped SVG: the metadata block comes first
+                import gzip
+
+                with gzip.open(handle) as unzipped:
+                    return bool(_FIGURE_MARKERS["svg"].search(unzipped.read(1 << 16)))
             if suffix in _FIGURE_MARKERS:
                 head = handle.read(1 << 16)
                 handle.seek(max(0, path.stat().st_size - (1 << 16)))

@@ -542,8 +542,12 @@ def test_a_file_that_only_mentions_the_course_is_not_taken_for_ours(capsys, tmp_
     quoted.write_text(f"<!doctype html>\n<html><body><p>The tool marks its pages with</p>\n<pre>{HTML_MARKER}</pre>")
     for path in (notes, tmp_path / "shot.png", quoted):
         assert not written_by_tool(path), path
-    for suffix in ("png", "svg", "pdf", "eps"):  # and its own figures still are
+    for suffix in ("png", "svg", "svgz", "pdf", "eps"):  # and its own figures still are
         assert written_by_tool(save_figure(figure, tmp_path / f"ours.{suffix}")), suffix
+    import gzip  # a gzipped SVG of someone else's is not ours
+
+    (tmp_path / "notes.svgz").write_bytes(gzip.compress(notes.read_bytes()))
+    assert not written_by_tool(tmp_path / "notes.svgz")
     plt.close(figure)
     reference = tmp_path / "ref.csv"
     np.savetxt(reference, np.random.default_rng(0).normal(size=(60, 2)), delimiter=",")
@@ -726,3 +730,14 @@ def test_zipf_exponent_is_refused_for_a_uniform_start(capsys):
     )
     status, out, _ = run_cli(capsys, "simulate", "categorical", "--generations", "2", "--json")
     assert status == 0 and json.loads(out)["parameters"]["zipf_exponent"] == 1.0  # the default, when not given
+
+
+def test_a_notebook_without_cell_ids_runs_without_warnings(tmp_path):
+    """nbformat adds the missing ids; its multi-line MissingIDFieldWarning no longer lands on the terminal."""
+    cell = {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": "print(6 * 7)"}
+    notebook = {"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    (tmp_path / "noid.ipynb").write_text(json.dumps(notebook))
+    argv = [sys.executable, "-m", "collapse_edu.cli", "run", "noid.ipynb", "--out", "out"]
+    done = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "Warning" not in done.stderr and "42" in (tmp_path / "out" / "noid.ipynb").read_text()
