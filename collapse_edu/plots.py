@@ -26,8 +26,18 @@ OKABE_ITO = (
     "#F0E442",  # yellow
     "#000000",  # black
 )
-# No plain dashes among the series styles: "--" is reserved for theory curves.
-LINESTYLES = ("-", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)), (0, (1, 1)), (0, (8, 2)), (0, (4, 2, 1, 2)))
+# No plain dashes among the series styles: "--" is reserved for theory curves; and no plain dots (":"), which
+# mark reference levels (real data, the model of all real data, chance).
+LINESTYLES = (
+    "-",
+    "-.",
+    (0, (10, 2, 2, 2)),
+    (0, (5, 1)),
+    (0, (3, 1, 1, 1, 1, 1)),
+    (0, (1, 1)),
+    (0, (8, 2)),
+    (0, (4, 2, 1, 2)),
+)
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 THEORY_STYLE = {"linestyle": "--", "linewidth": 2.2, "alpha": 0.95, "marker": "none"}
 

@@ -534,7 +534,11 @@ def test_curation_figures_draw_simulation_and_theory():
     results = simulate_gaussian_curation(("none", "self", "oracle-ratio"), keep=0.5, n=20, generations=4, runs=50)
     fig = figures.gaussian_curation(results, 0.5)
     left = fig.axes[0]
-    dashed = [line for line in left.lines if line.get_linestyle() == "--" and len(line.get_xdata()) == 5]
+    dashed = [  # theory: dashed without markers (matplotlib reports every dash pattern as "--")
+        line
+        for line in left.lines
+        if line.get_linestyle() == "--" and line.get_marker() in ("None", "none", "") and len(line.get_xdata()) == 5
+    ]
     assert len(dashed) == 3  # one theory curve per setting with a theory
     assert np.allclose(dashed[1].get_ydata(), theory.self_curation_variance(np.arange(5), 20, 0.5))
     plt.close(fig)

@@ -369,7 +369,7 @@ def test_the_table_points_to_the_lessons_that_teach_each_failure():
 
 @claim(
     "00",
-    "in under half a minute on two CPU cores, but lesson 04, which trains a small transformer live, takes about a minute",  # noqa: E501
+    "in half a minute or less on two CPU cores; lesson 04, which retrains a small transformer live, is the slowest at close to 30 s",  # noqa: E501
 )
 def test_lesson_times_in_the_teaching_guide():
     """The measured wall times of docs/teaching.md's sizing table (one learner per lesson, a quiet machine)."""
@@ -379,5 +379,5 @@ def test_lesson_times_in_the_teaching_guide():
     rows = re.findall(r"^\| (\d\d) [^|]+\| \w+ \| ([\d.]+) \|", guide, flags=re.MULTILINE)
     seconds = {number: float(wall) for number, wall in rows}
     assert sorted(seconds) == [f"{n:02d}" for n in range(10)]
-    assert all(wall < 30 for number, wall in seconds.items() if number != "04")
-    assert 40 <= seconds["04"] <= 80
+    assert all(wall <= 30 for wall in seconds.values())
+    assert max(seconds, key=seconds.get) == "04" and 25 <= seconds["04"] <= 30

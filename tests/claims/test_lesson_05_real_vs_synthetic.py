@@ -637,9 +637,9 @@ def test_strong_collapse_figure():
 
 @claim(
     "05",
-    r"the mixed-data error pulls away from the clean curve from about $n = 300$ (median about 1.4 times the clean "
-    r"error there), is about twice the clean error at $n^* = 1{,}000$, where the floor equals the variance term, and "
-    r"stays at 0.01 however much data is added",
+    r"the mixed-data error pulls away from the clean curve from about $n = 300$ (median about 1.4 to 1.6 times the "
+    r"clean error there), is about twice the clean error at $n^* = 1{,}000$, where the floor equals the variance "
+    r"term, and stays at 0.01 however much data is added",
 )
 def test_explorer_default():
     sizes = np.array([100, 300, 1_000, 100_000, 1_000_000])
@@ -647,7 +647,7 @@ def test_explorer_default():
         clean = np.median(strong_collapse_errors(sizes, 0.0, runs=200, seed=seed), axis=1)
         mixed = np.median(strong_collapse_errors(sizes, 0.1, runs=200, seed=seed + 50), axis=1)
         ratio = mixed / clean
-        assert ratio[0] < 1.3 and 1.25 < ratio[1] < 1.7 and 1.8 < ratio[2] < 2.5
+        assert ratio[0] < 1.3 and 1.35 < ratio[1] < 1.65 and 1.8 < ratio[2] < 2.5
         assert mixed[3:] == pytest.approx(0.01, rel=0.05)
     assert theory.regression_constant(10, 1000) == pytest.approx(theory.strong_collapse_floor(0.1), rel=0.02)
     assert numbers_in(checked_output("05", "strong_collapse_errors(sizes, 0.1"))[-1] == 1000
@@ -692,8 +692,9 @@ def test_exercise_3_answer():
     r"the median extra error caused by the synthetic rows grows with the width up to $m = n$, peaks there, then "
     r"shrinks as the model gets wider, but stays above zero (at $m = 500$ the synthetic rows still hurt in nearly "
     r"every run)",
-    "The median is largest at the interpolation threshold $m = n$ and smaller, but above zero, for wider models; near "
-    "the threshold the spread is so wide that some runs even do better with the synthetic rows",
+    "The median is largest at the interpolation threshold $m = n$ and smaller, but above zero, for wider models; the "
+    "spread is so wide that at several widths, the threshold among them, some runs even do better with the synthetic "
+    "rows",
     "in the toy, the damage peaks at the interpolation threshold and shrinks, but does not vanish, for wider models",
     r"| a bigger model | not reliably | toy: damage grows up to $m \approx n$, then shrinks but stays above zero |",
 )
@@ -704,7 +705,8 @@ def test_model_size_toy(random_features_runs):
         median = np.median(extra, axis=1)
         assert np.all(np.diff(median[: threshold + 1]) > 0) and np.all(np.diff(median[threshold:]) < 0)
         assert median[-1] > 0 and np.mean(extra[-1] > 0) >= 11 / 12
-        assert np.any(extra[threshold] < 0)  # some runs gain from the synthetic rows near m = n
+        assert np.any(extra[threshold] < 0)  # some runs gain from the synthetic rows at m = n ...
+        assert np.sum(np.any(extra < 0, axis=1)) >= 3  # ... and at other widths too
 
 
 @claim(
@@ -973,7 +975,8 @@ def test_curation_figure_colours():
 @claim(
     "05",
     r"Right: the squared 2-Wasserstein distance to the truth, $\mu_t^2 + (\sigma_t - 1)^2$: it climbs towards 1 "
-    "under self-selection (the model becomes a point), towards 0.4 without curation, and stays at the level of one "
+    "under self-selection (the model becomes a point), past 0.35 by generation 30 and still rising without curation, "
+    "and stays at the level of one "
     "fit to *n* real samples (about 0.015) or lower with a verifier",
     "A verifier trained on 1000 real points did as well as the exact ratio here, even a little better: its W2² to the "
     "truth is 0.009 against the exact ratio's 0.015 (the last three lines above), and about the same on five other "
@@ -990,7 +993,8 @@ def test_distance_to_the_truth(curation_runs):
     for h in curation_runs["self"]:
         assert 0.95 < mean_w2(h)[30] < 1.05
     for h in curation_runs["none"]:
-        assert 0.25 < mean_w2(h)[30] < 0.55
+        w2 = mean_w2(h)
+        assert 0.35 < w2[30] < 0.55 and w2[20] < w2[25] < w2[30]  # past 0.35, still rising
     for oracle, learned in zip(curation_runs["oracle-ratio"], curation_runs["learned-ratio"], strict=True):
         assert np.all(mean_w2(oracle)[1:] < 1.4 * one_fit)
         assert np.mean(mean_w2(learned)[1:]) < 1.1 * one_fit

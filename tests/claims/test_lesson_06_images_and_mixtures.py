@@ -738,11 +738,11 @@ def test_summary_classes_depend_on_the_model_and_n(digits, curated):
 @claim(
     "06",
     "Neither recursion nor real data turns the samples into copies of training images: for every policy and "
-    "generation the median distance to the nearest training image stays between about 1.1 and 1.3, above the 1.08 "
+    "generation the median distance to the nearest training image stays between about 1.1 and 1.25, above the 1.08 "
     "of held-out real digits",
     "Generation 0's samples already sit much closer to a class average (1.09) than real digits do (1.59)",
     "Without real data the samples move closer still (a median of about 0.93 at generation 20 here, and 0.96 over "
-    "ten runs on other seeds), while with 50% real data they stay near generation 0's level",
+    "ten runs on seeds 11-15), while with 50% real data they stay near generation 0's level",
     "Classifier confidence falls below generation 0's 0.82 for every policy (the model's samples are blurrier than "
     "real digits, which score 0.89)",
     "its samples move closer to class averages rather than to copies of training images",
@@ -756,8 +756,9 @@ def test_copying_or_averaging(digits):
     )
     for r in FRACTIONS:
         nearest = np.median(digits[r]["nearest_real"], axis=1)
-        assert np.all((1.1 <= nearest) & (nearest <= 1.3)) and np.all(nearest > real["nearest_real"]), r
+        assert np.all((1.1 <= nearest) & (nearest <= 1.25)) and np.all(nearest > real["nearest_real"]), r
         assert np.median(digits[r]["confidence"][20]) < digits[r]["confidence"][0, 0]
+    assert (SEEDS.start, SEEDS.stop - 1) == (11, 15) and digits[0.0]["nearest_average"].shape[1] == 10
     zero = digits[0.0]["nearest_average"]
     assert zero[0, 0] == pytest.approx(1.09, abs=0.03) and round(float(np.median(zero[20])), 2) == 0.96
     here = lesson_digits(0.0, seed=0, runs=6)["nearest_average"]  # the lesson's own run (figure)
