@@ -21,9 +21,9 @@ from ..mixtures import digit_classifier
 from ..plots import finish, image_grid, new_figure, plot_band, plot_theory
 
 #: series style of each setting (index into the house palette; 3, a long dash, is left out: dashes mean theory).
-#: Settings drawn together get clearly different hues: blue / vermillion / bluish green / black (not blue next
-#: to sky blue, nor vermillion next to orange).
-_STYLE = {"none": 0, "self": 1, "real-likelihood": 4, "oracle-ratio": 2, "learned-ratio": 7}
+#: Settings drawn together get clearly different hues: blue / vermillion / bluish green / reddish purple (not blue
+#: next to sky blue, nor vermillion next to orange, nor black next to the black theory dashes).
+_STYLE = {"none": 0, "self": 1, "real-likelihood": 4, "oracle-ratio": 2, "learned-ratio": 3}
 
 
 def _index(setting: str) -> int:

@@ -116,8 +116,8 @@ def _draw_ellipses(ax: plt.Axes, history: History, t: int, run: int, extent: flo
     ax.set_title("truth (generation 0)" if t == 0 else f"generation {t}")
     ax.set_xlabel(r"$x_1$")
     ax.set_ylabel(r"$x_2$")
-    if t > 0:
-        ax.legend(loc="lower right", fontsize=10, handlelength=1, borderpad=0.3)
+    if t > 0:  # below the axes, where it covers no ellipse and no sample
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.24), ncol=2, fontsize=10, handlelength=1, borderpad=0.3)
 
 
 def mixture_snapshots(
@@ -126,7 +126,7 @@ def mixture_snapshots(
     """One run at a few generations: its samples, each component's 1-sigma (solid) and 2-sigma
     (dotted) ellipse, on the same axes in every panel with the truth's circles as the scale."""
     run = check_int("run", run, minimum=0, maximum=history["pooled_std"].shape[1] - 1)
-    fig, axes = new_figure(len(generations), width=2.75 * len(generations), height=3.2)
+    fig, axes = new_figure(len(generations), width=2.75 * len(generations), height=3.6)
     for ax, t in zip(axes, generations, strict=True):
         _draw_ellipses(ax, history, t, run, extent, 400)
     return fig
@@ -222,6 +222,7 @@ def digit_grids(
     fraction, one column per generation."""
     fractions = list(results)
     fig, axes = new_figure(len(generations), len(fractions), width=3.2 * len(generations), height=1.9 * len(fractions))
+    fig.get_layout_engine().set(wspace=0.08)  # a gap between the generations' blocks, which would touch
     axes = axes.reshape(len(fractions), len(generations))
     for i, r in enumerate(fractions):
         grid = results[r]["grid"]

@@ -917,8 +917,8 @@ def test_self_selection_follows_its_theory(curation_runs):
 @claim(
     "05",
     "The same keep fraction in the hands of a verifier keeps the variance near 0.98 for all 30 generations",
-    "Middle (linear zoom on the settings that keep the variance): both verifiers (green: exact ratio, black with "
-    "stars: learned) hold the variance near 0.98, the exact one on its theory (thin black dashes, the verifier "
+    "Middle (linear zoom on the settings that keep the variance): both verifiers (green: exact ratio, reddish purple "
+    "with diamonds: learned) hold the variance near 0.98, the exact one on its theory (thin black dashes, the verifier "
     "chain), the learned one close by, while the uncurated loop drifts down along $a^t$",
     r"accepting by $p_{\mathrm{real}}/p_{\mathrm{model}}$ holds the variance near 0.98 over 30 generations",
     "while a verifier that knows the real data keeps it near 0.98 over 30 generations",
@@ -948,7 +948,12 @@ def test_verifiers_keep_the_variance(curation_runs):
         assert np.polyfit(t, mean_w2(h)[1:], 1)[0] > 5e-3
 
 
-@claim("05", "both verifiers (green: exact ratio, black with stars: learned)", "self-selection (vermillion)", "(blue)")
+@claim(
+    "05",
+    "both verifiers (green: exact ratio, reddish purple with diamonds: learned)",
+    "self-selection (vermillion)",
+    "(blue)",
+)
 def test_curation_figure_colours():
     import matplotlib.pyplot as plt
 
@@ -965,8 +970,8 @@ def test_curation_figure_colours():
         ("oracle-ratio", r"verifier: exact ratio $p_{real}/p_{model}$, rejection sampling"),
         ("learned-ratio", "verifier: real-vs-synthetic classifier, rejection sampling"),
     )}  # fmt: skip
-    blue, vermillion, green, black = OKABE_ITO[0], OKABE_ITO[1], OKABE_ITO[2], OKABE_ITO[7]
-    assert by_setting == {"none": blue, "self": vermillion, "oracle-ratio": green, "learned-ratio": black}
+    blue, vermillion, green, purple = OKABE_ITO[0], OKABE_ITO[1], OKABE_ITO[2], OKABE_ITO[3]
+    assert by_setting == {"none": blue, "self": vermillion, "oracle-ratio": green, "learned-ratio": purple}
     # the whole self-selection curve is on the axes: the floor lies below its last mean
     assert fig.axes[0].get_ylim()[0] < np.mean(runs["self"]["sigma"][-1] ** 2)
     plt.close(fig)
