@@ -1291,6 +1291,19 @@ def best_threshold_rule(values: Sequence[float], causes: Sequence[str], interval
     return tuple(cuts[::-1]), tuple(named[::-1]), float(right / len(values))
 
 
+def _best_summary_rule(
+    series: Sequence[np.ndarray], causes: Sequence[str]
+) -> tuple[str, tuple[float, ...], tuple[str, ...], float]:
+    """The best threshold rule over all :data:`SUMMARIES` of one column's values per case (``series``):
+    (summary name, cuts, causes per interval, share right); the first summary wins a tie."""
+    best: tuple[str, tuple[float, ...], tuple[str, ...], float] | None = None
+    for name, summary in SUMMARIES.items():
+        cuts, named, share = best_threshold_rule([summary(values) for values in series], causes)
+        if best is None or share > best[3]:
+            best = (name, cuts, named, share)
+    return best
+
+
 def best_single_column_rules(logs: Sequence[RunLog], causes: Sequence[str]) -> dict[str, tuple[ThresholdRule, float]]:
     """For every column (but ``checkpoint``): the best :class:`ThresholdRule` over all
     :data:`SUMMARIES`, fitted to these very cases (so its share right is an upper bound for any
@@ -1299,13 +1312,8 @@ def best_single_column_rules(logs: Sequence[RunLog], causes: Sequence[str]) -> d
         raise ValueError("logs and causes must be non-empty and of the same length")
     out = {}
     for column in COLUMNS[1:]:
-        best: tuple[ThresholdRule, float] | None = None
-        for name, summary in SUMMARIES.items():
-            values = [summary(log[column]) for log in logs]
-            cuts, named, share = best_threshold_rule(values, causes)
-            if best is None or share > best[1]:
-                best = (ThresholdRule(column, name, cuts, named), share)
-        out[column] = best
+        name, cuts, named, share = _best_summary_rule([log[column] for log in logs], causes)
+        out[column] = (ThresholdRule(column, name, cuts, named), share)
     return out
 
 
@@ -1342,9 +1350,7 @@ def marker_column_shares(causes: Sequence[str], draws: int = 5, seed: int = 2024
     for _ in range(draws):
         for marked in CAUSES:
             values = 5.0 * (np.array(causes) == marked)[:, None] + rng.standard_normal((len(causes), CHECKPOINTS))
-            found[marked].append(
-                max(best_threshold_rule([summary(v) for v in values], causes)[2] for summary in SUMMARIES.values())
-            )
+            found[marked].append(_best_summary_rule(list(values), causes)[3])
     return found
 
 

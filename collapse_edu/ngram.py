@@ -741,10 +741,9 @@ def vocabulary_by_generation(counts: np.ndarray, generations: int | np.ndarray, 
     itself (every word type); generation 1 is fitted on a random share ``kept`` of the real
     sentences (all of them by default), so generation g >= 1 has been resampled g - 1 times from
     it (:func:`vocabulary_survival`)."""
-    g = np.asarray(check_times("generations", generations, integer=True))
-    later = vocabulary_survival(counts, np.maximum(np.atleast_1d(g) - 1, 0), kept)
-    every = vocabulary_survival(counts, 0)
-    result = np.where(np.atleast_1d(g) == 0, every, later)
+    g = np.atleast_1d(check_times("generations", generations, integer=True))
+    result = vocabulary_survival(counts, np.maximum(g - 1, 0), kept)
+    result[g == 0] = vocabulary_survival(counts, 0)  # the real text: every word type
     return result if np.ndim(generations) else float(result[0])
 
 
