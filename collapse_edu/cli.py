@@ -360,11 +360,26 @@ def _one_line(message: object) -> str:
     return " ".join(str(message).split())
 
 
-def _os_message(error: OSError) -> str:
-    """'cannot write x.png: No such file or directory' rather than '[Errno 2] ...'."""
-    name = error.filename if error.filename is not None else ""
-    reason = error.strerror or str(error)
-    return f"{str(name)[:120]}: {reason}" if name else reason
+PATH_OPTIONS = ("plot", "out", "dir", "html")  #: options that name a file or folder to write
+
+
+def _os_message(error: OSError, args: argparse.Namespace | None = None) -> str:
+    """'--plot /proc/x.png: No such file or directory' rather than '[Errno 2] ...': the path, after
+    the option that named it (or named a folder above it) when there is one."""
+    if error.filename is None or error.strerror is None:
+        return str(error)
+    name = str(error.filename)
+    for option in PATH_OPTIONS:
+        given = getattr(args, option, None)
+        if isinstance(given, str) and given and _within(Path(name), Path(given)):
+            return f"--{option} {given[:120]}: {error.strerror}" + ("" if name == given else f" ({name[:120]})")
+    return f"{name[:120]}: {error.strerror}"
+
+
+def _within(path: Path, folder: Path) -> bool:
+    """True if ``path`` is ``folder`` or lies inside it (compared as absolute paths)."""
+    path, folder = Path(os.path.abspath(path)), Path(os.path.abspath(folder))
+    return path == folder or folder in path.parents
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -381,7 +396,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     try:
         return args.handler(args)
-    except (ValueError, TypeError, FileNotFoundError) as error:
+    except (ValueError, TypeError) as error:
         parser.exit(2, f"collapse-edu: error: {_one_line(error)}\n")
     except lesson_files.LessonError as error:
         parser.exit(1, f"collapse-edu: error: {_one_line(error)}\n")
@@ -391,7 +406,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes
         return 0
     except OSError as error:
-        parser.exit(2, f"collapse-edu: error: {_one_line(_os_message(error))}\n")
+        parser.exit(2, f"collapse-edu: error: {_one_line(_os_message(error, args))}\n")
     except KeyboardInterrupt:
         parser.exit(130, "collapse-edu: interrupted\n")
     except Exception as error:  # noqa: BLE001 - a bug of ours still ends in one line, not a traceback

@@ -35,6 +35,12 @@ def add_output_options(p: argparse.ArgumentParser, *, rows: str, figure: str) ->
     add_force_option(p)
 
 
+def show_progress(args: argparse.Namespace) -> bool:
+    """Progress bars only for a person watching: not with --json, and not when stderr is a file or pipe
+    (a log would fill with carriage-return frames)."""
+    return not args.json and sys.stderr.isatty()
+
+
 def path_text(text: str) -> str:
     """A file or folder name from the command line: not empty (an empty one would silently mean the default)."""
     if not text.strip():
@@ -133,7 +139,7 @@ def _simulate_gaussian(args: argparse.Namespace) -> int:
         policy=args.policy,
         real_fraction=real_fraction(args),
         seed=args.seed,
-        progress=not args.json,
+        progress=show_progress(args),
     )
     replace = args.policy == "replace"  # the closed forms below are for the replace policy
     sigma, mu = history["sigma"], history["mu"]
@@ -216,7 +222,7 @@ def _simulate_categorical(args: argparse.Namespace) -> int:
         policy=args.policy,
         real_fraction=r,
         seed=args.seed,
-        progress=not args.json,
+        progress=show_progress(args),
     )
     surviving_theory = heterozygosity_theory = None
     if args.policy != "accumulate-subsample":  # no closed form for that policy
@@ -288,7 +294,7 @@ def _simulate_ngram(args: argparse.Namespace) -> int:
         top_k=args.top_k,
         eval_sentences=args.eval_sentences,
         seed=args.seed,
-        progress=False if args.json else "generations",
+        progress="generations" if show_progress(args) else False,
     )
     history = run.history
     exact_resampling = args.policy == "replace" and args.temperature == 1.0 and args.top_k is None
@@ -372,7 +378,7 @@ def _simulate_transformer(args: argparse.Namespace) -> int:
         eval_sentences=args.eval_sentences,
         seed=args.seed,
         threads=args.threads,
-        progress=False if args.json else "generations",
+        progress="generations" if show_progress(args) else False,
     )
     history = run.history
     rows = []
@@ -446,7 +452,7 @@ def _simulate_mixture(args: argparse.Namespace) -> int:
         max_iter=args.max_iter,
         seed=args.seed,
         keep_models=False,
-        progress=not args.json,
+        progress=show_progress(args),
     )
     rows = []
     for t in history.generations:
@@ -511,7 +517,7 @@ def _simulate_regression(args: argparse.Namespace) -> int:
         ridge=args.ridge,
         design=design,
         seed=args.seed,
-        progress=not args.json,
+        progress=show_progress(args),
     )
     error = history["error"]
     t = history.generations
@@ -597,7 +603,7 @@ def _simulate_gan(args: argparse.Namespace) -> int:
 
     run = train_gan(
         args.target, args.method, width=args.width, lr_g=args.lr_g, lr_d=args.lr_d, steps=args.steps,
-        d_steps=args.d_steps, seed=args.seed, progress=not args.json,
+        d_steps=args.d_steps, seed=args.seed, progress=show_progress(args),
     )  # fmt: skip
     rows = []
     for step, samples in zip(run.steps, run.snapshots, strict=True):

@@ -1341,3 +1341,29 @@ if __name__ == "__main__":
         for line in sorted(set(details)):
             print("   ", line)
     print(json.dumps({part: value[:2] for part, value in result.items()}))
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["student", "--out", "/proc/collapse-edu-test"], "--out /proc/collapse-edu-test: No such file or directory"),
+        (["run", "01", "--out", "/proc/collapse-edu-test"], "--out /proc/collapse-edu-test: No such file or directory"),
+    ],
+)
+def test_a_folder_the_system_refuses_is_named_by_its_option(argv, expected, capsys):
+    """/proc accepts no new folders even for root: the one-line error names the option, without '[Errno 2]'."""
+    if not Path("/proc/self").exists():
+        pytest.skip("needs a Linux /proc")
+    with pytest.raises(SystemExit) as stop:
+        cli.main(argv)
+    err = capsys.readouterr().err.strip()
+    assert stop.value.code == 2 and err == f"collapse-edu: error: {expected}" and "Errno" not in err
+
+
+def test_os_errors_name_the_option_and_the_file_inside_its_folder(tmp_path):
+    args = cli.argparse.Namespace(out=str(tmp_path), plot=None)
+    inside = PermissionError(13, "Permission denied", str(tmp_path / "01.ipynb"))
+    assert cli._os_message(inside, args) == f"--out {tmp_path}: Permission denied ({tmp_path / '01.ipynb'})"
+    elsewhere = PermissionError(13, "Permission denied", "/elsewhere/x")
+    assert cli._os_message(elsewhere, args) == "/elsewhere/x: Permission denied"
+    assert cli._os_message(FileNotFoundError("no lesson called x"), args) == "no lesson called x"

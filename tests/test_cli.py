@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -741,3 +742,16 @@ def test_a_notebook_without_cell_ids_runs_without_warnings(tmp_path):
     done = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "Warning" not in done.stderr and "42" in (tmp_path / "out" / "noid.ipynb").read_text()
+
+
+def test_progress_bars_only_for_a_terminal(capsys, monkeypatch):
+    """A bar on a file or pipe would fill a log with carriage-return frames; on a terminal it shows."""
+    from collapse_edu.cli_simulate import show_progress
+
+    status, _, err = run_cli(capsys, "simulate", "ngram", "--generations", "3", "--n", "200")
+    assert status == 0 and "\r" not in err and "it/s" not in err
+    shown = argparse.Namespace(json=False)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert show_progress(shown) and not show_progress(argparse.Namespace(json=True))
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
+    assert not show_progress(shown)

@@ -388,3 +388,31 @@ def test_the_shipped_base_is_current_and_base_model_loads_it():
     assert stored is not None, "results/neural_lm_base.npz is stale: run python benchmarks/neural_lm_base.py"
     neural_lm._BASES.pop(0, None)
     assert _same(neural_lm.base_model(0).state_dict(), stored.state_dict())
+
+
+def test_the_bucket_panel_names_each_bucket_where_its_line_ends():
+    """Neighbouring viridis shades are hard to pair with the legend: each bucket's name sits at the right end of
+    its line, in its colour, in the order of the lines, never on top of another name."""
+    import matplotlib.colors as mcolors
+    import matplotlib.pyplot as plt
+
+    from collapse_edu.figures import neural as neural_figures
+
+    real_counts = np.array([0, 0] + [1] * 40 + [2] * 30 + [3] * 20 + [5] * 20 + [10] * 20 + [30] * 20)
+    sizes = np.array([40, 30, 20, 20, 20, 20])
+    ends = np.array([0.30, 0.31, 0.32, 0.6, 0.9, 1.0])  # three close ends: their names must be pushed apart
+    surviving = np.vstack([sizes, sizes, np.round(sizes * ends)])
+    fig = neural_figures.word_loss({"model": (real_counts, real_counts)}, surviving, real_counts)
+    plt.close(fig)
+    right = fig.axes[1]
+    names = {t.get_text(): t for t in right.texts}
+    assert list(names) == ["1", "2", "3", "4-7", "8-15", "16+"]
+    data_lines = [line for line in right.lines if line.get_linestyle() == "-" and line.get_marker() not in ("", "None")]
+    heights = []
+    for line, name in zip(data_lines, names, strict=True):
+        text = names[name]
+        assert mcolors.same_color(text.get_color(), line.get_color())
+        assert text.xy == (2, line.get_ydata()[-1])  # points at the line's last value
+        assert text.get_position()[0] > 2 and right.get_xlim()[1] > text.get_position()[0]
+        heights.append(text.get_position()[1])
+    assert np.all(np.diff(heights) >= 0.045 * 1.02 - 1e-9)  # in order and apart

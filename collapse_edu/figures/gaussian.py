@@ -19,7 +19,7 @@ from .. import theory
 from ..gaussian import estimator_ddof, simulate_gaussian, tail_mass
 from ..loop import History
 from ..metrics import w2_gaussian
-from ..plots import finish, new_figure, plain_log_ticks, plot_band, plot_line, plot_theory, series_style
+from ..plots import finish, new_figure, plain_log_ticks, plot_band, plot_line, plot_theory, series_style, shade_band
 from ..validation import as_rng, check_float, check_int
 
 THEORY_BAND = {"color": "0.35", "linestyle": ":", "linewidth": 1.6, "marker": "none"}
@@ -49,7 +49,7 @@ def _mean_with_error(ax: plt.Axes, t: np.ndarray, values: np.ndarray, *, label: 
     mean = values.mean(axis=1)
     error = 2 * values.std(axis=1, ddof=1) / np.sqrt(values.shape[1]) if values.shape[1] > 1 else 0 * mean
     style = series_style(i)
-    ax.fill_between(t, mean - error, mean + error, color=style["color"], alpha=0.2, linewidth=0)
+    shade_band(ax, t, mean - error, mean + error, style["color"], alpha=0.2)
     ax.plot(t, mean, label=label, markevery=max(1, len(t) // 10), **style)
 
 
@@ -227,7 +227,7 @@ def tail_mass_decay(
     median = np.median(mass, axis=1)
     theory_median = theory.tail_mass_quantile(0.5, t, n, 0, threshold)
     fig, (ax,) = new_figure(1, width=9, height=4.6)
-    ax.fill_between(t, np.maximum(low, floor / 10), high, color=series_style(0)["color"], alpha=0.18, linewidth=0)
+    shade_band(ax, t, np.maximum(low, floor / 10), high, series_style(0)["color"])
     plot_line(ax, t, np.where(median >= floor, median, np.nan), label=f"simulation, {runs} runs (median, 5-95%)")
     plot_theory(ax, t, np.where(theory_median >= floor, theory_median, np.nan), label="theory: median")
     original = float(tail_mass(0.0, 1.0, threshold))

@@ -12,7 +12,7 @@ from matplotlib.patches import Patch
 from .. import theory
 from ..gaussian import simulate_gaussian
 from ..loop import POLICIES, History
-from ..plots import THEORY_STYLE, finish, legend_key, new_figure, plot_band, plot_theory, series_style
+from ..plots import THEORY_STYLE, finish, legend_key, new_figure, plot_band, plot_theory, series_style, shade_band
 from ..regression import random_features_errors, simulate_regression, strong_collapse_errors
 from ..scaling import simulate_memoriser
 from ..validation import check_choice, check_fraction, check_int
@@ -60,7 +60,7 @@ def _draw_gaussian(variance_ax: plt.Axes, mean_ax: plt.Axes, history: History, *
     for ax, values, k, start in ((variance_ax, history["sigma"] ** 2, 0, 0), (mean_ax, history["mu"] ** 2, 1, 1)):
         x, values = t[start:], values[start:]
         low, high = np.quantile(values, (0.05, 0.95), axis=1)
-        ax.fill_between(x, low, high, color=style["color"], alpha=0.18, linewidth=0)
+        shade_band(ax, x, low, high, style["color"])
         ax.plot(x, values.mean(axis=1), markevery=max(1, len(x) // 10), label=_label(policy, r), **style)
         ax.plot(x, np.median(values, axis=1), color=style["color"], linestyle=":", linewidth=1.3, marker="")
         if moments is not None:

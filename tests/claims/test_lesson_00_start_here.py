@@ -244,9 +244,14 @@ def test_the_figure_and_the_table_name_the_same_four_failure_modes():
     "Start from $\\mathcal{N}(0, 1)$, fit to $n = 10$ samples, sample 10, refit, and so on (by default through lesson "
     "01's exact shortcut, which draws each fit from its exact distribution instead of drawing the 10 samples).",
     "Lesson 01 proves that the median fitted $\\sigma$ falls roughly like $e^{-t/n}$ and the mean fitted variance exactly like $a^t$",  # noqa: E501
-    "The next two cells check both against 20 000 runs.",
+    "The two code cells after the prediction below check both against 20 000 runs.",
 )
 def test_first_taste_outputs_match_their_theory():
+    cells = notebook("00").cells
+    (at,) = [i for i, c in enumerate(cells) if "The two code cells after the prediction below" in c.source]
+    assert cells[at + 1].cell_type == "markdown" and cells[at + 1].source.startswith("**Predict before you run.**")
+    assert [c.cell_type for c in cells[at + 2 : at + 4]] == ["code", "code"]
+    assert "median sigma at t" in cells[at + 2].source and "mean sigma^2 at t" in cells[at + 3].source
     pattern = re.compile(r"at t = (\d+)\s*: simulated ([\d.]+), theory (?:a\^t = )?([\d.]+)")
     for marker in ("median sigma at t", "mean sigma^2 at t"):
         rows = [pattern.search(line).groups() for line in checked_output("00", marker).strip().splitlines()]

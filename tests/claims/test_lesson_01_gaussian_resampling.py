@@ -93,11 +93,13 @@ def unbiased_runs():
 
 @pytest.fixture(scope="module")
 def unbiased_at_1000():
-    """sigma_1000^2 of 5000 unbiased runs, as in the lesson's checked cell, on six other seeds."""
-    return [
-        simulate_gaussian(n=N, generations=1000, runs=5000, ddof=1, seed=seed)["sigma"][1000] ** 2
-        for seed in range(60, 66)
-    ]
+    """(mean, median, largest share of the sum) of sigma_1000^2 over 5000 unbiased runs, as in the lesson's
+    checked cell, on 100 other seeds (100-199); about 25 s."""
+    out = []
+    for seed in range(100, 200):
+        variance = simulate_gaussian(n=N, generations=1000, runs=5000, ddof=1, seed=seed)["sigma"][1000] ** 2
+        out.append((variance.mean(), np.median(variance), variance.max() / variance.sum()))
+    return np.array(out)
 
 
 # --------------------------------------------------------------------------- the time budget
@@ -251,7 +253,7 @@ def band_edge_scatter(seeds: range) -> dict[int, np.ndarray]:
     "01",
     "By the central limit theorem, $\\log \\sigma_t$ is roughly normal, which gives the dotted 5% and 95% bands",
     "the median fitted $\\sigma$ (solid) follows the theory's median (black dashed, drawn on top) and $e^{-t/n}$ (dash-dot)",  # noqa: E501
-    "The 5–95% band of runs follows the dotted theory band, with the scatter of 1000 runs: a band edge from 1000 runs has a standard error of a few percent that grows with $t$ (about 3% at generation 50, 6% at generation 200).",  # noqa: E501
+    "The 5–95% band of runs follows the dotted theory band, with the scatter of 1000 runs: a band edge from 1000 runs has a standard error of a few percent that grows with $t$ (about 3% at generation 50, 7% at generation 200).",  # noqa: E501
     "In this figure the upper edge ends low, at 0.61 against 0.70 at generation 200, about two of those standard errors, for the reason below.",  # noqa: E501
     "Right: the mean of $\\sigma_t^2$ decays as $a^t$ (log scale)",
 )
@@ -265,7 +267,7 @@ def test_the_sigma_band_follows_its_theory(many_runs):
         assert np.all(gap < 4 * summary["mean_variance_se"][1:101])
     gaps = band_edge_scatter(range(300, 340))  # the figure's 1000 runs on 40 other seeds
     se = {t: g.std(axis=0) for t, g in gaps.items()}  # the standard error of an edge, in log units
-    assert np.all((se[50] > 0.02) & (se[50] < 0.04)) and np.all((se[200] > 0.045) & (se[200] < 0.075)), se
+    assert np.all((se[50] > 0.025) & (se[50] < 0.035)) and np.all((se[200] > 0.065) & (se[200] < 0.075)), se
     assert np.all(se[50] < se[100]) and np.all(se[100] < se[200])
     for t, g in gaps.items():
         assert np.all(np.abs(g.mean(axis=0)) < 3 * se[t] / np.sqrt(len(g)) + 0.015), (t, g.mean(axis=0))
@@ -286,15 +288,17 @@ def test_the_sigma_band_follows_its_theory(many_runs):
 
 @claim(
     "01",
-    "The mean of $\\sigma_t^2$ is carried by a few runs that happened to grow: at generation 200 the 5% largest values of $\\sigma_t^2$ hold about two thirds of their sum.",  # noqa: E501
+    "The mean of $\\sigma_t^2$ is carried by a few runs that happened to grow: at generation 200 the 5% largest values of $\\sigma_t^2$ hold 61–68% of their sum over five seeds of 10 000 runs (53% in this figure's 1000 runs).",  # noqa: E501
     "With 1000 runs those few may be missing, and the simulated mean ends below $a^t$ more often than not (in about 6 seeds in 10; the band's upper edge, set by the same large runs, ends low in this figure too).",  # noqa: E501
     "the simulated mean gets noisy, and in this figure it ends below $a^t$",
     "The shaded $\\pm 2$ standard errors do not settle it either: they are computed from the same 1000 runs, so when the large runs are missing the error looks small too.",  # noqa: E501
     "For a variable this heavy-tailed the band misses $a^t$ at generation 200 in about one seed in six, not one in twenty; a mean outside it does not refute the theory.",  # noqa: E501
 )
 def test_the_mean_variance_is_carried_by_a_few_runs(many_runs):
-    for summary in many_runs:
-        assert 0.55 < summary["top5_share"] < 0.78
+    shares = sorted(round(100 * summary["top5_share"]) for summary in many_runs)
+    assert (shares[0], shares[-1]) == (61, 68)
+    figure_variance = np.sort(simulate_gaussian(n=N, generations=200, runs=1000, seed=0)["sigma"][200] ** 2)[::-1]
+    assert round(100 * figure_variance[:50].sum() / figure_variance.sum()) == 53
     expected = theory.expected_variance(200, N)
     below, missed, spread = [], [], []
     for seed in range(1000, 1200):
@@ -506,11 +510,12 @@ def test_the_checked_drift_numbers_match_theory():
     "Unbiased is not safe**: with `ddof = 1`, $\\mathrm{E}[\\sigma_t^2] = \\sigma_0^2$ for every $t$, yet $\\sigma_t \\to 0$ almost surely",  # noqa: E501
     "the unbiased-estimator paradox: $\\mathrm{E}[\\sigma_t^2]$ stays exactly $\\sigma_0^2$, yet $\\sigma_t \\to 0$ in almost every run",  # noqa: E501
 )
-def test_the_unbiased_fit_keeps_the_mean_yet_collapses(unbiased_runs, unbiased_at_1000):
+def test_the_unbiased_fit_keeps_the_mean_yet_collapses(unbiased_runs):
     for n in (50, 100, 500):
         assert theory.variance_factor(n, ddof=1) == 1
         assert 2 * theory.log_sigma_drift(n, ddof=1) * (n - 1) == pytest.approx(-1, abs=0.03)
-    for variance, late in zip(unbiased_runs, unbiased_at_1000, strict=False):
+    for seed, variance in enumerate(unbiased_runs, start=60):
+        late = simulate_gaussian(n=N, generations=1000, runs=5000, ddof=1, seed=seed)["sigma"][1000] ** 2
         shares = [np.mean(variance[t] < 0.01) for t in (50, 100, 200)] + [np.mean(late < 0.01)]
         assert np.all(np.diff(shares) > 0) and shares[-1] > 0.85 and np.median(late) < 1e-4
 
@@ -576,19 +581,20 @@ def test_the_paradox_figure_mean_stays_on_one_and_the_median_falls(unbiased_runs
     "01",
     "but the runs that carry that mean are now so rare that 5000 runs may hold none of them, or one",
     "In this seed the observed mean is far below 1.",
-    "Over six other seeds it was far below 1 in five (between 0.2 and 0.5) and above 1 in one (2.5), while the median stayed near $4 \\cdot 10^{-5}$ in every seed; in each of those six the single largest run held more than a quarter of the sum (in this lesson's seed, 17%).",  # noqa: E501
+    "Over 100 other seeds (100–199) it came out below 0.5 in about two thirds of them and above 1 in about one in seven (once as high as 26), while the median stayed between $3$ and $5 \\cdot 10^{-5}$ in every seed.",  # noqa: E501
+    "The single largest run held more than a tenth of the sum in 99 of the 100 seeds and more than a quarter in about three in four (in this lesson's seed, 17%).",  # noqa: E501
     "Unbiasedness protects the *average over infinitely many worlds*, not the world you live in.",
     "Collapse is about what happens in almost every run, so it is a statement about the median, not the mean.",
 )
 def test_after_1000_generations_a_handful_of_runs_decide_the_mean(unbiased_at_1000):
     assert float(re.search(r"mean of 5000 runs ([\d.]+)", checked_output("01", "mean of 5000 runs"))[1]) < 0.5
     assert re.search(r"which holds (\d+)% of the sum", checked_output("01", "mean of 5000 runs"))[1] == "17"
-    for variance in unbiased_at_1000:
-        assert 3e-5 < np.median(variance) < 6e-5
-        assert variance.max() > 0.25 * variance.sum()
-    means = np.array([variance.mean() for variance in unbiased_at_1000])
-    assert np.sum((0.2 <= means) & (means <= 0.5)) == 5
-    assert np.sum(means > 1) == 1 and f"{means.max():.1f}" == "2.5"
+    means, medians, largest = unbiased_at_1000.T
+    assert len(means) == 100
+    assert 0.6 < np.mean(means < 0.5) < 0.73  # about two thirds
+    assert 0.11 < np.mean(means > 1) < 0.18 and f"{means.max():.0f}" == "26"  # about one in seven
+    assert np.all((3e-5 < medians) & (medians < 5e-5))
+    assert np.sum(largest > 0.1) == 99 and 0.7 < np.mean(largest > 0.25) < 0.82  # about three in four
 
 
 # --------------------------------------------------------------------------- 6. distance to the original

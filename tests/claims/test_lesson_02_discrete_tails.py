@@ -366,7 +366,7 @@ def loss_intervals(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
     "The share of categories seen $c$ times that vanish one generation later (markers, pooled over 200 runs and "
     "30 generations; bars: exact 95% binomial intervals, too narrow to see for $c \\le 2$) lies on the exact "
     "$(1 - c/n)^n$ (black dashed) from $c = 1$ to 8: the curve passes through every interval here, and on ten other "
-    "seeds 3 of 80 intervals miss it, about the one in twenty a 95% interval should",
+    "seeds (101–110) 3 of 80 intervals miss it, about the one in twenty a 95% interval should",
     "For large $n$ the curve is close to $e^{-c}$ (dotted): the loss probability falls about $e$-fold with every "
     "extra occurrence",
     "With the slider, a count at which no category was lost shows as an open triangle at the upper end of its interval",
@@ -519,7 +519,8 @@ def test_heterozygosity_decay_rate():
     LESSON,
     "which stays above $H_0 \\left(1 - \\frac{\\pi^2}{6n}\\right)$",
     "Left: under replace the mean heterozygosity (solid; 5–95% of runs shaded) decays along $(1 - 1/n)^t$ "
-    "(black dashed, drawn on top) while single runs scatter widely; accumulate and 10% fresh real data stay near "
+    "(black dashed, drawn on top) while single runs scatter widely about it (the shaded band is more than 0.4 wide at "
+    "generation 100); accumulate and 10% fresh real data stay near "
     "the start",
     "Right, enlarged: accumulate settles at 0.934, just under the all-real reference 0.941 (grey line); fresh-real "
     "with $r = 0.1$ settles lower, at 0.902, with its runs spread between about 0.87 and 0.93",

@@ -20,6 +20,7 @@ import torch
 from claimlib import assert_in_lesson, checked_output, checker_tests, claim, notebook, numbers_in
 
 from collapse_edu import neural_lm, ngram
+from collapse_edu.figures import neural as neural_figures
 from collapse_edu.figures import text as text_figures
 from collapse_edu.plots import series_style
 
@@ -419,6 +420,7 @@ def test_histogram_of_perplexity_under_generation_0(results, seeds, runs, corpus
     LESSON,
     "The bigram follows $e^{-c}$; the transformer loses more of its rare words.",
     "the rarer a word, the sooner it goes",
+    "(the data: solid lines with markers; each bucket's name stands at the right end of its lines)",
     "Rare words go first for the network as for the count table.",
     "After the first round the transformer has kept fewer words than the theory; by generation 10 it keeps about as "
     "many of every bucket as the theory or more (seen once 0.19 against 0.17, twice 0.35 against 0.31), as lost "
@@ -427,6 +429,10 @@ def test_histogram_of_perplexity_under_generation_0(results, seeds, runs, corpus
     "10 it keeps about as many words as the bigram.",
 )
 def test_rare_words_go_first(runs, results, seeds, corpus):
+    import inspect
+
+    # the names at the line ends: drawn by label_line_ends (its behaviour: tests/test_neural_lm.py)
+    assert "label_line_ends(right" in inspect.getsource(neural_figures.word_loss)
     lost = []
     for s in seeds:
         m = results["runs"]["replace"][s]["metrics"]["surviving_by_count"]

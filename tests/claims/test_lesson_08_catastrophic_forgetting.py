@@ -736,17 +736,38 @@ def test_stiffness_caption(grid, lambda_sweep):
 
 @claim(
     "08",
+    "The text and the formulas number the tasks from 1, so $T = 5$ is the last task and the number of tasks; code "
+    "counts from 0, so $R_{ij}$ is `R[i - 1, j - 1]`.",
+    "in code, with indices from 0, the mean over `j < last` of `R[last, j] - R[j, j]`, where `last = len(R) - 1` "
+    "(that is, $T - 1$) is the index of the last task",
+)
+def test_tasks_count_from_one_in_the_formulas_and_from_zero_in_code(grid):
+    R = np.array(grid[("finetune", CI)][0])
+    assert R.shape == (5, 5)  # T = 5 tasks
+    T = len(R)
+    one_based = {(i, j): R[i - 1, j - 1] for i in range(1, T + 1) for j in range(1, T + 1)}
+    bwt = sum(one_based[T, j] - one_based[j, j] for j in range(1, T)) / (T - 1)  # the formula as displayed
+    average = sum(one_based[2, j] for j in (1, 2)) / 2  # A_2 = (1/2) sum_{j <= 2} R_2j
+    assert np.isclose(bwt, cl.backward_transfer(R)) and np.isclose(average, cl.average_accuracy(R)[1])
+    namespace = {"np": np}
+    exec(notebook("08").cells[exercise_functions("08")["my_backward_transfer"]].source, namespace)  # the solution
+    assert np.isclose(namespace["my_backward_transfer"](R), bwt)
+
+
+@claim(
+    "08",
     "Replay: closer to 0, about −0.14 (median of the 10 stored seeds, −0.15 to −0.11): each earlier task ends on "
     "average 14 points below where it was just after it was learned",
     "Fine-tuning: every term is $0 - 1$, so BWT $= -1$ exactly; the stored runs give −1.00 to −0.99, because the "
-    "diagonal is 0.95 to 1 rather than exactly 1",
+    "diagonal entries that enter, those of the earlier tasks, are 0.98 to 1 rather than exactly 1",
 )
 def test_exercise_3_answer(grid):
     replay = [cl.backward_transfer(R) for R in grid[("replay", CI)]]
     assert round(np.median(replay), 2) == -0.14 and (round(min(replay), 2), round(max(replay), 2)) == (-0.15, -0.11)
     ft = [cl.backward_transfer(R) for R in grid[("finetune", CI)]]
     assert (round(min(ft), 2), round(max(ft), 2)) == (-1.0, -0.99)
-    assert np.all(np.diag(np.array(grid[("finetune", CI)]).mean(axis=0)) >= 0.95)
+    earlier = np.array([np.diag(R)[:-1] for R in grid[("finetune", CI)]])  # R[j, j], j < last: what BWT uses
+    assert (round(earlier.min(), 2), round(earlier.max(), 2)) == (0.98, 1.0)
     assert cl.backward_transfer(np.tril(np.ones((5, 5))) - np.tril(np.ones((5, 5)), -1)) == -1.0
     stored = checked_output("08", "my_backward_transfer(R) for R in stored")
     assert "replay: BWT median -0.14, from -0.15 to -0.11" in stored
