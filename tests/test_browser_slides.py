@@ -124,6 +124,19 @@ def _luminance(png: bytes) -> np.ndarray:
     return pixels @ np.array([0.2126, 0.7152, 0.0722])
 
 
+def _steady_box(page, locator, tries: int = 20) -> dict:
+    """The element's bounding box once two readings 100 ms apart agree (JupyterLab keeps laying out cells
+    for a moment after a scroll; under load a box read at once can be stale)."""
+    box = locator.bounding_box()
+    for _ in range(tries):
+        page.wait_for_timeout(100)
+        again = locator.bounding_box()
+        if again == box:
+            return box
+        box = again
+    return box
+
+
 def test_figures_are_readable_in_jupyterlabs_dark_theme(browser, tmp_path):
     """A lesson as committed (with its figures), opened in JupyterLab Dark: the figure is light, the page dark."""
     root = tmp_path / "root"
@@ -146,12 +159,13 @@ def test_figures_are_readable_in_jupyterlabs_dark_theme(browser, tmp_path):
             page.wait_for_timeout(500)
             shot = tmp_path / "dark_theme_figure.png"
             page.screenshot(path=str(shot), full_page=False)
-            box = figure.bounding_box()
-            inside = _luminance(figure.screenshot())
+            inside = _luminance(figure.screenshot())  # scrolls the figure into view again if the page moved
+            box = _steady_box(page, figure)  # measured after that scroll, once the layout has settled
             notebook = page.locator(".jp-Notebook").first.bounding_box()
-            margin = page.screenshot(
-                clip={"x": notebook["x"] + 2, "y": box["y"], "width": 30, "height": min(box["height"], 200)}
-            )
+            top = max(0.0, box["y"])
+            height = min(box["y"] + box["height"], 1000) - top  # the part of the figure inside the viewport
+            assert height > 20, f"the figure is not in view after scrolling to it: {box}"
+            margin = page.screenshot(clip={"x": notebook["x"] + 2, "y": top, "width": 30, "height": min(height, 200)})
         finally:
             page.close()
     assert np.median(_luminance(margin)) < 0.3, "the page around the figure is not dark: dark theme not active?"
