@@ -28,6 +28,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import quote
 
 from . import lessons as lesson_files
 from .cli_simulate import SIMULATIONS, add_force_option, path_text
@@ -118,6 +119,9 @@ def _lab(args: argparse.Namespace) -> int:
         opened = lesson_files.lesson_paths(root / "lessons" / "student") or lesson_files.lesson_paths(root / "lessons")
         first = opened[0].relative_to(root).as_posix()
     command = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={root}", first, *args.extra]
+    if not any("default_url" in option for option in args.extra):
+        # the links JupyterLab prints (and "/") lead to the first lesson, not to the bare file browser
+        command.append(f"--LabApp.default_url=/lab/tree/{quote(first)}")
     if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in command:
         command.append("--allow-root")  # containers and course machines often run as root
     print("Opening the course:", " ".join(command))

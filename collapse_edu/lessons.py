@@ -12,10 +12,12 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-
-import nbformat
+from typing import TYPE_CHECKING
 
 from .outputs import HTML_MARKER, mark_html, write_notebook
+
+if TYPE_CHECKING:  # nbformat takes over a second to import: loaded where a notebook is read or written
+    import nbformat
 
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 
@@ -77,6 +79,8 @@ class LessonError(RuntimeError):
 
 def read_notebook(path: Path) -> nbformat.NotebookNode:
     """A notebook file, or a one-line ``ValueError`` naming the file if it is not a valid notebook."""
+    import nbformat
+
     try:
         notebook = nbformat.read(path, as_version=4)
         if not isinstance(notebook.get("cells"), list):
@@ -151,6 +155,7 @@ def execute_notebook(path: Path, *, timeout: int = 600) -> tuple[nbformat.Notebo
     Returns (executed notebook, wall seconds, the kernel's peak resident memory in MB or None).
     The memory is read by one extra cell that is removed again before the notebook is returned.
     """
+    import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
@@ -226,6 +231,8 @@ def write_html(notebook: nbformat.NotebookNode, target: Path) -> None:
     """Static HTML of an executed notebook (figures embedded, readable offline), marked as ours.
 
     Every figure carries its caption as alt text (:func:`collapse_edu.slides.add_alt_text`)."""
+    import nbformat
+
     from .slides import add_alt_text, html_exporter
 
     notebook = nbformat.from_dict(notebook)
@@ -249,6 +256,8 @@ def run_lesson(
     notebook, seconds, peak_mb = execute_notebook(lesson.path, timeout=timeout)
     notebook.metadata["kernelspec"] = KERNELSPEC
     if inplace:
+        import nbformat
+
         nbformat.write(notebook, lesson.path)
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)

@@ -272,6 +272,7 @@ def test_lab_starts_jupyterlab_on_the_first_lesson(capsys, tmp_path, lab_command
     assert command[:3] == [sys.executable, "-m", "jupyterlab"]
     assert f"--ServerApp.root_dir={lessons.resolve()}" in command
     assert command[4] == "98_mini_lesson.ipynb"
+    assert "--LabApp.default_url=/lab/tree/98_mini_lesson.ipynb" in command  # the printed links open the lesson
     assert ("--allow-root" in command) == (os.geteuid() == 0)  # JupyterLab refuses root without it
     assert lab_command["cwd"] == lessons.resolve()
     assert out.startswith("Opening the course:")
@@ -282,6 +283,8 @@ def test_lab_passes_options_on_to_jupyterlab(capsys, tmp_path, lab_command):
     status, _, _ = run_cli(capsys, "--lessons", str(lessons), "lab", "--port=9999")
     command = lab_command["command"]
     assert status == 0 and command[5] == "--port=9999" and command.count("--allow-root") <= 1
+    status, _, _ = run_cli(capsys, "--lessons", str(lessons), "lab", "--LabApp.default_url=/lab")
+    assert status == 0 and [c for c in lab_command["command"] if "default_url" in c] == ["--LabApp.default_url=/lab"]
 
 
 @pytest.mark.slow
