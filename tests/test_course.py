@@ -128,3 +128,14 @@ def test_lab_refuses_lessons_with_a_copy(capsys):
         main(["--lessons", "lessons", "lab", "--copy-only"])
     assert stop.value.code == 2
     assert "--lessons cannot be combined with --dir or --copy-only" in capsys.readouterr().err
+
+
+def test_lab_on_a_copy_opens_the_first_student_lesson(tmp_path, capsys, monkeypatch):
+    """With --dir the course is copied and JupyterLab's links lead to the first exercise notebook."""
+    started: dict = {}
+    monkeypatch.setattr("collapse_edu.cli.subprocess.call", lambda command, cwd: started.update(command=command) or 0)
+    assert main(["lab", "--dir", str(tmp_path / "course")]) == 0
+    capsys.readouterr()
+    command = started["command"]
+    assert command[4] == "lessons/student/00_start_here.ipynb"
+    assert "--LabApp.default_url=/lab/tree/lessons/student/00_start_here.ipynb" in command
