@@ -382,8 +382,7 @@ def _os_message(error: OSError, args: argparse.Namespace | None = None) -> str:
 
 def _within(path: Path, folder: Path) -> bool:
     """True if ``path`` is ``folder`` or lies inside it (compared as absolute paths)."""
-    path, folder = Path(os.path.abspath(path)), Path(os.path.abspath(folder))
-    return path == folder or folder in path.parents
+    return Path(os.path.abspath(path)).is_relative_to(os.path.abspath(folder))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -97,6 +97,24 @@ def shade_band(ax: plt.Axes, x: np.ndarray, low: np.ndarray, high: np.ndarray, c
                            linewidth=0.7)  # fmt: skip
 
 
+def label_line_ends(
+    ax: plt.Axes, x: float, ends: np.ndarray, labels: Sequence[str], colors, gap: float = 0.045
+) -> None:
+    """Write each line's label just right of its last point (``ends``: the last y values), in its colour, so
+    that neighbouring shades are told apart where the lines end; labels closer than ``gap`` (in axis units
+    of y) are pushed apart, keeping their order."""
+    order = np.argsort(ends)
+    placed = np.array(ends, float)[order]
+    low, high = sorted(ax.get_ylim())
+    span = (high - low) or 1.0
+    for k in range(1, placed.size):
+        placed[k] = max(placed[k], placed[k - 1] + gap * span)
+    for k, i in enumerate(order):
+        ax.annotate(labels[i], (x, ends[i]), xytext=(x + 0.25, placed[k]), textcoords="data", color=colors[i],
+                    fontsize=10, fontweight="bold", va="center", ha="left", annotation_clip=False)  # fmt: skip
+    ax.set_xlim(right=x + 0.9)
+
+
 def plot_band(
     ax: plt.Axes,
     x: np.ndarray,

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..loop import History
 from ..ngram import vocabulary_by_generation
-from ..plots import THEORY_STYLE, finish, legend_key, legend_outside, new_figure, series_style
+from ..plots import THEORY_STYLE, finish, label_line_ends, legend_key, legend_outside, new_figure, series_style
 from ..validation import check_choice, check_float, check_int
 from .text import REFERENCE_STYLE, _plain_log_axis, _series
 
@@ -102,21 +102,6 @@ def judged_by_generation_0(
 BUCKET_SHORT = ("1", "2", "3", "4-7", "8-15", "16+")  #: the buckets' names at the right end of their lines
 
 
-def label_line_ends(ax, x: float, ends: np.ndarray, labels: Sequence[str], colors, gap: float = 0.045) -> None:
-    """Write each line's label just right of its last point (``ends``: the last y values), in its colour, so
-    that neighbouring shades are told apart where the lines end; labels closer than ``gap`` (in axis units
-    of y) are pushed apart, keeping their order."""
-    order = np.argsort(ends)
-    placed = np.array(ends, float)[order]
-    span = np.diff(ax.get_ylim())[0] if ax.get_ylim()[1] > ax.get_ylim()[0] else 1.0
-    for k in range(1, placed.size):
-        placed[k] = max(placed[k], placed[k - 1] + gap * span)
-    for k, i in enumerate(order):
-        ax.annotate(labels[i], (x, ends[i]), xytext=(x + 0.25, placed[k]), textcoords="data", color=colors[i],
-                    fontsize=10, fontweight="bold", va="center", ha="left", annotation_clip=False)  # fmt: skip
-    ax.set_xlim(right=x + 0.9)
-
-
 def word_loss(
     one_round: Mapping[str, tuple[np.ndarray, np.ndarray]],
     surviving: np.ndarray,
@@ -153,17 +138,18 @@ def word_loss(
     # the buckets in shades of one sequential map (rare = dark), so that no bucket takes the colour that means
     # a model in the left panel
     shades = plt.get_cmap("viridis")(np.linspace(0.0, 0.85, surviving.shape[1]))
+    ends = []  # each bucket's share kept at the last generation, where its name is written
     for b in range(surviving.shape[1]):
         counts = real_counts[buckets == b]
         # data solid with markers, theory dotted without: line style alone tells them apart
         style = {**series_style(b), "color": shades[b], "linestyle": "-"}
         right.plot(generations, surviving[:, b] / counts.size, label=BUCKET_LABELS[b], **style)
+        ends.append(surviving[-1, b] / counts.size)
         theory = vocabulary_by_generation(counts, generations) / counts.size
         right.plot(generations, theory, color=shades[b], **{**THEORY_STYLE, "linestyle": ":"})
     legend_key(right, "theory: resampling with\nexact counts (dotted,\nin each bucket's colour)", linestyle=":")
     right.set_ylim(0, 1.02)
-    sizes = np.array([np.count_nonzero(buckets == b) for b in range(surviving.shape[1])])
-    label_line_ends(right, generations[-1], surviving[-1] / sizes, BUCKET_SHORT[: surviving.shape[1]], shades)
+    label_line_ends(right, generations[-1], np.array(ends), BUCKET_SHORT[: surviving.shape[1]], shades)
     right.set_xticks(generations[::2])
     finish(right, title=f"Real words still in the training text ({label})", xlabel="generation",
            ylabel="share of the real words kept", legend=False)  # fmt: skip
