@@ -10,6 +10,11 @@ repository root:
 
     python benchmarks/neural_lm_runs.py                       # seeds 1-5, 10 generations, 3 policies
     python benchmarks/neural_lm_runs.py --seeds 6 7 --resume  # add seeds to the file
+    python benchmarks/neural_lm_runs.py --bases-only          # only retrain and re-measure generation 0
+
+``--bases-only`` keeps the runs and rewrites every seed's record of generation 0 (the measures of its
+held-out text), after checking that the retrained model judges held-out text exactly as the stored
+record says (so the runs still start from it).
 
 A CUDA GPU is used when present (``--device cpu`` forces the CPU). On one core of the course
 machine a seed takes about 5 CPU minutes (accumulate is most of it: its training set grows).
@@ -44,6 +49,53 @@ def rounded(value):
     return value
 
 
+def base_record(base, corpus, threads: int) -> dict:
+    """What the runs file stores of a seed's generation 0: its perplexity of held-out and training
+    text, the histogram and median of its per-sentence perplexity of held-out text (all sentences, and
+    only those whose words all occur in the training text: the others hold ``<unk>``, a word generation
+    0 was never taught to predict), and how many sentence ends it expects per sentence."""
+    with neural_lm.torch_threads(threads):
+        judged = neural_lm.sentence_perplexities(base, corpus.held_out)
+        known = np.array([not np.any(corpus.held_out[i] == 1) for i in range(len(corpus.held_out))])
+        histogram = lambda values: rounded(np.histogram(np.clip(values, 1, 1e5 - 1), neural_lm.PERPLEXITY_BINS)[0])  # noqa: E731
+        return {
+            "perplexity_real": rounded(neural_lm.lm_perplexity(base, corpus.held_out)),
+            "perplexity_train": rounded(neural_lm.lm_perplexity(base, corpus.train)),
+            "held_out_histogram": histogram(judged),
+            "held_out_median": rounded(float(np.median(judged))),
+            "held_out_known_histogram": histogram(judged[known]),
+            "held_out_known_median": rounded(float(np.median(judged[known]))),
+            "held_out_known_sentences": int(known.sum()),
+            "expected_ends_held_out": rounded(float(np.nanmean(neural_lm.expected_ends(base, corpus.held_out)))),
+            "expected_ends_train": rounded(float(np.nanmean(neural_lm.expected_ends(base, corpus.train)))),
+        }
+
+
+def rewrite_bases(out: Path, seeds, threads: int, device) -> None:
+    """--bases-only: retrain every seed's generation 0, check it against the stored record, rewrite the record."""
+    results = json.loads(out.read_text(encoding="utf-8"))
+    corpus = load_corpus()
+    for seed in seeds:
+        key = str(seed)
+        stored = results["bases"].get(key)
+        if stored is None:
+            raise SystemExit(f"{out} holds no generation 0 of seed {seed}")
+        wall, cpu = time.perf_counter(), time.process_time()
+        base = neural_lm.train_base(corpus, seed=seed, threads=threads, device=device)
+        timing = {"seconds": round(time.perf_counter() - wall, 1), "cpu_seconds": round(time.process_time() - cpu, 1)}
+        record = base_record(base, corpus, threads)
+        for name in ("held_out_histogram", "held_out_median", "perplexity_real"):
+            if record[name] != stored[name]:
+                raise SystemExit(f"seed {seed}: the retrained generation 0 differs from the stored one ({name})")
+        results["bases"][key] = {**record, **timing}
+        print(
+            f"seed {seed}: generation 0 retrained and matches; held-out median {record['held_out_median']}, "
+            f"in-vocabulary {record['held_out_known_median']}",
+            flush=True,
+        )
+    write_summary(out, results, indent=1, inline_lists=True)
+
+
 def main() -> None:
     run_on_avx2_code_paths()  # the stored results are made on the code paths of the committed outputs
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -54,10 +106,14 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch threads on the CPU")
     parser.add_argument("--out", default=str(DEFAULT_OUT))
     parser.add_argument("--resume", action="store_true", help="keep the runs already in --out and add the rest")
+    parser.add_argument("--bases-only", action="store_true", help="keep the runs; retrain and re-measure generation 0")
     args = parser.parse_args()
+    device = torch.device(args.device) if args.device else neural_lm.default_device()
+    if args.bases_only:
+        rewrite_bases(Path(args.out), args.seeds, args.threads, device)
+        return
 
     corpus = load_corpus()
-    device = torch.device(args.device) if args.device else neural_lm.default_device()
     template = neural_lm.NeuralLM(len(corpus.vocab), device=device)
     settings = {
         **neural_lm.settings_of(template),
@@ -93,26 +149,11 @@ def main() -> None:
                 wall, cpu = time.perf_counter(), time.process_time()
                 base = neural_lm.train_base(corpus, seed=seed, threads=args.threads, device=device)
                 seconds, cpu_seconds = time.perf_counter() - wall, time.process_time() - cpu
-                with neural_lm.torch_threads(args.threads):
-                    judged = neural_lm.sentence_perplexities(base, corpus.held_out)
-                    known = np.array([not np.any(corpus.held_out[i] == 1) for i in range(len(corpus.held_out))])
-                    results["bases"][key] = {
-                        "perplexity_real": rounded(neural_lm.lm_perplexity(base, corpus.held_out)),
-                        "perplexity_train": rounded(neural_lm.lm_perplexity(base, corpus.train)),
-                        "held_out_histogram": rounded(
-                            np.histogram(np.clip(judged, 1, 1e5 - 1), neural_lm.PERPLEXITY_BINS)[0]
-                        ),
-                        "held_out_median": rounded(float(np.median(judged))),
-                        "held_out_known_histogram": rounded(
-                            np.histogram(np.clip(judged[known], 1, 1e5 - 1), neural_lm.PERPLEXITY_BINS)[0]
-                        ),
-                        "expected_ends_held_out": rounded(
-                            float(np.nanmean(neural_lm.expected_ends(base, corpus.held_out)))
-                        ),
-                        "expected_ends_train": rounded(float(np.nanmean(neural_lm.expected_ends(base, corpus.train)))),
-                        "seconds": round(seconds, 1),
-                        "cpu_seconds": round(cpu_seconds, 1),
-                    }
+                results["bases"][key] = {
+                    **base_record(base, corpus, args.threads),
+                    "seconds": round(seconds, 1),
+                    "cpu_seconds": round(cpu_seconds, 1),
+                }
             wall, cpu = time.perf_counter(), time.process_time()
             run = neural_lm.simulate_transformer(
                 corpus,

@@ -30,7 +30,7 @@ A log shows what a practitioner would have, one row per checkpoint (:data:`COLUM
 ``synthetic_share``  an estimate of the share of machine-made examples in the current training data:
                      the share of :data:`AUDIT` random training examples whose provenance tag says
                      "machine-made" (uncertain twice over: a binomial count, and tags get lost, so
-                     it is a lower bound; see :func:`tagged_share`).
+                     it tends to undercount; see :func:`tagged_share`).
 
 No column names where the data came from or when they changed: that has to be read from the numbers.
 The runs themselves are precomputed by ``benchmarks/capstone_pool.py`` (:func:`build_pool`) and
@@ -405,7 +405,8 @@ def tagged_share(share: float, seed: int, tag_rate: float | None = None) -> floa
     """The share of the training data that carries a "machine-made" provenance tag: the true
     machine-made ``share`` times the tagging rate of the pipeline (``tag_rate``; default drawn from
     U(0.3, 1) by ``seed``: provenance tags get lost, and nobody knows how many). The audit
-    (:func:`audit`) sees only tagged examples, so its estimate is a lower bound of the truth."""
+    (:func:`audit`) sees only tagged examples, so its estimate is below the truth on average (one
+    binomial count can still land above it)."""
     if tag_rate is None:
         tag_rate = float(np.random.default_rng([seed, 81]).uniform(0.3, 1.0))
     return share * check_float("tag_rate", tag_rate, 0.0, 1.0)
@@ -1407,7 +1408,7 @@ def signs(log: RunLog) -> dict[str, float]:
     """The tell-tale numbers of a log, each a single float:
 
     ``synthetic_share``   mean of the synthetic-share estimate (> 0: machine-made data were found in
-                          training; a lower bound, 0 proves nothing);
+                          training; an undercount on average, 0 proves nothing);
     ``heldout_change``    (last - first) held-out loss, relative to the first's size;
     ``diversity_change``  last diversity / first diversity - 1;
     ``diversity_end``     diversity at the last checkpoint;

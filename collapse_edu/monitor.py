@@ -36,6 +36,7 @@ from .validation import check_int
 VERDICTS = ("ok", "warn", "flag")
 TOKEN = re.compile(r"[A-Za-z0-9]+(?:'[A-Za-z]+)?|[^\sA-Za-z0-9]")
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+UNIT = re.compile(r" \((?:bits|nats)\)$")  #: a unit at the end of a symptom's name
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,12 @@ class Symptom:
     expected: float
     verdict: str
     explanation: str
+
+    @property
+    def ratio_name(self) -> str:
+        """The name without its unit ("next-token entropy (bits)" -> "next-token entropy"), for figures
+        that show value / expected, which has none."""
+        return UNIT.sub("", self.name)
 
 
 @dataclass
@@ -658,12 +665,15 @@ def report_figure(report: Report):
     colours = {"ok": "#009E73", "warn": "#E69F00", "flag": "#D55E00"}
     hatches = {"ok": "", "warn": "//", "flag": "xx"}
     fig, (ax,) = new_figure(width=9, height=0.55 * len(report.symptoms) + 1.8)
-    names = [s.name for s in report.symptoms][::-1]
-    relative = [s.value / s.expected if s.expected else float("nan") for s in report.symptoms][::-1]
-    for y, (value, s) in enumerate(zip(relative, report.symptoms[::-1], strict=True)):
-        ax.barh(y, value, color=colours[s.verdict], hatch=hatches[s.verdict], edgecolor="black")
+    names = [s.ratio_name for s in report.symptoms][::-1]
+    for y, s in enumerate(report.symptoms[::-1]):
+        if s.expected:
+            ax.barh(y, s.value / s.expected, color=colours[s.verdict], hatch=hatches[s.verdict], edgecolor="black")
+        else:  # no ratio: say so in the row rather than leave it blank like a value of 0
+            ax.text(0.02, y, f"n/a (value {s.value:.2g}, expected 0)", va="center", fontsize=10)
     ax.axvline(1.0, color="black", linestyle="--", linewidth=1.5)
     ax.set_yticks(range(len(names)), names)
+    ax.set_ylim(-0.6, len(names) - 0.4)  # every row in full, with or without a bar
     from matplotlib.patches import Patch
 
     present = [v for v in VERDICTS if any(s.verdict == v for s in report.symptoms)]

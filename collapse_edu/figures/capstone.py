@@ -95,12 +95,12 @@ def overfitting_figure(
     left.plot(
         grid, np.sin(np.pi * grid), color="0.4", linestyle="--", linewidth=2, marker="", label=r"truth $\sin(\pi x)$"
     )
-    reach = 2.5  # at least the truth's range and the noisy points, and every curve shown in full
+    drawn = [fit.y, np.array([-1.0, 1.0])]  # the points, the truth's range, and every curve shown in full
     for i, t in enumerate(shown):
-        predicted = fit.predict(grid, t)
-        reach = max(reach, 1.1 * float(np.abs(predicted).max()))
-        plot_line(left, grid, predicted, label=f"after {t:,} steps", i=i)
-    left.set_ylim(-reach, reach)
+        drawn.append(fit.predict(grid, t))
+        plot_line(left, grid, drawn[-1], label=f"after {t:,} steps", i=i)
+    low, high = min(float(v.min()) for v in drawn), max(float(v.max()) for v in drawn)
+    left.set_ylim(low - 0.35 * (high - low), high + 0.08 * (high - low))  # room below for the legend
     finish(left, title=f"A degree-{fit.degree} polynomial", xlabel="x", ylabel="y", loc="lower right")
     plot_line(right, steps, train, label="training error", i=0)
     plot_line(right, steps, heldout, label="held-out error", i=1)
@@ -143,7 +143,8 @@ def monitor_table_figure(reports: Mapping[str, Report], title: str = "Collapse m
     if not reports:
         raise ValueError("reports must hold at least one report")
     names = list(reports)
-    symptoms = [s.name for s in next(iter(reports.values())).symptoms]
+    first = next(iter(reports.values())).symptoms
+    symptoms = [s.name for s in first]
     fig, (ax,) = new_figure(width=2.1 * len(names) + 3.5, height=0.55 * len(symptoms) + 1.8)
     for col, name in enumerate(names):
         for row, symptom in enumerate(symptoms):
@@ -155,7 +156,7 @@ def monitor_table_figure(reports: Mapping[str, Report], title: str = "Collapse m
     ax.set_xlim(0, len(names))
     ax.set_ylim(len(symptoms), 0)
     ax.set_xticks(np.arange(len(names)) + 0.5, names)
-    ax.set_yticks(np.arange(len(symptoms)) + 0.5, symptoms)
+    ax.set_yticks(np.arange(len(symptoms)) + 0.5, [s.ratio_name for s in first])
     ax.grid(False)
     ax.tick_params(length=0)
     handles = [plt.Rectangle((0, 0), 1, 1, color=VERDICT_COLOURS[v]) for v in VERDICTS]

@@ -607,7 +607,7 @@ def test_fresh_real_levels_off_below_the_real_model(synthetic, fresh_05, fresh_2
     "Fresh real data in every generation stops the loss at a level set by how much real text arrives, below what "
     "the real data alone keep (about half the vocabulary at $r = 0.05$",
     "Fresh real data **bounds** the damage but does not undo it.",
-    "with fresh real text at $r = 0.05$ and $r = 0.2$ the loss stops (at $r = 0.05$ only after about 30 generations), "
+    "with fresh real text at $r = 0.05$ and $r = 0.2$ the loss stops (at $r = 0.05$ only after 20 to 30 generations), "
     "but below the real model's level.",
     "it stops the loss, at a level set by how much real text arrives, below the real model's",
 )
@@ -617,6 +617,8 @@ def test_five_percent_real_levels_off_near_half(corpus, fresh_05, fresh_20):
     assert np.all(np.abs(late / 1500 - 1) < 0.1), late
     assert abs(late.mean() / 1500 - 1) < 0.05 and 0.45 < late.mean() / 3020 < 0.55
     assert abs(late[:15].mean() / late[16:].mean() - 1) < 0.03  # level: no trend from generation 30 to 60
+    early = median(fresh_05, "vocabulary", np.array([10, 20]))
+    assert early[0] > 1.05 * late.mean() and abs(early[1] / late.mean() - 1) < 0.03  # still falling at 10, level by 20
     assert median(fresh_05, "perplexity_real", 60) > 2 * median(fresh_05, "perplexity_real", 0)
     assert median(fresh_20, "vocabulary", 20) > late.max()
 
@@ -641,7 +643,7 @@ def test_top_k_samples_only_the_k_most_frequent(corpus):
     "Sampling at temperature 0.7 or from the top 5 tokens of each context collapses the model within a few "
     "generations (five runs each; the bands are narrow): the vocabulary (log scale) drops by one to three orders "
     "of magnitude and the perplexity of held-out real text "
-    "grows about a hundredfold with top-5 and nearly ten-thousandfold at $T = 0.7$, where the curve stops at about "
+    "grows about a hundredfold with top-5 and several thousandfold at $T = 0.7$, where the curve stops at about "
     "one million.",
     "Top-k removes every token outside the top 5 of its context at once, so the vocabulary drops in the first "
     "sampled generation and then erodes slowly.",
@@ -661,7 +663,7 @@ def test_temperature_and_top_k_collapse_fast(synthetic, cold, top5):
     ratio_hot = hot["perplexity_real"][20] / hot["perplexity_real"][1]
     assert np.all((ratio_top > 70) & (ratio_top < 140)), ratio_top
     assert np.all((ratio_hot > 2000) & (ratio_hot < 20000)), ratio_hot
-    assert 5000 < np.median(ratio_hot) < 10000  # nearly ten-thousandfold
+    assert 5000 < np.median(ratio_hot) < 10000  # several thousandfold
     assert np.all(np.abs(hot["perplexity_real"][20] / 1e6 - 1) < 0.2)
     np.testing.assert_allclose(hot["perplexity_real"][18:], hot["perplexity_real"][20, 0])  # the curve stops
 

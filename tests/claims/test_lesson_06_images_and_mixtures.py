@@ -286,6 +286,8 @@ def test_pooled_variance_identity_and_law():
     "the eight runs is 0.45 for the heavier component and 0.33 for the lighter one, against 0.72 for the whole mixture",
     "the median ratio to the whole at that generation is about 0.7 for the heavier and about 0.5 for the lighter",
     "Bottom: the lighter component keeps a weight above 0.1 in most runs",
+    "Generation 0 is the single real blob, drawn as two equal components on top of each other (standard deviation 1, "
+    "weights 0.5, distance 0): a convention, not a fit",
     "The distance between the two means jumps from about 1.1 at generation 1 to about 1.6 by generation 20 and then "
     "moves little (a median of 1.75 at generation 300; in the 20 stored fresh-fit runs of section 2 the median "
     "stays between 1.6 and 2.2 from generation 20 to 1000)",
@@ -299,6 +301,10 @@ def test_pooled_variance_identity_and_law():
     "narrow, not because they drift ever further apart",
 )
 def test_toy_figure(stored, prefix):
+    start = run_generations(mixtures.GaussianMixtureFamily(components=2), ModelSource(mixtures.blob_truth()), n=1000,
+                            generations=1, runs=2, seed=0)  # fmt: skip
+    assert np.allclose(start["heavy_std"][0], 1) and np.allclose(start["light_std"][0], 1)
+    assert np.allclose(start["light_weight"][0], 0.5) and np.allclose(start["separation"][0], 0)
     out = toy_output()
     assert out["medians"] == (0.72, 0.45, 0.33)
     whole, heavy, light = out["medians"]
@@ -445,7 +451,8 @@ def test_stored_file_and_its_cost(stored):
 @claim(
     "06",
     "20 runs per protocol over 1000 generations (line: median, band: 5–95% of runs; thin grey: scikit-learn's "
-    "fresh fit, median; bottom right, where the law is about the mean, the lines are means over runs)",
+    "fresh fit, median; bottom right, where the law is about the mean, the lines are means over runs; top right, no "
+    "band: the number of runs whose lighter weight is below 0.01)",
     "With a fresh fit, ours or scikit-learn's, the lighter component keeps a median weight around 0.3, and a "
     "component whose weight falls below 0.01 is refilled later (5 of our 20 fresh-fit runs and 10 of scikit-learn's "
     "dipped below it at some stored generation; none has a dead component at generation 1000)",
@@ -463,6 +470,9 @@ def test_stored_file_and_its_cost(stored):
 )
 def test_protocol_figure(stored):
     runs, _ = stored
+    fig = images.protocol_comparison(runs)
+    assert fig.axes[1].get_title() == "Runs with a dead component (w < 0.01), of 20" and not fig.axes[1].collections
+    plt.close(fig)
     for name in ("fresh", "sklearn"):
         weight = runs[name]["light_weight"]
         assert 0.25 < np.median(np.median(weight[1:], axis=1)) < 0.4
@@ -613,7 +623,9 @@ def test_references(digits):
     "synthetic sample enters the loop)",
     "Fully synthetic (top), the samples get blurrier and the mix of classes drifts, some classes taking a growing "
     "share while others thin out or vanish",
-    "with 10% real (middle) the drift is slower; with 50% real (bottom) generation 20 looks much like generation 1",
+    "with 10% real (middle) the drift is slower; with 50% real (bottom) generation 20 keeps nearly all of generation "
+    "1's variety (its pixel variance is 0.91 of generation 1's in this run, against 0.75 with 10% real) and all ten "
+    "classes, though its class mix still wanders (more 0s, fewer 1s)",
     "Which classes grow or vanish changes from run to run",
     "without real data some classes get far more than their 10% and others fade out",
 )
@@ -632,6 +644,12 @@ def test_grid_and_class_share_captions(digits):
     half = digits[0.5]
     assert np.median(half["pixel_variance"][20] / half["pixel_variance"][1]) > 0.9
     assert np.all(half["coverage"][20] == 10) and np.median(half["entropy"][20]) > 3.15
+    # the run drawn: the lesson's seed, run 0
+    drawn = {r: lesson_digits(r, 0, runs=6) for r in (0.1, 0.5)}
+    kept = {r: drawn[r]["pixel_variance"][20][0] / drawn[r]["pixel_variance"][1][0] for r in drawn}
+    assert (round(kept[0.5], 2), round(kept[0.1], 2)) == (0.91, 0.75) and drawn[0.5]["coverage"][20][0] == 10
+    before, after = drawn[0.5]["class_share"][1][0], drawn[0.5]["class_share"][20][0]
+    assert after[0] > before[0] + 0.04 and after[1] < before[1] - 0.04
 
 
 # --------------------------------------------------------------------------- section 4

@@ -368,10 +368,12 @@ def test_vanilla_occupancy_caption(vanilla):
 
 @claim(
     "07",
-    "That reverse KL is about $\\log 8 = 2.08$ nats for a generator that sits exactly on one of the eight modes, but "
-    "thousands of nats for one that sits at the ring's centre, 100 standard deviations from every mode",
+    "That reverse KL is about $\\log 8 = 2.08$ nats for a generator whose samples are spread exactly like one of the "
+    "eight modes, but thousands of nats for the same spread round the ring's centre, 100 standard deviations from "
+    "every mode",
+    "a generator narrower than a mode pays a little more",
     "the reverse KL it effectively minimises charges little for missing modes and much for samples between them",
-    "split evenly and sharply over two modes it is $\\log 4 = 1.39$ nats",
+    "split evenly over two modes, each spread like a mode, it is $\\log 4 = 1.39$ nats",
     "Missing modes cost little next to samples between modes",
     "The objective would still rather have all eight (it is 0 there), but a generator that sits sharply on one or "
     "two modes cannot reach the others by small steps: moving mass to another mode means passing through the gaps, "
@@ -388,12 +390,15 @@ def test_reverse_kl_of_continuous_generators(table):
         m = (-d2 / 2).max(axis=1, keepdims=True)
         return (m[:, 0] + np.log(np.exp(-d2 / 2 - m).mean(axis=1))) - np.log(2 * np.pi * ring.std**2)
 
-    def reverse_kl(centre):  # KL(N(centre, std^2 I) || data), Monte Carlo
-        x = centre + ring.std * np.random.default_rng(5).standard_normal((20_000, 2))
-        log_g = -((x - centre) ** 2).sum(-1) / (2 * ring.std**2) - np.log(2 * np.pi * ring.std**2)
+    def reverse_kl(centre, width=1.0):  # KL(N(centre, (width std)^2 I) || data), Monte Carlo
+        std = width * ring.std
+        x = centre + std * np.random.default_rng(5).standard_normal((20_000, 2))
+        log_g = -((x - centre) ** 2).sum(-1) / (2 * std**2) - np.log(2 * np.pi * std**2)
         return float(np.mean(log_g - log_data(x)))
 
     assert reverse_kl(ring.modes[0]) == pytest.approx(math.log(8), abs=0.01)
+    narrower = [reverse_kl(ring.modes[0], width) - math.log(8) for width in (0.9, 0.5)]
+    assert 0 < narrower[0] < narrower[1] < 1  # a little more (0.64 nats at half the width)
     # an even mixture of two sharp modes: KL(g || data) = log 4
     x = ring.modes[[0, 1]].repeat(10_000, axis=0) + ring.std * np.random.default_rng(6).standard_normal((20_000, 2))
     d2 = ((x[:, None, :] - ring.modes[None, [0, 1]]) ** 2).sum(-1) / ring.std**2
@@ -640,6 +645,11 @@ def test_our_table_paragraph(table):
         assert int(re.search(r"The other (\d+)", part)[1]) == len(others)
         modes = numbers_in(re.search(r"ended on ([\d–]+) modes", part)[1].replace("–", " "))
         assert modes[0] == min(r["modes"] for r in others) and modes[-1] == max(r["modes"] for r in others)
+        low, high = pct_range(part)  # their high-quality shares
+        assert (low, high) == (
+            as_written(min(r["high_quality"] for r in others), low),
+            as_written(max(r["high_quality"] for r in others), high),
+        )
     assert f"never captured more than {max(r['modes'] for r in vanilla)} of the 8" in text
     part = text[text.index("PacGAN-4 captured") :]
     if part.startswith("PacGAN-4 captured all 8 modes in"):  # then every covered run has all 8

@@ -8,11 +8,13 @@ import functools
 import inspect
 import re
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from claimlib import checked_output, checker_tests, claim, notebook, numbers_in
 
 from collapse_edu import capstone, monitor, ngram
+from collapse_edu.figures import capstone as figures
 from collapse_edu.gaussian import simulate_gaussian
 
 WORKSHOP = 2024
@@ -107,6 +109,48 @@ def test_the_warm_up_builds_what_it_says():
     x = lesson_rng.uniform(-1, 1, 20)
     np.testing.assert_allclose(fit.x, x)
     assert fit.degree + 1 == 16 and fit.x.min() <= fit.x_out.min() and fit.x_out.max() <= fit.x.max()
+
+
+def descent_rise(fit: capstone.PolynomialFit, basis) -> tuple[float, float]:
+    """The warm-up's descent in another ``basis`` (x -> design matrix), computed exactly as
+    :class:`capstone.PolynomialDescent` does: (held-out error at 300 000 steps / its lowest along the
+    way, condition number of X^T X / n)."""
+    X, X_out = basis(fit.x), basis(fit.x_out)
+    lam, V = np.linalg.eigh(X.T @ X / len(fit.x))
+    lam = np.clip(lam, 0.0, None)
+    b, eta = X.T @ fit.y / len(fit.x), 1.0 / lam.max()
+    errors = []
+    for t in np.unique(np.geomspace(1, 3e5, 60).round().astype(int)):
+        gain = np.where(lam > 0, (1 - (1 - eta * lam) ** t) / np.where(lam > 0, lam, 1.0), eta * t)
+        errors.append(np.mean((X_out @ (V @ (gain * (V.T @ b))) - fit.y_out) ** 2))
+    return errors[-1] / min(errors), lam.max() / max(lam.min(), 1e-300)
+
+
+@claim(
+    "09",
+    "It is written in the Legendre basis: the columns of $X$ below are the Legendre polynomials $P_0(x), \\dots, P_{15}(x)$ at the training points",  # noqa: E501
+    "The path of gradient descent depends on the basis; in plain powers of $x$ the problem is far worse conditioned, and by 300 000 steps descent has overfitted much less",  # noqa: E501
+)
+def test_the_warm_up_descends_in_the_legendre_basis():
+    fit = capstone.polynomial_fit(0)
+    np.testing.assert_allclose(
+        fit.predict(fit.x, 100), np.polynomial.legendre.legvander(fit.x, 15) @ fit.weights(100), rtol=1e-12
+    )
+    powers = lambda x: np.vander(x, 16, increasing=True)  # noqa: E731
+    legendre = lambda x: np.polynomial.legendre.legvander(x, 15)  # noqa: E731
+    rises = []
+    for seed in (0, *WARMUP_SEEDS):
+        fit = capstone.polynomial_fit(seed)
+        (rise_powers, cond_powers), (rise_legendre, cond_legendre) = (
+            descent_rise(fit, powers),
+            descent_rise(fit, legendre),
+        )
+        assert cond_powers > 100 * cond_legendre
+        heldout = warmup(seed)[3]
+        assert rise_legendre == pytest.approx(heldout[-1] / heldout.min(), rel=1e-6)  # the warm-up's own path
+        rises.append((rise_powers, rise_legendre))
+    rises = np.array(rises)
+    assert np.mean(rises[:, 0] < rises[:, 1]) >= 0.9 and np.median(rises[:, 0]) < 0.2 * np.median(rises[:, 1])
 
 
 @claim(
@@ -405,9 +449,9 @@ def test_the_hard_variants_are_in_the_pool(pool):
 @claim(
     "09",
     "`synthetic_share` (printed `synth_share`) | share of 20 audited training examples tagged as machine-made",
-    "20 examples make a coarse count, and provenance tags get lost on the way, so it is a lower bound of the true share",  # noqa: E501
+    "20 examples make a coarse count, and provenance tags get lost on the way, so it tends to come out below the true share (lost tags only lower it, though a single count of 20 can land a little above)",  # noqa: E501
 )
-def test_the_synthetic_share_is_a_coarse_lower_bound(pool):
+def test_the_synthetic_share_is_a_coarse_undercount(pool):
     assert capstone.AUDIT == 20
     assert "synth_share" in str(capstone.mystery_runs(0)["A"]).splitlines()[1]  # the printed header
     values = pool.values[:, :, capstone.COLUMNS.index("synthetic_share")]
@@ -416,6 +460,20 @@ def test_the_synthetic_share_is_a_coarse_lower_bound(pool):
     assert replace.max() <= 1.0 and np.mean(replace < 0.95) > 0.5
     rates = [capstone.tagged_share(1.0, seed) for seed in range(200)]
     assert min(rates) >= 0.3 and np.mean(np.array(rates) < 1.0) == 1.0
+    # against the true share of every checkpoint of the loops with machine-made data: below on average, run by
+    # run, but single counts land above it now and then, by little
+    loops = {"curve-replace": ("replace", None), "curve-verified": ("replace", None), "ring-replace": ("replace", None),
+             "curve-accumulate": ("accumulate", None), "ring-accumulate": ("accumulate", None),
+             "ring-fresh": ("fresh-real", 0.1)}  # fmt: skip
+    below, above, excess = [], 0, 0.0
+    for key, (policy, real) in loops.items():
+        truth = np.array([capstone._loop_share(policy, real, t) for t in range(1, capstone.CHECKPOINTS + 1)])
+        audited = values[pool.where(key=key)]
+        below.extend(audited.mean(axis=1) < truth.mean())
+        above += int(np.sum(audited > truth + 1e-9))
+        excess = max(excess, float(np.max(audited - truth)))
+    assert len(below) > 150 and np.mean(below) > 0.95
+    assert above > 0 and excess < 0.15
 
 
 @claim(
@@ -706,7 +764,8 @@ test_checkers = checker_tests("09", WRONG_ANSWERS)
     "A GAN's log shows the second half of its training (steps 1,067 to 2,000)",
     "The collapsed GANs of this pool (lesson 07's settings) stay on the same one to three modes (median output shift below 0.03: the shares of outputs nearest each mode hardly change) and end with sharp samples (quality 0.6 or more at the last checkpoint)",  # noqa: E501
     "the pool's mark for mode collapse asks for at least half of the samples sharp, so such runs are left out",
-    "A healthy PacGAN run also starts with low diversity and reaches most modes only late in training",
+    "A healthy PacGAN run's log also starts with low diversity (below 0.35 in every one) and climbs through the second half of training to above 0.55",  # noqa: E501
+    "diversity (coverage) counts only outputs close to real points, and PacGAN's samples sharpen round the modes late (lesson 07)",  # noqa: E501
     "All 24 PacGAN-4 runs simulated for the pool (lesson 07's settings) end with samples on 7 or 8 modes, spread evenly; only 11 of them have 10 or more sharp samples (of 500) on 7 modes or more, the pool's mark for a clearly healthy run, so the other 13 are left out",  # noqa: E501
 )
 def test_mode_collapse_signs(pool):
@@ -725,6 +784,9 @@ def test_mode_collapse_signs(pool):
     for i in pool.where("healthy", "gan-pacgan"):
         diversity = pool.log(i)["diversity"]
         assert diversity[0] < 0.35 and diversity[-1] > 0.55
+        assert np.mean(diversity[-5:]) > np.mean(diversity[5:10]) > np.mean(diversity[:5])  # it climbs throughout
+        assert pool.log(i)["quality"][-1] > pool.log(i)["quality"][0]  # the samples sharpen
+    assert "nearest <= radius" in inspect.getsource(capstone.coverage)  # only outputs near a real point count
     # outcome(): healthy needs >= 7 sharp modes, mode collapse <= 3 effective modes; the rest is left out
     assert capstone.GAN_VARIANTS["gan-pacgan"][1] == {} and len(capstone.variant("gan-pacgan").seeds) == 24
     assert (len(pool.where("healthy", "gan-pacgan")), len(pool.where("mode collapse", "gan-pacgan"))) == (11, 0)
@@ -1167,7 +1229,7 @@ def test_the_summary_on_columns_and_the_monitor():
     "Fresh real data every generation bound the drift at a level set by their share (lessons 02, 03 and 05); a small share can leave that level far down: with 10% fresh real data, 29 of this lesson's 40 ring mixtures still passed the pool's mark of collapse within 15 generations.",  # noqa: E501
     "A real verifier is imperfect, and it only helps as far as it knows better than the model.",
     "**Mark provenance, and keep the marks.** Tag which examples are synthetic and which model made them",
-    "Tags get lost when data are copied around; an audit of tags then only gives a lower bound (section 2).",
+    "Tags get lost when data are copied around; an audit of tags then tends to undercount (section 2).",
     "Prevention is mostly bookkeeping: keep real data, accumulate, verify with an outside judge, monitor, mark provenance.",  # noqa: E501
 )
 def test_the_checklist_habits(pool):
@@ -1188,17 +1250,33 @@ def test_the_checklist_habits(pool):
     assert np.mean(error[100]) < 1.2 * np.mean(error[50]) and np.mean(error[100]) < 0.1 * np.mean(drift[100])
     assert len(capstone.variant("ring-fresh").seeds) == 40 and len(pool.where("model collapse", "ring-fresh")) == 29
     shares = [capstone.tagged_share(0.9, seed) for seed in range(50)]
-    assert max(shares) <= 0.9 and min(shares) < 0.5  # tags lost: the audit sees a lower bound
+    assert max(shares) <= 0.9 and min(shares) < 0.5  # tags lost: the audit's expected share is below the truth
 
 
-@claim("09", "The near-duplicate rate has no bar: a fresh real sample repeats no sentence, so the ratio is undefined")
+@claim(
+    "09",
+    "The near-duplicate rate has no bar: a fresh real sample repeats no sentence, so the ratio is undefined",
+    "its row says n/a and gives the value",
+)
 def test_the_report_figure_leaves_out_the_undefined_ratio():
     reference, _ = capstone.corpus_text()
     corpus = ngram.load_corpus()
     run = ngram.simulate_ngram(corpus, order=2, generations=20, keep_models=True, seed=0)
     text = ngram.sample_sentences(run.history.models[20][0], 2000, 20).to_text(corpus.vocab)
     report = monitor.compare_text(reference, text)
-    assert report["near-duplicate rate"].expected == 0.0
+    duplicates = report["near-duplicate rate"]
+    assert duplicates.expected == 0.0
+    fig = monitor.report_figure(report)
+    (ax,) = fig.axes
+    rows = [label.get_text() for label in ax.get_yticklabels()]
+    bars = [patch for patch in ax.patches if patch.get_width() > 0]
+    assert len(bars) == len(report.symptoms) - 1  # every symptom but the undefined ratio has a bar
+    notes = [t.get_text() for t in ax.texts]
+    assert notes == [f"n/a (value {duplicates.value:.2g}, expected 0)"]
+    assert "next-token entropy" in rows and not any("bits" in row for row in rows)  # ratios have no unit
+    table = figures.monitor_table_figure({"generation 20": report})
+    assert not any("bits" in label.get_text() for label in table.axes[0].get_yticklabels())
+    plt.close(fig), plt.close(table)
     out = checked_output("09", "text_reports.items()")
     assert out.splitlines()[-1].startswith("generation 20")
 
