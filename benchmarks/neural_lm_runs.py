@@ -32,7 +32,7 @@ import torch
 
 from collapse_edu import neural_lm
 from collapse_edu.environment import RESULTS_DIR, load_average, machine_info, run_on_avx2_code_paths, write_summary
-from collapse_edu.ngram import load_corpus
+from collapse_edu.ngram import UNKNOWN_ID, load_corpus
 
 POLICIES = {"replace": None, "fresh-real": 0.1, "accumulate": None}
 DEFAULT_OUT = RESULTS_DIR / neural_lm.RESULTS_FILE
@@ -56,7 +56,7 @@ def base_record(base, corpus, threads: int) -> dict:
     0 was never taught to predict), and how many sentence ends it expects per sentence."""
     with neural_lm.torch_threads(threads):
         judged = neural_lm.sentence_perplexities(base, corpus.held_out)
-        known = np.array([not np.any(corpus.held_out[i] == 1) for i in range(len(corpus.held_out))])
+        known = ~corpus.held_out.holding(UNKNOWN_ID)
         histogram = lambda values: rounded(np.histogram(np.clip(values, 1, 1e5 - 1), neural_lm.PERPLEXITY_BINS)[0])  # noqa: E731
         return {
             "perplexity_real": rounded(neural_lm.lm_perplexity(base, corpus.held_out)),

@@ -177,14 +177,21 @@ def _legendre(x: np.ndarray, degree: int) -> np.ndarray:
 
 
 class PolynomialDescent:
-    """Gradient descent on the mean squared error of a Legendre polynomial on one dataset, exactly.
+    """Gradient descent on the mean squared error of a polynomial on one dataset, exactly.
 
-    With A = X^T X / n = V diag(lambda) V^T, b = X^T y / n and step size eta = 1 / lambda_max, t steps
-    from w_0 give w_t = w_0 + V diag((1 - (1 - eta lambda)^t) / lambda) V^T (b - A w_0)."""
+    With X = ``basis(x, degree)`` (default: Legendre polynomials), A = X^T X / n = V diag(lambda) V^T,
+    b = X^T y / n and step size eta = 1 / lambda_max, t steps from w_0 give
+    w_t = w_0 + V diag((1 - (1 - eta lambda)^t) / lambda) V^T (b - A w_0)."""
 
-    def __init__(self, x: np.ndarray, y: np.ndarray, degree: int):
+    def __init__(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        degree: int,
+        basis: Callable[[np.ndarray, int], np.ndarray] = _legendre,
+    ):
         self.x, self.y, self.degree = np.asarray(x, float), np.asarray(y, float), degree
-        X = _legendre(self.x, degree)
+        X = basis(self.x, degree)
         self.A = X.T @ X / len(self.x)
         self.b = X.T @ self.y / len(self.x)
         self.eigenvalues, self.eigenvectors = np.linalg.eigh(self.A)

@@ -62,6 +62,7 @@ from .validation import as_rng, check_bool, check_float, check_int, check_memory
 
 BOUNDARY = "<s>"  #: id 0: pads the start of a sentence and marks its end
 UNKNOWN = "<unk>"  #: id 1: any word outside the training vocabulary
+UNKNOWN_ID = 1  #: the id of :data:`UNKNOWN`
 
 # --------------------------------------------------------------------------- text -> sentences
 
@@ -196,6 +197,12 @@ class Sentences:
 
     def __getitem__(self, i: int) -> np.ndarray:
         return self.ids[self.offsets[i] : self.offsets[i + 1]]
+
+    def holding(self, token: int) -> np.ndarray:
+        """Per sentence: whether it holds ``token`` (e.g. :data:`UNKNOWN_ID`)."""
+        found = np.zeros(len(self), bool)
+        found[np.repeat(np.arange(len(self)), self.lengths)[self.ids == token]] = True
+        return found
 
     def to_text(self, vocab: Vocabulary, count: int | None = None) -> list[str]:
         """The first ``count`` sentences as readable strings."""

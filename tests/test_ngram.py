@@ -124,6 +124,12 @@ def test_sentences_take_and_concat():
     assert len(both) == 7 and both[6].tolist() == []
 
 
+@given(sentence_lists, st.integers(0, 7))
+def test_holding_equals_a_scan_of_every_sentence(sentences, token):
+    batch = Sentences.from_lists(sentences)
+    assert batch.holding(token).tolist() == [token in s for s in sentences]
+
+
 # --------------------------------------------------------------------------- counting
 
 

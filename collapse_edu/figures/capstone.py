@@ -143,20 +143,19 @@ def monitor_table_figure(reports: Mapping[str, Report], title: str = "Collapse m
     if not reports:
         raise ValueError("reports must hold at least one report")
     names = list(reports)
-    first = next(iter(reports.values())).symptoms
-    symptoms = [s.name for s in first]
-    fig, (ax,) = new_figure(width=2.1 * len(names) + 3.5, height=0.55 * len(symptoms) + 1.8)
+    rows = next(iter(reports.values())).symptoms
+    fig, (ax,) = new_figure(width=2.1 * len(names) + 3.5, height=0.55 * len(rows) + 1.8)
     for col, name in enumerate(names):
-        for row, symptom in enumerate(symptoms):
-            s = reports[name][symptom]
+        for row, symptom in enumerate(rows):
+            s = reports[name][symptom.name]
             ax.add_patch(plt.Rectangle((col, row), 1, 1, color=VERDICT_COLOURS[s.verdict], alpha=0.85))
             shown = f"{s.value / s.expected:.2f}" if s.expected else f"{s.value:.2g} (exp. 0)"
             text = f"{shown}\n{s.verdict.upper()}"
             ax.text(col + 0.5, row + 0.5, text, ha="center", va="center", fontsize=10, color="black")
     ax.set_xlim(0, len(names))
-    ax.set_ylim(len(symptoms), 0)
+    ax.set_ylim(len(rows), 0)
     ax.set_xticks(np.arange(len(names)) + 0.5, names)
-    ax.set_yticks(np.arange(len(symptoms)) + 0.5, [s.ratio_name for s in first])
+    ax.set_yticks(np.arange(len(rows)) + 0.5, [s.ratio_name for s in rows])
     ax.grid(False)
     ax.tick_params(length=0)
     handles = [plt.Rectangle((0, 0), 1, 1, color=VERDICT_COLOURS[v]) for v in VERDICTS]

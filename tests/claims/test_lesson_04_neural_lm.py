@@ -354,17 +354,15 @@ def tail_share(histogram) -> np.ndarray:
     "write `<unk>`, do not write it",
 )
 def test_unk_is_a_word_generation_0_cannot_predict(corpus):
-    import torch
-
     base = neural_lm.base_model(seed=0)
     inputs, targets = neural_lm.sentence_batch(corpus.held_out, np.arange(len(corpus.held_out)), 64)
     with torch.no_grad():
         log_p = torch.log_softmax(base(inputs), dim=-1)
-    unk = targets == 1
+    unk = targets == ngram.UNKNOWN_ID
     assert int(unk.sum()) > 400
-    assert round(float(log_p[unk][:, 1].mean())) == -13
+    assert round(float(log_p[unk][:, ngram.UNKNOWN_ID].mean())) == -13
     written = neural_lm.generate(base, len(corpus.train), 0)  # as many sentences as a generation writes
-    assert written.tokens > 20_000 and not np.any(written.ids == 1)
+    assert written.tokens > 20_000 and not np.any(written.ids == ngram.UNKNOWN_ID)
 
 
 @claim(
@@ -406,8 +404,8 @@ def test_histogram_of_perplexity_under_generation_0(results, seeds, runs, corpus
     known_median = np.array([b["held_out_known_median"] for b in bases])
     all_median = np.array([b["held_out_median"] for b in bases])
     # the yardstick: 273 of 554 held-out sentences have no <unk>; the training text has none
-    with_unk = [bool(np.any(corpus.held_out[i] == 1)) for i in range(len(corpus.held_out))]
-    assert (len(with_unk), sum(with_unk)) == (554, 281) and not np.any(corpus.train.ids == 1)
+    with_unk = corpus.held_out.holding(ngram.UNKNOWN_ID)
+    assert (len(with_unk), with_unk.sum()) == (554, 281) and not np.any(corpus.train.ids == ngram.UNKNOWN_ID)
     assert all(b["held_out_known_sentences"] == 273 and sum(b["held_out_known_histogram"]) == 273 for b in bases)
     median = r["judged_median"]
     # medians: training text lowest; generation 1's text within an eighth of held-out's; generations 4 and 9 above

@@ -112,17 +112,15 @@ def test_the_warm_up_builds_what_it_says():
 
 
 def descent_rise(fit: capstone.PolynomialFit, basis) -> tuple[float, float]:
-    """The warm-up's descent in another ``basis`` (x -> design matrix), computed exactly as
-    :class:`capstone.PolynomialDescent` does: (held-out error at 300 000 steps / its lowest along the
-    way, condition number of X^T X / n)."""
-    X, X_out = basis(fit.x), basis(fit.x_out)
-    lam, V = np.linalg.eigh(X.T @ X / len(fit.x))
-    lam = np.clip(lam, 0.0, None)
-    b, eta = X.T @ fit.y / len(fit.x), 1.0 / lam.max()
-    errors = []
-    for t in np.unique(np.geomspace(1, 3e5, 60).round().astype(int)):
-        gain = np.where(lam > 0, (1 - (1 - eta * lam) ** t) / np.where(lam > 0, lam, 1.0), eta * t)
-        errors.append(np.mean((X_out @ (V @ (gain * (V.T @ b))) - fit.y_out) ** 2))
+    """The warm-up's descent in another ``basis`` ((x, degree) -> design matrix): (held-out error at
+    300 000 steps / its lowest along the way, condition number of X^T X / n)."""
+    descent = capstone.PolynomialDescent(fit.x, fit.y, fit.degree, basis=basis)
+    X_out = basis(fit.x_out, fit.degree)
+    errors = [
+        np.mean((X_out @ descent.weights(t) - fit.y_out) ** 2)
+        for t in np.unique(np.geomspace(1, 3e5, 60).round().astype(int))
+    ]
+    lam = np.clip(descent.eigenvalues, 0.0, None)
     return errors[-1] / min(errors), lam.max() / max(lam.min(), 1e-300)
 
 
@@ -136,8 +134,8 @@ def test_the_warm_up_descends_in_the_legendre_basis():
     np.testing.assert_allclose(
         fit.predict(fit.x, 100), np.polynomial.legendre.legvander(fit.x, 15) @ fit.weights(100), rtol=1e-12
     )
-    powers = lambda x: np.vander(x, 16, increasing=True)  # noqa: E731
-    legendre = lambda x: np.polynomial.legendre.legvander(x, 15)  # noqa: E731
+    powers = lambda x, degree: np.vander(x, degree + 1, increasing=True)  # noqa: E731
+    legendre = np.polynomial.legendre.legvander
     rises = []
     for seed in (0, *WARMUP_SEEDS):
         fit = capstone.polynomial_fit(seed)
