@@ -818,6 +818,16 @@ COUNT_BUCKETS = ((1, 1), (2, 2), (3, 3), (4, 7), (8, 15), (16, None))
 PERPLEXITY_BINS = np.logspace(0, 5, 51)
 
 
+def share_above(histogram, level: float = 1000.0) -> np.ndarray:
+    """Share of the sentences of a :data:`PERPLEXITY_BINS` histogram (last axis) whose perplexity is
+    above ``level``, which must be one of the bin edges (1, 10^0.1, ..., 10^5)."""
+    edge = np.flatnonzero(np.isclose(PERPLEXITY_BINS, level, rtol=1e-9))
+    if edge.size != 1:
+        raise ValueError(f"level must be a bin edge of PERPLEXITY_BINS (10^k for k = 0, 0.1, ..., 5); got {level!r}")
+    counts = np.asarray(histogram, float)
+    return counts[..., int(edge[0]) :].sum(-1) / counts.sum(-1)
+
+
 def bucket_of(counts: np.ndarray) -> np.ndarray:
     """The :data:`COUNT_BUCKETS` index of every count (-1 for 0)."""
     counts = np.asarray(counts)

@@ -416,3 +416,14 @@ def test_the_bucket_panel_names_each_bucket_where_its_line_ends():
         assert text.get_position()[0] > 2 and right.get_xlim()[1] > text.get_position()[0]
         heights.append(text.get_position()[1])
     assert np.all(np.diff(heights) >= 0.045 * 1.02 - 1e-9)  # in order and apart
+
+
+def test_share_above_counts_the_bins_from_the_level_up():
+    histogram = np.zeros(len(neural_lm.PERPLEXITY_BINS) - 1)
+    histogram[[0, 29, 30, 49]] = [1, 2, 3, 4]  # bin 30 starts at perplexity 10^3
+    assert neural_lm.PERPLEXITY_BINS[30] == pytest.approx(1000)
+    assert neural_lm.share_above(histogram, 1000) == pytest.approx(7 / 10)
+    assert neural_lm.share_above(histogram, 1) == pytest.approx(1)
+    assert neural_lm.share_above(np.stack([histogram, 2 * histogram]), 10**4.9).tolist() == pytest.approx([0.4, 0.4])
+    with pytest.raises(ValueError, match="level must be a bin edge"):
+        neural_lm.share_above(histogram, 999)
