@@ -1,7 +1,8 @@
 """Fit and generation throughput of collapse_edu's n-gram model against ``nltk.lm.MLE``.
 
-Both get the same tokenized sentences of the CPython reference documentation (the embedded
-corpus, raw text with code samples: about 111k tokens) and the same order; nltk is a
+Both get the same tokenized sentences of the CPython reference documentation shipped with the
+package (``data.pydoc_documents``: the raw text with code samples, about 111k tokens, or with
+``--prose`` the prose paragraphs only) and the same order; nltk is a
 benchmark-only dependency (``pip install nltk``). Run from the repository root:
 
     python benchmarks/ngram_vs_nltk.py [--orders 2 3] [--prose]

@@ -231,8 +231,9 @@ def plain_log_ticks(ax: plt.Axes, max_labels: int = 7) -> None:
         return
     inside = lambda values: [v for v in values if low <= v <= high]  # noqa: E731
 
-    def label(y: float) -> str:
-        return f"{float(f'{y:.6g}'):g}"
+    def label(y: float) -> str:  # 0.001, 0.5, 20, 1,000, 1,000,000: never 1e+06 next to 100000
+        y = float(f"{y:.6g}")
+        return f"{y:,.0f}" if y >= 1000 and y.is_integer() else f"{y:g}"
 
     first, last = int(np.floor(np.log10(low))), int(np.ceil(np.log10(high)))
     decades = inside([10.0**k for k in range(first, last + 1)])

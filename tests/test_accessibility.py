@@ -4,7 +4,8 @@
   in the student versions built from them;
 * every figure image in the exported HTML carries alt text, and it is the figure's caption;
 * every stored figure is opaque (a transparent PNG puts black labels on JupyterLab's dark page);
-  the house style makes it so. ``tests/test_browser_slides.py`` checks the slides and takes the
+  the house style makes it so, with the Okabe-Ito palette and a distinct line style and marker per
+  series. ``tests/test_browser_slides.py`` checks the slides and takes the
   dark-theme screenshot.
 """
 
@@ -103,6 +104,23 @@ def test_the_house_style_draws_opaque_figures():
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png")
     assert _alpha_minimum(base64.b64encode(buffer.getvalue()).decode()) == 255
+
+
+def test_the_house_style_is_colour_blind_safe_with_distinct_line_styles():
+    """README, Accessibility: the Okabe-Ito palette, and series told apart by line style and marker too."""
+    import matplotlib as mpl
+
+    from collapse_edu.plots import OKABE_ITO, THEORY_STYLE, series_style, use_house_style
+
+    assert OKABE_ITO == ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
+    with mpl.rc_context():
+        use_house_style()
+        assert [c.lower() for c in mpl.rcParams["axes.prop_cycle"].by_key()["color"]] == [c.lower() for c in OKABE_ITO]
+    styles = [series_style(i) for i in range(len(OKABE_ITO))]
+    for key in ("color", "linestyle", "marker"):
+        assert len({repr(style[key]) for style in styles}) == len(styles), key
+    assert all(style["linestyle"] not in ("--", ":") for style in styles)  # dashes: theory; dots: reference levels
+    assert THEORY_STYLE["linestyle"] == "--"
 
 
 class Images(HTMLParser):

@@ -208,6 +208,12 @@ _SWEEP_AXES = {
 }
 
 
+def _power_text(value: float) -> str:
+    """A setting as a reader writes it: $10^{5}$ for a power of ten, else plain (0, 3000, 2.5e+07)."""
+    exponent = round(float(np.log10(value))) if value > 0 else None
+    return f"$10^{{{exponent}}}$" if exponent is not None and np.isclose(value, 10.0**exponent) else f"{value:g}"
+
+
 def _sweep_axis(ax: plt.Axes, name: str, values: Sequence[float]) -> None:
     """A numeric x axis for a sweep that starts at 0: linear up to the first non-zero setting, logarithmic
     beyond (``symlog``), so that 0, 1, 2, 5, ... or 0, 10, 100, ... sit where their values put them."""
@@ -217,7 +223,7 @@ def _sweep_axis(ax: plt.Axes, name: str, values: Sequence[float]) -> None:
     if name == "k":
         labels = [str(int(t)) for t in shown]
     else:
-        labels = ["0"] + [f"$10^{{{int(round(np.log10(t)))}}}$" for t in shown[1:]]
+        labels = [_power_text(t) for t in shown]
     ax.set_xticks(shown, labels)
     ax.xaxis.set_minor_locator(plt.NullLocator())
     ax.set_xlim(-0.15 * threshold, max(values) * 1.6)
@@ -311,7 +317,7 @@ def result_figure(result: ContinualResult) -> plt.Figure:
     R, method, scenario, settings = result.R, result.method, result.scenario, result.settings
     fig, (left, right) = new_figure(2, width=12, height=4.9, gridspec_kw={"width_ratios": [1, 1.25]})
     setting = {
-        "ewc": rf", $\lambda$ = {settings.get('ewc_lambda', 0):.0e}",
+        "ewc": rf", $\lambda$ = {_power_text(settings.get('ewc_lambda', 0))}",
         "replay": f", k = {settings.get('k')}",
     }
     draw_matrix(left, R, title=f"{METHOD_LABELS[method]}{setting.get(method, '')}")

@@ -101,7 +101,7 @@ def _zoom(ax: plt.Axes, samples: np.ndarray, target: Target, mode: int, bounds: 
     inset.set_xticks([])
     inset.set_yticks([])
     inset.grid(False)
-    inset.set_title(f"mode {mode}, magnified (box {2 * half:g} wide)", fontsize=8, pad=2)
+    inset.set_title(f"mode {mode}, magnified\n(box {2 * half:g} wide)", fontsize=10.5, pad=3)
 
 
 def targets_figure(n: int = 2000, seed: int = 0) -> plt.Figure:
@@ -197,21 +197,24 @@ def occupancy_figure(run: GANRun) -> plt.Figure:
     left.set_yticks(range(run.target.n_modes))
     finish(left, title="Nearest mode of each sample, over training", xlabel="training step", ylabel="mode index",
            legend=False)  # fmt: skip
-    for i, min_count in enumerate((1, 20)):
+    # the two counts often coincide: the first thick underneath, the second thin on top, so both show
+    for i, (min_count, width) in enumerate(((1, 4.0), (20, 1.8))):
         right.step(
             run.steps,
             run.modes_over_training(min_count),
             where="mid",
-            linewidth=2.2,
+            linewidth=width,
+            zorder=2 + i,
             label=f">= {min_count} high-quality sample{'s' if min_count > 1 else ''}",
-            **{k: v for k, v in series_style(i).items() if k != "marker"},
+            **{k: v for k, v in series_style(i).items() if k not in ("marker", "linewidth")},
         )
     right.axhline(run.target.n_modes, color="0.4", linestyle=":", label=f"all {run.target.n_modes} modes")
-    # head room above the "all modes" line for the legend, so it covers no curve
-    right.set_ylim(-0.3, 1.6 * run.target.n_modes + 0.8)
+    right.set_ylim(-0.3, run.target.n_modes + 0.7)
     right.set_yticks(np.unique(np.linspace(0, run.target.n_modes, 5).round()))
     finish(right, title="Modes captured over training", xlabel="training step", ylabel="modes captured",
-           loc="upper left")  # fmt: skip
+           legend=False)  # fmt: skip
+    # below the axes: inside, it would cover the curves
+    right.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=3, fontsize=10)
     return fig
 
 

@@ -158,7 +158,7 @@ def protocol_comparison(runs: Mapping[str, Mapping[str, np.ndarray]], n: int = 1
         plot_band(
             axes[0], t, data["light_weight"], label=f"{label}: median (mean in the last panel), 5-95% of runs", i=i
         )
-        style = {**series_style(i), "marker": "none", "linewidth": 2.4}
+        style = {**series_style(i), "marker": "none", "linewidth": 3.2}  # thick: scikit-learn's thin line goes on top
         dead = (data["light_weight"] < DEAD).sum(axis=1)
         dead_most = max(dead_most, int(dead.max()))
         axes[1].step(t, dead, where="post", label=label, **style)
@@ -172,7 +172,7 @@ def protocol_comparison(runs: Mapping[str, Mapping[str, np.ndarray]], n: int = 1
         axes[0].plot(t, np.median(data["light_weight"], axis=1), **grey)
         dead = (data["light_weight"] < DEAD).sum(axis=1)
         dead_most = max(dead_most, int(dead.max()))
-        axes[1].step(t, dead, where="post", **{**grey, "label": "scikit-learn fresh fit"})
+        axes[1].step(t, dead, where="post", zorder=3, **{**grey, "label": "scikit-learn fresh fit"})
         axes[2].plot(t, np.median(np.maximum(data["light_std"], 1e-4), axis=1), **grey)
         axes[3].plot(t, np.mean(data["pooled_std"] ** 2, axis=1), **{**grey, "label": "scikit-learn fresh fit (mean)"})
     total = runs["fresh"]["light_weight"].shape[1]
@@ -180,7 +180,7 @@ def protocol_comparison(runs: Mapping[str, Mapping[str, np.ndarray]], n: int = 1
     plot_theory(axes[3], t, theory.expected_variance(t, n), label=r"exact: $a^t$", i=7)
     axes[0].set_ylim(0, 0.52)
     finish(axes[0], title="Weight of the lighter component", xlabel="generation t", ylabel="weight", legend=False)
-    axes[1].set_ylim(0, min(total, dead_most + 2))
+    axes[1].set_ylim(-0.4, min(total, dead_most + 1) + 0.4)  # below 0: steps at 0 stay off the axis line
     axes[1].yaxis.get_major_locator().set_params(integer=True)
     finish(axes[1], title=f"Runs with a dead component (w < {DEAD}), of {total}", xlabel="generation t",
            ylabel="runs", legend=False)  # fmt: skip

@@ -62,11 +62,12 @@ def _arrow(
     alpha: float = 1.0,
     offset: tuple[float, float] = (0.0, 0.25),
 ) -> None:
+    broken = style != "-"  # a path not taken: no head (a dotted head is a blot), a cross where it would end
     ax.add_patch(
         FancyArrowPatch(
             start,
             end,
-            arrowstyle="-|>",
+            arrowstyle="-" if broken else "-|>",
             mutation_scale=22,
             linewidth=2,
             linestyle=style,
@@ -76,6 +77,8 @@ def _arrow(
             shrinkB=4,
         )
     )
+    if broken:
+        ax.plot(*end, marker="x", markersize=11, markeredgewidth=2.5, color=color, alpha=alpha)
     if label:
         mid = ((start[0] + end[0]) / 2 + offset[0], (start[1] + end[1]) / 2 + offset[1])
         ax.text(*mid, label, ha="center", va="center", fontsize=12, color=color, alpha=max(alpha, 0.6))
@@ -109,7 +112,7 @@ def loop_diagram(policy: str = "replace") -> plt.Figure:
         color=green if uses_real else "0.5",
         style="-" if uses_real else ":",
         alpha=1.0 if uses_real else 0.6,
-        offset=(-0.7, -0.35),
+        offset=(-1.1, -0.1),
     )
     ax.set_xlim(-0.2, 10.0)
     ax.set_ylim(0.3, 6.5)

@@ -142,9 +142,7 @@ def gaussian_policy(
     _theory_key(left, "exact theory (mean)")
     legend_key(left, "median of runs", linestyle=":", linewidth=1.3)
     lam = f", $\\lambda$ = {scale:g}" if scale != 1 else ""
-    finish(
-        left, title=f"Fitted variance, n = {n}{lam}", xlabel="generation t", ylabel=r"$\sigma_t^2$", loc="lower left"
-    )
+    finish(left, title=f"Fitted variance, n = {n}{lam}", xlabel="generation t", ylabel=r"$\sigma_t^2$", legend=False)
     finish(
         right,
         title="Squared error of the mean (log scale)",
@@ -152,6 +150,8 @@ def gaussian_policy(
         ylabel=r"$(\mu_t - \mu_0)^2$",
         legend=False,
     )
+    # below the axes: inside, it would cover the band of some setting or other
+    fig.legend(*left.get_legend_handles_labels(), loc="outside lower center", ncols=3, fontsize=11)
     return fig
 
 
@@ -190,18 +190,20 @@ def regression_workflows(
         label += f" ({count} runs)" if count != runs else ""
         label += ", no theory" if policy == "accumulate-subsample" else ""
         plot_band(ax, t, history["error"][1:], label=label, i=i, center="mean")
+        _solid(ax)  # dashes here mean theory only
         # the four bands overlap: outline each in its colour so every band's edges stay readable
         for edge in np.quantile(history["error"][1:], (0.05, 0.95), axis=1):
             ax.plot(t, edge, color=series_style(i)["color"], linestyle="-", linewidth=0.8, alpha=0.7, marker="")
         if policy == "replace":
-            plot_theory(ax, t, theory.regression_error_replace(t, dim, samples), label="theory: c t", i=i)
+            curve = theory.regression_error_replace(t, dim, samples)
+            plot_theory(ax, t, curve, label="theory of replace: c t", on_top=True)
         elif policy == "accumulate":
             law = "c sum 1/i^2" if design == "fixed" else "sum d/(i(iT-d-1))"
             curve = theory.regression_error_accumulate(t, dim, samples, design=design)
-            plot_theory(ax, t, curve, label=f"theory: {law}", i=i)
+            plot_theory(ax, t, curve, label=f"theory of accumulate: {law}", on_top=True)
         elif policy == "fresh-real":
             curve = theory.regression_error_fresh_real(t, dim, samples, real_fraction)
-            plot_theory(ax, t, curve, label="theory: fresh-real recursion (approx.)", i=i)
+            plot_theory(ax, t, curve, label="theory of fresh-real: recursion (approx.)", on_top=True)
     ax.axhline(c * np.pi**2 / 6, color="0.3", linestyle=":", linewidth=1.6, label="c pi^2/6")
     ax.set_yscale("log")
     finish(

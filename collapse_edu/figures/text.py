@@ -93,7 +93,7 @@ def collapse_dashboard(
         if name == "vocabulary" and theory_counts is not None:
             t = next(iter(histories.values())).generations
             theory = vocabulary_by_generation(theory_counts, t, theory_kept)
-            plot_theory(ax, t, theory, label="theory (resampling)", i=styles[0])
+            plot_theory(ax, t, theory, label="theory (resampling)", on_top=True)
         if log_scale:
             _plain_log_axis(ax)
         finish(ax, title=heading, xlabel="generation", ylabel=ylabel, legend=False)

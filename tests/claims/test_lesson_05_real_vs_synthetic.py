@@ -367,7 +367,7 @@ def test_predict_accumulate_error_rises(regression_runs):
 
 @claim(
     "05",
-    r"On a log scale, `replace` climbs along $c\,t$ (dashed) without limit, `accumulate` levels off just under "
+    r"On a log scale, `replace` climbs along $c\,t$ (black dashed) without limit, `accumulate` levels off just under "
     r"$c\,\pi^2/6$ (dotted), while `accumulate-subsample` and `fresh-real` ($r = 0.2$, fresh *X*) level off within "
     r"the 50 generations shown at about 0.33, roughly twice accumulate's level",
     "**Accumulate-subsample** and **fresh real data** also kept the regression error bounded over the 50 generations "

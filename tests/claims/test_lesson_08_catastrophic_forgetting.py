@@ -1003,7 +1003,7 @@ def test_the_solver_hardly_notices(replay_summary):
     "08",
     "The task-2 replay comes from a generator trained on real zeros and ones; by task 5 the zeros and ones have passed "
     "through three more generators, each trained partly on its predecessor's samples",
-    "each with the label the real-digit classifier gives it (orange: not one of the digits the generator should "
+    "each with the label the real-digit classifier gives it (vermillion: not one of the digits the generator should "
     "replay)",
     "The printout gives this one run's numbers, and they show only part of the drift",
 )
