@@ -240,3 +240,29 @@ def test_exercises_have_time_estimates(lesson) -> None:
         for line in cell.source.splitlines():
             if re.match(r"^(#+\s*|\*\*)Exercise\b", line):
                 assert re.search(r"\(\s*\d+\s*min", line), f"exercise without a time estimate: {line!r}"
+
+
+def test_widgets_see_the_objects_the_lesson_built(lesson) -> None:
+    """A widget's callback runs after *Run All*, with whatever its names are bound to then: every lesson
+    name a widget cell reads (a model, a simulation, a helper) is bound in one cell only, so no later cell
+    (a table's loop variable, say) can swap it for something else. Lesson 04's explorer once got a dict of
+    stored numbers instead of its generation-0 network, and every live setting failed."""
+    path, notebook = lesson
+    trees = [ast.parse(python_source(cell)) for cell in code_cells(notebook)]
+    bound: dict[str, set[int]] = {}
+    for k, tree in enumerate(trees):
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                names = [node.id]
+            elif isinstance(node, ast.FunctionDef | ast.ClassDef):
+                names = [node.name]
+            elif isinstance(node, ast.Import | ast.ImportFrom):
+                names = [(alias.asname or alias.name).split(".")[0] for alias in node.names]
+            for name in names:
+                bound.setdefault(name, set()).add(k)
+    widgets = [k for k, cell in enumerate(code_cells(notebook)) if "interact_figure(" in cell.source]
+    for k in widgets:
+        read = {n.id for n in ast.walk(trees[k]) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        rebound = {name: sorted(bound[name]) for name in read if len(bound.get(name, ())) > 1}
+        assert not rebound, f"{path.name}: the widget in code cell {k} reads names bound in several cells: {rebound}"

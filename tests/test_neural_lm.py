@@ -427,3 +427,22 @@ def test_share_above_counts_the_bins_from_the_level_up():
     assert neural_lm.share_above(np.stack([histogram, 2 * histogram]), 10**4.9).tolist() == pytest.approx([0.4, 0.4])
     with pytest.raises(ValueError, match="level must be a bin edge"):
         neural_lm.share_above(histogram, 999)
+
+
+def test_the_explorer_runs_a_live_setting_from_the_given_generation_0():
+    """Lesson 04's explorer: a setting that was not precomputed trains live from the generation 0 it is given
+    (which stays as it was) and draws the run next to the precomputed fully synthetic seeds."""
+    import matplotlib.pyplot as plt
+
+    from collapse_edu.figures import neural as figures
+
+    base = neural_lm.base_model(seed=0)
+    before = {k: v.clone() for k, v in base.state_dict().items()}
+    fig = figures.transformer_explorer(policy="fresh-real", real_fraction=0.5, generations=2, base=base)
+    assert fig._suptitle.get_text() == "Live run from this lesson's generation 0"
+    labels = fig.axes[0].get_legend_handles_labels()[1] + [t.get_text() for t in fig.legends[0].get_texts()]
+    assert any("(live, one run)" in label for label in labels) and any("precomputed" in label for label in labels)
+    assert all(torch.equal(before[k], v) for k, v in base.state_dict().items())
+    plt.close(fig)
+    with pytest.raises(ValueError, match="^base must be a TinyTransformer"):
+        figures.transformer_explorer(temperature=1.3, generations=2, base={"perplexity_real": 145.0})
