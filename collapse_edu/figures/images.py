@@ -137,7 +137,7 @@ def mixture_snapshot(history: History, generation: int = 300, run: int = 0, exte
     runs = history["pooled_std"].shape[1]
     run = check_int("run", run, minimum=0, maximum=runs - 1)
     generation = check_int("generation", generation, minimum=0, maximum=len(history.generations) - 1)
-    fig, axes = new_figure(2, width=8.4, height=4.2, dpi=72)
+    fig, axes = new_figure(2, width=8.4, height=4.2)
     _draw_ellipses(axes[0], history, 0, run, extent, 600)
     _draw_ellipses(axes[1], history, generation, run, extent, 600)
     return fig
@@ -244,7 +244,7 @@ def digit_generation(
     last = len(history.generations) - 1
     generation = check_int("generation", generation, minimum=0, maximum=last)
     run = check_int("run", run, minimum=0, maximum=history["coverage"].shape[1] - 1)
-    fig, (a, b, c) = new_figure(3, width=15, height=3.6, dpi=72, gridspec_kw={"width_ratios": [2.3, 2.3, 1.6]})
+    fig, (a, b, c) = new_figure(3, width=12, height=3.4, gridspec_kw={"width_ratios": [2.3, 2.3, 1.8]})
     for ax, t in ((a, 0), (b, generation)):
         image_grid(ax, history["grid"][t, run].reshape(-1, 8, 8), rows=4, cols=10, title=f"generation {t}")
     share = history["class_share"]
@@ -259,7 +259,9 @@ def digit_generation(
         label=f"generation {generation}",
     )
     c.set_xticks(range(10))
-    finish(c, title="Classes the classifier sees", xlabel="digit", ylabel="share of samples", loc="upper right")
+    finish(c, title="Classes the classifier sees", xlabel="digit", ylabel="share of samples", legend=False)
+    # below the bars: inside, a tall bar of some run or generation would run under it
+    c.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), ncols=2, fontsize=10)
     fig.suptitle(f"{_fraction_label(real_fraction)}, run {run}")
     return fig
 
