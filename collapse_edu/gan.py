@@ -22,7 +22,6 @@ This is not the recursive loop of the model-collapse lessons: a GAN trains once,
 
 from __future__ import annotations
 
-import functools
 import json
 import time
 from collections.abc import Sequence
@@ -342,11 +341,37 @@ def train_gan(
     )
 
 
-@functools.lru_cache(maxsize=16)
+_REMEMBERED: dict[tuple, GANRun] = {}  #: cached_run's runs by their settings, oldest first
+_REMEMBER = 16  #: runs kept
+
+
 def _remembered_run(
-    target: str, method: str, width: int, lr_g: float, lr_d: float, steps: int, seed: int, d_steps: int
+    target: str,
+    method: str,
+    width: int,
+    lr_g: float,
+    lr_d: float,
+    steps: int,
+    seed: int,
+    d_steps: int,
+    progress: bool | str = False,
 ) -> GANRun:
-    return train_gan(target, method, width=width, lr_g=lr_g, lr_d=lr_d, steps=steps, seed=seed, d_steps=d_steps)
+    key = (target, method, width, lr_g, lr_d, steps, seed, d_steps)
+    if key not in _REMEMBERED:
+        while len(_REMEMBERED) >= _REMEMBER:
+            _REMEMBERED.pop(next(iter(_REMEMBERED)))
+        _REMEMBERED[key] = train_gan(
+            target,
+            method,
+            width=width,
+            lr_g=lr_g,
+            lr_d=lr_d,
+            steps=steps,
+            seed=seed,
+            d_steps=d_steps,
+            progress=progress,
+        )
+    return _REMEMBERED[key]
 
 
 def cached_run(
@@ -358,9 +383,10 @@ def cached_run(
     steps: int = 2000,
     seed: int = 0,
     d_steps: int = 3,
+    progress: bool | str = False,
 ) -> GANRun:
     """:func:`train_gan` remembered per argument set, so a lesson and its widget share one run
-    (the defaults are :func:`train_gan`'s).
+    (the defaults are :func:`train_gan`'s; ``progress`` shows a bar while a new run trains).
 
     Treat the returned run as read-only: the same object comes back on every call.
     """
@@ -372,7 +398,7 @@ def cached_run(
     steps = check_int("steps", steps, minimum=1, maximum=100_000)
     seed = check_int("seed", seed, minimum=0, maximum=TORCH_SEED_MAX)
     d_steps = check_int("d_steps", d_steps, minimum=1, maximum=20)
-    return _remembered_run(target, method, width, lr_g, lr_d, steps, seed, d_steps)
+    return _remembered_run(target, method, width, lr_g, lr_d, steps, seed, d_steps, progress)
 
 
 def seed_table(

@@ -141,6 +141,8 @@ def interact_figure(
         follow()
         inputs[other].observe(follow, names="value")
     status = widgets.HTML()
+    # where a redraw's progress bars show (a callback's own output goes to the log, out of sight); emptied after
+    progress = widgets.Output()
 
     def draw() -> plt.Figure:
         figure = make_figure(**{name: w.value for name, w in inputs.items()})
@@ -155,12 +157,21 @@ def interact_figure(
 
     def redraw(*_: Any) -> None:
         status.value = "<i>drawing…</i>"
-        try:
-            figure = draw()
-            handle.update(png_bundle(figure, memory), raw=True)
+        outcome: list[plt.Figure | ValueError | TypeError] = []
+        with progress:  # the redraw's progress bars show here; in a kernel, an unexpected error's traceback too
+            try:
+                outcome.append(draw())
+            except (ValueError, TypeError) as error:  # a bad combination of settings
+                outcome.append(error)
+        if not outcome:  # the kernel showed the error in the progress area (and swallowed it): leave it there
+            status.value = "<span style='color:#D55E00'>the figure could not be drawn: the error is below</span>"
+            return
+        progress.clear_output()
+        if isinstance(outcome[0], plt.Figure):
+            handle.update(png_bundle(outcome[0], memory), raw=True)
             status.value = ""
-        except (ValueError, TypeError) as error:  # bad combination of settings: say so, keep the old figure
-            status.value = f"<span style='color:#D55E00'>{error}</span>"
+        else:  # say what is wrong, keep the old figure
+            status.value = f"<span style='color:#D55E00'>{outcome[0]}</span>"
 
     children: list[widgets.Widget] = list(inputs.values())
     if run_button:
@@ -170,7 +181,7 @@ def interact_figure(
     else:
         for w in inputs.values():
             w.observe(redraw, names="value")
-    children.append(status)
+    children += [status, progress]
     display(Controls(children))
 
 

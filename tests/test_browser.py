@@ -2,9 +2,10 @@
 
 For each numpy lesson the test runs all cells, checks that the controls render as widgets (not as
 their text form), moves one slider (``browser_lab.SLIDERS``) to its ends and back, and checks that
-each move brings a new figure. It prints the redraw latencies (key press or Run click to the new
-figure on screen), also shown in pytest's summary, but asserts no speed: that is measured by hand
-with ``benchmarks/slider_latency.py``.
+each move brings a new figure, and that a redraw's progress bars show under the controls (lesson 03's
+first Run simulates 60 generations) and are gone when the figure is. It prints the redraw latencies
+(key press or Run click to the new figure on screen), also shown in pytest's summary, but asserts no
+speed: that is measured by hand with ``benchmarks/slider_latency.py``.
 
 Needs Debian's ``chromium`` (``apt-get install chromium``) and the Python package ``playwright``;
 Playwright's own browser download is never used. Without chromium the test is skipped, unless the
@@ -23,6 +24,7 @@ import pytest
 from browser_lab import (
     SLIDERS,
     LabError,
+    interactive_cell,
     launch,
     lesson_path,
     measure_redraws,
@@ -37,6 +39,13 @@ pytestmark = pytest.mark.browser
 RUN_ALL_TIMEOUT = 240
 REDRAW_TIMEOUT = 60
 MOVES = ("End", "Home", "End")
+# Note whether a progress bar ever shows in the control panel's output area (widgets.interact_figure).
+WATCH_PROGRESS = """(cell) => {
+    window.__progressSeen = false;
+    const seen = () => cell.querySelector('.widget-output progress, .widget-output .widget-hprogress');
+    new MutationObserver(() => { if (seen()) window.__progressSeen = true; })
+        .observe(cell, {subtree: true, childList: true});
+}"""
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +96,12 @@ def test_lesson_widgets_render_and_redraw_the_figure(slider, lab, browser, tmp_p
 
         # each move of the slider (and click on Run, if the figure has one) shows a new inline PNG
         # within REDRAW_TIMEOUT, and the status line reports no problem (measure_redraws raises)
+        cell = interactive_cell(page, slider.cell_marker)
+        page.evaluate(WATCH_PROGRESS, cell.element_handle())
         records = measure_redraws(page, slider, MOVES, timeout=REDRAW_TIMEOUT)
+        if slider.lesson == "03":  # its first Run simulates 60 generations: the bar shows under the controls
+            assert page.evaluate("() => window.__progressSeen"), "no progress bar under the controls during the run"
+        assert cell.locator(".widget-output progress, .widget-output .widget-hprogress").count() == 0
         assert len(records) >= 2, f"the slider moved only {len(records)} times"
         assert len({r["value"] for r in records}) == 2, f"the slider did not reach both ends: {records}"
         phases["redrawn"] = time.monotonic() - started

@@ -251,3 +251,12 @@ def test_occupancy_maps_share_one_labelled_scale_and_the_legend_covers_no_curve(
     assert f"({report['modes_strict']} with >= 20 HQ)" in fig.axes[0].get_title()
     fig.canvas.draw()
     assert not labels_collide(fig, fig.canvas.get_renderer())
+
+
+def test_cached_run_remembers_runs_by_their_settings_not_by_progress(capsys):
+    from collapse_edu.gan import cached_run
+
+    first = cached_run("ring", "vanilla", 16, 1e-3, 1e-3, 20, 3, 1, progress="training")
+    assert cached_run("ring", "vanilla", 16, 1e-3, 1e-3, 20, 3, 1) is first  # the same run, not trained again
+    assert cached_run("ring", "vanilla", 16, 1e-3, 1e-3, 21, 3, 1) is not first
+    assert "training" in capsys.readouterr().err  # the bar of the first call, on stderr outside a notebook

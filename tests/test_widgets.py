@@ -99,7 +99,8 @@ def test_controls_are_built_from_specs(shown):
     assert isinstance(found["estimator"], widgets.Dropdown)
     assert list(found["estimator"].options) == ["MLE", "unbiased"] and found["estimator"].value == "MLE"
     assert isinstance(found["log"], widgets.Checkbox) and found["log"].value is False
-    assert isinstance(calls[-1][0].children[-1], widgets.HTML)  # the status line
+    assert isinstance(calls[-1][0].children[-2], widgets.HTML)  # the status line
+    assert isinstance(calls[-1][0].children[-1], widgets.Output)  # where a redraw's progress bars show
     assert control(3, custom, "x", False) is custom
 
 
@@ -138,13 +139,65 @@ def test_a_bad_setting_is_reported_and_the_old_figure_kept(shown):
     calls, handle = shown
     interact_figure(make_figure, n=(-10, 10, 1))
     found = controls_of(calls)
-    status = calls[-1][0].children[-1]
+    status = calls[-1][0].children[-2]
     found["n"].value = -5
     handle.update.assert_not_called()
     assert "n must be &gt;= 0" in status.value or "n must be >= 0" in status.value
     found["n"].value = 5
     handle.update.assert_called_once()
     assert status.value == ""
+
+
+@pytest.mark.parametrize("in_a_kernel", [False, True], ids=["plain Python", "kernel"])
+def test_a_redraw_runs_inside_the_progress_area_which_is_emptied_after(shown, monkeypatch, in_a_kernel):
+    """A callback's own output would go to JupyterLab's log, out of sight: the redraw runs inside the panel's
+    Output area, so the progress bars of a long simulation show under the controls, and it is emptied when the
+    figure is drawn or the setting refused. In a kernel the Output area shows an unexpected error's traceback and
+    swallows the exception: the traceback stays, and the status line points to it."""
+    events = []
+
+    class Area(widgets.Output):
+        def __enter__(self):
+            events.append("enter")
+            return super().__enter__()
+
+        def __exit__(self, kind, value, traceback):
+            events.append("exit")
+            super().__exit__(kind, value, traceback)
+            return in_a_kernel and kind is not None  # what ipywidgets does when IPython is running
+
+        def clear_output(self, *args, **kwargs):
+            events.append("clear")
+
+    monkeypatch.setattr(course_widgets.widgets, "Output", Area)
+    calls, handle = shown
+
+    def figure_noting_the_area(n=100):
+        events.append("draw")
+        if n < 0:
+            raise ValueError("n must be >= 0")
+        if n == 999:
+            raise RuntimeError("a bug")
+        return make_figure(n=n)
+
+    interact_figure(figure_noting_the_area, n=(-10, 1000, 1))
+    assert events == ["draw"]  # the first drawing is the cell's own output
+    found = controls_of(calls)
+    status = calls[-1][0].children[-2]
+    found["n"].value = 500
+    assert events == ["draw", "enter", "draw", "exit", "clear"] and status.value == ""
+    assert handle.update.call_count == 1
+    found["n"].value = -10
+    assert events[-4:] == ["enter", "draw", "exit", "clear"] and "n must be" in status.value
+    assert handle.update.call_count == 1  # the old figure kept
+    if in_a_kernel:
+        found["n"].value = 999
+        assert events[-3:] == ["enter", "draw", "exit"]  # the traceback is not cleared away
+        assert "the error is below" in status.value and handle.update.call_count == 1
+    else:
+        with pytest.raises(RuntimeError, match="a bug"):
+            found["n"].value = 999
+    assert isinstance(calls[-1][0].children[-1], Area)
 
 
 def test_run_button_redraws_only_on_click(shown):

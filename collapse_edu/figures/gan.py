@@ -231,7 +231,7 @@ def gan_playground(
     """Train one GAN (remembered, so a repeat is instant) and show final samples and mode occupancy."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(map(repr, METHODS))}; got {method!r}")
-    run = cached_run(target, method, width, float(lr_g), float(lr_d), int(steps), int(seed), int(d_steps))
+    run = cached_run(target, method, width, float(lr_g), float(lr_d), int(steps), int(seed), int(d_steps), "training")
     fig, (left, right) = new_figure(2, width=12, height=5.0, gridspec_kw={"width_ratios": [1, 1.5]})
     draw_samples(
         left, run.samples, run.target, title=f"{method}, width {width}:\n{_summary(run.report(), strict=True)}",

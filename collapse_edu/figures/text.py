@@ -238,7 +238,7 @@ def _explorer_history(generations: int, **settings) -> History:
     stored = _EXPLORER_RUNS.get(key)
     if stored is None or len(stored.generations) <= generations:
         length = generations if stored is None else max(generations, EXPLORER_GENERATIONS)
-        stored = simulate_ngram(load_corpus(), generations=length, **settings).history
+        stored = simulate_ngram(load_corpus(), generations=length, progress="generations", **settings).history
         _EXPLORER_RUNS.pop(key, None)
         while len(_EXPLORER_RUNS) >= _EXPLORER_KEEP:
             _EXPLORER_RUNS.pop(next(iter(_EXPLORER_RUNS)))
