@@ -49,26 +49,30 @@ def rounded(value):
     return value
 
 
-def base_record(base, corpus, threads: int) -> dict:
-    """What the runs file stores of a seed's generation 0: its perplexity of held-out and training
-    text, the histogram and median of its per-sentence perplexity of held-out text (all sentences, and
-    only those whose words all occur in the training text: the others hold ``<unk>``, a word generation
-    0 was never taught to predict), and how many sentence ends it expects per sentence."""
+def trained_base(corpus, seed: int, threads: int, device) -> tuple[neural_lm.TinyTransformer, dict]:
+    """A seed's generation 0, trained, and what the runs file stores of it: its perplexity of held-out
+    and training text, the histogram and median of its per-sentence perplexity of held-out text (all
+    sentences, and only those whose words all occur in the training text: the others hold ``<unk>``, a
+    word generation 0 was never taught to predict), how many sentence ends it expects per sentence, and
+    the wall and CPU seconds of its training."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    base = neural_lm.train_base(corpus, seed=seed, threads=threads, device=device)
+    timing = {"seconds": round(time.perf_counter() - wall, 1), "cpu_seconds": round(time.process_time() - cpu, 1)}
     with neural_lm.torch_threads(threads):
         judged = neural_lm.sentence_perplexities(base, corpus.held_out)
         known = ~corpus.held_out.holding(UNKNOWN_ID)
-        histogram = lambda values: rounded(np.histogram(np.clip(values, 1, 1e5 - 1), neural_lm.PERPLEXITY_BINS)[0])  # noqa: E731
-        return {
+        record = {
             "perplexity_real": rounded(neural_lm.lm_perplexity(base, corpus.held_out)),
             "perplexity_train": rounded(neural_lm.lm_perplexity(base, corpus.train)),
-            "held_out_histogram": histogram(judged),
+            "held_out_histogram": rounded(neural_lm.perplexity_histogram(judged)),
             "held_out_median": rounded(float(np.median(judged))),
-            "held_out_known_histogram": histogram(judged[known]),
+            "held_out_known_histogram": rounded(neural_lm.perplexity_histogram(judged[known])),
             "held_out_known_median": rounded(float(np.median(judged[known]))),
             "held_out_known_sentences": int(known.sum()),
             "expected_ends_held_out": rounded(float(np.nanmean(neural_lm.expected_ends(base, corpus.held_out)))),
             "expected_ends_train": rounded(float(np.nanmean(neural_lm.expected_ends(base, corpus.train)))),
         }
+    return base, {**record, **timing}
 
 
 def rewrite_bases(out: Path, seeds, threads: int, device) -> None:
@@ -80,14 +84,11 @@ def rewrite_bases(out: Path, seeds, threads: int, device) -> None:
         stored = results["bases"].get(key)
         if stored is None:
             raise SystemExit(f"{out} holds no generation 0 of seed {seed}")
-        wall, cpu = time.perf_counter(), time.process_time()
-        base = neural_lm.train_base(corpus, seed=seed, threads=threads, device=device)
-        timing = {"seconds": round(time.perf_counter() - wall, 1), "cpu_seconds": round(time.process_time() - cpu, 1)}
-        record = base_record(base, corpus, threads)
+        _, record = trained_base(corpus, seed, threads, device)
         for name in ("held_out_histogram", "held_out_median", "perplexity_real"):
             if record[name] != stored[name]:
                 raise SystemExit(f"seed {seed}: the retrained generation 0 differs from the stored one ({name})")
-        results["bases"][key] = {**record, **timing}
+        results["bases"][key] = record
         print(
             f"seed {seed}: generation 0 retrained and matches; held-out median {record['held_out_median']}, "
             f"in-vocabulary {record['held_out_known_median']}",
@@ -146,14 +147,7 @@ def main() -> None:
             if key in results["runs"].get(policy, {}):
                 continue
             if base is None:
-                wall, cpu = time.perf_counter(), time.process_time()
-                base = neural_lm.train_base(corpus, seed=seed, threads=args.threads, device=device)
-                seconds, cpu_seconds = time.perf_counter() - wall, time.process_time() - cpu
-                results["bases"][key] = {
-                    **base_record(base, corpus, args.threads),
-                    "seconds": round(seconds, 1),
-                    "cpu_seconds": round(cpu_seconds, 1),
-                }
+                base, results["bases"][key] = trained_base(corpus, seed, args.threads, device)
             wall, cpu = time.perf_counter(), time.process_time()
             run = neural_lm.simulate_transformer(
                 corpus,

@@ -345,35 +345,6 @@ _REMEMBERED: dict[tuple, GANRun] = {}  #: cached_run's runs by their settings, o
 _REMEMBER = 16  #: runs kept
 
 
-def _remembered_run(
-    target: str,
-    method: str,
-    width: int,
-    lr_g: float,
-    lr_d: float,
-    steps: int,
-    seed: int,
-    d_steps: int,
-    progress: bool | str = False,
-) -> GANRun:
-    key = (target, method, width, lr_g, lr_d, steps, seed, d_steps)
-    if key not in _REMEMBERED:
-        while len(_REMEMBERED) >= _REMEMBER:
-            _REMEMBERED.pop(next(iter(_REMEMBERED)))
-        _REMEMBERED[key] = train_gan(
-            target,
-            method,
-            width=width,
-            lr_g=lr_g,
-            lr_d=lr_d,
-            steps=steps,
-            seed=seed,
-            d_steps=d_steps,
-            progress=progress,
-        )
-    return _REMEMBERED[key]
-
-
 def cached_run(
     target: str = "ring",
     method: str = "vanilla",
@@ -398,7 +369,13 @@ def cached_run(
     steps = check_int("steps", steps, minimum=1, maximum=100_000)
     seed = check_int("seed", seed, minimum=0, maximum=TORCH_SEED_MAX)
     d_steps = check_int("d_steps", d_steps, minimum=1, maximum=20)
-    return _remembered_run(target, method, width, lr_g, lr_d, steps, seed, d_steps, progress)
+    key = (target, method, width, lr_g, lr_d, steps, seed, d_steps)
+    if key not in _REMEMBERED:
+        while len(_REMEMBERED) >= _REMEMBER:
+            _REMEMBERED.pop(next(iter(_REMEMBERED)))
+        settings = {"width": width, "lr_g": lr_g, "lr_d": lr_d, "steps": steps, "seed": seed, "d_steps": d_steps}
+        _REMEMBERED[key] = train_gan(target, method, progress=progress, **settings)
+    return _REMEMBERED[key]
 
 
 def seed_table(

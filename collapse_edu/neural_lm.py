@@ -818,6 +818,12 @@ COUNT_BUCKETS = ((1, 1), (2, 2), (3, 3), (4, 7), (8, 15), (16, None))
 PERPLEXITY_BINS = np.logspace(0, 5, 51)
 
 
+def perplexity_histogram(perplexities) -> np.ndarray:
+    """Counts of per-sentence perplexities in :data:`PERPLEXITY_BINS` (values beyond the ends go to the
+    first and last bin)."""
+    return np.histogram(np.clip(perplexities, 1, 1e5 - 1), PERPLEXITY_BINS)[0]
+
+
 def share_above(histogram, level: float = 1000.0) -> np.ndarray:
     """Share of the sentences of a :data:`PERPLEXITY_BINS` histogram (last axis) whose perplexity is
     above ``level``, which must be one of the bin edges (1, 10^0.1, ..., 10^5)."""
@@ -878,7 +884,7 @@ def generation_measure(corpus: TextCorpus, n: int | None = None):
             newest = run.take(np.arange(max(0, len(run) - n), len(run)))
             with torch_threads(family.threads):
                 judged = sentence_perplexities(family.base, newest)
-            rows["judged_histogram"].append(np.histogram(np.clip(judged, 1, 1e5 - 1), PERPLEXITY_BINS)[0])
+            rows["judged_histogram"].append(perplexity_histogram(judged))
             rows["judged_median"].append(float(np.median(judged)))
             rows["distinct_pairs"].append(distinct_pairs(newest))
             present = np.bincount(run.ids, minlength=vocab_size) > 0
