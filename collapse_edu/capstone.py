@@ -177,7 +177,7 @@ def _legendre(x: np.ndarray, degree: int) -> np.ndarray:
 
 
 class PolynomialDescent:
-    """Gradient descent on the mean squared error of a polynomial on one dataset, exactly.
+    """Gradient descent on half the mean squared error, ||Xw - y||^2 / 2n, of a polynomial on one dataset, exactly.
 
     With X = ``basis(x, degree)`` (default: Legendre polynomials), A = X^T X / n = V diag(lambda) V^T,
     b = X^T y / n and step size eta = 1 / lambda_max, t steps from w_0 give
@@ -1179,22 +1179,37 @@ def _load_pool(path: str) -> Pool:
 # --------------------------------------------------------------------------- the mysteries
 
 
+WORKSHOP_SEED = 2024  #: lesson 09's workshop set: no other mystery set holds its five runs
+
+
 def _assignment(seed: int) -> tuple[dict[str, str], dict[str, int]]:
     """Label -> cause, and label -> index of a run in the pool, both derived from ``seed``: for each
     cause a setting is drawn uniformly among those where the cause occurs, then a run of that cause
-    and setting uniformly."""
+    and setting uniformly. The five runs of the workshop's set (:data:`WORKSHOP_SEED`) belong to it
+    alone: another set that draws one of them draws again among the other runs of that cause and
+    setting (from a stream of its own, so its other draws stay as they were)."""
     pool = load_pool()
+    reserved = _workshop_runs() if seed != WORKSHOP_SEED else frozenset()
     rng = np.random.default_rng(np.random.SeedSequence([seed, 8008]))
     order = rng.permutation(len(CAUSES))
     causes = {label: CAUSES[i] for label, i in zip(LABELS, order, strict=True)}
     picks = {}
-    for label in LABELS:
+    for k, label in enumerate(LABELS):
         candidates = pool.where(causes[label])
         settings = sorted({pool.setting(i) for i in candidates})
         setting = settings[rng.integers(len(settings))]
-        among = [i for i in candidates if pool.setting(i) == setting]
-        picks[label] = int(among[rng.integers(len(among))])
+        among = [int(i) for i in candidates if pool.setting(i) == setting]
+        picks[label] = among[rng.integers(len(among))]
+        if picks[label] in reserved:
+            others = [i for i in among if i not in reserved]
+            picks[label] = others[np.random.default_rng([seed, 8009, k]).integers(len(others))]
     return causes, picks
+
+
+@functools.lru_cache(maxsize=1)
+def _workshop_runs() -> frozenset[int]:
+    """The pool indices of the workshop set's five runs."""
+    return frozenset(_assignment(WORKSHOP_SEED)[1].values())
 
 
 def mystery_runs(seed: int = 0) -> dict[str, RunLog]:
@@ -1383,11 +1398,17 @@ def cases(seeds: Sequence[int]) -> tuple[list[RunLog], list[str]]:
     return logs, answers
 
 
+def case_runs(seeds: Sequence[int]) -> list[int]:
+    """The pool index of the run behind every case of :func:`cases` with the same ``seeds``, in the
+    same order (sets of other seeds can share runs: the pool is finite)."""
+    return [_assignment(seed)[1][label] for seed in seeds for label in LABELS]
+
+
 def case_variants(seeds: Sequence[int]) -> list[str]:
     """The pool variant (:data:`VARIANT_KEYS`) of every case of :func:`cases` with the same ``seeds``,
     in the same order."""
     pool = load_pool()
-    return [pool.keys[picks[label]] for seed in seeds for picks in [_assignment(seed)[1]] for label in LABELS]
+    return [pool.keys[i] for i in case_runs(seeds)]
 
 
 # --------------------------------------------------------------------------- diagnostics

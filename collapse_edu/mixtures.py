@@ -407,7 +407,7 @@ RESULTS = RESULTS_DIR / "mixture_protocols.npz"
 
 def load_protocol_runs(path: str | Path = RESULTS) -> tuple[dict[str, dict[str, np.ndarray]], dict]:
     """The long toy runs precomputed by ``benchmarks/mixture_protocols.py`` (a fresh fit every
-    generation against a warm start, 20 runs x 1000 generations, every fifth generation kept):
+    generation against a warm start, 20 runs x 1000 generations, every tenth generation kept):
     ``({protocol: {metric: (rows, runs) array, "generation": (rows,)}}, settings and summary)``."""
     path = Path(path)
     if not path.is_file():

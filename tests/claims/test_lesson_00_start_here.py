@@ -374,10 +374,12 @@ def test_the_table_points_to_the_lessons_that_teach_each_failure():
 
 @claim(
     "00",
-    "in half a minute or less on two CPU cores; lesson 04, which retrains a small transformer live, is the slowest at close to 30 s",  # noqa: E501
+    "in well under a minute on two CPU cores, most of them in half a minute or less; lesson 04, which retrains a small "
+    "transformer live, is the slowest: 28 s on a quiet day of the course machine, 49 s on a day it ran slow",
 )
 def test_lesson_times_in_the_teaching_guide():
-    """The measured wall times of docs/teaching.md's sizing table (one learner per lesson, a quiet machine)."""
+    """The measured wall times of docs/teaching.md's sizing table (one learner per lesson, a quiet machine) and of
+    its slow afternoon."""
     from pathlib import Path
 
     guide = (Path(__file__).parents[2] / "docs" / "teaching.md").read_text(encoding="utf-8")
@@ -385,4 +387,10 @@ def test_lesson_times_in_the_teaching_guide():
     seconds = {number: float(wall) for number, wall in rows}
     assert sorted(seconds) == [f"{n:02d}" for n in range(10)]
     assert all(wall <= 30 for wall in seconds.values())
-    assert max(seconds, key=seconds.get) == "04" and 25 <= seconds["04"] <= 30
+    assert max(seconds, key=seconds.get) == "04" and round(seconds["04"]) == 28
+    slow_day = " ".join(guide[guide.index("**The machine's speed varies") :].split("Plan with")[0].split())
+    slow = {n: float(w.rstrip(".")) for n, w in re.findall(r"(\d\d): ([\d.]+)", slow_day)}
+    assert sorted(slow) == ["04", "05", "06", "07", "08", "09"] and max(slow, key=slow.get) == "04"
+    assert round(slow["04"]) == 49 and all(wall < 50 for wall in slow.values())  # well under a minute
+    assert sum(wall <= 30 for wall in {**seconds, **slow}.values()) >= 6  # most in half a minute or less, either day
+    assert all(seconds[n] < wall for n, wall in slow.items())  # every lesson slower that day

@@ -369,7 +369,8 @@ def loss_intervals(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
     "seeds (101–110) 3 of 80 intervals miss it, about the one in twenty a 95% interval should",
     "For large $n$ the curve is close to $e^{-c}$ (dotted): the loss probability falls about $e$-fold with every "
     "extra occurrence",
-    "With the slider, a count at which no category was lost shows as an open triangle at the upper end of its interval",
+    "With the slider (move it, then press **Run**), a count at which no category was lost shows as an open triangle "
+    "at the upper end of its interval",
     "The common categories are safe from one generation to the next; the tail is not",
 )
 def test_loss_figure_markers_lie_on_the_theory():
@@ -720,7 +721,7 @@ def test_predict_fresh_real_level(fresh_real_levels):
     "With 5% fresh real draws per generation it levels off at about 37 categories, far below the 86 that a model "
     "fitted to real data alone keeps",
     "Both simulations (mean, 5–95% of 100 runs) follow their exact expected curves (black dashed, drawn on top)",
-    "Move the slider: the level rises with $r$ towards the dotted line",
+    "Move the slider and press **Run**: the level rises with $r$ towards the dotted line",
     "it stops the slide to a single category, but with few real samples the vocabulary settles far below what the "
     "real data hold",
     "stops the slide to a single category and pulls each frequency back to the truth, but it does not bring back "
@@ -796,11 +797,14 @@ def test_stationary_variance_formula():
     "The spread of one category's frequency (true value 0.3) settles at about the same level for $n = 100$ with "
     "$r = 0.2$ and for $n = 1000$ with $r = 0.02$",
     "while 200 real samples keep it three times tighter; dashed lines are the square root of the exact variance",
-    "The spread it leaves is set by the number of real samples",
+    "The variance it leaves around the truth is set by the number of real samples $n_r$, roughly $p_0(1-p_0)/(2 n_r)$, not by the fraction $r$",  # noqa: E501
     "why the number of real samples, not their fraction, sets how far the model wanders",
 )
 def test_spread_by_number_of_real_samples(spreads):
     exact = {key: np.sqrt(theory.stationary_frequency_variance(0.3, *key)) for key in spreads}
+    for n, r in ((100, 0.2), (1000, 0.02), (1000, 0.2)):  # the variance, not the spread, is about p0(1 - p0)/(2 n_r)
+        rough = 0.3 * 0.7 / (2 * n * r)
+        assert theory.stationary_frequency_variance(0.3, n, r) == pytest.approx(rough, rel=0.15)
     assert round(float(exact[(1000, 0.02)]), 3) == 0.072 and round(float(exact[(100, 0.2)]), 3) == 0.076
     for key, values in spreads.items():
         assert np.all(np.abs(values - exact[key]) < 0.1 * exact[key]), (key, values)

@@ -425,9 +425,16 @@ def test_fresh_design_accumulate():
 
 @claim(
     "05",
-    r"The simulation keeps only $X^\top X$ and $X^\top y$ per run, which is exact",
+    r"For replace, accumulate and fresh-real the simulation keeps only $X^\top X$ and $X^\top y$ per run, which is exact",  # noqa: E501
+    "`accumulate-subsample` draws from the pool's rows and has to keep them all",
 )
 def test_sufficient_statistics_path_is_exact():
+    for policy in ("replace", "accumulate", "fresh-real"):  # each runs on the sufficient statistics
+        fresh = policy == "fresh-real"
+        simulate_regression(10, 30, 2, 4, policy=policy, real_fraction=0.5 if fresh else None,
+                            design="fresh" if fresh else "fixed", fast=True, seed=0)  # fmt: skip
+    with pytest.raises(ValueError, match="needs the individual rows"):
+        simulate_regression(10, 30, 2, 4, policy="accumulate-subsample", fast=True, seed=0)
     for policy in ("replace", "accumulate"):
         fast = np.mean([simulate_regression(10, 30, 6, 3000, policy=policy, seed=s)["error"][6].mean() for s in SEEDS])
         rows = np.mean(

@@ -118,13 +118,16 @@ def test_section_times_add_up_to_the_total():
 
 @claim(
     "07",
-    "one GAN is trained live (the vanilla GAN of section 2, about 10 s of processor time on a free core",
+    "one GAN is trained live (the vanilla GAN of section 2, about 10 s of processor time: a 10 s wait on a free core, "
+    "a longer one on a busy machine)",
     "a vanilla run takes about 10 s of processor time on a free core, a PacGAN-4 run about 18 s",
 )
 def test_run_times(table, pacgan):
     vanilla_cpu = [r["cpu_seconds"] for r in ring_runs(table, "vanilla")]
     pacgan_cpu = [r["cpu_seconds"] for r in ring_runs(table, "pacgan")] + [pacgan.cpu_seconds]
     assert 6 <= np.median(vanilla_cpu) <= 14
+    waits = [r["seconds"] for r in ring_runs(table, "vanilla")]  # the table was made on a busy machine
+    assert table["machine"]["load_average_after"][0] > 2 and min(waits) > 2 * max(vanilla_cpu)
     assert 13 <= np.median(pacgan_cpu) <= 25
     assert round(np.median([r["cpu_seconds"] for r in ring_runs(table, "pacgan")])) == 18  # the stored table
     first_code = next(c.source for c in notebook("07").cells if 'gan.stored_run("pacgan"' in c.source)
