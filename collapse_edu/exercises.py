@@ -108,11 +108,23 @@ def call_learner(where: str, func: Callable[..., Any], *args: Any, **kwargs: Any
     try:
         return func(*args, **kwargs)
     except NotImplementedError as stub:
-        print(f"{TODO} {getattr(func, '__name__', 'your function')} is not written yet: {stub}")
+        print(f"{TODO} {_stub_name(stub, func)} is not written yet: {stub}")
         return STUB
     except Exception as error:  # noqa: BLE001 - any learner error becomes a sentence
         print(f"{FAIL} {where} raised {type(error).__name__}: {error}")
         return RAISED
+
+
+def _stub_name(stub: NotImplementedError, func: Callable[..., Any]) -> str:
+    """The exercise that is not written yet: the function whose stub raised ``stub`` (a checker may call
+    the learner's function through a wrapper of its own, such as ``fast_step_moments`` around
+    ``fast_step``), else ``func``'s name."""
+    frame = stub.__traceback__
+    while frame is not None and frame.tb_next is not None:
+        frame = frame.tb_next
+    if str(stub).startswith("Student exercise:") and frame is not None:
+        return frame.tb_frame.f_code.co_name
+    return getattr(func, "__name__", "your function")
 
 
 @checker

@@ -45,6 +45,26 @@ def test_stub_says_not_written_yet(capsys):
     assert "not written yet" in out
 
 
+def test_a_stub_behind_a_wrapper_is_named_by_its_own_name(capsys):
+    """A checker may call the learner's function through its own wrapper (lesson 01's fast_step_moments around
+    fast_step); "not written yet" names the exercise, not the wrapper."""
+
+    def fast_step(n, ddof=0):
+        raise NotImplementedError("Student exercise: draw the sufficient statistics")
+
+    def fast_step_moments(n, ddof=0):
+        return fast_step(n, ddof) + 1
+
+    assert check_function(fast_step_moments, reference, CASES) is False
+    assert capsys.readouterr().out.startswith(f"{TODO} fast_step is not written yet: Student exercise: draw")
+
+    def uses_library(n, ddof=0):  # a NotImplementedError that is no exercise stub: the function called is named
+        raise NotImplementedError("no such method")
+
+    assert check_function(uses_library, reference, CASES) is False
+    assert capsys.readouterr().out.startswith(f"{TODO} uses_library is not written yet: no such method")
+
+
 def test_exception_is_reported_not_raised(capsys):
     def shrink(n, ddof=0):
         if n == 2:
