@@ -115,6 +115,10 @@ def call_learner(where: str, func: Callable[..., Any], *args: Any, **kwargs: Any
         return RAISED
 
 
+#: How every exercise stub of a student notebook starts its NotImplementedError (collapse_edu.student writes them).
+STUB_MESSAGE = "Student exercise: "
+
+
 def _stub_name(stub: NotImplementedError, func: Callable[..., Any]) -> str:
     """The exercise that is not written yet: the function whose stub raised ``stub`` (a checker may call
     the learner's function through a wrapper of its own, such as ``fast_step_moments`` around
@@ -122,7 +126,7 @@ def _stub_name(stub: NotImplementedError, func: Callable[..., Any]) -> str:
     frame = stub.__traceback__
     while frame is not None and frame.tb_next is not None:
         frame = frame.tb_next
-    if str(stub).startswith("Student exercise:") and frame is not None:
+    if str(stub).startswith(STUB_MESSAGE) and frame is not None:
         return frame.tb_frame.f_code.co_name
     return getattr(func, "__name__", "your function")
 

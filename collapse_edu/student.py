@@ -25,6 +25,8 @@ from pathlib import Path
 
 import nbformat
 
+from .exercises import STUB_MESSAGE
+
 BEGIN = re.compile(r"^(?P<indent>\s*)### BEGIN SOLUTION\b[:\s]*(?:hint:\s*)?(?P<hint>.*)$")
 END = re.compile(r"^\s*### END SOLUTION\s*$")
 DEFAULT_HINT = "complete this cell, then run the checker below"
@@ -42,7 +44,7 @@ def strip_solutions(source: str) -> str:
                 raise ValueError(f"line {number}: BEGIN SOLUTION inside another solution block")
             inside = True
             hint = begin["hint"].strip() or DEFAULT_HINT
-            out.append(f"{begin['indent']}raise NotImplementedError({('Student exercise: ' + hint)!r})")
+            out.append(f"{begin['indent']}raise NotImplementedError({(STUB_MESSAGE + hint)!r})")
         elif END.match(line):
             if not inside:
                 raise ValueError(f"line {number}: END SOLUTION without BEGIN SOLUTION")
