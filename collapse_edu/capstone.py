@@ -832,14 +832,22 @@ def digits_overfit_run(
 # --------------------------------------------------------------------------- the pool of runs
 
 
+#: How the training data of a run change: never, every generation (the model's own outputs go
+#: back in), at task boundaries, or not at all but against an adversary (a GAN). Each failing cause
+#: belongs to one kind by its definition; the logs do not name the kind.
+TRAINING_KINDS = ("fixed data", "retrained on its outputs", "tasks in turn", "adversarial")
+
+
 @dataclass(frozen=True)
 class Variant:
-    """One way a run can go: its setting, the story of what was done, and the cause it is expected
-    to show (``None``: decided per run by :func:`outcome`, e.g. replay that may or may not prevent
-    forgetting). ``make(seed)`` recomputes a run (``None`` for the precomputed GAN runs)."""
+    """One way a run can go: its setting, its kind of training (one of :data:`TRAINING_KINDS`), the
+    story of what was done, and the cause it is expected to show (``None``: decided per run by
+    :func:`outcome`, e.g. replay that may or may not prevent forgetting). ``make(seed)`` recomputes a
+    run (``None`` for the precomputed GAN runs)."""
 
     key: str
     setting: str
+    training: str
     story: str
     cause: str | None
     seeds: range
@@ -850,6 +858,7 @@ VARIANTS: tuple[Variant, ...] = (
     Variant(
         "curve-overfit",
         "curve fit",
+        "fixed data",
         "a degree-15 polynomial fitted to 20 noisy points by gradient descent, logged up to 300 000 steps",
         "overfitting",
         range(1000, 1040),
@@ -858,6 +867,7 @@ VARIANTS: tuple[Variant, ...] = (
     Variant(
         "curve-overfit-early",
         "curve fit",
+        "fixed data",
         "a degree-15 polynomial fitted to 20 noisy points by gradient descent, logged only up to 2 000 steps: "
         "overfitting has just begun when the log ends",
         "overfitting",
@@ -867,6 +877,7 @@ VARIANTS: tuple[Variant, ...] = (
     Variant(
         "curve-plenty",
         "curve fit",
+        "fixed data",
         "a degree-15 polynomial fitted by gradient descent to 200 noisy points: plenty of data, no overfitting",
         "healthy",
         range(1200, 1230),
@@ -875,6 +886,7 @@ VARIANTS: tuple[Variant, ...] = (
     Variant(
         "curve-replace",
         "curve fit",
+        "retrained on its outputs",
         "a degree-5 polynomial refitted each generation on 40 points labelled by the previous fit (replace)",
         "model collapse",
         range(1300, 1340),
@@ -883,6 +895,7 @@ VARIANTS: tuple[Variant, ...] = (
     Variant(
         "curve-verified",
         "curve fit",
+        "retrained on its outputs",
         "a degree-5 polynomial refitted each generation on synthetic points only, but an outside verifier that "
         "knows the real curve picks which synthetic points are kept (importance resampling)",
         "healthy",
@@ -892,6 +905,7 @@ VARIANTS: tuple[Variant, ...] = (
     Variant(
         "curve-accumulate",
         "curve fit",
+        "retrained on its outputs",
         "a degree-5 polynomial refitted each generation on every generation's points so far, real data included "
         "(accumulate): mostly synthetic data, no collapse",
         "healthy",
@@ -901,6 +915,7 @@ VARIANTS: tuple[Variant, ...] = (
     Variant(
         "curve-tasks",
         "curve fit",
+        "tasks in turn",
         "a degree-9 polynomial trained by gradient descent on 5 slices of the x-axis in turn, each from "
         "where the last left off",
         "forgetting",
@@ -910,6 +925,7 @@ VARIANTS: tuple[Variant, ...] = (
     Variant(
         "curve-tasks-replay",
         "curve fit",
+        "tasks in turn",
         "a degree-9 polynomial trained by gradient descent on 5 slices of the x-axis in turn, with 2 points of every "
         "earlier slice replayed",
         "forgetting",
@@ -919,6 +935,7 @@ VARIANTS: tuple[Variant, ...] = (
     Variant(
         "ring-replace",
         "ring generator",
+        "retrained on its outputs",
         "a mixture of 8 Gaussians refitted by EM each generation on 100-200 of its own samples (replace)",
         "model collapse",
         range(2000, 2040),
@@ -927,6 +944,7 @@ VARIANTS: tuple[Variant, ...] = (
     Variant(
         "ring-fresh",
         "ring generator",
+        "retrained on its outputs",
         "a mixture of 8 Gaussians refitted by EM each generation on its own samples plus 10% fresh real data "
         "(fresh-real, 100 points)",
         "model collapse",
@@ -936,6 +954,7 @@ VARIANTS: tuple[Variant, ...] = (
     Variant(
         "ring-accumulate",
         "ring generator",
+        "retrained on its outputs",
         "a mixture of 8 Gaussians refitted by EM each generation on every generation's samples on top of the real "
         "data (accumulate): mostly synthetic, no collapse",
         "healthy",
@@ -945,6 +964,7 @@ VARIANTS: tuple[Variant, ...] = (
     Variant(
         "gan-vanilla",
         "ring generator",
+        "adversarial",
         "one vanilla GAN training run on the ring (collapse_edu.gan's default settings)",
         None,
         GAN_VARIANTS["gan-vanilla"][2],
@@ -952,6 +972,7 @@ VARIANTS: tuple[Variant, ...] = (
     Variant(
         "gan-pacgan",
         "ring generator",
+        "adversarial",
         "one PacGAN-4 training run on the ring (collapse_edu.gan's default settings)",
         None,
         GAN_VARIANTS["gan-pacgan"][2],
@@ -959,6 +980,7 @@ VARIANTS: tuple[Variant, ...] = (
     Variant(
         "digits-finetune",
         "digit classifier",
+        "tasks in turn",
         "an MLP trained class-incrementally on 5 two-digit tasks in turn, current task only",
         "forgetting",
         range(3000, 3030),
@@ -967,6 +989,7 @@ VARIANTS: tuple[Variant, ...] = (
     Variant(
         "digits-replay",
         "digit classifier",
+        "tasks in turn",
         "an MLP trained class-incrementally on 5 two-digit tasks in turn, replaying 2 stored real digits of every "
         "earlier class",
         None,
@@ -976,6 +999,7 @@ VARIANTS: tuple[Variant, ...] = (
     Variant(
         "digits-joint",
         "digit classifier",
+        "tasks in turn",
         "an MLP trained on 5 two-digit tasks in turn, on all tasks so far every time (joint training)",
         "healthy",
         range(3200, 3230),
@@ -984,6 +1008,7 @@ VARIANTS: tuple[Variant, ...] = (
     Variant(
         "digits-plenty",
         "digit classifier",
+        "fixed data",
         "an MLP trained on all ~1 250 training digits, logged up to 60 Adam steps",
         "healthy",
         range(3500, 3530),
@@ -992,6 +1017,7 @@ VARIANTS: tuple[Variant, ...] = (
     Variant(
         "digits-overfit",
         "digit classifier",
+        "fixed data",
         "an MLP trained on 3 digits per class (30 images) for 2 000 Adam steps",
         "overfitting",
         range(3300, 3330),
@@ -1000,6 +1026,7 @@ VARIANTS: tuple[Variant, ...] = (
     Variant(
         "digits-overfit-early",
         "digit classifier",
+        "fixed data",
         "an MLP trained on 3 digits per class (30 images), logged only up to 120 Adam steps: the held-out loss has "
         "just turned up",
         "overfitting",
@@ -1100,6 +1127,9 @@ class Pool:
 
     def setting(self, i: int) -> str:
         return variant(self.keys[i]).setting
+
+    def training(self, i: int) -> str:
+        return variant(self.keys[i]).training
 
 
 def build_pool(
@@ -1279,18 +1309,26 @@ class ThresholdRule:
         return f"{self.summary} of {self.column}: " + ", ".join(parts)
 
 
-def best_threshold_rule(values: Sequence[float], causes: Sequence[str], intervals: int = len(CAUSES)):
+def best_threshold_rule(
+    values: Sequence[float], causes: Sequence[str], intervals: int = len(CAUSES), classes: Sequence[str] = CAUSES
+):
     """The rule that cuts the line of ``values`` into at most ``intervals`` intervals and names one
     cause per interval so that the most ``causes`` are right (exact, by dynamic programming over the
-    sorted values; equal values stay together). Returns (cuts, causes per interval, share right)."""
+    sorted values; equal values stay together). Returns (cuts, causes per interval, share right).
+    ``classes`` are the answers a case can have (the causes; or, say, :data:`TRAINING_KINDS`)."""
     values = np.asarray(values, float)
-    index = {c: i for i, c in enumerate(CAUSES)}
+    index = {c: i for i, c in enumerate(classes)}
+    unknown = sorted({str(c) for c in causes} - set(index))
+    if unknown:
+        raise ValueError(f"causes must each be one of {', '.join(classes)}; got {', '.join(unknown)}")
+    if len(causes) != len(values) or not len(values):
+        raise ValueError(f"values and causes must be non-empty and of equal length, got {len(values)}, {len(causes)}")
     order = np.argsort(values, kind="stable")
     sorted_values = values[order]
     labels = np.array([index[causes[i]] for i in order])
     starts = np.flatnonzero(np.r_[True, sorted_values[1:] != sorted_values[:-1]])
     blocks = len(starts)
-    counts = np.zeros((blocks + 1, len(CAUSES)))
+    counts = np.zeros((blocks + 1, len(classes)))
     block_of = np.searchsorted(starts, np.arange(len(values)), side="right") - 1
     np.add.at(counts, (block_of + 1, labels), 1)
     prefix = np.cumsum(counts, axis=0)  # prefix[j]: counts of blocks < j
@@ -1307,7 +1345,7 @@ def best_threshold_rule(values: Sequence[float], causes: Sequence[str], interval
     cuts, named, j = [], [], blocks
     while k > 0:
         i = back[k, j]
-        named.append(CAUSES[int(np.argmax(prefix[j] - prefix[i]))])
+        named.append(classes[int(np.argmax(prefix[j] - prefix[i]))])
         if i > 0:
             cuts.append(float((sorted_values[starts[i] - 1] + sorted_values[starts[i]]) / 2))
         j, k = i, k - 1
@@ -1315,13 +1353,13 @@ def best_threshold_rule(values: Sequence[float], causes: Sequence[str], interval
 
 
 def _best_summary_rule(
-    series: Sequence[np.ndarray], causes: Sequence[str]
+    series: Sequence[np.ndarray], causes: Sequence[str], classes: Sequence[str] = CAUSES
 ) -> tuple[str, tuple[float, ...], tuple[str, ...], float]:
     """The best threshold rule over all :data:`SUMMARIES` of one column's values per case (``series``):
     (summary name, cuts, causes per interval, share right); the first summary wins a tie."""
     best: tuple[str, tuple[float, ...], tuple[str, ...], float] | None = None
     for name, summary in SUMMARIES.items():
-        cuts, named, share = best_threshold_rule([summary(values) for values in series], causes)
+        cuts, named, share = best_threshold_rule([summary(values) for values in series], causes, classes=classes)
         if best is None or share > best[3]:
             best = (name, cuts, named, share)
     return best
@@ -1379,6 +1417,7 @@ def marker_column_shares(causes: Sequence[str], draws: int = 5, seed: int = 2024
 
 def causes_caught(rule: ThresholdRule, logs: Sequence[RunLog], causes: Sequence[str], share: float = 0.8) -> list[str]:
     """The causes (in :data:`CAUSES` order) whose cases ``rule`` names right at least ``share`` of the time."""
+    share = check_float("share", share, minimum=0.0, maximum=1.0)
     caught = []
     for cause in CAUSES:
         mine = [log for log, answer in zip(logs, causes, strict=True) if answer == cause]
@@ -1387,8 +1426,39 @@ def causes_caught(rule: ThresholdRule, logs: Sequence[RunLog], causes: Sequence[
     return caught
 
 
+def training_kind_share(seeds: Sequence[int]) -> tuple[dict[str, str], float]:
+    """The rule that knows only each case's kind of training (:data:`TRAINING_KINDS`, which no column
+    names) and answers the commonest cause of that kind among the cases of ``seeds``: kind -> cause,
+    and its share right. Each failing cause belongs to one kind of training by its definition, so a
+    column that reads the kind off the numbers (how the training loss moves, say) gets this share
+    without telling anything else apart."""
+    kinds = [variant(key).training for key in case_variants(seeds)]
+    answers = cases(seeds)[1]
+    named, right = {}, 0
+    for kind in TRAINING_KINDS:
+        mine = [a for k, a in zip(kinds, answers, strict=True) if k == kind]
+        if mine:
+            named[kind] = max(CAUSES, key=mine.count)
+            right += mine.count(named[kind])
+    return named, right / len(answers)
+
+
+def training_kind_columns(seeds: Sequence[int]) -> dict[str, float]:
+    """For every column (but ``checkpoint``): the share of the cases of ``seeds`` whose kind of
+    training (:data:`TRAINING_KINDS`) the best single-column rule names right, rules fitted like those
+    of :func:`best_single_column_rules` but to the kinds instead of the causes."""
+    logs = cases(seeds)[0]
+    kinds = [variant(key).training for key in case_variants(seeds)]
+    return {
+        column: _best_summary_rule([log[column] for log in logs], kinds, classes=TRAINING_KINDS)[3]
+        for column in COLUMNS[1:]
+    }
+
+
 def cases(seeds: Sequence[int]) -> tuple[list[RunLog], list[str]]:
     """The logs and answers of the mystery sets of ``seeds``, in one list."""
+    if len(seeds) == 0:
+        raise ValueError("seeds must name at least one mystery set")
     logs, answers = [], []
     for seed in seeds:
         runs, truth = mystery_runs(seed), reveal(seed)

@@ -57,12 +57,17 @@ def test_every_stored_run_shows_its_cause(pool) -> None:
 
 @pytest.mark.parametrize("key", [k for k in capstone.VARIANT_KEYS if not k.startswith("gan-")])
 def test_stored_runs_are_the_simulations_the_code_makes(pool, key) -> None:
-    """A stored run of every live variant, recomputed from scratch, gives the stored log."""
+    """A stored run of every live variant, recomputed from scratch, gives the stored log: to rounding for the
+    numpy runs; the digit classifiers (PyTorch) to within a few test images on a CPU that rounds otherwise than
+    the AVX2 EPYC that stored them (an AVX-512 Xeon moves replay and joint runs by up to 0.04 in a score or a
+    shift, and 3% in a loss), with the same cause."""
+    tolerance = {"rtol": 0.05, "atol": 0.05} if key.startswith("digits-") else {"rtol": 2e-4, "atol": 2e-5}
     for i in pool.where(key=key)[:1]:
         fresh = capstone.make_run(key, pool.seeds[i])
         stored = pool.columns(i)
         for column in COLUMNS:
-            np.testing.assert_allclose(fresh[column], stored[column], rtol=2e-4, atol=2e-5, err_msg=f"{key} {column}")
+            np.testing.assert_allclose(fresh[column], stored[column], **tolerance, err_msg=f"{key} {column}")
+        assert capstone.outcome(fresh, key) == pool.causes[i]
 
 
 def test_gan_runs_are_labelled_by_their_last_snapshot() -> None:
@@ -190,7 +195,45 @@ def test_causes_caught_lists_the_causes_a_rule_names_right(lesson_cases) -> None
     logs, answers = lesson_cases
     always_healthy = capstone.ThresholdRule("train_loss", "first", (), ("healthy",))
     assert capstone.causes_caught(always_healthy, logs, answers) == ["healthy"]
-    assert capstone.causes_caught(always_healthy, logs, answers, share=1.01) == []
+    assert capstone.causes_caught(always_healthy, logs, answers, share=1.0) == ["healthy"]  # all of them
+
+
+def test_a_column_that_reads_the_kind_of_training_names_most_causes(lesson_cases) -> None:
+    """The bound in benchmarks/README.md: a column's rule for the kind of training, with each interval naming
+    the failure of its kind, names the cause of every case whose kind it names right, healthy cases aside; so
+    the best cause rule gets at least the kind share minus the healthy share (54% or more for six columns)."""
+    logs, answers = lesson_cases
+    kinds = [capstone.variant(key).training for key in capstone.case_variants(range(1, 41))]
+    failure = capstone.training_kind_share(range(1, 41))[0]  # kind -> its failure
+    healthy = answers.count("healthy") / len(answers)
+    best = capstone.best_single_column_rules(logs, answers)
+    bounds = {}
+    for column in COLUMNS[1:]:
+        summary, cuts, named, kind_share = capstone._best_summary_rule(
+            [log[column] for log in logs], kinds, classes=capstone.TRAINING_KINDS
+        )
+        rule = capstone.ThresholdRule(column, summary, cuts, tuple(failure[k] for k in named))
+        share = np.mean([rule(log) == answer for log, answer in zip(logs, answers, strict=True)])
+        assert share >= kind_share - healthy - 1e-12 and best[column][1] >= share
+        bounds[column] = kind_share - healthy
+    assert sum(bound >= 0.54 for bound in bounds.values()) == 6
+
+
+def test_best_threshold_rule_names_any_classes() -> None:
+    """With ``classes`` other than the causes (the kinds of training), the rule names those classes."""
+    kinds = capstone.TRAINING_KINDS
+    values = [0.0, 0.1, 1.0, 1.1, 5.0, 5.2, 9.0, 9.9]
+    answers = [kinds[0], kinds[0], kinds[1], kinds[1], kinds[2], kinds[2], kinds[3], kinds[3]]
+    cuts, named, share = capstone.best_threshold_rule(values, answers, intervals=4, classes=kinds)
+    assert share == 1.0 and named == kinds and len(cuts) == 3
+    with pytest.raises(ValueError, match="causes must each be one of overfitting, model collapse"):
+        capstone.best_threshold_rule(values, answers)  # kinds are not causes
+    with pytest.raises(ValueError, match="equal length"):
+        capstone.best_threshold_rule(values[:3], answers, classes=kinds)
+
+
+def test_every_variant_has_a_kind_of_training() -> None:
+    assert all(capstone.variant(key).training in capstone.TRAINING_KINDS for key in capstone.VARIANT_KEYS)
 
 
 def test_best_threshold_rule_is_optimal_on_small_cases() -> None:
@@ -384,3 +427,13 @@ def test_case_variants_name_the_pool_variant_of_every_case_in_order():
         cause = capstone.variant(key).cause
         assert cause in (None, answer)  # a variant with a fixed cause only ever answers it
     assert keys[:5] == [capstone.load_pool().keys[capstone._assignment(1)[1][label]] for label in capstone.LABELS]
+
+
+def test_case_helpers_refuse_no_seeds_and_shares_outside_0_1() -> None:
+    for helper in (capstone.cases, capstone.training_kind_share, capstone.training_kind_columns):
+        with pytest.raises(ValueError, match="seeds must name at least one mystery set"):
+            helper([])
+    always = capstone.ThresholdRule("train_loss", "first", (), ("healthy",))
+    for share in (-0.1, 1.5):
+        with pytest.raises(ValueError, match="share must be"):
+            capstone.causes_caught(always, [], [], share=share)

@@ -5,6 +5,7 @@ checkers against plausible wrong answers."""
 from __future__ import annotations
 
 import functools
+import hashlib
 import inspect
 import re
 
@@ -13,7 +14,7 @@ import numpy as np
 import pytest
 from claimlib import checked_output, checker_tests, claim, notebook, numbers_in
 
-from collapse_edu import capstone, monitor, ngram
+from collapse_edu import capstone, curation, monitor, ngram
 from collapse_edu.figures import capstone as figures
 from collapse_edu.gaussian import simulate_gaussian
 
@@ -318,7 +319,7 @@ def test_the_monitor_on_the_gaussian_over_seeds():
     history = simulate_gaussian(n=100, generations=200, runs=1, seed=3)  # the lesson's run, redrawn as it draws
     rng = np.random.default_rng(8)
     real = rng.normal(size=(3000, 1))
-    candidates = {t: rng.normal(history["mu"][t, 0], history["sigma"][t, 0], size=(1000, 1)) for t in (0, 20, 100)}
+    candidates = {t: rng.normal(history["mu"][t, 0], history["sigma"][t, 0], size=(1000, 1)) for t in (0, 20, 100, 200)}
     assert round(history["mu"][20, 0], 2) == -0.33 and round(history["sigma"][100, 0], 2) == 0.37
     symptoms = {s.name: s for s in monitor.compare_numeric(real, candidates[20]).symptoms}
     assert symptoms["cluster coverage"].explanation.startswith("5 of 8")
@@ -334,7 +335,11 @@ def test_the_monitor_on_the_gaussian_over_seeds():
     assert set(np.flatnonzero(thinned)) == set(np.flatnonzero(centres > 0.5)) and thinned.sum() == 3
     lowest = np.argmin(centres)
     assert abs(can[lowest] - ref[lowest]) < 0.005
-    assert monitor.compare_numeric(real, candidates[100]).symptoms[1].verdict == "flag"
+    low, high = np.quantile(real, [0.01, 0.99])  # the reference's 1% tails
+    for t in (100, 200):  # from generation 100 on: both tails empty, the emptier one flagged
+        assert np.sum(candidates[t] < low) == 0 and np.sum(candidates[t] > high) == 0, t
+        tail = {s.name: s for s in monitor.compare_numeric(real, candidates[t]).symptoms}["thinnest tail mass"]
+        assert tail.verdict == "flag" and tail.value == 0, t
     from threadpoolctl import threadpool_limits
 
     grew = False
@@ -377,11 +382,14 @@ def test_replace_grows_linearly_and_accumulate_stays_bounded():
 )
 def test_self_scored_filtering_speeds_collapse_up():
     corpus = ngram.load_corpus()
-    for seed in (11, 12, 13):
-        plain = ngram.simulate_ngram(corpus, generations=10, seed=seed).history["vocabulary"][10, 0]
-        cold = ngram.simulate_ngram(corpus, generations=10, temperature=0.7, seed=seed).history["vocabulary"][10, 0]
-        top = ngram.simulate_ngram(corpus, generations=10, top_k=5, seed=seed).history["vocabulary"][10, 0]
-        assert cold < plain and top < plain
+    for seed in range(11, 16):
+        plain = ngram.simulate_ngram(corpus, generations=10, seed=seed).history
+        for filtered in ({"temperature": 0.7}, {"top_k": 5}):
+            history = ngram.simulate_ngram(corpus, generations=10, seed=seed, **filtered).history
+            # quality by the model's own score: generation 0 (trained on real text) rates the filtered text likelier
+            assert history["perplexity_self"][0, 0] < 0.7 * plain["perplexity_self"][0, 0]
+            assert history["vocabulary"][10, 0] < 0.1 * plain["vocabulary"][10, 0]  # diversity lost
+            assert history["perplexity_real"][10, 0] > 10 * plain["perplexity_real"][10, 0]  # collapse sooner
 
 
 @claim(
@@ -390,7 +398,7 @@ def test_self_scored_filtering_speeds_collapse_up():
 )
 def test_own_text_gets_easier_while_real_text_gets_harder():
     corpus = ngram.load_corpus()
-    for seed in (11, 12, 13):
+    for seed in range(11, 16):
         history = ngram.simulate_ngram(corpus, generations=10, seed=seed).history
         assert history["perplexity_self"][10, 0] < history["perplexity_self"][1, 0]
         assert history["perplexity_real"][10, 0] > history["perplexity_real"][1, 0]
@@ -1050,13 +1058,77 @@ def test_the_synthetic_share_scores_below_a_marker_column(pool):
     assert set(named) == {"model collapse", "healthy"}  # ... together with healthy runs
     flat = [answer for log, answer in zip(logs, truth, strict=True) if log["synthetic_share"].max() == 0]
     assert len(flat) == 144 and "model collapse" not in flat
-    loops = {"curve-replace", "curve-verified", "curve-accumulate", "ring-replace", "ring-fresh", "ring-accumulate"}
     for log, key in zip(logs, capstone.case_variants(LESSON_CASES), strict=True):  # flat = no machine-made data
-        assert (log["synthetic_share"].max() == 0) == (key not in loops), key
+        loop = capstone.variant(key).training == "retrained on its outputs"
+        assert (log["synthetic_share"].max() == 0) == (not loop), key
     with_synthetic = {pool.causes[i] for i in range(len(pool)) if pool.log(i)["synthetic_share"].max() > 0}
     assert with_synthetic == {"model collapse", "healthy"}
     healthy = pool.where("healthy")
     assert 0 < np.mean([pool.log(i)["synthetic_share"].max() > 0 for i in healthy]) < 1  # some healthy runs
+
+
+@claim(
+    "09",
+    "Because each failure belongs to one kind of training by its very definition: overfitting fits the same data ever more closely, model collapse retrains on the model's own outputs, forgetting learns tasks in turn, and mode collapse happens in a GAN's adversarial training",  # noqa: E501
+    "Healthy runs come in every kind",
+    "A rule that knew only how each run was trained, and named the failure of that kind, would get 80% of the 200 cases right: all but the healthy ones",  # noqa: E501
+    "The logs do not say how a run was trained",
+)
+def test_each_failure_belongs_to_one_kind_of_training(pool):
+    kinds = {cause: {pool.training(i) for i in pool.where(cause)} for cause in capstone.CAUSES}
+    assert kinds.pop("healthy") == set(capstone.TRAINING_KINDS)
+    assert kinds == {
+        "overfitting": {"fixed data"},
+        "model collapse": {"retrained on its outputs"},
+        "forgetting": {"tasks in turn"},
+        "mode collapse": {"adversarial"},
+    }
+    assert {key for key in capstone.VARIANT_KEYS if capstone.variant(key).training == "adversarial"} == {
+        "gan-vanilla",
+        "gan-pacgan",
+    }
+    out = checked_output("09", "training_kind_share(")
+    assert f"{numbers_in(out.splitlines()[0])[0]:g}" == "80"
+    for seeds in (LESSON_CASES, OTHER_CASES):
+        named, share = capstone.training_kind_share(seeds)
+        assert named == {kind: cause for cause, (kind,) in kinds.items()}
+        truth = cases(seeds)[1]
+        wrong = [answer for answer, kind in zip(truth, capstone.case_variants(seeds), strict=True)
+                 if named[capstone.variant(kind).training] != answer]  # fmt: skip
+        assert set(wrong) == {"healthy"} and len(wrong) == 40 and share == 0.8
+    assert "kind" not in " ".join(capstone.COLUMNS) and "training" not in " ".join(capstone.COLUMNS)
+
+
+@claim(
+    "09",
+    "one column can read it off the numbers, since the same data, new data every generation and a new task every few checkpoints move the training loss, the outputs and the score on the oldest data each in their own way",  # noqa: E501
+    "Fitted to the kinds of training instead of the causes, the best rule of each column names the kind of 74% to 84% of the cases (the synthetic share: 55%)",  # noqa: E501
+    "So a single column mostly tells you how a run was trained",
+)
+def test_one_column_reads_the_kind_of_training():
+    out = checked_output("09", "training_kind_columns(")
+    found = capstone.training_kind_columns(LESSON_CASES)
+    printed = {line.split()[0]: numbers_in(line)[-1] for line in out.splitlines() if "names the kind" in line}
+    assert printed == {column: round(100 * share) for column, share in found.items()}
+    synthetic = found.pop("synthetic_share")
+    assert (round(100 * min(found.values())), round(100 * max(found.values()))) == (74, 84)
+    assert round(100 * synthetic) == 55
+    for column in ("train_loss", "output_shift", "oldest_score"):  # the three columns the sentence names
+        assert found[column] >= 0.74
+    # reading the kind is not the fitting's doing: with the kinds shuffled among the same logs, far less
+    logs = cases(LESSON_CASES)[0]
+    kinds = [capstone.variant(key).training for key in capstone.case_variants(LESSON_CASES)]
+    rng = np.random.default_rng(9)
+    for column in ("output_shift", "quality"):
+        for _ in range(2):
+            shuffled = [str(k) for k in rng.permutation(kinds)]
+            series = [log[column] for log in logs]
+            assert capstone._best_summary_rule(series, shuffled, classes=capstone.TRAINING_KINDS)[3] < 0.5
+    # a new task every few checkpoints: 3 logged checkpoints per task in both task settings
+    assert len(capstone.CURVE_TASK_STEPS) == len(capstone.DIGIT_TASK_STEPS) == 3
+    # "mostly": every column names the kind of more cases than it names the cause of
+    found["synthetic_share"] = synthetic
+    assert all(share < found[column] for column, (_, share) in rules(LESSON_CASES).items())
 
 
 @claim(
@@ -1086,7 +1158,9 @@ def test_no_single_column_rule_passes_the_checker(capsys):
     strict=True,
     reason="issue 13 asks that no single column gets more than half of the cases right; with this pool the "
     "best single-column rules get 44-76% (see the lesson's 'Why one column is not enough'), and under this "
-    "measure a column that marks a single cause and nothing else already gets 50-55%",
+    "measure a column that marks a single cause and nothing else already gets 50-55%; and since each failure "
+    "belongs to one kind of training, six columns that read the kind (74-84%) have a cause rule of 54% or more "
+    "(tests/test_capstone.py::test_a_column_that_reads_the_kind_of_training_names_most_causes)",
 )
 def test_issue_target_no_single_column_gets_more_than_half():
     assert max(s for _, s in rules(LESSON_CASES).values()) <= 0.5
@@ -1098,13 +1172,17 @@ def test_issue_target_no_single_column_gets_more_than_half():
 @claim(
     "09",
     "Selection by an *outside* verifier that knows the real world is another matter: it can keep a loop that trains on nothing but synthetic data from collapsing",  # noqa: E501
-    "the model does not drift",
+    "the model mostly stays put: on 40 seeds outside the pool its held-out loss ended less than half above its first value in 38 (median ratio 1.01), where plain replacement ended half above or more in all 40 (median 3.3)",  # noqa: E501
 )
 def test_an_outside_verifier_keeps_a_synthetic_loop_healthy():
-    verified = [capstone.make_run("curve-verified", seed) for seed in range(1470, 1476)]
-    replaced = [capstone.make_run("curve-replace", seed) for seed in range(1390, 1396)]
+    verified_seeds, replaced_seeds = range(1480, 1520), range(1340, 1380)
+    assert not set(verified_seeds) & set(capstone.variant("curve-verified").seeds)  # outside the pool
+    assert not set(replaced_seeds) & set(capstone.variant("curve-replace").seeds)
     change = lambda log: log["heldout_loss"][-1] / log["heldout_loss"][0]  # noqa: E731
-    assert max(change(log) for log in verified) < 1.5 < np.median([change(log) for log in replaced])
+    verified = np.array([change(capstone.make_run("curve-verified", seed)) for seed in verified_seeds])
+    replaced = np.array([change(capstone.make_run("curve-replace", seed)) for seed in replaced_seeds])
+    assert (verified < 1.5).sum() == 38 and f"{np.median(verified):.2f}" == "1.01"
+    assert (replaced >= 1.5).sum() == 40 and f"{np.median(replaced):.1f}" == "3.3"
 
 
 # --------------------------------------------------------------------------- framing sentences, questions, exercises
@@ -1277,22 +1355,34 @@ def test_the_summary_on_columns_and_the_monitor():
     "Tags get lost when data are copied around; an audit of tags then tends to undercount (section 2).",
     "Prevention is mostly bookkeeping: keep real data, accumulate, verify with an outside judge, monitor, mark provenance.",  # noqa: E501
 )
-def test_the_checklist_habits(pool):
+def test_the_checklist_habits(pool, tmp_path):
     from collapse_edu.categorical import simulate_categorical
     from collapse_edu.data import sha256_of
 
-    assert callable(sha256_of)  # the course verifies checksums of what it downloads
+    checksum_file = tmp_path / "real.csv"  # the course's checksum of a stored file is the standard SHA-256
+    checksum_file.write_bytes(b"x,y\n0.1,0.2\n")
+    assert sha256_of(checksum_file) == hashlib.sha256(b"x,y\n0.1,0.2\n").hexdigest()
     replace = simulate_categorical(categories=20, n=100, generations=100, runs=200, seed=4)["surviving"][100]
-    fresh = simulate_categorical(
-        categories=20, n=100, generations=100, runs=200, policy="fresh-real", real_fraction=0.1, seed=4
-    )["surviving"][100]
-    assert fresh.mean() > replace.mean() + 5  # fresh real data slow the drift
-    # lesson 05's Gaussian loop: with 10% fresh real data the squared error of the mean levels off
-    error = (
-        simulate_gaussian(n=100, generations=100, runs=400, policy="fresh-real", real_fraction=0.1, seed=5)["mu"] ** 2
-    )
+    surviving, error_levels = {}, {}
+    for share in (0.1, 0.5):  # "bound the drift at a level set by their share": two shares, two levels
+        surviving[share] = simulate_categorical(
+            categories=20, n=100, generations=100, runs=200, policy="fresh-real", real_fraction=share, seed=4
+        )["surviving"]
+        assert surviving[share][100].mean() > replace.mean() + 5  # fresh real data slow the drift
+        # lesson 05's Gaussian loop: with fresh real data the squared error of the mean levels off
+        mu = simulate_gaussian(n=100, generations=100, runs=400, policy="fresh-real", real_fraction=share, seed=5)["mu"]
+        error = np.mean(mu**2, axis=1)
+        assert error[100] < 1.2 * error[50]
+        error_levels[share] = np.mean(error[50:])
     drift = simulate_gaussian(n=100, generations=100, runs=400, seed=5)["mu"] ** 2
-    assert np.mean(error[100]) < 1.2 * np.mean(error[50]) and np.mean(error[100]) < 0.1 * np.mean(drift[100])
+    assert error_levels[0.1] < 0.1 * np.mean(drift[100])
+    assert error_levels[0.5] < 0.5 * error_levels[0.1]  # a larger share, a level nearer the truth
+    assert surviving[0.5][100].mean() > surviving[0.1][100].mean()
+    # a verifier helps as far as it knows better: trained on 30, 300, 3000 real points (lesson 05's learned judge)
+    for seed in range(1, 6):
+        runs = curation.simulate_verifier_strength((30, 300, 3000), generations=15, runs=40, seed=seed)
+        w2 = [np.mean((h["mu"] ** 2 + (h["sigma"] - 1) ** 2)[5:]) for h in runs.values()]
+        assert w2[0] > w2[1] > w2[2]
     assert len(capstone.variant("ring-fresh").seeds) == 40 and len(pool.where("model collapse", "ring-fresh")) == 29
     assert len(pool.excluded["ring-fresh"]) == 11
     for s in signs_of(pool, "ring-fresh"):  # each of the 29 by the mark the sentence names
