@@ -98,6 +98,8 @@ def test_generative_replay_is_seeded(data):
     a = run_generative_replay("task-incremental", seed=1, data=data, vae_steps=20, steps=10, replay_per_task=20)
     b = run_generative_replay("task-incremental", seed=1, data=data, vae_steps=20, steps=10, replay_per_task=20)
     assert np.array_equal(a.R, b.R) and np.array_equal(a.replay_shares, b.replay_shares)
+    c = run_generative_replay("task-incremental", seed=2, data=data, vae_steps=20, steps=10, replay_per_task=20)
+    assert not (np.array_equal(a.R, c.R) and np.array_equal(a.replay_shares, c.replay_shares))  # the seed matters
 
 
 def test_generative_replay_refuses_bad_input(data):
@@ -156,10 +158,11 @@ def test_the_stored_summary_has_ten_seeds_of_every_method():
 
 def test_a_stored_generative_run_is_what_the_code_gives():
     """Seed 4 of the summary, re-trained with the current code (about 10 CPU s). The tolerances allow another
-    CPU's rounding: about one test image per task in R, a few points in the replayed class shares."""
+    CPU's rounding: a few test images per task in R, a few points in the replayed class shares and confidences
+    (on an AVX-512 Xeon, against the AVX2 EPYC that stored it: 4 test images of about 108, 6.2 and 3.1 points)."""
     summary = load_replay_summary()
     result = run_generative_replay("class-incremental", seed=4, data=split_digits(seed=4))
     stored = summary["runs"]["generative"]
-    assert np.abs(result.R - np.array(stored["R"][4])).max() <= 0.03
-    assert np.abs(result.replay_shares - np.array(stored["replay_shares"][4])).max() <= 0.05
-    assert np.abs(result.replay_confidence[1:] - np.array(stored["replay_confidence"][4])[1:]).max() <= 0.03
+    assert np.abs(result.R - np.array(stored["R"][4])).max() <= 0.05
+    assert np.abs(result.replay_shares - np.array(stored["replay_shares"][4])).max() <= 0.08
+    assert np.abs(result.replay_confidence[1:] - np.array(stored["replay_confidence"][4])[1:]).max() <= 0.05

@@ -145,8 +145,9 @@ def test_corpus_is_lesson_03s(corpus):
     "The next cell loads generation 0: the transformer trained from scratch on the 2,130 real training sentences "
     "(8 passes, 536 AdamW steps).",
     "It is stored with the package because training takes 20–30 s on one core;",
-    "`neural_lm.train_base(corpus, seed=0, progress=True)` trains it again, with a progress bar, and on the course "
-    "machine gives the stored weights bit for bit.",
+    "`neural_lm.train_base(corpus, seed=0, progress=True)` trains it again, with a progress bar: on the machine that "
+    "stored it, the same weights bit for bit; on a CPU that rounds differently, weights that differ in the fourth "
+    "decimal place at most, with perplexities within a millionth of the stored weights'.",
 )
 def test_the_stored_generation_0_is_what_train_base_trains(corpus):
     # the time is a measurement (benchmarks/neural_lm_base.py prints it), quoted in the README with the machine
@@ -161,7 +162,13 @@ def test_the_stored_generation_0_is_what_train_base_trains(corpus):
     assert stored is not None  # the stored file's recipe is today's defaults and corpus
     trained = neural_lm.train_base(corpus, seed=0, progress=False)
     assert stored.state_dict().keys() == trained.state_dict().keys()
-    assert all(torch.equal(stored.state_dict()[k], trained.state_dict()[k]) for k in stored.state_dict())
+    weights = stored.state_dict()
+    difference = max(float((weights[k] - trained.state_dict()[k]).abs().max()) for k in weights)
+    # 0 on the machine that stored it (a 2-core AVX2 EPYC); 9e-4 on an AVX-512 Xeon, whose kernels round differently
+    assert difference < 1e-3
+    for text in (corpus.held_out, corpus.train):
+        ours, theirs = neural_lm.lm_perplexity(trained, text), neural_lm.lm_perplexity(stored, text)
+        assert abs(ours / theirs - 1) < 1e-6  # 2e-7 on the Xeon
     training = neural_lm.TrainConfig()
     steps = np.ceil(training.epochs * np.ceil(len(corpus.train) / training.batch_size))
     assert training.epochs == 8 and steps == 536 and len(corpus.train) == 2130
@@ -378,7 +385,7 @@ def tail_share(histogram) -> np.ndarray:
     LESSON,
     "which generation 0 was never taught to predict: it gives `<unk>` a probability near $e^{-13}$, so those sentences "
     "would make real text look far less likely than the model finds it, and the models of the loop, never taught to "
-    "write `<unk>`, do not write it",
+    "write `<unk>`, hardly ever write it (a few times at most in a generation's 32,000 or so words)",
 )
 def test_unk_is_a_word_generation_0_cannot_predict(corpus):
     base = neural_lm.base_model(seed=0)
@@ -388,8 +395,9 @@ def test_unk_is_a_word_generation_0_cannot_predict(corpus):
     unk = targets == ngram.UNKNOWN_ID
     assert int(unk.sum()) > 400
     assert round(float(log_p[unk][:, ngram.UNKNOWN_ID].mean())) == -13
-    written = neural_lm.generate(base, len(corpus.train), 0)  # as many sentences as a generation writes
-    assert written.tokens > 20_000 and not np.any(written.ids == ngram.UNKNOWN_ID)
+    for seed in range(5):  # as many sentences as a generation writes; which of them hold <unk> depends on the CPU
+        written = neural_lm.generate(base, len(corpus.train), seed)
+        assert 30_000 < written.tokens < 35_000 and np.sum(written.ids == ngram.UNKNOWN_ID) <= 3
 
 
 @claim(

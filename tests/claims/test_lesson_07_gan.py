@@ -317,8 +317,8 @@ def test_how_many_modes_the_vanilla_runs_end_on(table, vanilla):
     "07",
     "At step 0 the samples are a compact blob near the centre of the ring, far from every mode; by step 267 they have "
     "spread into a wide arc across several modes, and up to step 600 fewer than 10% of them are high quality",
-    "by the middle of training every sample is nearest the same mode, and the cloud then shrinks onto it until nearly "
-    "all samples are high quality",
+    "by the middle of training over 90% of the samples are nearest the same mode, soon after all of them, and the "
+    "cloud then shrinks onto it until nearly all samples are high quality",
 )
 def test_snapshot_caption(vanilla):
     from collapse_edu.figures.gan import snapshot_grid
@@ -344,29 +344,39 @@ def test_snapshot_caption(vanilla):
     early = (vanilla.steps > 0) & (vanilla.steps <= 600)
     assert np.all(quality[vanilla.steps <= 600] < 0.1)
     assert np.all((occupancy[early] >= 0.02).sum(axis=1) >= 3)  # spread over several modes
+    # the run is trained live, and CPUs round differently (an AVX-512 Xeon puts 93% on the mode at step 1,000 where
+    # the AVX2 EPYC that made the committed outputs put all): the caption says what holds on both
     late = vanilla.steps >= 1000
-    assert np.all(occupancy[late].max(axis=1) == 1)
+    assert np.all(occupancy[late].max(axis=1) >= 0.9) and len(set(occupancy[late].argmax(axis=1))) == 1
+    whole = np.flatnonzero(late & (occupancy.max(axis=1) == 1))[0]  # "soon after": within a fifth of training
+    assert vanilla.steps[whole] <= 1400 and np.all(occupancy[whole:].max(axis=1) == 1)
     assert quality[late][0] < quality[-1] and quality[-1] > 0.95
 
 
 @claim(
     "07",
-    "Early on the mass is spread over several neighbouring modes; then one row takes all of it and keeps it to the end",
+    "Early on the mass is spread over several neighbouring modes; then one row takes nearly all of it and, from soon "
+    "after the middle of training, all of it to the end",
     "every sample counts, also one far from every mode",
     "modes captured climbs to a few while the cloud sweeps across the ring (up to 5 modes with at least one "
-    "high-quality sample, at most 2 with 20 or more), then falls to 1 on both counts and stays there, far below the "
-    "dotted line of all 8",
+    "high-quality sample, at most 2 with 20 or more), then falls to 1 on both counts early in the second half of "
+    "training and stays there, far below the dotted line of all 8",
 )
 def test_vanilla_occupancy_caption(vanilla):
     occupancy = vanilla.occupancy()
     assert np.allclose(occupancy.sum(axis=1), 1)  # every sample counts for its nearest mode ...
     assert vanilla.occupancy(quality_only=True).sum(axis=1).min() < 0.01  # ... also the ones on no mode
     top = occupancy.argmax(axis=1)
+    middle = list(vanilla.steps).index(1000)
+    assert np.all(occupancy[middle:].max(axis=1) >= 0.9) and np.all(top[middle:] == top[-1])  # nearly all
     settled = np.flatnonzero(occupancy.max(axis=1) == 1)[0]
+    assert middle <= settled and vanilla.steps[settled] <= 1400  # all of it from soon after the middle
     assert np.all(top[settled:] == top[-1]) and np.all(occupancy[settled:].max(axis=1) == 1)
     captured, strict = vanilla.modes_over_training(), vanilla.modes_over_training(20)
     assert captured.max() == 5 and strict.max() == 2
-    assert np.all(captured[vanilla.steps >= 1000] == 1) and np.all(strict[vanilla.steps >= 1000] == 1)
+    one = np.flatnonzero((captured == 1) & (strict == 1))  # early in the second half, and then to the end
+    later = one[one >= middle][0]
+    assert vanilla.steps[later] <= 1400 and np.all(captured[later:] == 1) and np.all(strict[later:] == 1)
 
 
 @claim(
@@ -381,11 +391,8 @@ def test_vanilla_occupancy_caption(vanilla):
     "The objective would still rather have all eight (it is 0 there), but a generator that sits sharply on one or "
     "two modes cannot reach the others by small steps: moving mass to another mode means passing through the gaps, "
     "where samples cost hundreds of nats or more",
-    "So one or two sharp modes are where the generator tends to stay (in these runs the learning rates also fall to "
-    "zero over the second half of training), and whether it ends on one or on two differs from seed to seed",
-    "so a generator on a few sharp modes tends to stay there",
 )
-def test_reverse_kl_of_continuous_generators(table):
+def test_reverse_kl_of_continuous_generators():
     ring = gan.make_target("ring")
 
     def log_data(x):
@@ -408,12 +415,67 @@ def test_reverse_kl_of_continuous_generators(table):
     log_g = np.log(np.exp(-d2 / 2).mean(axis=1)) - np.log(2 * np.pi * ring.std**2)
     two = float(np.mean(log_g - log_data(x)))
     assert two == pytest.approx(math.log(4), abs=0.01) and round(math.log(4), 2) == 1.39
-    assert {1, 2} <= {r["modes"] for r in ring_runs(table, "vanilla")}  # both endings occur over seeds
     assert 1000 < reverse_kl(np.zeros(2)) < 10_000
     gap = (ring.modes[0] + ring.modes[1]) / 2  # halfway between two neighbouring modes
     assert 300 < reverse_kl(gap) < 1000  # hundreds of nats
-    assert "decay: bool = True" in inspect.getsource(gan.train_gan)  # rates fall to zero over the second half
     assert np.linalg.norm(ring.modes, axis=1).min() / ring.std == pytest.approx(100)
+
+
+@claim(
+    "07",
+    "So one or two sharp modes are where the generator tends to stay (in these runs the learning rates also fall to "
+    "zero over the second half of training), and whether it ends on one or on two differs from seed to seed",
+    "so a generator on a few sharp modes tends to stay there",
+)
+def test_a_generator_on_few_sharp_modes_stays_there(table):
+    """Seed 0 shows it once (test_vanilla_occupancy_caption). The evidence over seeds: the vanilla GAN runs of
+    lesson 09's capstone pool (seeds 100-147, none of them the lesson's), trained with train_gan's defaults and
+    logged at 15 snapshots over the second half of training (steps 1,067 to 2,000; 500 fixed-noise outputs each).
+    Their ``quality`` column is the high-quality share relative to real data's, ``output_shift`` the total
+    variation between the nearest-mode histograms of consecutive snapshots, and every kept run ends on few sharp
+    modes (cause "mode collapse": at most 3 effective modes, at least half of the outputs high quality).
+
+    Measured: from the first logged snapshot at which a run is sharp (quality >= 0.5) to the end, the sum of its
+    output shifts, which by the triangle inequality bounds the total variation between the nearest-mode histogram
+    then and at the end: the share of outputs that moved to another mode. 47 runs: at most 0.144, median 0.05,
+    16 runs with no output changing its nearest mode at all; and no step between snapshots moves more than 0.07,
+    far from a hop of the main mode (at least 1/3 of the outputs when at most 3 effective modes are used, as
+    exp(entropy) <= 3 means the largest share is >= 1/3). Not measured: the
+    first half of training (the pool does not log it), and whether the falling learning rates or the gaps between
+    modes keep the generator in place (both act over these steps, as the sentence says)."""
+    from collapse_edu import capstone
+
+    assert "decay: bool = True" in inspect.getsource(gan.train_gan)  # rates fall to zero over the second half
+    assert {1, 2} <= {r["modes"] for r in ring_runs(table, "vanilla")}  # both endings occur over seeds
+    pool = capstone.load_pool()
+    settings = dict(pool.meta["gan_settings"]["gan-vanilla"])
+    defaults = {
+        name: p.default
+        for name, p in inspect.signature(train_gan).parameters.items()
+        if p.default is not inspect.Parameter.empty
+    }
+    # n_samples only sizes the fixed noise of the snapshots, drawn from its own generator: the training is the same
+    assert "fixed_z = torch.randn(n_samples, z_dim, generator=torch.Generator().manual_seed(seed + 3))" in (
+        inspect.getsource(gan.train_gan)
+    )
+    assert settings.pop("n_samples") >= capstone.RING_SAMPLES
+    assert settings["method"] == "vanilla" and settings == {name: defaults[name] for name in settings}
+    assert capstone.GAN_LOGGED[0] == settings["snapshots"] // 2 + 1  # the log starts just after the halfway point
+
+    runs = pool.where(key="gan-vanilla")
+    assert len(runs) >= 40 and all(pool.causes[i] == "mode collapse" for i in runs)
+    moved, hops, sharp_from = [], [], []
+    for i in runs:
+        log = pool.columns(i)
+        sharp = np.flatnonzero(log["quality"] >= 0.5)
+        assert sharp.size, pool.seeds[i]  # every run is sharp by the end
+        sharp_from.append(sharp[0])
+        moved.append(log["output_shift"][sharp[0] + 1 :].sum())  # >= TV(histogram when sharp, at the end)
+        hops.append(log["output_shift"].max())
+    moved = np.array(moved)
+    assert np.mean(np.array(sharp_from) <= 2) > 0.75  # most are sharp within the first three logged snapshots
+    assert moved.max() < 0.2 and np.median(moved) < 0.1  # the occupancy barely moves once sharp (0.144, 0.05)
+    assert max(hops) < 0.1  # and never by a jump from one mode to another (largest single move 0.07)
 
 
 # --------------------------------------------------------------------------- section 3
@@ -823,12 +885,17 @@ test_checkers = checker_tests("07", WRONG_ANSWERS)
 @claim(
     "07",
     "One training step, exactly as `gan.train_gan` runs it 2,000 times",
-    "The more the discriminator is trained between generator updates (here 3 updates per step), the nearer it "
-    "comes to the best discriminator for the current generator.",
+    "Training the discriminator several times between generator updates (here 3 updates per step) keeps it near "
+    "the best discriminator for the current generator as long as the generator changes slowly enough, the regime in "
+    "which Goodfellow et al. (2014, arXiv:1406.2661, Section 3, Algorithm 1 and Proposition 1) analyse the game.",
 )
 def test_train_gan_runs_the_shown_step_2000_times_with_3_discriminator_updates(monkeypatch):
+    """The sentence states the design (k = 3 discriminator updates per generator update, Algorithm 1's k) and
+    cites why (Goodfellow et al., Section 3: "This results in D being maintained near its optimal solution, so
+    long as G changes slowly enough"); it makes no measured comparison. Checked: the k of every step is 3."""
     defaults = inspect.signature(train_gan).parameters
     assert defaults["steps"].default == 2000 and defaults["d_steps"].default == 3
+    assert "the k of Goodfellow et al. 2014, Algorithm 1" in " ".join(train_gan.__doc__.split())
     calls = []
     step = gan.adversarial_step
 
