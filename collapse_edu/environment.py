@@ -85,6 +85,9 @@ def one_blas_thread() -> Any:
 #: The course's stored results and checked outputs were made on AVX2 machines; on a CPU with AVX-512 the
 #: libraries pick other kernels, whose last-bit differences grow through long chaotic runs (EM refits, GAN
 #: and transformer training) into other numbers: the same statistics over seeds, not the same digits.
+#: numpy held here gives the same digits on every processor tried; PyTorch can still round otherwise (an
+#: AVX-512 Xeon's GAN and transformer training drift from an EPYC's), so lesson text about live PyTorch runs
+#: says what holds on both.
 AVX2_CODE_PATHS = {
     "NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR",  # numpy's AVX-512 dispatch targets
     "OPENBLAS_CORETYPE": "Haswell",  # OpenBLAS's AVX2 kernels

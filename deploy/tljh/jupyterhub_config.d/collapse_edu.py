@@ -19,7 +19,7 @@ c.Spawner.start_timeout = 300
 c.Spawner.http_timeout = 120
 
 # Learners' kernels on numpy's, OpenBLAS's and PyTorch's AVX2 code paths, as `collapse-edu` sets them
-# (README, "The same digits on every x86 machine"): the learners' environment prints the variables for
+# (README, "The same digits on x86 machines, nearly"): the learners' environment prints the variables for
 # this server's CPU (none on a CPU without AVX2), and every learner's server starts with them.
 import re  # noqa: E402
 import subprocess  # noqa: E402
