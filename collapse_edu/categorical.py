@@ -188,9 +188,9 @@ class Categorical(ArrayFamily):
 def simulate_categorical(
     p0: Sequence[float] | np.ndarray | None = None,
     *,
-    categories: int = 100,
-    distribution: str = "zipf",
-    zipf_exponent: float = ZIPF_EXPONENT,
+    categories: int | None = None,
+    distribution: str | None = None,
+    zipf_exponent: float | None = None,
     n: int = 1000,
     generations: int = 50,
     runs: int = 200,
@@ -202,13 +202,30 @@ def simulate_categorical(
 ) -> History:
     """Recursive fitting of a categorical distribution, starting from the truth ``p0``.
 
-    ``p0`` defaults to ``starting_distribution(categories, distribution, zipf_exponent)``. Returns
+    ``p0`` defaults to ``starting_distribution(categories, distribution, zipf_exponent)`` (by default
+    100 categories, ``"zipf"``, :data:`ZIPF_EXPONENT`); with an explicit ``p0``, ``distribution`` and
+    ``zipf_exponent`` are refused and ``categories``, if given, must be ``len(p0)``. Returns
     a :class:`~collapse_edu.loop.History` with ``surviving``, ``heterozygosity``, ``entropy``,
     ``leader`` and ``top`` per generation and run (row 0 is the truth).
     """
+    if distribution is not None:
+        distribution = check_choice("distribution", distribution, DISTRIBUTIONS)
     if p0 is None:
-        p0 = starting_distribution(categories, distribution, zipf_exponent)
+        distribution = distribution or "zipf"
+        if zipf_exponent is not None and distribution != "zipf":
+            raise ValueError(f"zipf_exponent is only used with distribution='zipf', got distribution={distribution!r}")
+        p0 = starting_distribution(
+            100 if categories is None else categories,
+            distribution,
+            ZIPF_EXPONENT if zipf_exponent is None else zipf_exponent,
+        )
+    else:
+        for name, value in (("distribution", distribution), ("zipf_exponent", zipf_exponent)):
+            if value is not None:
+                raise ValueError(f"{name} is only used without p0 (p0 is the starting distribution itself), got both")
     p0 = check_probabilities("p0", p0)
+    if categories is not None and check_int("categories", categories, minimum=1) != p0.size:
+        raise ValueError(f"categories must be len(p0) = {p0.size} when p0 is given (or be left out), got {categories}")
     runs = check_int("runs", runs, minimum=1)
     generations = check_int("generations", generations, minimum=0)
     keep_frequencies = check_bool("keep_frequencies", keep_frequencies)

@@ -237,6 +237,9 @@ def _check_matrix(R: np.ndarray) -> np.ndarray:
     R = np.asarray(R, dtype=float)
     if R.ndim != 2 or R.shape[0] != R.shape[1] or R.shape[0] < 1:
         raise ValueError(f"R must be a square accuracy matrix (tasks x tasks), got shape {R.shape}")
+    if not np.all((R >= 0) & (R <= 1)):  # also false for NaN
+        found = "NaN" if np.isnan(R).any() else f"values from {R.min():g} to {R.max():g}"
+        raise ValueError(f"R must hold accuracies in [0, 1] (shares of right answers, not percentages), got {found}")
     return R
 
 
@@ -464,8 +467,8 @@ def run_continual(
 
 
 def run_grid(
-    methods: Sequence[str] = METHODS,
-    scenarios: Sequence[str] = SCENARIOS,
+    methods: Sequence[str] | str = METHODS,
+    scenarios: Sequence[str] | str = SCENARIOS,
     seeds: Sequence[int] = (0,),
     progress: bool | str = False,
     data: SplitDigits | None = None,
@@ -473,7 +476,10 @@ def run_grid(
 ) -> dict[tuple[str, str], list[ContinualResult]]:
     """:func:`run_continual` for every method x scenario x seed; results keyed by (method, scenario).
 
-    Each seed gets its own train/test split, unless ``data`` is given (then all seeds share it)."""
+    A single name (``"finetune"``) is one method or scenario. Each seed gets its own train/test split, unless
+    ``data`` is given (then all seeds share it)."""
+    methods = [methods] if isinstance(methods, str) else methods  # one method, not its letters
+    scenarios = [scenarios] if isinstance(scenarios, str) else scenarios
     methods = [check_choice("methods", m, METHODS) for m in methods]
     scenarios = [check_choice("scenarios", s, SCENARIOS) for s in scenarios]
     seeds = [check_int("seeds", s, minimum=0) for s in seeds]
@@ -496,9 +502,9 @@ def run_grid(
 def class_incremental_finetune_prediction(tasks_seen: np.ndarray | int) -> np.ndarray:
     """Average accuracy of class-incremental fine-tuning if it learns each new task perfectly and
     forgets every earlier one completely: 1 / (number of tasks seen) (van de Ven & Tolias, arXiv:1904.07734)."""
-    tasks_seen = check_times("tasks_seen", tasks_seen)
+    given, tasks_seen = tasks_seen, check_times("tasks_seen", tasks_seen, integer=True)
     if np.any(tasks_seen < 1):
-        raise ValueError("tasks_seen must be >= 1")
+        raise ValueError(f"tasks_seen must be whole numbers >= 1, got {given!r}")
     return 1.0 / tasks_seen
 
 

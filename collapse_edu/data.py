@@ -229,6 +229,11 @@ def load_documents(source: str | os.PathLike | None = None) -> list[Document]:
         return embedded_documents()
     if source == "pydoc":
         return deduplicate_sentences(pydoc_documents())
+    if isinstance(source, str) and source == "":  # Path("") would be the current folder
+        raise ValueError(
+            f"corpus must be None, one of {', '.join(map(repr, CORPUS_SOURCES))} or a path to a text file or "
+            "folder; got an empty path ''"
+        )
     if isinstance(source, (str, os.PathLike)):
         return read_documents(source)
     raise TypeError(

@@ -95,7 +95,8 @@ def assert_checks_passed(since: int) -> None:
         raise AssertionError(f"{failed} of {len(verdicts)} checks did not pass (the lines above say why)")
 
 
-#: What :func:`call_learner` returns for a stub that is not written yet, and for any other error.
+#: What :func:`call_learner` returns for a stub that is not written yet (or no function at all: a checker
+#: stops at once on it), and for any other error.
 STUB, RAISED = object(), object()
 
 
@@ -103,8 +104,17 @@ def call_learner(where: str, func: Callable[..., Any], *args: Any, **kwargs: Any
     """``func(*args, **kwargs)`` for a learner's function, with every failure said in words.
 
     Returns the result, :data:`STUB` after printing "not written yet" for a stub that still raises
-    ``NotImplementedError``, or :data:`RAISED` after printing the error (``where`` names the call).
+    ``NotImplementedError`` (or after saying that ``func`` is not a function at all), or :data:`RAISED`
+    after printing the error (``where`` names the call).
     """
+    if not callable(func):  # one sentence, not one failure per case
+        shown = repr(func)
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        print(
+            f"{FAIL} TypeError: the checker needs your function itself, got {type(func).__name__} {shown}: "
+            "pass its name without brackets, e.g. check(my_function), not check(my_function(...))"
+        )
+        return STUB
     try:
         return func(*args, **kwargs)
     except NotImplementedError as stub:

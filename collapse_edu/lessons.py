@@ -115,10 +115,17 @@ def list_lessons(directory: str | os.PathLike | None = None) -> list[Lesson]:
 
 
 def find_lesson(name: str, directory: str | os.PathLike | None = None) -> Lesson:
-    """A lesson by number (``1``, ``01``), stem (``01_gaussian_resampling``), file name or path."""
+    """A lesson by number (``1``, ``01``), stem (``01_gaussian_resampling``), file name or path. A path
+    with a folder part is taken as written (from the working directory, else from the lessons folder,
+    e.g. ``student/01_gaussian_resampling.ipynb``) and never stands for a lesson of the same file name."""
     name = str(name)
     if name.endswith(".ipynb") and Path(name).is_file():
         return read_lesson(Path(name).resolve())
+    if name.endswith(".ipynb") and Path(name).parent != Path("."):
+        inside = lessons_dir(directory) / name
+        if inside.is_file():
+            return read_lesson(inside.resolve())
+        raise ValueError(f"lesson {name!r}: no such notebook (not in the working directory or the lessons folder)")
     lessons = list_lessons(directory)
     key = Path(name).stem if name.endswith(".ipynb") else name  # "1.5" is not lesson 1
     found = [

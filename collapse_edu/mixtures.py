@@ -123,11 +123,17 @@ def mixture_summary(model: MixtureModel) -> dict[str, np.ndarray]:
     }
 
 
+# The largest distance between the two blobs, in standard deviations. The course uses 0-10. EM computes a
+# covariance as E[x x^T] - mu mu^T, which loses precision as separation^2 grows: fits drift near 1e6 and
+# fail (a covariance that is not positive definite) near 1e8; 1e4 is far beyond any teaching use and exact.
+MAX_SEPARATION = 1e4
+
+
 def blob_truth(separation: float = 0.0, components: int = 2, dim: int = 2) -> MixtureModel:
     """The real world of the toy: N(0, I) in ``dim`` dimensions written as ``components`` equal
     components (one blob), or, with ``separation`` s > 0, two unit blobs centred at -s/2 and +s/2
     on the first axis (then ``components`` must be 2)."""
-    separation = check_float("separation", separation, 0.0)
+    separation = check_float("separation", separation, 0.0, MAX_SEPARATION)
     components = check_int("components", components, minimum=1)
     dim = check_int("dim", dim, minimum=1)
     means = np.zeros((1, components, dim))

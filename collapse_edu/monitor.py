@@ -148,7 +148,26 @@ def load_numeric(path: str | Path, *, max_rows: int = 200_000, seed: int = 0) ->
         table = _reservoir_csv(path, max_rows, rng)
     if not np.all(np.isfinite(table)):
         raise ValueError(f"{path.name}: contains NaN or infinite values; drop or fill those rows first")
+    _check_scale(path.name, table)
     return table
+
+
+# The sizes of value the statistics can hold: they square values (variances) and raise them to the 4th
+# power (kurtosis), so a column of values near 1e77 overflows to inf and one near 1e-77 underflows to 0.
+# 1e-60 to 1e60 is far wider than any measurement in any unit, and keeps every statistic finite and exact.
+SCALE_RANGE = (1e-60, 1e60)
+
+
+def _check_scale(name: str, data: np.ndarray) -> None:
+    """Refuse a column whose largest |value| is not 0 and lies outside :data:`SCALE_RANGE`."""
+    scale = np.abs(data).max(axis=0)
+    low, high = SCALE_RANGE
+    bad = np.flatnonzero((scale > high) | ((scale > 0) & (scale < low)))
+    if bad.size:
+        raise ValueError(
+            f"{name}: the largest |value| of column {bad[0]} is {scale[bad[0]]:.2g}; the monitor needs it to be 0 or "
+            f"between {low:g} and {high:g} (its statistics use 4th powers): rescale that column"
+        )
 
 
 def _is_file(path: Path) -> bool:
@@ -201,6 +220,7 @@ def _as_table(name: str, data: np.ndarray) -> np.ndarray:
         raise ValueError(f"{name} must be a 2-D array (rows, columns) with at least 10 rows, got shape {data.shape}")
     if not np.all(np.isfinite(data)):
         raise ValueError(f"{name} contains NaN or infinite values")
+    _check_scale(name, data)
     return data
 
 
@@ -636,7 +656,10 @@ def compare_files(
     a table compared as text would give a meaningless report."""
     if kind not in ("auto", "numeric", "text"):
         raise ValueError(f"kind must be 'auto', 'numeric' or 'text', got {kind!r}")
-    for path in (Path(reference), Path(candidate)):
+    for name, given in (("reference", reference), ("candidate", candidate)):
+        if str(given) == "":  # Path("") would be the current folder
+            raise ValueError(f"{name}: the path is empty; give a .csv or .npy file, or a text file or folder")
+        path = Path(given)
         if not path.exists():
             raise FileNotFoundError(f"no such file or folder: {path}")
         if path.suffix.lower() in (".npz", ".pkl", ".pickle", ".parquet", ".xlsx", ".h5", ".hdf5"):
@@ -644,6 +667,8 @@ def compare_files(
                 f"{path}: the monitor reads numeric tables as .csv or .npy (one array) and text as plain files; "
                 f"save it as one of those first"
             )
+        if path.is_dir() and not any(p.is_file() and not p.name.startswith(".") for p in path.rglob("*")):
+            raise ValueError(f"folder {path} holds no files")
     if kind == "auto":
         numeric = [Path(p).suffix.lower() in NUMERIC_SUFFIXES and not Path(p).is_dir() for p in (reference, candidate)]
         if numeric[0] != numeric[1]:

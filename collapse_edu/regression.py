@@ -35,6 +35,10 @@ from .loop import ArrayFamily, History, ModelSource, Policy, run_generations
 from .validation import as_rng, check_bool, check_choice, check_float, check_fraction, check_int, check_memory
 
 DESIGNS = ("fixed", "fresh")
+# The largest label noise allowed. The course uses sigma ~ 0.1-10; the errors grow like sigma^2 t, so
+# sigma ~ 1e150 overflows them to inf (and 1e300 overflows the noise itself). 1e6 is far beyond any
+# teaching use and keeps every statistic finite.
+MAX_NOISE = 1e6
 
 
 @dataclass(frozen=True)
@@ -94,7 +98,7 @@ class LinearRegression(ArrayFamily):
     ):
         self.dim = check_int("dim", dim, minimum=1)
         self.sample_bytes = 8 * (self.dim + 1)
-        self.noise = check_float("noise", noise, 0.0)
+        self.noise = check_float("noise", noise, 0.0, MAX_NOISE)
         self.ridge = check_float("ridge", ridge, 0.0)
         self.w_true = np.zeros(self.dim) if w_true is None else np.asarray(w_true, float)
         if self.w_true.shape != (self.dim,):
@@ -151,8 +155,14 @@ class LinearRegressionFast(LinearRegression):
         if self.design is None:
             self._design_gram = self._design_root = None
         else:
-            self._design_gram = np.swapaxes(self.design, 1, 2) @ self.design
-            self._design_root = np.linalg.cholesky(self._design_gram)
+            transposed = np.swapaxes(self.design, 1, 2)
+            self._design_gram = transposed @ self.design
+            # A root R with R R^T = X^T X: the Cholesky factor when X^T X is invertible (T >= dim), else X^T
+            # itself (T < dim: X^T X is singular, as in :func:`~collapse_edu.gaussian.wishart_root`).
+            if self.design.shape[1] >= self.dim:
+                self._design_root = np.linalg.cholesky(self._design_gram)
+            else:
+                self._design_root = transposed
 
     def fit(self, data: RegressionStats) -> LinearModel:
         return LinearModel(_solve(data.gram, data.moment, self.ridge))
@@ -201,7 +211,7 @@ def simulate_regression(
     runs = check_int("runs", runs, minimum=1)
     design = check_choice("design", design, DESIGNS)
     policy = Policy.coerce(policy, real_fraction)
-    noise = check_float("noise", noise, 0.0)
+    noise = check_float("noise", noise, 0.0, MAX_NOISE)
     ridge = check_float("ridge", ridge, 0.0)
     if fast is not None:
         fast = check_bool("fast", fast)

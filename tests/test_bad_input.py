@@ -21,6 +21,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -272,7 +273,7 @@ FAMILIES: dict[str, tuple[list[str], dict[str, st.SearchStrategy[str]]]] = {
             "--generations": ints(below=0, huge=True),
             "--runs": ints(below=1, huge=True),
             "--components": ints(below=1, huge=True),
-            "--separation": floats(below=0.0),
+            "--separation": floats(below=0.0, above=1e4),
             "--max-iter": ints(below=1),
             "--seed": SEED,
         },
@@ -284,7 +285,7 @@ FAMILIES: dict[str, tuple[list[str], dict[str, st.SearchStrategy[str]]]] = {
             "--samples": ints(1, 2, below=1, huge=True),
             "--generations": ints(below=0, huge=True),
             "--runs": ints(below=1, huge=True),
-            "--noise": floats(below=0.0),
+            "--noise": floats(below=0.0, above=1e6),
             "--ridge": floats(below=0.0),
             "--design": choice_text(("fixed", "fresh")),
             "--policy": POLICY,
@@ -527,8 +528,9 @@ def bad_float(minimum: float | None = None, maximum: float | None = None, *, str
     return st.one_of(options)
 
 
-def bad_choice(valid: tuple[str, ...]):
-    return st.one_of(st.text(max_size=12).filter(lambda s: s not in valid), st.sampled_from([None, 3, b"replace"]))
+def bad_choice(valid: tuple[str, ...], *, none: bool = True):
+    others = [None, 3, b"replace"] if none else [3, b"replace"]
+    return st.one_of(st.text(max_size=12).filter(lambda s: s not in valid), st.sampled_from(others))
 
 
 FRACTION_VALUES = bad_float(0.0, 1.0)
@@ -603,9 +605,10 @@ def _api_table() -> list[tuple[str, Callable, dict, dict]]:
             {
                 **loop_args,
                 **policy_args,
-                "categories": bad_int(1, huge=True),
-                "distribution": bad_choice(("uniform", "zipf")),
-                "zipf_exponent": bad_float(0.0),
+                # None: the default (100 categories, zipf), chosen when no p0 is given
+                "categories": bad_int(1, huge=True, none=False),
+                "distribution": bad_choice(("uniform", "zipf"), none=False),
+                "zipf_exponent": bad_float(0.0, none=False),
                 "p0": st.sampled_from([[0.5, 0.6], [-0.5, 1.5], [np.nan, 1.0], [], "abc", [[0.5, 0.5]]]),
                 "keep_frequencies": st.sampled_from(["yes", 2]),
             },
@@ -619,7 +622,7 @@ def _api_table() -> list[tuple[str, Callable, dict, dict]]:
                 **policy_args,
                 "dim": bad_int(1, huge=True),
                 "samples": bad_int(1, huge=True),
-                "noise": bad_float(0.0),
+                "noise": bad_float(0.0, regression.MAX_NOISE),
                 "ridge": bad_float(0.0),
                 "design": bad_choice(("fixed", "fresh")),
                 "fast": st.sampled_from(["yes", 1]),
@@ -664,7 +667,7 @@ def _api_table() -> list[tuple[str, Callable, dict, dict]]:
                 **policy_args,
                 "n": bad_int(2, huge=True),
                 "components": bad_int(1, huge=True),
-                "separation": bad_float(0.0),
+                "separation": bad_float(0.0, mixtures.MAX_SEPARATION),
                 "max_iter": bad_int(1),
                 "seed": bad_int(0),
             },
@@ -713,7 +716,7 @@ def _api_table() -> list[tuple[str, Callable, dict, dict]]:
                 "max_length": bad_int(1),
                 "eval_sentences": bad_int(1, huge=True),
                 "seed": bad_int(0),
-                "corpus": st.sampled_from([3, b"x", ["a sentence"], "no/such/file.txt", "z" * 300]),
+                "corpus": st.sampled_from([3, b"x", ["a sentence"], "no/such/file.txt", "z" * 300, ""]),
             },
         ),
         (
@@ -1238,7 +1241,8 @@ def api_problem(name: str, argument: str, value: object) -> str | None:
             function(**kwargs)
     except (ValueError, TypeError, FileNotFoundError) as error:  # a missing file is not a ValueError
         message = str(error)
-        if argument not in message:
+        # a whole identifier: a plain substring test never fails for ``n``, ``t`` or ``mu``
+        if not re.search(rf"(?<![A-Za-z0-9_]){re.escape(argument)}(?![A-Za-z0-9_])", message):
             return f"{type(error).__name__} does not name {argument!r}: {message[:160]}"
         if "\n" in message.strip():
             return f"message is not one line: {message[:160]!r}"

@@ -109,6 +109,15 @@ def test_real_dataset_source():
     history = run_generations(Categorical(), DataPool(real), n=20, generations=3, runs=5, seed=0)
     assert history["surviving"][0, 0] == 5
     assert np.all(history["surviving"][1:] <= 5)
+    drawn = {}
+
+    def measure(model, data, t):
+        drawn[t] = np.array(data, copy=True)
+        return {}
+
+    # 90 of the 100 items: with replacement most runs would draw some category more often than it exists
+    run_generations(Categorical(), DataPool(real), n=90, generations=1, runs=50, seed=0, measure=measure)
+    assert np.all(drawn[1].sum(axis=1) == 90) and np.all(drawn[1] <= real)
 
 
 # --------------------------------------------------------------------------- loss of rare categories
@@ -285,7 +294,7 @@ def test_argument_validation():
         check_probabilities("p0", [0.5, 0.6])
     with pytest.raises(ValueError, match="p0"):
         simulate_categorical([0.5, -0.1, 0.6])
-    with pytest.raises(ValueError, match="n"):
+    with pytest.raises(ValueError, match="^n must be >= 1"):
         simulate_categorical(n=0)
     with pytest.raises(ValueError, match="policy"):
         simulate_categorical(policy="mix")
@@ -297,12 +306,31 @@ def test_argument_validation():
         theory.expected_heterozygosity(3, 10, 1.0, "replace", 0.2)
     with pytest.raises(ValueError, match="real_fraction"):
         theory.stationary_frequency_variance(0.3, 100, 0.0)
-    with pytest.raises(ValueError, match="n"):
+    with pytest.raises(ValueError, match="^n must be <= "):
         theory.expected_surviving([1.0], theory.MAX_EXACT_N + 1, 2)
-    with pytest.raises(ValueError, match="c"):
+    with pytest.raises(ValueError, match=r"^c must lie in \[0, n\]"):
         theory.loss_probability(11, 10)
     with pytest.raises(ValueError, match="max_count"):
         loss_table(np.zeros((3, 2, 2)), 10, max_count=0)
+
+
+def test_an_explicit_p0_refuses_what_would_be_ignored():
+    """Before: simulate_categorical([.5, .5], categories=10, distribution="bogus") ran, ignoring both."""
+    quick = dict(n=10, generations=1, runs=2)
+    with pytest.raises(ValueError, match="^distribution must be one of 'uniform', 'zipf'; got 'bogus'"):
+        simulate_categorical([0.5, 0.5], categories=10, distribution="bogus", **quick)
+    with pytest.raises(ValueError, match="^distribution is only used without p0"):
+        simulate_categorical([0.5, 0.5], distribution="zipf", **quick)
+    with pytest.raises(ValueError, match="^zipf_exponent is only used without p0"):
+        simulate_categorical([0.5, 0.5], zipf_exponent=2.0, **quick)
+    with pytest.raises(ValueError, match=r"^categories must be len\(p0\) = 2 when p0 is given"):
+        simulate_categorical([0.5, 0.5], categories=10, **quick)
+    with pytest.raises(ValueError, match="^zipf_exponent is only used with distribution='zipf'"):
+        simulate_categorical(distribution="uniform", zipf_exponent=2.0, **quick)
+    assert simulate_categorical([0.5, 0.5], categories=2, **quick)["surviving"].shape == (2, 2)
+    uniform = simulate_categorical(categories=4, distribution="uniform", **quick)
+    assert uniform["surviving"][0].tolist() == [4, 4]
+    assert simulate_categorical(**quick)["surviving"][0].tolist() == [100, 100]  # the defaults: 100, zipf
 
 
 def test_source_model_is_the_truth():

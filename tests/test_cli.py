@@ -178,9 +178,20 @@ def test_seeded_output_is_reproducible(capsys):
             ["run", "gone.ipynb"],
             "lesson 'gone.ipynb': no such notebook; give an existing notebook path or one of 98, 99",
         ),
+        (  # a path with a folder part never stands for a lesson of the same file name
+            ["run", "typo/98_mini_lesson.ipynb", "--inplace"],
+            "lesson 'typo/98_mini_lesson.ipynb': no such notebook (not in the working directory or the lessons folder)",
+        ),
         (
             ["simulate", "regression", "--samples", "1"],
             "--samples must be > dim (10) for least squares (or set --ridge > 0), got 1",
+        ),
+        (["simulate", "regression", "--noise", "1e300"], "--noise must be <= 1000000.0, got 1e+300"),
+        (["simulate", "mixture", "--separation", "1e10"], "--separation must be <= 10000.0, got 10000000000.0"),
+        (["simulate", "mixture", "--separation", "1e300"], "--separation must be <= 10000.0, got 1e+300"),
+        (
+            ["monitor", "", "b.csv"],
+            "reference: the path is empty; give a .csv or .npy file, or a text file or folder",
         ),
         (
             ["simulate", "ngram", "--order", "99"],

@@ -177,3 +177,15 @@ def test_a_notebook_outside_the_course_gets_no_link_and_a_student_copy_its_own(c
     student = lessons / "student" / "01_gaussian_resampling.ipynb"
     status, out, _ = run_cli(capsys, "link", "--hub", "https://h.org", "--lesson", str(student))
     assert status == 0 and parts(out.strip())[2]["urlpath"].endswith("/lessons/student/01_gaussian_resampling.ipynb")
+
+
+def test_a_student_path_inside_the_lessons_folder_links_to_the_student_copy(capsys, tmp_path, monkeypatch):
+    """Before: --lesson student/01_... (relative to the lessons folder, from elsewhere) was matched by file name
+    to the lesson with solutions."""
+    lessons = Path(__file__).resolve().parents[1] / "lessons"
+    monkeypatch.chdir(tmp_path)
+    argv = ("--lessons", str(lessons), "link", "--hub", "https://h.org", "--lesson")
+    status, out, _ = run_cli(capsys, *argv, "student/01_gaussian_resampling.ipynb")
+    assert status == 0 and parts(out.strip())[2]["urlpath"].endswith("/lessons/student/01_gaussian_resampling.ipynb")
+    status, out, err = run_cli(capsys, *argv, "elsewhere/01_gaussian_resampling.ipynb")
+    assert status == 2 and out == "" and "no such notebook" in err

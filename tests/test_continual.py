@@ -262,6 +262,25 @@ def test_other_bad_arguments() -> None:
         cl.split_digits().task(0, "validation")
     with pytest.raises(ValueError, match="tasks_seen"):
         cl.class_incremental_finetune_prediction(0)
+    # Before: NaN or 5.0 accuracies and 1.5 tasks seen were accepted.
+    with pytest.raises(ValueError, match=r"^R must hold accuracies in \[0, 1\] .*, got NaN$"):
+        cl.average_accuracy(np.full((2, 2), np.nan))
+    with pytest.raises(ValueError, match=r"^R must hold accuracies in \[0, 1\] \(.*percentages\), got values from 5"):
+        cl.average_accuracy(np.full((2, 2), 5.0))
+    with pytest.raises(ValueError, match="^R must hold accuracies"):
+        cl.backward_transfer(-R_EXAMPLE)
+    with pytest.raises(ValueError, match="^tasks_seen must be whole numbers, got 1.5"):
+        cl.class_incremental_finetune_prediction(1.5)
+
+
+def test_run_grid_takes_one_name_as_one_method(monkeypatch) -> None:
+    """Before: run_grid("finetune") said "methods must be one of ...; got 'f'" (a string's letters)."""
+    calls = []
+    monkeypatch.setattr(cl, "run_continual", lambda m, s, seed, data, **kwargs: calls.append((m, s, seed)) or m)
+    data = object.__new__(cl.SplitDigits)  # run_continual is replaced: no digits needed
+    results = cl.run_grid("finetune", "class-incremental", data=data)
+    assert calls == [("finetune", "class-incremental", 0)]
+    assert results == {("finetune", "class-incremental"): ["finetune"]}
 
 
 def test_summary_file_if_present() -> None:

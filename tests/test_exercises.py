@@ -98,6 +98,21 @@ def test_array_difference_points_at_an_entry(capsys):
     assert "1 of 3 entries differ; e.g. entry 2: expected 0, got 1." in out
 
 
+def test_something_that_is_not_a_function_is_said_once(capsys):
+    """Before: one "raised TypeError: 'int' object is not callable" per case (46 lines from capstone's
+    check_diagnose, which goes through the same call_learner)."""
+    from collapse_edu.capstone import check_diagnose
+
+    said = (
+        f"{FAIL} TypeError: the checker needs your function itself, got int 3: pass its name without brackets, "
+        "e.g. check(my_function), not check(my_function(...))\n"
+    )
+    assert check_function(3, reference, CASES) is False
+    assert capsys.readouterr().out == said
+    assert check_diagnose(3) is False
+    assert capsys.readouterr().out == said
+
+
 def test_non_numeric_and_nan(capsys):
     assert check_value("seven", 7.0, name="the median") is False
     assert "the median: expected a number or an array of numbers, got the text 'seven'." in capsys.readouterr().out

@@ -219,7 +219,17 @@ def test_samples_have_the_model_moments():
 def test_broadcast_copies_one_model_per_run():
     model = Gaussian().broadcast(GaussianModel(np.array(1.0), np.array(2.0)), 4)
     assert model.mu.shape == model.sigma.shape == (4,)
-    model.mu[0] = 9.0  # writable, independent of the input
+    np.testing.assert_array_equal(model.mu, [1.0] * 4)
+    np.testing.assert_array_equal(model.sigma, [2.0] * 4)
+    model.mu[0] = 9.0  # writable, and each run has its own copy
+    np.testing.assert_array_equal(model.mu, [9.0, 1.0, 1.0, 1.0])
+    given_runs = GaussianModel(np.arange(4.0), np.full(4, 3.0))  # already one model per run: kept, copied
+    model = Gaussian().broadcast(given_runs, 4)
+    np.testing.assert_array_equal(model.mu, [0.0, 1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(model.sigma, [3.0] * 4)
+    model.mu[0], model.sigma[0] = 9.0, 9.0  # independent of the input
+    np.testing.assert_array_equal(given_runs.mu, [0.0, 1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(given_runs.sigma, [3.0] * 4)
 
 
 # --------------------------------------------------------------------------- limits and bad arguments

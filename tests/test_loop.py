@@ -92,6 +92,12 @@ def test_accumulate_subsample_draws_n_from_the_pool(n, generations, runs):
         # drawn without replacement from a pool holding n items of each source
         for source in range(t):
             assert np.all(np.sum(data == source, axis=1) <= n)
+    # from the whole pool, not the newest batch alone: with 300 draws every source (the real data
+    # and each earlier model) shows up in every run (one is missed with probability < (5/6)^300)
+    _, large = train_sets("accumulate-subsample", 300, generations, runs)
+    for t, data in large.items():
+        for source in range(t):
+            assert np.all(np.any(data == source, axis=1)), f"model {t} saw nothing of source {source}"
 
 
 @settings(max_examples=60, deadline=None)
@@ -234,6 +240,10 @@ def test_runs_are_independent():
 def test_progress_bar_runs(capsys):
     history = simulate_gaussian(n=5, generations=3, runs=2, progress="my label")
     assert history["sigma"].shape == (4, 2)
+    err = capsys.readouterr().err
+    assert "my label:" in err and "0/3" in err  # a tqdm bar over the 3 generations, on stderr
+    simulate_gaussian(n=5, generations=3, runs=2, progress=False)
+    assert capsys.readouterr() == ("", "")  # no bar when progress is off
 
 
 # --------------------------------------------------------------------------- policy object

@@ -253,13 +253,16 @@ def test_argument_validation():
         GaussianMixtureFamily(3).fit(np.zeros((1, 2, 2)))
     with pytest.raises(ValueError, match="separation"):
         blob_truth(-1.0)
+    for huge in (1e10, 1e300):  # before: "Matrix is not positive definite", or inf/nan statistics
+        with pytest.raises(ValueError, match="^separation must be <= 10000.0, got "):
+            simulate_mixture(n=20, generations=1, separation=huge)
     with pytest.raises(ValueError, match="components"):
         blob_truth(3.0, components=3)
     with pytest.raises(ValueError, match="real_fraction"):
         simulate_digits(1.5)
     with pytest.raises(ValueError, match="n must be <="):
         simulate_digits(0.0, n=5000)
-    with pytest.raises(TypeError, match="n"):
+    with pytest.raises(TypeError, match="^n must be an integer"):
         simulate_mixture(n=10.5)
     with pytest.raises(ValueError, match="dims"):
         PCAMixture(dims=0)

@@ -342,3 +342,45 @@ def test_a_byte_order_mark_empty_and_complex_arrays(tmp_path: Path) -> None:
     np.save(tmp_path / "complex.npy", np.ones((20, 2), complex))
     with pytest.raises(ValueError, match="complex.npy: expected a 1-D or 2-D array of real numbers"):
         load_numeric(tmp_path / "complex.npy")
+
+
+def test_data_of_extreme_scale_are_refused_by_name(tmp_path: Path, capsys) -> None:
+    """Before: values ~1e200 gave RuntimeWarnings and "variance ratio nan ... OK"; a reference ~1e-200
+    "variance ratio inf ... OK". Every other scale gives the same report as the data in unit size."""
+    rng = np.random.default_rng(12)
+    reference, candidate = rng.normal(size=(300, 2)), rng.normal(size=(300, 2))
+    reference, candidate = reference / np.abs(reference).max(0), candidate / np.abs(candidate).max(0)
+    for scale in (1.01e-60, 1e59):
+        assert (
+            compare_numeric(reference * scale, candidate * scale).to_text()
+            == compare_numeric(reference, candidate).to_text()
+        )
+    with pytest.raises(ValueError, match=r"^reference: the largest \|value\| of column 0 is 1e\+200; "):
+        compare_numeric(reference * 1e200, reference * 1e200)
+    with pytest.raises(ValueError, match=r"^candidate: .* is 1e-200; the monitor needs it to be 0 or between 1e-60"):
+        compare_numeric(reference, candidate * 1e-200)
+    np.save(tmp_path / "huge.npy", reference * 1e200)
+    np.save(tmp_path / "tiny.npy", reference * 1e-200)
+    np.save(tmp_path / "unit.npy", reference)
+    for pair in (("huge.npy", "huge.npy"), ("tiny.npy", "unit.npy"), ("unit.npy", "tiny.npy")):
+        bad = "huge.npy" if "huge.npy" in pair else "tiny.npy"
+        status, out, err = run_main(capsys, "monitor", *(str(tmp_path / name) for name in pair))
+        assert status == 2 and out == "" and len(err.splitlines()) == 1
+        assert err.startswith(f"collapse-edu: error: {bad}: the largest |value| of column 0 is 1e")
+
+
+def test_an_empty_path_and_an_empty_folder_are_named(tmp_path: Path, capsys) -> None:
+    """Before: "" was the current folder ("b.csv is a numeric table but  is text") and an empty folder
+    was "text"."""
+    table = tmp_path / "b.csv"
+    np.savetxt(table, np.random.default_rng(13).normal(size=(50, 2)), delimiter=",")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="^reference: the path is empty; give a .csv or .npy file"):
+        compare_files("", table)
+    with pytest.raises(ValueError, match="^candidate: the path is empty"):
+        compare_files(table, "")
+    for pair in ((tmp_path / "empty", table), (table, tmp_path / "empty")):
+        with pytest.raises(ValueError, match=f"^folder {tmp_path / 'empty'} holds no files$"):
+            compare_files(*pair)
+    status, _, err = run_main(capsys, "monitor", str(tmp_path / "empty"), str(table))
+    assert status == 2 and err == f"collapse-edu: error: folder {tmp_path / 'empty'} holds no files\n"

@@ -343,6 +343,8 @@ def test_sampling_is_seeded(corpus):
     model = fit_ngram(corpus.train, 2, len(corpus.vocab))
     a, b = sample_sentences(model, 50, 7), sample_sentences(model, 50, 7)
     np.testing.assert_array_equal(a.ids, b.ids)
+    c = sample_sentences(model, 50, 8)  # and the seed matters
+    assert not np.array_equal(a.ids, c.ids)
 
 
 @pytest.mark.parametrize(
@@ -379,6 +381,15 @@ def test_model_argument_errors(corpus):
         simulate_ngram(corpus, n=len(corpus.train) + 1)
     with pytest.raises(ValueError, match="order"):
         NGram(5, 2**16)  # 65536 ** 5 n-gram keys do not fit in int64
+
+
+def test_an_empty_corpus_path_is_refused():
+    """Before: "" was the current folder, read as the corpus."""
+    from collapse_edu.ngram import load_corpus
+
+    for call in (load_corpus, prepare_corpus, simulate_ngram):
+        with pytest.raises(ValueError, match="^corpus must be None, .* a text file or folder; got an empty path"):
+            call("")
 
 
 # --------------------------------------------------------------------------- metrics and theory
@@ -573,7 +584,9 @@ def test_cli_errors_are_one_line(args, message, capsys, tmp_path):
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["simulate", "ngram", "--generations", "1", "--corpus", str(path), *args])
     assert exit_info.value.code == 2
-    assert message in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert message in err and len(err.splitlines()) == 1 and err.endswith("\n")
+    assert err.startswith("collapse-edu") and "Traceback" not in err and "usage:" not in err
 
 
 def test_a_single_model_or_one_per_run_is_broadcast():

@@ -82,6 +82,29 @@ def test_ridge_shrinks_towards_zero():
     assert plain < 0.2
 
 
+def test_ridge_with_fewer_samples_than_dim_matches_a_direct_ridge_solution():
+    """Before: a fixed design with samples <= dim failed ("Matrix is not positive definite", a Cholesky
+    factor of the singular X^T X) although ridge > 0 makes the fit well defined."""
+    from collapse_edu.regression import LinearModel, LinearRegressionFast
+
+    dim, rows, runs, ridge, noise = 10, 5, 4, 0.1, 0.7
+    rng = np.random.default_rng(3)
+    design = rng.standard_normal((runs, rows, dim))
+    w = rng.standard_normal((runs, dim))
+    family = LinearRegressionFast(dim, noise=noise, ridge=ridge, design=design)
+    fitted = family.fit(family.sample(LinearModel(w), rows, np.random.default_rng(4))).w
+    # The same noise drawn directly: y = X w + noise z, then ridge as least squares on [X; sqrt(ridge) I].
+    y = (design @ w[..., None])[..., 0] + noise * np.random.default_rng(4).standard_normal((runs, rows))
+    for run in range(runs):
+        stacked = np.vstack([design[run], np.sqrt(ridge) * np.eye(dim)])
+        expected = np.linalg.lstsq(stacked, np.concatenate([y[run], np.zeros(dim)]), rcond=None)[0]
+        np.testing.assert_allclose(fitted[run], expected, rtol=1e-9, atol=1e-12)
+    # With X^T as the root, the rows path and the sufficient-statistics path agree run for run.
+    fast = simulate_regression(dim, rows, 3, 5, ridge=ridge, fast=True, seed=2)["error"]
+    rows_path = simulate_regression(dim, rows, 3, 5, ridge=ridge, fast=False, seed=2)["error"]
+    np.testing.assert_allclose(fast, rows_path, rtol=1e-9)
+
+
 def test_loop_subsample_is_uniform_and_distinct():
     data = np.broadcast_to(np.arange(8)[None, :, None], (6000, 8, 1))
     picks = ArrayFamily().subsample(data, 3, np.random.default_rng(0))[..., 0]
@@ -232,9 +255,10 @@ def test_fixed_point_is_the_limit_of_the_recursion(n, lam, r):
         (lambda: simulate_regression(policy="accumulate-subsample", fast=True), "accumulate-subsample"),
         (lambda: simulate_regression(runs=0), "runs"),
         (lambda: simulate_regression(noise=-1.0), "noise"),
+        (lambda: simulate_regression(noise=1e300), "^noise must be <= 1000000.0, got 1e[+]300$"),
         (lambda: simulate_gaussian(scale=0.0), "scale"),
         (lambda: strong_collapse_errors([100], 1.2), "synthetic_fraction"),
-        (lambda: strong_collapse_errors([5], 0.1), "n"),
+        (lambda: strong_collapse_errors([5], 0.1), "^n must be >= "),
         (lambda: random_features_errors([0], 0.1), "widths"),
         (lambda: simulate_memoriser([10], 0.9), "beta"),
         (lambda: simulate_memoriser([10], 2.0, items=100, cutoff=500), "cutoff"),
@@ -263,6 +287,7 @@ def test_cli_json(capsys):
         (["--policy", "fresh-real"], "--real-fraction is required"),
         (["--samples", "5"], "samples must be > dim"),
         (["--runs", "0"], "runs must be >= 1"),
+        (["--noise", "1e300"], "--noise must be <= 1000000.0, got 1e+300"),
     ],
 )
 def test_cli_bad_arguments(capsys, argv, message):
@@ -270,3 +295,11 @@ def test_cli_bad_arguments(capsys, argv, message):
         main(["simulate", "regression", "--generations", "2", "--json", *argv])
     assert stop.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_cli_ridge_with_fewer_samples_than_dim(capsys):
+    """The message for --samples 5 suggests --ridge > 0: that must then work."""
+    argv = ["simulate", "regression", "--samples", "5", "--dim", "10", "--ridge", "0.1", "--generations", "2"]
+    assert main([*argv, "--runs", "50", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["generations"]
+    assert len(rows) == 3 and all(np.isfinite(row["error_mean"]) for row in rows)

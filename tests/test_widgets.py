@@ -256,10 +256,13 @@ def test_controls_text_repr_tells_a_static_reader_what_to_do():
 
 def test_headless_without_mock_draws_once(capsys):
     """Outside a notebook (plain Python) interact_figure still works: IPython prints str() of each object."""
+    open_before = plt.get_fignums()
     interact_figure(make_figure, n=(10, 1000, 10))
     out = capsys.readouterr().out.splitlines()
+    assert len(out) == 2  # the figure once, then the controls: nothing else
     assert re.fullmatch(r"Figure\(\d+x\d+\)", out[0])
     assert out[1].startswith("Controls(children=(IntSlider(value=100")
+    assert plt.get_fignums() == open_before  # closed, so an inline backend cannot show it a second time
 
 
 def test_enabled_when_greys_out_a_control_until_it_matters(shown):

@@ -361,7 +361,8 @@ def test_snapshot_caption():
     out = toy_output()
     assert out["run0_std"] == (0.32, 0.38) and max(out["run0_std"]) < 0.5
     start, end = out["run0"]
-    assert start < 2 * 1.0 < 2 * end  # overlapping (means closer than the truth's 2 sigma) then apart
+    assert start < 2 * 1.0 < 2 * end  # overlapping (means closer than the truth's 2 sigma) then apart ...
+    assert end > 2 * sum(out["run0_std"])  # ... into separate islands: 2 standard deviations round each stay apart
 
 
 # --------------------------------------------------------------------------- section 2
