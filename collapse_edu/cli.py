@@ -396,7 +396,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(lab[0])
         args.extra = lab[1]
     else:
-        args = parser.parse_args(argv)
+        args, unknown = parser.parse_known_args(argv)
+        if unknown:  # said by the sub-command that got them, which names its own --help
+            prog = " ".join(["collapse-edu", args.command, *([args.family] if args.command == "simulate" else [])])
+            parser.exit(2, f"{prog}: error: unrecognized arguments: {' '.join(unknown)} (see {prog} --help)\n")
     try:
         return args.handler(args)
     except (ValueError, TypeError) as error:

@@ -144,11 +144,17 @@ def written_by_tool(path: str | os.PathLike) -> bool:
     return False
 
 
+def _supported_formats() -> dict[str, str]:
+    """The figure formats matplotlib can write here (pgf left out: it needs LaTeX)."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    return {k: v for k, v in FigureCanvasBase.get_supported_filetypes().items() if k != "pgf"}
+
+
 def figure_path(path: str | os.PathLike) -> Path:
     """The file matplotlib really writes for ``path``: without an extension it appends the default
     format's (``sigma`` -> ``sigma.png``). Raises ``ValueError`` for a format it cannot write."""
     import matplotlib as mpl
-    from matplotlib.backend_bases import FigureCanvasBase
 
     text = os.fspath(path)
     try:
@@ -156,10 +162,13 @@ def figure_path(path: str | os.PathLike) -> Path:
             raise ValueError(f"{text} is a folder: give a file name (for example {Path(text) / 'figure.png'})")
     except OSError as error:
         raise ValueError(f"cannot write {text[:80]}: {error.strerror}") from None
+    name = os.path.basename(text)
+    if name.startswith(".") and name[1:].lower() in _supported_formats():  # ".png": a format without a name
+        raise ValueError(f"{text} has no file name before its extension: give one (for example figure{name})")
     suffix = os.path.splitext(text)[1][1:].lower()
     if not suffix:
         return Path(text.rstrip(".") + "." + mpl.rcParams["savefig.format"])
-    formats = {k: v for k, v in FigureCanvasBase.get_supported_filetypes().items() if k != "pgf"}  # pgf needs LaTeX
+    formats = _supported_formats()
     if suffix not in formats:
         raise ValueError(f"cannot save a figure as .{suffix} ({text}); use one of: {', '.join(sorted(formats))}")
     return Path(text)

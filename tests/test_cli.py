@@ -209,6 +209,20 @@ def test_bad_input_is_one_line_with_status_2(capsys, tmp_path, argv, message):
     assert "Traceback" not in out + err
 
 
+@pytest.mark.parametrize(
+    ("argv", "prog", "unknown"),
+    [
+        (["simulate", "gaussian", "--bogus", "3"], "collapse-edu simulate gaussian", "--bogus 3"),
+        (["link", "--hub", "https://h.org", "--bogus"], "collapse-edu link", "--bogus"),
+        (["list", "-x"], "collapse-edu list", "-x"),
+    ],
+)
+def test_an_unknown_option_points_at_its_sub_command_help(capsys, argv, prog, unknown):
+    status, out, err = run_cli(capsys, *argv)
+    assert status == 2 and out == ""
+    assert err == f"{prog}: error: unrecognized arguments: {unknown} (see {prog} --help)\n"
+
+
 def test_argparse_rejects_bad_choices(capsys):
     status, _, err = run_cli(capsys, "simulate", "gaussian", "--ddof", "2")
     assert status == 2 and "argument --ddof: invalid choice: " in err
@@ -436,6 +450,8 @@ def test_simulate_plot_is_checked_before_the_run_and_reports_the_file_written(ca
     assert run_cli(capsys, *small, "--plot", str(foreign), "--force")[0] == 0
     status, _, err = run_cli(capsys, *small, "--plot", str(tmp_path / "sigma.v2"))
     assert status == 2 and "cannot save a figure as .v2" in err
+    status, _, err = run_cli(capsys, *small, "--plot", str(tmp_path / ".png"))  # was written as .png.png
+    assert status == 2 and "has no file name before its extension" in err and not (tmp_path / ".png.png").exists()
 
 
 @pytest.mark.parametrize(
