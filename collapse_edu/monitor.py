@@ -324,16 +324,24 @@ def compare_numeric(reference: np.ndarray, candidate: np.ndarray, *, clusters: i
                 f"the reference has {redundant} direction(s) without spread (linearly dependent columns): "
                 "left out of the smallest-direction test"
             )
-        if white.shape[1] > 1:
-            eig = np.linalg.eigvalsh(np.cov((candidate - reference.mean(0)) @ white, rowvar=False))
-            smallest = float(np.clip(eig.min(), 0, None))
+        if white.shape[1] > 1 and n_c <= white.shape[1]:
+            report.notes.append(
+                f"the candidate has {n_c} rows for {white.shape[1]} directions: too few for the smallest-direction test"
+            )
+        elif white.shape[1] > 1:
+            smallest = _smallest_direction_variance(candidate, reference.mean(0), white)
+            # graded against fresh samples of the reference of the candidate's size: even they are narrower
+            # along their narrowest direction than the reference (by about (1 - sqrt(d/n))^2), and scatter
+            null = _fresh_smallest_variances(reference, white, n_c, seed)
+            expected, spread = float(np.median(null)), float(np.std(null))
             report.symptoms.append(
                 Symptom(
                     "smallest direction variance",
                     smallest,
-                    1.0,
-                    _verdict(1 - smallest, 3 * se + 2 * np.sqrt(white.shape[1] / n_c), warn=0.2, flag=0.4),
-                    "variance along the candidate's narrowest direction, in reference units",
+                    expected,
+                    _verdict(1 - smallest / expected, spread / expected, warn=0.2, flag=0.4),
+                    "variance along the candidate's narrowest direction, in reference units (expected: the median"
+                    f" of {len(null)} fresh reference samples of its size)",
                 )
             )
 
@@ -399,6 +407,27 @@ def compare_numeric(reference: np.ndarray, candidate: np.ndarray, *, clusters: i
 
     report.symptoms.append(_duplicate_symptom(_numeric_keys(reference, v_ref), _numeric_keys(candidate, v_ref)))
     return report
+
+
+def _smallest_direction_variance(data: np.ndarray, centre: np.ndarray, white: np.ndarray) -> float:
+    """The smallest eigenvalue of the covariance of ``data`` in the whitened coordinates ``white``."""
+    return float(np.clip(np.linalg.eigvalsh(np.cov((data - centre) @ white, rowvar=False)).min(), 0, None))
+
+
+FRESH_SAMPLES = 40  #: fresh reference samples that calibrate the smallest-direction test
+
+
+def _fresh_smallest_variances(reference: np.ndarray, white: np.ndarray, size: int, seed: int) -> np.ndarray:
+    """:func:`_smallest_direction_variance` of :data:`FRESH_SAMPLES` samples of ``size`` reference rows
+    (without replacement when the reference has that many): what real data of the candidate's size give."""
+    rng = np.random.default_rng([seed, 7])
+    centre, replace = reference.mean(0), size > len(reference)
+    return np.array(
+        [
+            _smallest_direction_variance(reference[rng.choice(len(reference), size, replace=replace)], centre, white)
+            for _ in range(FRESH_SAMPLES)
+        ]
+    )
 
 
 def _kurtosis_factor(data: np.ndarray) -> float:

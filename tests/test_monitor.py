@@ -49,6 +49,28 @@ def test_lost_cluster_is_flagged_and_one_shrunk_direction_is_seen() -> None:
     assert report["smallest direction variance"].verdict == "flag"
 
 
+def test_the_narrowest_direction_is_judged_against_fresh_samples_of_the_candidates_size() -> None:
+    """At 100 rows the old margin (4 x (3 SE + 2 sqrt(d/n))) exceeded the largest possible shortfall, so even a
+    constant candidate passed this test; it is now graded against fresh reference samples of the same size."""
+    rng = np.random.default_rng(5)
+    reference = rng.normal(size=(3000, 2))
+    for rows in (100, 1000):
+        constant = np.full((rows, 2), 0.1) + 1e-3 * rng.normal(size=(rows, 2))
+        narrowed = rng.normal(size=(rows, 2)) * [1, 0.5]
+        for candidate in (constant, narrowed):
+            assert compare_numeric(reference, candidate)["smallest direction variance"].verdict == "flag", rows
+    expected = compare_numeric(reference, rng.normal(size=(100, 2)))["smallest direction variance"].expected
+    assert 0.8 < expected < 0.95  # fresh 100-row samples are narrower along their narrowest direction than 1
+    for dim, rows in ((2, 50), (10, 100), (64, 1000)):  # fresh samples, light and heavy tails: never flagged
+        for seed in range(6):
+            r = np.random.default_rng(seed)
+            real = r.standard_t(5, size=(3000 + rows, dim)) if seed % 2 else r.normal(size=(3000 + rows, dim))
+            report = compare_numeric(real[:3000], real[3000:], seed=seed)
+            assert report["smallest direction variance"].verdict != "flag", (dim, rows, seed)
+    few = compare_numeric(rng.normal(size=(3000, 10)), rng.normal(size=(10, 10)))
+    assert "too few for the smallest-direction test" in " ".join(few.notes)
+
+
 def test_a_small_real_sample_does_not_lose_clusters_by_chance() -> None:
     """Ten real rows cannot fill eight clusters: missing some is chance, not a lost mode. Before, such
     samples were flagged on cluster coverage; now a cluster counts as lost only when so few rows would be
