@@ -1585,9 +1585,10 @@ def check_diagnose(func: Callable[[RunLog], str], seeds: Sequence[int] = CHECK_S
             got = call_learner(f"mystery set {seed}, run {label}:", func, log)
             if got is STUB:
                 return False
-            if got is RAISED:
-                misses.append(f"set {seed}, run {label}: your function raised an error")
-            elif got not in CAUSES:
+            if got is RAISED:  # said once (the line above), not once per case
+                print(f"{FAIL} fix that error first: the checker stops at the first case your function cannot take.")
+                return False
+            if got not in CAUSES:
                 misses.append(f"set {seed}, run {label}: {got!r} is not one of {', '.join(map(repr, CAUSES))}")
             elif got != truth:
                 misses.append(f"set {seed}, run {label}: you said {got!r}, it was {truth!r}")

@@ -276,6 +276,13 @@ def test_check_diagnose_passes_the_reference_and_says_what_is_wrong(capsys) -> N
     assert not capstone.check_diagnose(stub)
     assert "not written yet" in capsys.readouterr().out
 
+    def broken(log):
+        raise KeyError("oops")
+
+    assert not capstone.check_diagnose(broken)
+    lines = capsys.readouterr().out.splitlines()  # the error once, not once per case (it printed 40 lines)
+    assert len(lines) == 2 and "raised KeyError: 'oops'" in lines[0] and "fix that error first" in lines[1]
+
 
 # --------------------------------------------------------------------------- the pieces
 
