@@ -832,9 +832,9 @@ def digits_overfit_run(
 # --------------------------------------------------------------------------- the pool of runs
 
 
-#: How the training data of a run change: never, every generation (the model's own outputs go
-#: back in), at task boundaries, or not at all but against an adversary (a GAN). Each failing cause
-#: belongs to one kind by its definition; the logs do not name the kind.
+#: How a run is trained: on the same data throughout, on the model's own outputs generation after
+#: generation, on tasks in turn, or against an adversary (a GAN, on real data). Each failing cause
+#: belongs to one kind by its definition; no column of a log names the kind.
 TRAINING_KINDS = ("fixed data", "retrained on its outputs", "tasks in turn", "adversarial")
 
 
