@@ -58,7 +58,8 @@ def main() -> None:
             method = "finetune"  # the same run, bit for bit
         key = (method, scenario, seed, ewc_lambda if method == "ewc" else None, k if method == "replay" else None)
         if key not in done:
-            result = run_continual(method, scenario, ewc_lambda=ewc_lambda, k=k, seed=seed, data=splits[seed])
+            settings = {"ewc_lambda": ewc_lambda} if method == "ewc" else {"k": k} if method == "replay" else {}
+            result = run_continual(method, scenario, seed=seed, data=splits[seed], **settings)
             done[key] = result
             seconds.append(result.seconds)
             print(f"{method:9s} {scenario:18s} seed {seed} lambda {ewc_lambda:g} k {k}: "

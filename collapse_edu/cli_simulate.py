@@ -633,11 +633,11 @@ def _add_gan(simulate: argparse._SubParsersAction) -> None:
 
 
 def _simulate_continual(args: argparse.Namespace) -> int:
-    from .continual import DEFAULTS, average_forgetting, run_continual
+    from .continual import average_forgetting, run_continual
     from .figures.continual import result_figure
 
-    ewc_lambda = only_with(args, "ewc_lambda", "method", "ewc", DEFAULTS["ewc_lambda"])
-    k = only_with(args, "k", "method", "replay", DEFAULTS["k"])
+    ewc_lambda = only_with(args, "ewc_lambda", "method", "ewc", None)
+    k = only_with(args, "k", "method", "replay", None)
     result = run_continual(
         args.method, args.scenario, ewc_lambda=ewc_lambda, k=k, hidden=args.hidden, steps=args.steps, lr=args.lr,
         seed=args.seed,

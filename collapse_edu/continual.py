@@ -365,12 +365,22 @@ def _merge_penalties(
     return merged_importance, merged_anchor
 
 
+def _only_for(method: str, owner: str, name: str, value: object) -> object:
+    """``value`` of the setting ``name`` that only method ``owner`` uses: its default when ``None``,
+    refused when given with another method (which would ignore it without a word)."""
+    if value is None:
+        return DEFAULTS[name]
+    if method != owner:
+        raise ValueError(f"{name} is only used with method {owner!r}, got method {method!r}; leave {name} out")
+    return value
+
+
 def run_continual(
     method: str = "finetune",
     scenario: str = "class-incremental",
     *,
-    ewc_lambda: float = DEFAULTS["ewc_lambda"],
-    k: int = DEFAULTS["k"],
+    ewc_lambda: float | None = None,
+    k: int | None = None,
     hidden: int = DEFAULTS["hidden"],
     steps: int = DEFAULTS["steps"],
     lr: float = DEFAULTS["lr"],
@@ -391,11 +401,18 @@ def run_continual(
     * ``"joint"``: all training data of tasks 0..t (the upper bound).
 
     ``seed`` sets the train/test split (unless ``data`` is given), the initial weights and the buffer.
+    ``ewc_lambda`` (default ``DEFAULTS["ewc_lambda"]``) is for ``"ewc"`` only and ``k`` (default
+    ``DEFAULTS["k"]``) for ``"replay"`` only: given with another method, either is refused, since the
+    run would ignore it.
     """
     method = check_choice("method", method, METHODS)
     scenario = check_choice("scenario", scenario, SCENARIOS)
-    ewc_lambda = check_float("ewc_lambda", ewc_lambda, 0.0)
-    k = check_int("k", k, minimum=0)
+    if ewc_lambda is not None:
+        ewc_lambda = check_float("ewc_lambda", ewc_lambda, 0.0)
+    if k is not None:
+        k = check_int("k", k, minimum=0)
+    ewc_lambda = _only_for(method, "ewc", "ewc_lambda", ewc_lambda)
+    k = _only_for(method, "replay", "k", k)
     steps = check_int("steps", steps, minimum=1)
     lr = check_float("lr", lr, 0.0, 1.0, strict_minimum=True)
     seed = check_int("seed", seed, minimum=0, maximum=TORCH_SEED_MAX)

@@ -436,7 +436,15 @@ def stored_run(method: str = "pacgan", seed: int = 0, target: str = "ring", path
     target = check_choice("target", target, TARGETS)
     seed = check_int("seed", seed, minimum=0, maximum=TORCH_SEED_MAX)
     key = _run_key(target, method, seed)
-    with np.load(path) as stored:
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"no stored GAN runs at {path}; benchmarks/gan_seed_table.py writes them (save_runs)")
+    try:
+        stored = np.load(path)
+    except (ValueError, OSError):  # not an .npz (numpy's own message speaks of allow_pickle)
+        raise ValueError(f"{path} is not a file of stored GAN runs (an .npz written by save_runs)") from None
+    if not isinstance(stored, np.lib.npyio.NpzFile):
+        raise ValueError(f"{path} holds a single array, not stored GAN runs (an .npz written by save_runs)")
+    with stored:
         names = sorted({name.split("/")[0] for name in stored.files})
         if f"{key}/meta" not in stored.files:
             raise ValueError(f"no stored run {key!r} in {path}; stored: {', '.join(names)}")

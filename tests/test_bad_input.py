@@ -765,8 +765,8 @@ def _api_table() -> list[tuple[str, Callable, dict, dict]]:
             {
                 "method": bad_choice(("finetune", "ewc", "replay", "joint")),
                 "scenario": bad_choice(("task-incremental", "class-incremental")),
-                "ewc_lambda": bad_float(0.0),
-                "k": bad_int(0),
+                "ewc_lambda": bad_float(0.0, none=False),  # None: the default of the method that uses it
+                "k": bad_int(0, none=False),
                 "hidden": bad_int(1, 4096),
                 "steps": bad_int(1),
                 "lr": bad_float(0.0, 1.0),

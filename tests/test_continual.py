@@ -241,6 +241,25 @@ def test_run_continual_rejects_bad_arguments(kwargs: dict, error: type, match: s
         cl.run_continual(**kwargs)
 
 
+def test_a_setting_of_another_method_is_refused_not_ignored() -> None:
+    """Before: run_continual("finetune", ewc_lambda=5) ran fine-tuning and ignored lambda without a word."""
+    data = cl.split_digits(seed=0)
+    for method, name, value in (
+        ("finetune", "ewc_lambda", 5.0),
+        ("joint", "k", 3),
+        ("ewc", "k", 3),
+        ("replay", "ewc_lambda", 1.0),
+    ):
+        with pytest.raises(
+            ValueError, match=rf"^{name} is only used with method '(ewc|replay)', got method '{method}'"
+        ):
+            cl.run_continual(method, **{name: value}, steps=1, data=data)
+    # left out (or None), each method runs with its own default, and records the setting it used
+    assert cl.run_continual("ewc", steps=1, data=data).settings["ewc_lambda"] == cl.DEFAULTS["ewc_lambda"]
+    assert cl.run_continual("replay", k=None, steps=1, data=data).settings["k"] == cl.DEFAULTS["k"]
+    assert "ewc_lambda" not in cl.run_continual("finetune", ewc_lambda=None, steps=1, data=data).settings
+
+
 def test_other_bad_arguments() -> None:
     with pytest.raises(ValueError, match="n_tasks"):
         cl.split_digits(n_tasks=3)

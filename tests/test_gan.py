@@ -173,6 +173,24 @@ def test_stored_runs_round_trip(tmp_path):
         save_runs([], tmp_path / "none.npz")
 
 
+def test_stored_run_says_what_is_wrong_with_the_file(tmp_path):
+    """Before: a missing file gave numpy's bare FileNotFoundError, a text file numpy's talk of allow_pickle."""
+    (tmp_path / "notes.txt").write_text("not runs\n")
+    np.save(tmp_path / "one.npy", np.zeros(3))
+    with pytest.raises(
+        FileNotFoundError, match=r"^no stored GAN runs at .*missing\.npz; benchmarks/gan_seed_table\.py"
+    ):
+        stored_run(path=tmp_path / "missing.npz")
+    with pytest.raises(FileNotFoundError, match="no stored GAN runs"):
+        stored_run(path=tmp_path)  # a folder
+    with pytest.raises(
+        ValueError, match=r"notes\.txt is not a file of stored GAN runs \(an \.npz written by save_runs\)$"
+    ):
+        stored_run(path=tmp_path / "notes.txt")
+    with pytest.raises(ValueError, match=r"one\.npy holds a single array"):
+        stored_run(path=tmp_path / "one.npy")
+
+
 def test_the_lessons_stored_run_has_todays_defaults():
     import inspect
 

@@ -295,7 +295,8 @@ def ewc_stiffness(summary: Mapping) -> plt.Figure:
 
 @lru_cache(maxsize=32)
 def _cached_run(method: str, scenario: str, ewc_lambda: float, k: int, seed: int) -> ContinualResult:
-    return run_continual(method, scenario, ewc_lambda=ewc_lambda, k=k, seed=seed)
+    settings = {"ewc_lambda": ewc_lambda} if method == "ewc" else {"k": k} if method == "replay" else {}
+    return run_continual(method, scenario, seed=seed, **settings)
 
 
 def explore(
