@@ -330,8 +330,8 @@ def compare_numeric(reference: np.ndarray, candidate: np.ndarray, *, clusters: i
             )
         elif white.shape[1] > 1:
             smallest = _smallest_direction_variance(candidate, reference.mean(0), white)
-            # graded against fresh samples of the reference of the candidate's size: even they are narrower
-            # along their narrowest direction than the reference (by about (1 - sqrt(d/n))^2), and scatter
+            # graded against pairs of fresh resamples of the reference (reference-sized, candidate-sized):
+            # real data are narrower along their narrowest direction than the reference, and scatter
             null = _fresh_smallest_variances(reference, white, n_c, seed)
             expected, spread = float(np.median(null)), float(np.std(null))
             report.symptoms.append(
@@ -341,7 +341,8 @@ def compare_numeric(reference: np.ndarray, candidate: np.ndarray, *, clusters: i
                     expected,
                     _verdict(1 - smallest / expected, spread / expected, warn=0.2, flag=0.4),
                     "variance along the candidate's narrowest direction, in reference units (expected: the median"
-                    f" of {len(null)} fresh reference samples of its size)",
+                    f" of {len(null)} pairs of fresh resamples of the reference, one of its size and one of the"
+                    " candidate's)",
                 )
             )
 
@@ -418,16 +419,23 @@ FRESH_SAMPLES = 40  #: fresh reference samples that calibrate the smallest-direc
 
 
 def _fresh_smallest_variances(reference: np.ndarray, white: np.ndarray, size: int, seed: int) -> np.ndarray:
-    """:func:`_smallest_direction_variance` of :data:`FRESH_SAMPLES` samples of ``size`` reference rows
-    (without replacement when the reference has that many): what real data of the candidate's size give."""
+    """What the smallest-direction test gives real data: for each of :data:`FRESH_SAMPLES` pairs of
+    independent resamples of the reference rows (with replacement; the bootstrap), one of the reference's
+    size and one of ``size`` rows, the smallest eigenvalue of the second's covariance relative to the
+    first's (the generalised eigenvalue of the pair, as the test reads the candidate against the reference).
+    The candidate and the reference are two samples that both scatter: a fresh candidate of the
+    reference's own size is narrower along its narrowest direction by about (1 - sqrt(d/n))^2 and more."""
     rng = np.random.default_rng([seed, 7])
-    centre, replace = reference.mean(0), size > len(reference)
-    return np.array(
-        [
-            _smallest_direction_variance(reference[rng.choice(len(reference), size, replace=replace)], centre, white)
-            for _ in range(FRESH_SAMPLES)
-        ]
-    )
+    whitened = (reference - reference.mean(0)) @ white  # covariance exactly the identity
+    rows = len(whitened)
+    found = []
+    for _ in range(FRESH_SAMPLES):
+        base = np.cov(whitened[rng.integers(rows, size=rows)], rowvar=False)
+        root = np.linalg.cholesky(base + 1e-12 * np.trace(base) * np.eye(len(base)))
+        drawn = np.cov(whitened[rng.integers(rows, size=size)], rowvar=False)
+        relative = np.linalg.solve(root, np.linalg.solve(root, drawn).T)  # root^-1 drawn root^-T
+        found.append(float(np.clip(np.linalg.eigvalsh((relative + relative.T) / 2).min(), 0, None)))
+    return np.array(found)
 
 
 def _kurtosis_factor(data: np.ndarray) -> float:

@@ -51,7 +51,8 @@ def test_lost_cluster_is_flagged_and_one_shrunk_direction_is_seen() -> None:
 
 def test_the_narrowest_direction_is_judged_against_fresh_samples_of_the_candidates_size() -> None:
     """At 100 rows the old margin (4 x (3 SE + 2 sqrt(d/n))) exceeded the largest possible shortfall, so even a
-    constant candidate passed this test; it is now graded against fresh reference samples of the same size."""
+    constant candidate passed this test; it is now graded against pairs of fresh resamples of the reference
+    (one of its size, one of the candidate's)."""
     rng = np.random.default_rng(5)
     reference = rng.normal(size=(3000, 2))
     for rows in (100, 1000):
@@ -67,6 +68,14 @@ def test_the_narrowest_direction_is_judged_against_fresh_samples_of_the_candidat
             real = r.standard_t(5, size=(3000 + rows, dim)) if seed % 2 else r.normal(size=(3000 + rows, dim))
             report = compare_numeric(real[:3000], real[3000:], seed=seed)
             assert report["smallest direction variance"].verdict != "flag", (dim, rows, seed)
+    # a fresh candidate as large as the reference: before, the "fresh samples" were then the reference itself
+    # (drawn without replacement), all exactly 1, and every such candidate was flagged (1000 x 64: 6 of 6 seeds)
+    for dim, rows in ((64, 1000), (32, 500), (10, 300), (8, 200)):
+        for seed in range(3):
+            r = np.random.default_rng(seed)
+            report = compare_numeric(r.normal(size=(rows, dim)), r.normal(size=(rows, dim)), seed=seed)
+            assert report["smallest direction variance"].verdict != "flag", (dim, rows, seed)
+            assert report["smallest direction variance"].expected < 1 - np.sqrt(dim / rows), (dim, rows, seed)
     few = compare_numeric(rng.normal(size=(3000, 10)), rng.normal(size=(10, 10)))
     assert "too few for the smallest-direction test" in " ".join(few.notes)
 
