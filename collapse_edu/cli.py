@@ -74,9 +74,9 @@ def at_least(minimum: int):
 
 def _master_folders(args: argparse.Namespace) -> list[Path]:
     """Folders that hold master lessons: the one being read, the checkout's and the installed wheel's."""
-    from .course import master_folders
+    from .course import protected_folders
 
-    return [lesson_files.lessons_dir(args.lessons), *master_folders()]
+    return protected_folders(args.lessons)
 
 
 def _installed(path: Path) -> bool:
@@ -223,7 +223,8 @@ def _monitor(args: argparse.Namespace) -> int:
     from .outputs import figure_path, save_figure
 
     outputs = ([Path(args.html)] if args.html else []) + ([figure_path(args.plot)] if args.plot else [])
-    check_targets(outputs, inputs=[args.reference, args.candidate], force=args.force, what="monitor")
+    inputs, protected = [args.reference, args.candidate], _master_folders(args)
+    check_targets(outputs, inputs=inputs, protected=protected, force=args.force, what="monitor")
     report = compare_files(
         args.reference, args.candidate, kind=args.kind, max_rows=args.max_rows, max_tokens=args.max_tokens
     )

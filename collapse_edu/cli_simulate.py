@@ -53,10 +53,13 @@ def checked(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.
 
     def run(args: argparse.Namespace) -> int:
         if args.plot:
+            from .course import protected_folders
             from .outputs import check_targets, figure_path
 
             inputs = [args.corpus] if getattr(args, "corpus", None) else []
-            check_targets([figure_path(args.plot)], inputs=inputs, force=args.force, what=f"simulate {args.family}")
+            protected = protected_folders(getattr(args, "lessons", None))
+            what = f"simulate {args.family}"
+            check_targets([figure_path(args.plot)], inputs=inputs, protected=protected, force=args.force, what=what)
         try:
             return handler(args)
         except (ValueError, TypeError) as error:

@@ -58,6 +58,18 @@ def master_folders() -> list[Path]:
     return [root / "lessons" for root in (checkout_root(), packaged_root()) if root is not None]
 
 
+def protected_folders(lessons: str | os.PathLike | None = None) -> list[Path]:
+    """The folders no command writes into: the lessons folder in use (``lessons``, as ``--lessons``
+    gives it, when there is one) and every one of :func:`master_folders`."""
+    from .lessons import lessons_dir
+
+    try:
+        in_use = [lessons_dir(lessons)]
+    except ValueError:  # no lessons folder here: the command that asked writes no lesson anyway
+        in_use = []
+    return [*in_use, *master_folders()]
+
+
 def course_files(root: Path) -> list[str]:
     """The course's files below ``root``, as sorted POSIX paths relative to it."""
     found = set()

@@ -556,6 +556,36 @@ def test_no_output_folder_below_the_master_lessons(capsys, tmp_path, no_kernel):
     ]
 
 
+def test_monitor_and_simulate_write_no_file_into_the_master_lessons(capsys, tmp_path, monkeypatch):
+    """Before: `monitor ... --html lessons/student/01_....ipynb` overwrote a published student notebook (it carries
+    the tool's marker, so no --force was needed), `--force --html lessons/x.html` wrote among the master lessons,
+    and `simulate gaussian --plot lessons/x.png` left a stray figure there."""
+    lessons = mini_lessons(tmp_path / "lessons")
+    (lessons / "student").mkdir()
+    published = lessons / "student" / "98_mini_lesson.ipynb"
+    published.write_text('{"made by": "collapse-edu"}')
+    monkeypatch.chdir(tmp_path)
+    rows = "x,y\n" + "".join(f"{i},{i * i % 7}\n" for i in range(40))
+    for name in ("reference.csv", "candidate.csv"):
+        (tmp_path / name).write_text(rows)
+    for argv in (
+        ["monitor", "reference.csv", "candidate.csv", "--html", str(published)],
+        ["monitor", "reference.csv", "candidate.csv", "--html", str(lessons / "report.html"), "--force"],
+        ["monitor", "reference.csv", "candidate.csv", "--plot", str(lessons / "report.png")],
+        ["simulate", "gaussian", "--generations", "2", "--plot", str(lessons / "x.png")],
+        ["simulate", "gaussian", "--generations", "2", "--plot", str(lessons / "student" / "x.png"), "--force"],
+    ):
+        status, out, err = run_cli(capsys, "--lessons", str(lessons), *argv)
+        assert status == 2 and out == "" and "holds the master lessons" in err, (argv, err)
+        assert err.count("\n") == 1
+    assert published.read_text() == '{"made by": "collapse-edu"}'
+    assert sorted(p.name for p in lessons.rglob("*")) == sorted(
+        ["98_mini_lesson.ipynb", "99_another_one.ipynb", "student", "98_mini_lesson.ipynb"]
+    )
+    status, out, err = run_cli(capsys, "monitor", "reference.csv", "candidate.csv", "--html", "report.html")
+    assert status == 0 and (tmp_path / "report.html").is_file(), err  # anywhere else, as before
+
+
 def test_a_file_that_only_mentions_the_course_is_not_taken_for_ours(capsys, tmp_path):
     """Before: a figure or page whose text held "collapse-edu" counted as written by the tool."""
     import matplotlib
