@@ -354,24 +354,33 @@ def next_training_data(
     return (pool if policy.name == "accumulate" else family.subsample(pool, n, rng)), pool
 
 
+#: Bytes per curation candidate besides the sample itself: its score, its rank (int64) and the sort's
+#: work space, and the scoring's temporaries (measured: 10.6 GB peak for 3e8 one-number candidates).
+CANDIDATE_WORK_BYTES = 32
+
+
 def check_loop_memory(
     family: ModelFamily, n: int, generations: int, runs: int, policy: Policy, curation: Curation | None = None
 ) -> None:
     """Refuse a loop whose history ((generations + 1) x runs values per metric, at least two metrics,
     held twice while the rows are stacked) and training data (n samples per run, growing by n every
-    generation when accumulating, plus ceil(n / q) candidates when curating) would not fit in memory."""
+    generation when accumulating, plus ceil(n / q) candidates when curating, each with its score, its
+    place in the ranking and the ranking's work space: :data:`CANDIDATE_WORK_BYTES`) would not fit in memory."""
     per_sample = getattr(family, "sample_bytes", 8) if getattr(family, "keeps_samples", True) else 0
     kept = generations + 1 if policy.name in ("accumulate", "accumulate-subsample") else 2
-    if curation is not None and curation.name != "none":
-        kept += curation.candidates(n) / n
+    candidates = 0 if curation is None or curation.name == "none" else curation.candidates(n)
     history = 2 * 2 * 8.0 * (generations + 1) * runs
     data = float(per_sample) * n * kept * runs
+    work = float(per_sample + CANDIDATE_WORK_BYTES) * candidates * runs
     check_memory(
-        history + data,
+        history + data + work,
         f"runs = {runs} with generations = {generations} and n = {n} (history {runs} x {generations + 1}"
         + (f", data {runs} x {n * kept} samples" if data else "")
+        + (f", {runs} x {candidates} candidates to curate" if candidates else "")
         + ")",
-        "use fewer runs or generations" + (" or a smaller n" if data else ""),
+        "use fewer runs or generations"
+        + (" or a smaller n" if data else "")
+        + (" or a larger keep fraction" if candidates else ""),
     )
 
 

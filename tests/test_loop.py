@@ -360,3 +360,16 @@ def test_bad_arguments(kwargs, error, match):
     arguments = dict(n=5, generations=2, runs=2) | kwargs
     with pytest.raises(error, match=match):
         run_generations(Gaussian(), SOURCE, **arguments)
+
+
+def test_the_memory_check_counts_what_curating_candidates_costs_besides_the_samples(monkeypatch):
+    """Before: 3e9 one-number candidates (keep = 1e-9 of n = 3) were estimated at 24 GB, passed on a 24 GB
+    machine and the process was killed; 3e8 were estimated at 2.4 GB and peaked at 10.6 GB. Each candidate
+    also costs its score, its rank and the sort's work space."""
+    from collapse_edu import loop, validation
+    from collapse_edu.loop import Curation
+
+    monkeypatch.setattr(validation, "available_memory", lambda: 8e9)
+    loop.check_loop_memory(Gaussian(), 3, 2, 1, Policy(), Curation("self", keep=1e-7))  # 3e7 candidates: 1.1 GB
+    with pytest.raises(ValueError, match=r"1 x 300000000 candidates to curate\) needs about 11.2 GB .* larger keep"):
+        loop.check_loop_memory(Gaussian(), 3, 2, 1, Policy(), Curation("self", keep=1e-8))
