@@ -1,9 +1,10 @@
 """Fit and generation throughput of collapse_edu's n-gram model against ``nltk.lm.MLE``.
 
-Both get the same tokenized sentences of the CPython reference documentation shipped with the
-package (``data.pydoc_documents``: the raw text with code samples, about 111k tokens, or with
-``--prose`` the prose paragraphs only) and the same order; nltk is a
-benchmark-only dependency (``pip install nltk``). Run from the repository root:
+Both get the same tokenized sentences of the CPython reference documentation of the running Python
+(``pydoc_data.topics``, read by ``data.pydoc_documents``: the raw text with code samples, about 111k
+tokens on Python 3.11.7 and other counts on other Pythons, or with ``--prose`` the prose paragraphs
+only) and the same order; nltk is a benchmark-only dependency (``pip install nltk``). Run from the
+repository root:
 
     python benchmarks/ngram_vs_nltk.py [--orders 2 3] [--prose]
 
