@@ -525,10 +525,10 @@ def _read_blocks(path: Path, size: int, keep: float, block_chars: int) -> Iterat
         if keep >= 1.0:
             blocks: Iterable[int] = [0]
             length = size
-        else:
-            length = block_chars
-            count = max(1, int(size * keep / block_chars))
-            blocks = np.linspace(0, max(0, size - block_chars), count).astype(int)
+        else:  # about size * keep characters in all: blocks of block_chars, or one smaller block
+            length = max(1, min(block_chars, int(size * keep)))
+            count = max(1, int(size * keep / length))
+            blocks = np.linspace(0, max(0, size - length), count).astype(int)
         for offset in blocks:
             handle.seek(int(offset))
             raw = handle.read(length)
@@ -565,7 +565,9 @@ def compare_text(
     corpora are uneven: the reference is cut into 20 contiguous blocks, and ``splits`` times half of
     the blocks play "the data we trained on" and the other half "a fresh real sample". The mean over
     splits is the expected value and their spread the noise a verdict must beat. Each statistic is
-    computed on the same number of tokens on both sides (at most 300 000).
+    computed on the same number of tokens on both sides (at most 300 000). ``max_tokens`` bounds what
+    is read of a file or folder (at about 6 characters a token); a list of sentences or a text given
+    as a ``str`` is taken whole.
     """
     rare_max_count = check_int("rare_max_count", rare_max_count, minimum=1)
     max_tokens = check_int("max_tokens", max_tokens, minimum=100)

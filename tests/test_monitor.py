@@ -174,6 +174,17 @@ def test_cli_exit_status_follows_the_verdict(tmp_path: Path) -> None:
     assert missing.returncode == 2 and "no such file" in missing.stderr and "Traceback" not in missing.stderr
 
 
+def test_max_tokens_holds_below_one_block(tmp_path: Path) -> None:
+    """Before: a file larger than its share was read as at least one whole 1 MiB block, so --max-tokens 100
+    kept 201,595 tokens of a 3.4 MB file."""
+    big = tmp_path / "big.txt"
+    big.write_text(("\n".join(corpus_sentences()) + "\n") * 12)
+    assert big.stat().st_size > 2**21
+    for max_tokens in (100, 10_000, 100_000):
+        kept = sum(len(s.split()) for s in read_text_sample(big, max_tokens=max_tokens))
+        assert 0.3 * max_tokens <= kept <= 1.5 * max_tokens, (max_tokens, kept)
+
+
 def test_a_100_mb_text_file_is_read_in_bounded_memory(tmp_path: Path) -> None:
     """The monitor keeps at most max_tokens tokens per side, whatever the file size. Its peak memory
     is measured inside its own process (VmHWM), so neither an earlier child process nor the test
