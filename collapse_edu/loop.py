@@ -70,6 +70,9 @@ class ModelFamily(Protocol):
     #   log_likelihood(model, data)  the model's log density of every item, ``(runs, m)`` (for ``self``).
 
 
+FLOYD_MAX_SIZE = 4096  #: largest draw :meth:`ArrayFamily.subsample` makes with Floyd's algorithm
+
+
 class ArrayFamily:
     """Data methods for families whose data is an array shaped ``(runs, size, ...)``.
 
@@ -87,11 +90,20 @@ class ArrayFamily:
     def subsample(self, data: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
         """``size`` distinct items per run, uniformly without replacement.
 
-        Floyd's algorithm vectorised over runs: O(size^2) per run whatever the pool size, which
-        matters for accumulate-subsample once the pool holds many generations."""
+        Up to :data:`FLOYD_MAX_SIZE` items, Floyd's algorithm vectorised over runs: O(size^2) per run
+        whatever the pool size, which matters for accumulate-subsample once the pool holds many
+        generations. Beyond it, the ``size`` smallest of one uniform key per item (O(total) per run;
+        Floyd's quadratic cost would take hours at a million items)."""
         runs, total = data.shape[:2]
         if size > total:
             raise ValueError(f"size n must be <= {total} (the items available to draw from), got {size}")
+        if size > FLOYD_MAX_SIZE:
+            check_memory(
+                8.0 * runs * total, f"{runs} runs x {total} items to draw from", "use fewer runs or a smaller n"
+            )
+            picks = np.sort(np.argpartition(rng.random((runs, total)), size - 1, axis=1)[:, :size], axis=1)
+            picks = picks.reshape(picks.shape + (1,) * (data.ndim - 2))
+            return np.take_along_axis(data, picks, axis=1)
         picks = np.empty((runs, size), dtype=np.int64)
         for k, j in enumerate(range(total - size, total)):
             candidate = rng.integers(0, j + 1, runs)

@@ -373,3 +373,18 @@ def test_the_memory_check_counts_what_curating_candidates_costs_besides_the_samp
     loop.check_loop_memory(Gaussian(), 3, 2, 1, Policy(), Curation("self", keep=1e-7))  # 3e7 candidates: 1.1 GB
     with pytest.raises(ValueError, match=r"1 x 300000000 candidates to curate\) needs about 11.2 GB .* larger keep"):
         loop.check_loop_memory(Gaussian(), 3, 2, 1, Policy(), Curation("self", keep=1e-8))
+
+
+def test_a_large_subsample_is_drawn_without_replacement_in_linear_time():
+    """Before: Floyd's algorithm, O(size^2), drew every subsample; a million items (simulate gaussian --policy
+    accumulate-subsample --n 1000000) ran for minutes. Beyond FLOYD_MAX_SIZE one uniform key per item decides."""
+    from collapse_edu.loop import FLOYD_MAX_SIZE
+
+    total, size = 40_000, 10_000
+    assert size > FLOYD_MAX_SIZE
+    data = np.broadcast_to(np.arange(total, dtype=float), (3, total)).copy()
+    draws = np.concatenate([ArrayFamily().subsample(data, size, np.random.default_rng(s)) for s in range(10)])
+    assert all(len(np.unique(row)) == size for row in draws)  # distinct items, every run
+    counts = np.bincount(draws.astype(int).ravel(), minlength=total)  # 30 draws of a quarter: 7.5 per item
+    assert abs(counts[: total // 2].mean() - 7.5) < 0.1 and abs(counts[total // 2 :].mean() - 7.5) < 0.1
+    assert 2.0 < counts.var() < 7.0  # ~ 30 x 0.25 x 0.75 = 5.6: no item favoured
