@@ -79,8 +79,8 @@ def main() -> None:
                     setting,
                     generations=args.generations,
                     n=args.n,
-                    keep=args.keep,
-                    real_fraction=args.real_fraction,
+                    keep=args.keep if setting in ("self", "verified") else None,  # each setting its own
+                    real_fraction=args.real_fraction if setting == "real-share" else None,
                     seed=seed,
                 )
                 times.append(time.process_time() - start)

@@ -52,7 +52,7 @@ import numpy as np
 from .environment import RESULTS_DIR
 from .exercises import checker
 from .regression import LinearRegression
-from .validation import check_choice, check_float, check_int, check_memory
+from .validation import check_bool, check_choice, check_float, check_fraction, check_int, check_memory, check_numbers
 
 CAUSES = ("overfitting", "model collapse", "mode collapse", "forgetting", "healthy")
 LABELS = ("A", "B", "C", "D", "E")
@@ -140,6 +140,9 @@ def coverage(reference: np.ndarray, outputs: np.ndarray, k: int = 5) -> float:
     other reference point) holds at least one output (Naeem et al. 2020, arXiv:2002.09797)."""
     from scipy.spatial import cKDTree
 
+    if len(reference) < 2:
+        raise ValueError(f"reference must hold at least 2 points, got {len(reference)}")
+    k = check_int("k", k, minimum=1, maximum=len(reference) - 1)  # neighbours other than the point itself
     radius = cKDTree(reference).query(reference, k=k + 1)[0][:, -1]
     nearest = cKDTree(outputs).query(reference, k=1)[0]
     return float(np.mean(nearest <= radius))
@@ -156,9 +159,13 @@ def audit(shares: Sequence[float], seed: int | np.random.Generator, size: int = 
     """The synthetic-share estimate of a log: at each checkpoint, ``size`` training examples drawn at
     random have their provenance checked; the estimate is the machine-made share among them
     (a binomial count: k / size with k ~ Binomial(size, true share))."""
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng([seed, 77])
-    shares = np.clip(np.asarray(shares, float), 0.0, 1.0)
-    return rng.binomial(size, shares) / size
+    size = check_int("size", size, minimum=1)
+    shares = check_numbers("shares", shares, minimum=0.0)
+    if np.any(shares > 1):
+        raise ValueError(f"shares must each be in [0, 1] (a share of the training data), got max {shares.max():g}")
+    if not isinstance(seed, np.random.Generator):
+        seed = np.random.default_rng([check_int("seed", seed, minimum=0), 77])
+    return seed.binomial(size, shares) / size
 
 
 # --------------------------------------------------------------------------- curve fit
@@ -356,6 +363,7 @@ def curve_loop_run(
     from .regression import LinearModel
 
     seed = check_int("seed", seed, minimum=0)
+    verified = check_bool("verified", verified)
     base = LegendreRegression(degree)
     family = base
     if verified:
@@ -414,6 +422,8 @@ def tagged_share(share: float, seed: int, tag_rate: float | None = None) -> floa
     U(0.3, 1) by ``seed``: provenance tags get lost, and nobody knows how many). The audit
     (:func:`audit`) sees only tagged examples, so its estimate is below the truth on average (one
     binomial count can still land above it)."""
+    share = check_fraction("share", share)
+    seed = check_int("seed", seed, minimum=0)
     if tag_rate is None:
         tag_rate = float(np.random.default_rng([seed, 81]).uniform(0.3, 1.0))
     return share * check_float("tag_rate", tag_rate, 0.0, 1.0)
@@ -474,6 +484,9 @@ def curve_sequence_run(
     Checkpoints at :data:`CURVE_TASK_STEPS` steps into each task; the held-out and oldest data are
     the first task's."""
     seed = check_int("seed", seed, minimum=0)
+    tasks = check_int("tasks", tasks, minimum=1)
+    points = check_int("points", points, minimum=1)
+    degree = check_int("degree", degree, minimum=1, maximum=40)
     replay = check_int("replay", replay, minimum=0)
     rng = np.random.default_rng([seed, 7])
     edges = _slices(tasks)
@@ -1316,7 +1329,10 @@ def best_threshold_rule(
     cause per interval so that the most ``causes`` are right (exact, by dynamic programming over the
     sorted values; equal values stay together). Returns (cuts, causes per interval, share right).
     ``classes`` are the answers a case can have (the causes; or, say, :data:`TRAINING_KINDS`)."""
-    values = np.asarray(values, float)
+    values = check_numbers("values", values)
+    if values.ndim != 1:
+        raise ValueError(f"values must be a 1-D sequence of numbers, got shape {values.shape}")
+    intervals = check_int("intervals", intervals, minimum=1)
     index = {c: i for i, c in enumerate(classes)}
     unknown = sorted({str(c) for c in causes} - set(index))
     if unknown:
@@ -1418,6 +1434,10 @@ def marker_column_shares(causes: Sequence[str], draws: int = 5, seed: int = 2024
 def causes_caught(rule: ThresholdRule, logs: Sequence[RunLog], causes: Sequence[str], share: float = 0.8) -> list[str]:
     """The causes (in :data:`CAUSES` order) whose cases ``rule`` names right at least ``share`` of the time."""
     share = check_float("share", share, minimum=0.0, maximum=1.0)
+    if len(logs) != len(causes):
+        raise ValueError(
+            f"logs and causes must be of the same length (one cause per log), got {len(logs)} and {len(causes)}"
+        )
     caught = []
     for cause in CAUSES:
         mine = [log for log, answer in zip(logs, causes, strict=True) if answer == cause]
@@ -1484,21 +1504,25 @@ def case_variants(seeds: Sequence[int]) -> list[str]:
 # --------------------------------------------------------------------------- diagnostics
 
 
+def _score_values(values: Sequence[float]) -> np.ndarray:
+    """``values`` as a non-empty 1-D float array of finite numbers (a nan would hide a fall)."""
+    v = check_numbers("values", values)
+    if v.ndim != 1 or v.size < 1:
+        raise ValueError(f"values must be a 1-D sequence of numbers, got shape {v.shape}")
+    return v
+
+
 def largest_fall(values: Sequence[float]) -> float:
     """The largest fall between two consecutive checkpoints, max_i (v_i - v_{i+1}); 0.0 if the
     values never fall."""
-    v = np.asarray(values, float)
-    if v.ndim != 1 or v.size < 1:
-        raise ValueError(f"values must be a 1-D sequence of numbers, got shape {v.shape}")
+    v = _score_values(values)
     return float(max(0.0, np.max(v[:-1] - v[1:]))) if v.size > 1 else 0.0
 
 
 def lasting_loss(values: Sequence[float]) -> float:
     """How far a score ends below its best: max(values) - values[-1] (0.0 if it ends at its best).
     A dip that recovers costs nothing; a loss that stays counts in full."""
-    v = np.asarray(values, float)
-    if v.ndim != 1 or v.size < 1:
-        raise ValueError(f"values must be a 1-D sequence of numbers, got shape {v.shape}")
+    v = _score_values(values)
     return float(v.max() - v[-1])
 
 

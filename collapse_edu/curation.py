@@ -28,7 +28,7 @@ Data Verification: Near-term Improvements and Long-term Convergence", arXiv:2510
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -131,7 +131,8 @@ class LogisticVerifier:
         ridge: float = 1e-3,
     ):
         self.real = np.asarray(real, float)
-        if self.real.ndim < 1 or self.real.shape[0] < 2:
+        # (N, ...) or (runs, N, ...): a (1, N) array is one run's N samples (the call tells which)
+        if self.real.ndim < 1 or (self.real.shape[0] < 2 and (self.real.ndim < 2 or self.real.shape[1] < 2)):
             raise ValueError("real must hold at least two real samples")
         if not callable(features):
             raise TypeError("features must be a callable mapping samples (runs, m, ...) to (runs, m, p)")
@@ -146,6 +147,8 @@ class LogisticVerifier:
             real = np.broadcast_to(real, (runs, *real.shape))
         if real.shape[0] != runs or real.shape[2:] != candidates.shape[2:]:
             raise ValueError(f"real must have shape (N, ...) or ({runs}, N, ...) like the candidates, got {real.shape}")
+        if real.shape[1] < 2:
+            raise ValueError(f"real must hold at least two real samples per run, got shape {self.real.shape}")
         both = self.features(np.concatenate([real, candidates], axis=1))
         labels = np.concatenate([np.ones(real.shape[1]), np.zeros(m)])
         w, mean, std = fit_logistic(both, np.broadcast_to(labels, both.shape[:2]), self.ridge)
@@ -211,6 +214,11 @@ def gaussian_curation(
     from .gaussian import Gaussian, GaussianModel
 
     setting = check_choice("setting", setting, GAUSSIAN_SETTINGS)
+    keep = check_keep("keep", keep)
+    real_samples = check_int("real_samples", real_samples, minimum=2)
+    runs = check_int("runs", runs, minimum=1)
+    if not isinstance(seed, np.random.Generator):
+        seed = check_int("seed", seed, minimum=0)
     family = Gaussian()
     truth = GaussianModel(np.array([0.0]), np.array([1.0]))
     if setting == "none":
@@ -221,15 +229,27 @@ def gaussian_curation(
         return Curation("verifier", keep=keep, verifier=likelihood_verifier(family, truth), rule="top")
     if setting == "oracle-ratio":
         return Curation("verifier", keep=keep, verifier=density_ratio_verifier(family, truth))
-    real_samples = check_int("real_samples", real_samples, minimum=2)
-    runs = check_int("runs", runs, minimum=1)
     check_memory(8.0 * runs * real_samples, f"runs = {runs} with real_samples = {real_samples}", "use fewer of either")
     real = as_rng(seed).standard_normal((runs, real_samples))
     return Curation("verifier", keep=keep, verifier=LogisticVerifier(real))
 
 
+def _settings(settings: object, choices: Sequence[str]) -> list[str]:
+    """Curation settings by name: a sequence of them, or one name alone (not its letters)."""
+    if isinstance(settings, str):
+        settings = [settings]
+    if not isinstance(settings, Iterable):
+        raise TypeError(
+            f"settings must be a setting or a sequence of them ({', '.join(map(repr, choices))}); got {settings!r:.40}"
+        )
+    settings = [check_choice("settings", s, choices) for s in settings]
+    if not settings:
+        raise ValueError("settings must name at least one curation setting")
+    return settings
+
+
 def simulate_gaussian_curation(
-    settings: Sequence[str] = ("none", "self", "oracle-ratio"),
+    settings: Sequence[str] | str = ("none", "self", "oracle-ratio"),
     *,
     keep: float = 0.5,
     n: int = 100,
@@ -241,16 +261,15 @@ def simulate_gaussian_curation(
     seed: int = 0,
 ) -> dict[str, History]:
     """The 1-D Gaussian loop (truth N(0, 1), MLE, direct path) under each curation ``setting`` of
-    :data:`GAUSSIAN_SETTINGS`, the same seed for all; keyed by setting. Metrics ``mu``, ``sigma``."""
+    :data:`GAUSSIAN_SETTINGS` (or the one named), the same seed for all; keyed by setting. Metrics
+    ``mu``, ``sigma``."""
     from .gaussian import simulate_gaussian
 
     keep = check_keep("keep", keep)
     seed = check_int("seed", seed, minimum=0)
     runs = check_int("runs", runs, minimum=1)
     real_samples = check_int("real_samples", real_samples, minimum=2)
-    settings = [check_choice("settings", s, GAUSSIAN_SETTINGS) for s in settings]
-    if not settings:
-        raise ValueError("settings must name at least one curation setting")
+    settings = _settings(settings, GAUSSIAN_SETTINGS)
     judge_seed = np.random.default_rng([seed, 1])
     return {
         s: simulate_gaussian(
@@ -271,7 +290,7 @@ MIXTURE_SETTINGS = ("none", "self", "oracle-ratio", "learned-ratio")
 
 
 def simulate_mixture_curation(
-    settings: Sequence[str] = MIXTURE_SETTINGS,
+    settings: Sequence[str] | str = MIXTURE_SETTINGS,
     *,
     keep: float = 0.5,
     n: int = 500,
@@ -292,9 +311,7 @@ def simulate_mixture_curation(
     runs = check_int("runs", runs, minimum=1)
     real_samples = check_int("real_samples", real_samples, minimum=2)
     check_memory(16.0 * runs * real_samples, f"runs = {runs} with real_samples = {real_samples}", "use fewer of either")
-    settings = [check_choice("settings", s, MIXTURE_SETTINGS) for s in settings]
-    if not settings:
-        raise ValueError("settings must name at least one curation setting")
+    settings = _settings(settings, MIXTURE_SETTINGS)
     truth = blob_truth(0.0, components)
     out = {}
     for s in settings:
@@ -326,6 +343,11 @@ def simulate_verifier_strength(
     """The 1-D Gaussian loop curated by learned verifiers (``learned-ratio``) trained on each number of
     real samples; keyed by that number. A judge trained on N real points knows the world only to
     O(1/N): the loop settles near what the judge knows (Yi et al., arXiv:2510.16657)."""
+    if isinstance(real_samples, (str, bytes)) or not isinstance(real_samples, Iterable):
+        raise TypeError(
+            "real_samples must be a sequence of sizes of the verifier's real set (integers >= 2), such as "
+            f"(100, 1000); got {type(real_samples).__name__} {real_samples!r:.40}"
+        )
     real_samples = [check_int("real_samples", s, minimum=2) for s in real_samples]
     if not real_samples:
         raise ValueError("real_samples must name at least one size of the verifier's real set")

@@ -41,7 +41,7 @@ from .environment import RESULTS_DIR
 from .loop import Curation, DataPool, History, run_generations
 from .metrics import precision_recall
 from .mixtures import DigitScorer, PCAMixture, digit_classifier, load_digit_split
-from .validation import check_choice, check_fraction, check_int, check_keep, check_memory
+from .validation import check_choice, check_fraction, check_int, check_keep, check_memory, only_for
 
 DIGIT_FAMILIES = ("pca-gmm", "vae")
 DIGIT_SETTINGS = ("synthetic", "self", "real-share", "verified")
@@ -124,25 +124,35 @@ def digit_curation(setting: str, keep: float = 0.5) -> Curation:
     return Curation()
 
 
+#: defaults of the arguments of :func:`simulate_digit_curation` that only some settings use
+SETTING_DEFAULTS = {"keep": 0.5, "real_fraction": 0.1}
+
+
 def simulate_digit_curation(
     family: str = "pca-gmm",
     setting: str = "synthetic",
     *,
     generations: int = 20,
     n: int = 500,
-    keep: float = 0.5,
-    real_fraction: float = 0.1,
+    keep: float | None = None,
+    real_fraction: float | None = None,
     samples: int = 500,
     seed: int = 0,
     progress: bool | str = False,
 ) -> History:
     """One run of the digits loop: ``family`` (:data:`DIGIT_FAMILIES`) retrained for ``generations``
     generations on n images each, under ``setting`` (:data:`DIGIT_SETTINGS`; ``keep`` is q of ``self``
-    and ``verified``, ``real_fraction`` is r of ``real-share``). Row 0 is the model of all real
-    training digits. Metrics: those of :data:`collapse_edu.mixtures.DIGIT_METRICS` plus ``precision``,
-    ``recall``, ``class_share`` and ``grid`` (40 images per generation), and the family's own."""
+    and ``verified``, default 0.5; ``real_fraction`` is r of ``real-share``, default 0.1; each is
+    refused with a setting that does not use it). Row 0 is the model of all real training digits.
+    Metrics: those of :data:`collapse_edu.mixtures.DIGIT_METRICS` plus ``precision``, ``recall``,
+    ``class_share`` and ``grid`` (40 images per generation), and the family's own."""
     setting = check_choice("setting", setting, DIGIT_SETTINGS)
-    keep = check_keep("keep", keep)
+    keep = check_keep(
+        "keep", only_for("keep", keep, SETTING_DEFAULTS["keep"], "setting", setting, ("self", "verified"))
+    )
+    real_fraction = only_for(
+        "real_fraction", real_fraction, SETTING_DEFAULTS["real_fraction"], "setting", setting, ("real-share",)
+    )
     real_fraction = check_fraction("real_fraction", real_fraction)
     generations = check_int("generations", generations, minimum=0)
     seed = check_int("seed", seed, minimum=0)

@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from .validation import check_float
+
 PASS = "✅"
 FAIL = "❌"
 TODO = "✏️"
@@ -25,6 +27,12 @@ TODO = "✏️"
 
 def _describe(args: Mapping[str, Any]) -> str:
     return ", ".join(f"{k}={v!r}" if np.ndim(v) == 0 else f"{k}=<array {np.shape(v)}>" for k, v in args.items())
+
+
+def _tolerances(rtol: object, atol: object) -> tuple[float, float]:
+    """The relative and absolute tolerances of a check: finite and >= 0 (an infinite or NaN tolerance
+    would pass any answer, or none)."""
+    return check_float("rtol", rtol, 0.0), check_float("atol", atol, 0.0)
 
 
 def _compare(got: Any, expected: Any, rtol: float, atol: float) -> str | None:
@@ -146,6 +154,7 @@ def check_value(
     answer: Any, expected: Any, *, name: str = "your answer", rtol: float = 1e-6, atol: float = 1e-12, hint: str = ""
 ) -> bool:
     """Compare one answer with the expected value and say what is wrong."""
+    rtol, atol = _tolerances(rtol, atol)
     problem = _compare(answer, expected, rtol, atol)
     if problem is None:
         print(f"{PASS} {name} is correct.")
@@ -168,6 +177,7 @@ def check_function(
 
     A stub that still raises ``NotImplementedError`` is reported as "not done yet".
     """
+    rtol, atol = _tolerances(rtol, atol)
     if isinstance(cases, (str, bytes, Mapping)) or not isinstance(cases, Sequence):
         raise TypeError(f"cases must be a list of keyword-argument dicts, got {type(cases).__name__}")
     if not cases or not all(isinstance(case, Mapping) for case in cases):

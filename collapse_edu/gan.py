@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -379,9 +379,21 @@ def cached_run(
 
 
 def seed_table(
-    target: str = "ring", methods: Sequence[str] = METHODS, seeds: Sequence[int] = range(5), **settings
+    target: str = "ring", methods: Sequence[str] | str = METHODS, seeds: Sequence[int] = range(5), **settings
 ) -> list[dict]:
-    """Train every method on every seed; one row of final mode metrics (and the run times) per run."""
+    """Train every method on every seed; one row of final mode metrics (and the run times) per run.
+    ``methods`` may name a single method (``"vanilla"``)."""
+    methods = [methods] if isinstance(methods, str) else methods  # one method, not its letters
+    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Iterable):
+        raise TypeError(f"seeds must be a sequence of seeds (integers >= 0), such as range(5); got {seeds!r:.40}")
+    if not isinstance(methods, Iterable):
+        raise TypeError(
+            f"methods must be a method or a sequence of them ({', '.join(map(repr, METHODS))}); got {methods!r:.40}"
+        )
+    methods = [check_choice("methods", m, METHODS) for m in methods]
+    seeds = [check_int("seeds", seed, minimum=0, maximum=TORCH_SEED_MAX) for seed in seeds]
+    if not (methods and seeds):
+        raise ValueError("methods and seeds must each name at least one")
     rows = []
     for method in methods:
         for seed in seeds:

@@ -41,8 +41,15 @@ def _steps(t: object) -> np.ndarray:
     return t.astype(int)
 
 
+#: the largest sigma0 of the Gaussian closed forms: they square it (and 1e308 is the largest float)
+MAX_SIGMA0 = 1e150
+
+
 def _sigma0(sigma0: object) -> float:
-    return check_float("sigma0", sigma0, 0.0, strict_minimum=True)
+    sigma0 = check_float("sigma0", sigma0, 0.0, strict_minimum=True)
+    if sigma0 > MAX_SIGMA0:
+        raise ValueError(f"sigma0 must be <= {MAX_SIGMA0:g} (the formulas square it), got {sigma0:g}")
+    return sigma0
 
 
 def _gaussian_args(n: int, ddof: int) -> tuple[int, int]:
@@ -234,7 +241,7 @@ def strong_collapse_error(
     dim = check_int("dim", dim, minimum=1)
     p = check_fraction("synthetic_fraction", synthetic_fraction)
     noise, shift = _positive("noise", noise), _positive("shift", shift)
-    n = np.asarray(n, float)
+    n = check_times("n", n, integer=True)  # a number of rows (or an array of them)
     if np.any(n < dim + 2):
         raise ValueError(f"n must be >= dim + 2 = {dim + 2}, got {np.min(n):g}")
     p = np.round(p * n) / n
@@ -358,7 +365,10 @@ def memoriser_power_law(samples: np.ndarray | int, beta: float, items: int = 100
     from scipy.special import gamma
 
     c = zipf_probabilities(items, beta)[0]
-    return gamma(1 - 1 / beta) * c ** (1 / beta) / beta * check_times("samples", samples) ** -(1 - 1 / beta)
+    samples = check_times("samples", samples)
+    if np.any(samples == 0):
+        raise ValueError("samples must be > 0 (the power law is infinite at T = 0; memoriser_error(0, ...) is 1)")
+    return gamma(1 - 1 / beta) * c ** (1 / beta) / beta * samples ** -(1 - 1 / beta)
 
 
 # --------------------------------------------------------------------------- Categorical
@@ -517,6 +527,19 @@ def heterozygosity_of(p0: object) -> float:
     return float(1.0 - np.sum(p0**2))
 
 
+#: the largest population n of the categorical drift formulas: beyond it 1 - 1/n rounds to 1 in floating
+#: point and they return nan (or lose their precision)
+MAX_DRIFT_N = 10**15
+
+
+def _population(n: object) -> int:
+    """The number of draws n per generation of the categorical drift formulas, in [1, MAX_DRIFT_N]."""
+    n = check_int("n", n, minimum=1)
+    if n > MAX_DRIFT_N:
+        raise ValueError(f"n must be <= 10^15 (beyond it 1 - 1/n rounds to 1 in floating point), got {n}")
+    return n
+
+
 def _fresh_real_factor(n: int, real_fraction: float) -> tuple[float, float]:
     """(a, b) of the variance recursion V_{t+1} = a V_t + p0(1 - p0) / n with n_r = round(r n):
     a = (1 - r)^2 - (1 - r) / n, and b = n (1 - a) = n (1 - (1 - r)^2) + (1 - r)."""
@@ -530,7 +553,7 @@ def frequency_variance(t: np.ndarray | int, p0: float | np.ndarray, n: int, real
     replace). E[p_t] = p0 always; V_t = p0 (1 - p0) (1 - a^t) / b with a, b as in
     :func:`stationary_frequency_variance` (derived from V_{t+1} = (1-r)^2 V_t + E[Var(p'|p)],
     V_0 = 0). For r = 0 it is p0 (1 - p0) (1 - (1 - 1/n)^t)."""
-    n = check_int("n", n, minimum=1)
+    n = _population(n)
     real_fraction = check_fraction("real_fraction", real_fraction)
     a, b = _fresh_real_factor(n, real_fraction)
     p0 = _frequency(p0)
@@ -540,7 +563,7 @@ def frequency_variance(t: np.ndarray | int, p0: float | np.ndarray, n: int, real
 def stationary_frequency_variance(p0: float | np.ndarray, n: int, real_fraction: float) -> np.ndarray:
     """Long-run Var[p] under fresh-real: p0 (1 - p0) / (n (1 - (1 - r)^2) + (1 - r)),
     about p0 (1 - p0) / (2 n_r) for small r: the NUMBER of real samples n_r = r n sets it."""
-    n = check_int("n", n, minimum=1)
+    n = _population(n)
     real_fraction = _check_positive_fraction(real_fraction)
     _, b = _fresh_real_factor(n, real_fraction)
     p0 = _frequency(p0)
@@ -572,7 +595,7 @@ def expected_heterozygosity(
     over categories).  accumulate: h0 prod_{s=1..t} (1 - 1 / (n s^2)), which stays above
     h0 sin(pi / sqrt(n)) / (pi / sqrt(n)), about h0 (1 - pi^2 / (6 n)): accumulating stops the drift.
     """
-    n = check_int("n", n, minimum=1)
+    n = _population(n)
     policy, real_fraction = _categorical_policy(policy, real_fraction)
     h0 = check_fraction("h0", h0)
     t = _t(t)

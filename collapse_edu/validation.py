@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numbers
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -181,6 +181,20 @@ def check_memory(needed: float, what: str, advice: str) -> None:
             f"{what} needs about {format_bytes(needed)} of memory, more than the {format_bytes(available)} "
             f"available here: {advice}"
         )
+
+
+def only_for(name: str, value: object, default: object, chooser: str, chosen: str, users: Sequence[str]) -> object:
+    """``value`` of the argument ``name`` that only some choices use (``users``, of the argument
+    ``chooser``, which is ``chosen``): ``default`` when ``None``, refused when given with another
+    choice, which would ignore it without a word."""
+    if value is None:
+        return default
+    if chosen not in users:
+        raise ValueError(
+            f"{name} is only used with {chooser} {' or '.join(map(repr, users))}, got {chooser} {chosen!r}; "
+            f"leave {name} out"
+        )
+    return value
 
 
 def check_keep(name: str, value: object) -> float:

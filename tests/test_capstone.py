@@ -444,3 +444,82 @@ def test_case_helpers_refuse_no_seeds_and_shares_outside_0_1() -> None:
     for share in (-0.1, 1.5):
         with pytest.raises(ValueError, match="share must be"):
             capstone.causes_caught(always, [], [], share=share)
+
+
+# --------------------------------------------------------------------------- bad input (audit)
+
+
+def test_threshold_rule_refuses_non_finite_values_and_bad_intervals() -> None:
+    """Before: nan values gave a rule cut at nan with share 1.0; intervals=0 gave ((), (), -inf), a
+    negative number an IndexError and a string a numpy TypeError."""
+    causes = ["healthy", "forgetting", "healthy"]
+    with pytest.raises(ValueError, match="^values must be finite"):
+        capstone.best_threshold_rule([0.1, np.nan, 0.3], causes)
+    with pytest.raises(ValueError, match="^values must be finite"):
+        capstone.best_threshold_rule([0.1, np.inf, 0.3], causes)
+    for intervals in (0, -2):
+        with pytest.raises(ValueError, match="^intervals must be >= 1"):
+            capstone.best_threshold_rule([0.1, 0.2, 0.3], causes, intervals=intervals)
+    for intervals in ("3", 2.0, None):
+        with pytest.raises(TypeError, match="^intervals must be an integer"):
+            capstone.best_threshold_rule([0.1, 0.2, 0.3], causes, intervals=intervals)
+    assert capstone.best_threshold_rule([0.1, 0.2, 0.3], causes, intervals=1)[2] == pytest.approx(2 / 3)
+
+
+def test_falls_and_losses_refuse_non_finite_values() -> None:
+    """Before: largest_fall([1, nan, .5]) was 0.0 and lasting_loss([1, nan]) was nan."""
+    for function in (capstone.largest_fall, capstone.lasting_loss):
+        for values in ([1.0, np.nan, 0.5], [1.0, np.nan], [np.inf, 0.0]):
+            with pytest.raises(ValueError, match="^values must be finite"):
+                function(values)
+        with pytest.raises(TypeError, match="^values must be"):
+            function("1, 2")
+
+
+def test_causes_caught_refuses_logs_and_causes_of_different_lengths() -> None:
+    """Before: "zip() argument 2 is shorter than argument 1"."""
+    logs, answers = list(mystery_runs(2024).values()), list(reveal(2024).values())
+    always = capstone.ThresholdRule("train_loss", "first", (), ("healthy",))
+    with pytest.raises(ValueError, match="^logs and causes must be of the same length .* got 5 and 4"):
+        capstone.causes_caught(always, logs[:5], answers[:4])
+
+
+def test_shares_of_the_audit_must_be_shares() -> None:
+    """Before: tagged_share(5, ...) was 5 x the tag rate, a nan share gave nan; audit clipped shares
+    outside [0, 1] without a word, size=0 gave nan and size=2.5 was accepted."""
+    for share in (5.0, -0.1):
+        with pytest.raises(ValueError, match="^share must be"):
+            capstone.tagged_share(share, 0)
+    with pytest.raises(ValueError, match="^share must be finite"):
+        capstone.tagged_share(np.nan, 0)
+    with pytest.raises(TypeError, match="^seed must be an integer"):
+        capstone.tagged_share(0.5, "0")
+    for shares in ([0.5, 1.5], [-0.2], [np.nan]):
+        with pytest.raises(ValueError, match="^shares must"):
+            capstone.audit(shares, 0)
+    with pytest.raises(ValueError, match="^size must be >= 1"):
+        capstone.audit([0.5], 0, size=0)
+    with pytest.raises(TypeError, match="^size must be an integer"):
+        capstone.audit([0.5], 0, size=2.5)
+    assert capstone.audit([0.0, 1.0], 0).tolist() == [0.0, 1.0]
+
+
+def test_coverage_refuses_a_k_without_neighbours() -> None:
+    """Before: coverage(k=0) raised an IndexError from deep inside scipy's result."""
+    reference = np.random.default_rng(0).standard_normal((10, 2))
+    for k in (0, 10):
+        with pytest.raises(ValueError, match="^k must be"):
+            capstone.coverage(reference, reference, k=k)
+    with pytest.raises(ValueError, match="^reference must hold at least 2 points"):
+        capstone.coverage(reference[:1], reference, k=1)
+    assert capstone.coverage(reference, reference, k=9) == 1.0
+
+
+def test_curve_runs_refuse_bad_tasks_and_verified() -> None:
+    """Before: curve_sequence_run(tasks=0) raised an IndexError; curve_loop_run(verified='no') ran verified."""
+    with pytest.raises(ValueError, match="^tasks must be >= 1"):
+        capstone.curve_sequence_run(tasks=0)
+    with pytest.raises(TypeError, match="^tasks must be an integer"):
+        capstone.curve_sequence_run(tasks=2.5)
+    with pytest.raises(TypeError, match="^verified must be True or False"):
+        capstone.curve_loop_run(verified="no")

@@ -549,3 +549,93 @@ def test_curation_figures_draw_simulation_and_theory():
     fig = figures.mixture_curation(simulate_mixture_curation(("none", "self"), n=60, generations=2, runs=2))
     assert len(fig.axes) == 2
     plt.close(fig)
+
+
+# --------------------------------------------------------------------------- bad input (audit)
+
+
+def test_simulate_gaussian_curation_takes_one_setting_by_name():
+    """Before: simulate_gaussian_curation("self") iterated the letters ("settings must be one of ...; got 's'")."""
+    one = simulate_gaussian_curation("self", n=5, generations=2, runs=3)
+    assert list(one) == ["self"]
+    np.testing.assert_array_equal(
+        one["self"]["sigma"], simulate_gaussian_curation(["self"], n=5, generations=2, runs=3)["self"]["sigma"]
+    )
+    assert list(simulate_mixture_curation("none", n=20, generations=1, runs=1)) == ["none"]
+    with pytest.raises(TypeError, match="^settings must be a setting or a sequence"):
+        simulate_gaussian_curation(3)
+
+
+def test_simulate_verifier_strength_refuses_a_single_size_in_words():
+    """Before: "'int' object is not iterable"."""
+    from collapse_edu.curation import simulate_verifier_strength
+
+    for sizes in (100, "100"):
+        with pytest.raises(TypeError, match=r"^real_samples must be a sequence of sizes .* such as \(100, 1000\)"):
+            simulate_verifier_strength(sizes)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"seed": "x"}, TypeError, "^seed must be an integer"),  # before: accepted for every setting ...
+        ({"seed": -1}, ValueError, "^seed must be >= 0"),
+        ({"runs": float("nan")}, TypeError, "^runs must be an integer"),  # ... and runs too
+        ({"runs": 0}, ValueError, "^runs must be >= 1"),
+        ({"real_samples": 1}, ValueError, "^real_samples must be >= 2"),
+    ],
+)
+def test_gaussian_curation_checks_its_arguments_for_every_setting(kwargs, error, match):
+    from collapse_edu.curation import gaussian_curation
+
+    for setting in ("self", "learned-ratio"):
+        with pytest.raises(error, match=match):
+            gaussian_curation(setting, 0.5, **kwargs)
+
+
+def test_gaussian_curation_checks_keep_for_every_setting():
+    from collapse_edu.curation import gaussian_curation
+
+    for setting in ("none", "learned-ratio"):
+        with pytest.raises(ValueError, match="^keep must be"):
+            gaussian_curation(setting, 1.5)
+    assert gaussian_curation("learned-ratio", 0.5, runs=2, seed=np.random.default_rng(0)).name == "verifier"
+
+
+def test_a_learned_verifier_works_with_a_single_run():
+    """Before: runs=1 gave a (1, N) real set that LogisticVerifier refused as "at least two real samples"."""
+    history = simulate_gaussian_curation("learned-ratio", n=5, generations=2, runs=1, real_samples=20)
+    assert history["learned-ratio"]["sigma"].shape == (3, 1)
+    assert list(simulate_mixture_curation("learned-ratio", n=20, generations=1, runs=1, real_samples=40)) == [
+        "learned-ratio"
+    ]
+    one_run = LogisticVerifier(np.zeros((1, 5)))
+    with pytest.raises(ValueError, match="^real must hold at least two real samples per run"):
+        one_run(None, np.zeros((2, 4, 5)))  # (1, 5) shared by two runs: one sample of five numbers
+
+
+@pytest.mark.parametrize(
+    ("setting", "kwargs", "match"),
+    [
+        ("synthetic", {"keep": 0.1}, "^keep is only used with setting 'self' or 'verified', got setting 'synthetic'"),
+        ("real-share", {"keep": 0.1}, "^keep is only used with setting 'self' or 'verified'"),
+        ("self", {"real_fraction": 0.5}, "^real_fraction is only used with setting 'real-share', got setting 'self'"),
+        ("verified", {"real_fraction": 0.5}, "^real_fraction is only used with setting 'real-share'"),
+    ],
+)
+def test_simulate_digit_curation_refuses_an_argument_its_setting_ignores(setting, kwargs, match):
+    """Before: the setting dropped keep or real_fraction without a word."""
+    from collapse_edu.digit_curation import simulate_digit_curation
+
+    with pytest.raises(ValueError, match=match):
+        simulate_digit_curation("pca-gmm", setting, generations=0, n=20, samples=40, **kwargs)
+
+
+def test_simulate_digit_curation_takes_the_arguments_of_its_setting():
+    from collapse_edu.digit_curation import simulate_digit_curation
+
+    for setting, kwargs in (("self", {"keep": 0.3}), ("real-share", {"real_fraction": 0.2}), ("synthetic", {})):
+        history = simulate_digit_curation("pca-gmm", setting, generations=1, n=20, samples=40, **kwargs)
+        assert history["coverage"].shape == (2, 1)
+    with pytest.raises(ValueError, match="^keep must be"):
+        simulate_digit_curation("pca-gmm", "self", generations=0, n=20, samples=40, keep=1.5)

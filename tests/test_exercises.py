@@ -158,3 +158,24 @@ def test_check_value(capsys):
 def test_tolerances(capsys, got, ok):
     assert check_value(got, 1.0) is ok
     assert check_value(got, 1.0, rtol=1e-2) is True
+
+
+@pytest.mark.parametrize(
+    ("tolerances", "error", "match"),
+    [
+        ({"rtol": float("inf")}, ValueError, "^rtol must be finite"),  # before: any answer was correct
+        ({"rtol": float("nan")}, ValueError, "^rtol must be finite"),
+        ({"rtol": -1e-6}, ValueError, "^rtol must be >= 0"),
+        ({"atol": float("inf")}, ValueError, "^atol must be finite"),
+        ({"atol": float("nan")}, ValueError, "^atol must be finite"),
+        ({"atol": -1.0}, ValueError, "^atol must be >= 0"),
+        ({"atol": "0.1"}, TypeError, "^atol must be a number"),
+    ],
+)
+def test_tolerances_must_be_finite_and_not_negative(tolerances, error, match, capsys):
+    with pytest.raises(error, match=match):
+        check_value(1.0, 2.0, **tolerances)
+    with pytest.raises(error, match=match):
+        check_function(lambda x: x, lambda x: x + 1, [{"x": 1.0}], **tolerances)
+    assert capsys.readouterr().out == ""  # refused before any verdict is printed
+    assert check_value(1.0, 1.0, rtol=0, atol=0) is True

@@ -155,6 +155,25 @@ def test_training_argument_validation():
         grid_target(side=0)
 
 
+def test_seed_table_takes_one_method_by_name_and_refuses_bad_methods_and_seeds():
+    """Before: seed_table(methods="vanilla") iterated the letters ("method must be one of ...; got 'v'")."""
+    from collapse_edu.gan import seed_table
+
+    tiny = {"steps": 2, "width": 4, "z_dim": 2, "batch": 4, "snapshots": 2, "n_samples": 20}
+    rows = seed_table("ring", "vanilla", seeds=[0], **tiny)
+    assert [(row["method"], row["seed"]) for row in rows] == [("vanilla", 0)]
+    with pytest.raises(ValueError, match="^methods must be one of 'vanilla', 'pacgan'; got 'unrolled'"):
+        seed_table("ring", ["vanilla", "unrolled"], seeds=[0], **tiny)  # refused before any training
+    with pytest.raises(TypeError, match="^methods must be a method or a sequence"):
+        seed_table("ring", 3, seeds=[0], **tiny)
+    with pytest.raises(TypeError, match="^seeds must be a sequence of seeds"):
+        seed_table("ring", "vanilla", seeds=3, **tiny)
+    with pytest.raises(ValueError, match="^seeds must be >= 0"):
+        seed_table("ring", "vanilla", seeds=[-1], **tiny)
+    with pytest.raises(ValueError, match="^methods and seeds must each name at least one"):
+        seed_table("ring", [], seeds=[0], **tiny)
+
+
 def test_stored_runs_round_trip(tmp_path):
     kwargs = {"width": 16, "z_dim": 8, "batch": 32, "steps": 30, "snapshots": 4, "n_samples": 100, "progress": False}
     runs = [train_gan("ring", method, seed=5, **kwargs) for method in ("vanilla", "pacgan")]

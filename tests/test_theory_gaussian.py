@@ -161,3 +161,59 @@ def test_mean_drift_closed_forms():
 def test_bad_arguments(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+@pytest.mark.parametrize(
+    ("n", "error", "match"),
+    [
+        ("5", TypeError, "^n must be a number"),  # before: 3.352
+        (None, TypeError, "^n must be a number"),  # before: nan
+        (float("nan"), ValueError, "^n must be finite"),
+        (float("inf"), ValueError, "^n must be finite"),
+        (4.5, ValueError, "^n must be whole numbers"),  # before: accepted
+        ([20, 4.5], ValueError, "^n must be whole numbers"),
+    ],
+)
+def test_strong_collapse_error_refuses_a_bad_n(n, error, match):
+    with pytest.raises(error, match=match):
+        theory.strong_collapse_error(n, 3, 0.1)
+
+
+def test_strong_collapse_error_takes_whole_numbers_of_rows_as_floats_or_arrays():
+    assert theory.strong_collapse_error(1e9, 10, 0.1) == pytest.approx(0.01, rel=0.01)
+    assert theory.strong_collapse_error(np.array([20, 40]), 10, 0.0).shape == (2,)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: theory.expected_heterozygosity(3, 10**16),  # before: nan
+        lambda: theory.expected_heterozygosity(3, 10**19, policy="accumulate"),  # before: OverflowError
+        lambda: theory.frequency_variance(3, 0.3, 10**16),  # before: nan for n >= 1e17
+        lambda: theory.stationary_frequency_variance(0.3, 10**16, 0.5),
+    ],
+)
+def test_drift_formulas_refuse_a_population_beyond_float_precision(call):
+    with pytest.raises(ValueError, match=r"^n must be <= 10\^15"):
+        call()
+
+
+def test_drift_formulas_still_take_the_largest_population():
+    assert theory.expected_heterozygosity(3, 10**15) == pytest.approx(1.0)
+    assert theory.frequency_variance(1, 0.3, 10**15) == pytest.approx(0.21e-15)
+
+
+def test_gaussian_formulas_refuse_a_sigma0_whose_square_overflows():
+    """Before: expected_variance(sigma0=1e300) raised a bare OverflowError."""
+    for function in (theory.expected_variance, theory.mean_drift_mse, theory.expected_w2_squared):
+        with pytest.raises(ValueError, match=r"^sigma0 must be <= 1e\+150"):
+            function(3, 10, sigma0=1e300)
+    assert theory.expected_variance(0, 10, sigma0=1e150) == pytest.approx(1e300)
+
+
+def test_memoriser_power_law_refuses_no_samples():
+    """Before: memoriser_power_law(0, 2.0) returned inf."""
+    for samples in (0, [0, 10]):
+        with pytest.raises(ValueError, match="^samples must be > 0"):
+            theory.memoriser_power_law(samples, 2.0, items=100)
+    assert np.all(np.isfinite(theory.memoriser_power_law([1, 10], 2.0, items=100)))
