@@ -185,6 +185,11 @@ class Categorical(ArrayFamily):
 # --------------------------------------------------------------------------- experiments
 
 
+#: Largest n of :func:`simulate_categorical`: numpy's hypergeometric draws (accumulate-subsample) stop
+#: at 10^9 items (beyond, a run failed part way with numpy's own message).
+CATEGORICAL_MAX_N = 10**9
+
+
 def simulate_categorical(
     p0: Sequence[float] | np.ndarray | None = None,
     *,
@@ -228,6 +233,7 @@ def simulate_categorical(
         raise ValueError(f"categories must be len(p0) = {p0.size} when p0 is given (or be left out), got {categories}")
     runs = check_int("runs", runs, minimum=1)
     generations = check_int("generations", generations, minimum=0)
+    n = check_int("n", n, minimum=1, maximum=CATEGORICAL_MAX_N)
     keep_frequencies = check_bool("keep_frequencies", keep_frequencies)
     check_memory(
         8.0 * runs * p0.size * (6 + (generations + 1 if keep_frequencies else 0)),

@@ -508,7 +508,14 @@ def _simulate_regression(args: argparse.Namespace) -> int:
     from .regression import simulate_regression
 
     r = real_fraction(args)
-    design = "fresh" if args.policy == "fresh-real" else args.design
+    if args.policy == "fresh-real" and args.design == "fixed":
+        raise ValueError("--design fixed relabels the same rows every generation; --policy fresh-real needs fresh rows")
+    design = args.design or ("fresh" if args.policy == "fresh-real" else "fixed")
+    if args.ridge == 0 and args.samples < args.dim + 2:  # the simulation needs > dim rows, its theory dim + 2
+        raise ValueError(
+            f"--samples must be >= --dim + 2 = {args.dim + 2} for least squares and its theory "
+            f"(or set --ridge > 0), got {args.samples}"
+        )
     history = simulate_regression(
         args.dim,
         args.samples,
@@ -593,8 +600,9 @@ def _add_regression(simulate: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--design",
         choices=("fixed", "fresh"),
-        default="fixed",
-        help="fixed: relabel the same X each generation (Gerstgrasser et al.); fresh: new X (fresh-real: always)",
+        default=None,
+        help="fixed (default): relabel the same X each generation (Gerstgrasser et al.); fresh: new X "
+        "(the default with --policy fresh-real, which needs it)",
     )
     add_output_options(p, rows="per-generation statistics", figure="the test-error figure")
     p.set_defaults(handler=checked(_simulate_regression))

@@ -32,7 +32,7 @@ import torch
 from torch import nn
 
 from .environment import RESULTS_DIR
-from .validation import TORCH_SEED_MAX, as_rng, check_choice, check_float, check_int, check_times
+from .validation import TORCH_SEED_MAX, as_rng, check_choice, check_float, check_int, check_times, only_for
 
 METHODS = ("finetune", "ewc", "replay", "joint")
 SCENARIOS = ("task-incremental", "class-incremental")
@@ -46,6 +46,10 @@ N_CLASSES = 10
 
 #: Settings of the lesson's runs (``benchmarks/continual_seeds.py`` records their timings and the machine load).
 DEFAULTS = {"hidden": 100, "steps": 100, "lr": 0.01, "ewc_lambda": 1e5, "k": 10}
+#: Largest EWC strength: far beyond it the float32 penalty overflows (to nan weights near 1e39).
+EWC_LAMBDA_MAX = 1e30
+#: Most Adam steps per task (train_gan's cap too): beyond it a run would take hours without a progress bar.
+MAX_STEPS = 100_000
 
 
 # --------------------------------------------------------------------------- data
@@ -365,16 +369,6 @@ def _merge_penalties(
     return merged_importance, merged_anchor
 
 
-def _only_for(method: str, owner: str, name: str, value: object) -> object:
-    """``value`` of the setting ``name`` that only method ``owner`` uses: its default when ``None``,
-    refused when given with another method (which would ignore it without a word)."""
-    if value is None:
-        return DEFAULTS[name]
-    if method != owner:
-        raise ValueError(f"{name} is only used with method {owner!r}, got method {method!r}; leave {name} out")
-    return value
-
-
 def run_continual(
     method: str = "finetune",
     scenario: str = "class-incremental",
@@ -408,12 +402,12 @@ def run_continual(
     method = check_choice("method", method, METHODS)
     scenario = check_choice("scenario", scenario, SCENARIOS)
     if ewc_lambda is not None:
-        ewc_lambda = check_float("ewc_lambda", ewc_lambda, 0.0)
+        ewc_lambda = check_float("ewc_lambda", ewc_lambda, 0.0, EWC_LAMBDA_MAX)
     if k is not None:
         k = check_int("k", k, minimum=0)
-    ewc_lambda = _only_for(method, "ewc", "ewc_lambda", ewc_lambda)
-    k = _only_for(method, "replay", "k", k)
-    steps = check_int("steps", steps, minimum=1)
+    ewc_lambda = only_for("ewc_lambda", ewc_lambda, DEFAULTS["ewc_lambda"], "method", method, ("ewc",))
+    k = only_for("k", k, DEFAULTS["k"], "method", method, ("replay",))
+    steps = check_int("steps", steps, minimum=1, maximum=MAX_STEPS)
     lr = check_float("lr", lr, 0.0, 1.0, strict_minimum=True)
     seed = check_int("seed", seed, minimum=0, maximum=TORCH_SEED_MAX)
     if threads is not None:

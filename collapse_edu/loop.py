@@ -266,6 +266,9 @@ class DataPool:
         data = np.asarray(data)
         if data.ndim < 1 or data.shape[0] == 0:
             raise ValueError("data must hold at least one real sample")
+        if data.dtype.kind in "fc" and not np.all(np.isfinite(data)):
+            bad = int(np.sum(~np.isfinite(data)))
+            raise ValueError(f"data must be finite real samples; {bad} value(s) are nan or infinite (drop those rows)")
         self.data = data
 
     @staticmethod
@@ -414,6 +417,25 @@ def check_curation(family: ModelFamily, curation: Curation) -> None:
         )
 
 
+def _measured(found: object, described: Mapping[str, Any], rows: Mapping[str, list], t: int) -> Mapping[str, Any]:
+    """What ``measure`` returned at generation ``t``, checked: a mapping of new names (the family's own
+    metrics are not overwritten), the same names every generation (a name first seen later would
+    have fewer rows than the others, shifted by the generations it missed)."""
+    if not isinstance(found, Mapping):
+        raise TypeError(f"measure must return a dict of name -> value per run, got {type(found).__name__}")
+    clash = sorted(set(found) & set(described))
+    if clash:
+        raise ValueError(f"measure returned {', '.join(map(repr, clash))}, a metric of the family itself: rename it")
+    expected = set(rows) - set(described)
+    if t > 0 and set(found) != expected:
+        changed = sorted(set(found) ^ expected)
+        raise ValueError(
+            f"measure must return the same names every generation; at generation {t} "
+            f"{', '.join(map(repr, changed))} came or went"
+        )
+    return found
+
+
 def run_generations(
     family: ModelFamily,
     source: ModelSource | DataPool,
@@ -467,7 +489,7 @@ def run_generations(
     def record(model: Any, data: Any, t: int) -> None:
         values = dict(family.describe(model))
         if measure is not None:
-            values.update(measure(model, data, t))
+            values.update(_measured(measure(model, data, t), values, rows, t))
         for name, value in values.items():
             rows.setdefault(name, []).append(np.asarray(value))
         if keep_models:

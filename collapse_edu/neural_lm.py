@@ -49,7 +49,7 @@ from tqdm.auto import tqdm
 from .environment import RESULTS_DIR
 from .loop import History, Policy, run_generations
 from .ngram import SentenceFamily, SentencePool, Sentences, TextCorpus, TextRun, load_corpus, sample_metrics
-from .validation import TORCH_SEED_MAX, as_rng, check_choice, check_float, check_int
+from .validation import TORCH_SEED_MAX, as_rng, check_choice, check_float, check_int, check_memory
 
 PROTOCOLS = ("finetune", "scratch")
 END = 0  #: ``<s>``: the token every sentence starts from and ends with
@@ -293,6 +293,7 @@ def train(
     linearly to zero. Returns the loss of every step (nats per predicted token)."""
     if not isinstance(sentences, Sentences) or len(sentences) == 0:
         raise ValueError("sentences must be a Sentences batch with at least one sentence to train on")
+    _check_net_and_words(net, sentences)
     epochs = check_float("epochs", epochs, 0.0, 1000.0, strict_minimum=True)
     learning_rate = check_float("learning_rate", learning_rate, 0.0, 1.0, strict_minimum=True)
     batch_size = check_int("batch_size", batch_size, minimum=1)
@@ -328,6 +329,23 @@ def train(
     return losses
 
 
+def _check_net_and_words(net: object, sentences: object | None = None) -> None:
+    """``net`` a :class:`TinyTransformer` and ``sentences`` (when given) a :class:`Sentences` batch whose word
+    ids the net knows (ids of another vocabulary would index past its embedding table)."""
+    if not isinstance(net, TinyTransformer):
+        raise TypeError(f"net must be a TinyTransformer (train_base, stored_base), got {type(net).__name__}")
+    if sentences is None:
+        return
+    if not isinstance(sentences, Sentences):
+        raise TypeError(f"sentences must be a Sentences batch, got {type(sentences).__name__}")
+    largest = int(sentences.ids.max()) if sentences.ids.size else -1
+    if largest >= net.config.vocab_size:
+        raise ValueError(
+            f"sentences hold word id {largest}, but the net knows {net.config.vocab_size} words: encode them with "
+            "the vocabulary the net was trained on"
+        )
+
+
 @torch.no_grad()
 def sentence_log_likelihoods(
     net: TinyTransformer, sentences: Sentences, tokens_per_batch: int = 4096
@@ -335,8 +353,7 @@ def sentence_log_likelihoods(
     """Log-probability (nats) of every sentence, its words and its end, and the number of predicted
     events per sentence (length + 1, cut at the context). Sentences are scored in batches of similar
     length holding about ``tokens_per_batch`` predictions (memory: that many rows of vocabulary logits)."""
-    if not isinstance(sentences, Sentences):
-        raise TypeError(f"sentences must be a Sentences batch, got {type(sentences).__name__}")
+    _check_net_and_words(net, sentences)
     tokens_per_batch = check_int("tokens_per_batch", tokens_per_batch, minimum=1)
     net.eval()
     log_p = np.zeros(len(sentences))
@@ -424,6 +441,7 @@ def generate(
     """``count`` sentences sampled in parallel with a key/value cache. Each starts at ``<s>`` and
     ends when ``<s>`` is drawn or after ``max_length`` words (default: the context minus one).
     Temperature T samples from softmax(logits / T); top-k keeps the k largest logits."""
+    _check_net_and_words(net)
     count = check_int("count", count, minimum=0)
     temperature = check_float("temperature", temperature, MIN_TEMPERATURE)
     limit = net.config.context - 1
@@ -434,6 +452,9 @@ def generate(
     if not isinstance(generator, torch.Generator):
         seed = check_int("generator", generator, minimum=0, maximum=TORCH_SEED_MAX)
         generator = torch.Generator(device=net.device).manual_seed(seed)
+    # the sentences kept (8 bytes a word and about 100 of list overhead each): refused before hours of sampling
+    what = f"count = {count} sentences of up to {max_length} words"
+    check_memory(count * (8.0 * max_length + 100), what, "draw fewer")
     net.eval()
     words: list[np.ndarray] = []
     for first in range(0, count, batch_size):

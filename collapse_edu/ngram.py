@@ -376,6 +376,7 @@ def window_table(sentences: Sentences, order: int, vocab_size: int) -> tuple[np.
     order = check_int("order", order, minimum=1)
     largest = int(sentences.ids.max()) if sentences.ids.size else 0
     vocab_size = check_int("vocab_size", vocab_size, minimum=largest + 1)
+    _check_key_space(order, vocab_size)  # as fit_ngram: larger keys would overflow int64 without a word
     if (order, vocab_size) not in sentences.tables:
         history, target = _histories(sentences, order)
         keys = _keys(history, target, vocab_size)
@@ -645,6 +646,8 @@ def sample_runs(
         guide = np.concatenate([t[3] + g for t, g in zip(tables, gram_base, strict=False)])
         successor = np.concatenate([t[5] + r for t, r in zip(tables, row_base, strict=False)])
     total = count * len(models)
+    # the token table (4 bytes a place), the lengths and rows (8 each), the grams drawn (8 a token)
+    check_memory(total * (12.0 * max_length + 24), f"count = {count} sentences x {len(models)} models", "draw fewer")
     out = np.zeros((total, max_length), np.int32)
     lengths = np.full(total, max_length, np.int64)
     active = np.arange(total)
@@ -932,6 +935,10 @@ def load_corpus(corpus: TextCorpus | str | None = None, *, held_out: float = 0.1
     and cached."""
     if isinstance(corpus, TextCorpus):
         return corpus
+    # checked before the cache lookup, whose key must be hashable (a list gave "unhashable type")
+    held_out = check_float("held_out", held_out, 0.0, 0.9)
+    if seed is not None and not isinstance(seed, np.random.Generator):
+        seed = check_int("seed", seed, minimum=0)
     if corpus not in (None, *CORPUS_SOURCES):
         return prepare_corpus(corpus, held_out=held_out, seed=seed)
     key = (corpus or "embedded", held_out, seed)

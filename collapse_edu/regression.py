@@ -75,7 +75,13 @@ def _solve(gram: np.ndarray, moment: np.ndarray, ridge: float) -> np.ndarray:
     """Batched least squares: w = (G + ridge I)^{-1} b for every run."""
     if ridge > 0:
         gram = gram + ridge * np.eye(gram.shape[-1])
-    return np.linalg.solve(gram, moment[..., None])[..., 0]
+    try:
+        return np.linalg.solve(gram, moment[..., None])[..., 0]
+    except np.linalg.LinAlgError:
+        raise ValueError(
+            f"ridge = {ridge:g} leaves X^T X + ridge I singular (fewer independent rows than features): "
+            "use more samples or a ridge penalty of the data's scale (1e-6 or more)"
+        ) from None
 
 
 class LinearRegression(ArrayFamily):

@@ -154,8 +154,8 @@ def run_generative_replay(
         raise TypeError(f"real_generator must be True or False, got {real_generator!r}")
     if replay_per_task is not None:
         replay_per_task = check_int("replay_per_task", replay_per_task, minimum=1)
-    vae_steps = check_int("vae_steps", vae_steps, minimum=1)
-    steps = check_int("steps", steps, minimum=1)
+    vae_steps = check_int("vae_steps", vae_steps, minimum=1, maximum=100_000)  # as train_gan: hours beyond
+    steps = check_int("steps", steps, minimum=1, maximum=100_000)
     lr = check_float("lr", lr, 0.0, strict_minimum=True)
     seed = check_int("seed", seed, minimum=0)
     if data is None:

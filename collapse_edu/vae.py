@@ -113,7 +113,7 @@ class VAE(ArrayFamily):
         self.likelihood = check_choice("likelihood", likelihood, LIKELIHOODS)
         self.latent = check_int("latent", latent, 1, 64)
         self.hidden = check_int("hidden", hidden, 1, 4096)
-        self.steps = check_int("steps", steps, minimum=1)
+        self.steps = check_int("steps", steps, minimum=1, maximum=100_000)  # as train_gan: hours beyond
         self.batch = check_int("batch", batch, minimum=1)
         self.lr = check_float("lr", lr, 0.0, strict_minimum=True)
         self.seed = check_int("seed", seed, minimum=0)

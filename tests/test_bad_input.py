@@ -605,6 +605,7 @@ def _api_table() -> list[tuple[str, Callable, dict, dict]]:
             {
                 **loop_args,
                 **policy_args,
+                "n": bad_int(1, 10**9),  # numpy's hypergeometric draws stop at 10^9 items
                 # None: the default (100 categories, zipf), chosen when no p0 is given
                 "categories": bad_int(1, huge=True, none=False),
                 "distribution": bad_choice(("uniform", "zipf"), none=False),
@@ -765,10 +766,10 @@ def _api_table() -> list[tuple[str, Callable, dict, dict]]:
             {
                 "method": bad_choice(("finetune", "ewc", "replay", "joint")),
                 "scenario": bad_choice(("task-incremental", "class-incremental")),
-                "ewc_lambda": bad_float(0.0, none=False),  # None: the default of the method that uses it
+                "ewc_lambda": bad_float(0.0, 1e30, none=False),  # None: the default of the method that uses it
                 "k": bad_int(0, none=False),
                 "hidden": bad_int(1, 4096),
-                "steps": bad_int(1),
+                "steps": bad_int(1, 100_000),
                 "lr": bad_float(0.0, 1.0),
                 "seed": bad_int(0),
             },
@@ -1173,8 +1174,9 @@ def _curation_table() -> list[tuple[str, Callable, dict, dict]]:
                 "setting": bad_choice(digit_curation.DIGIT_SETTINGS),
                 "generations": bad_int(0, huge=True),
                 "n": bad_int(11, 1078),
-                "keep": KEEP_VALUES,
-                "real_fraction": FRACTION_VALUES,
+                # None: the default of the setting that uses it
+                "keep": st.one_of(bad_float(0.0, 1.0, none=False), st.sampled_from([0.0, -0.0])),
+                "real_fraction": bad_float(0.0, 1.0, none=False),
                 "samples": bad_int(10),
                 "seed": SEED_VALUES,
             },
@@ -1186,7 +1188,7 @@ def _curation_table() -> list[tuple[str, Callable, dict, dict]]:
             {
                 "latent": bad_int(1, 64),
                 "hidden": bad_int(1, 4096),
-                "steps": bad_int(1),
+                "steps": bad_int(1, 100_000),
                 "lr": bad_float(0.0, strict=True),
                 "likelihood": bad_choice(vae.LIKELIHOODS),
             },
@@ -1198,8 +1200,8 @@ def _curation_table() -> list[tuple[str, Callable, dict, dict]]:
             {
                 "scenario": bad_choice(("task-incremental", "class-incremental")),
                 "replay_per_task": bad_int(1, none=False),
-                "vae_steps": bad_int(1),
-                "steps": bad_int(1),
+                "vae_steps": bad_int(1, 100_000),
+                "steps": bad_int(1, 100_000),
                 "lr": bad_float(0.0, strict=True),
                 "hidden": bad_int(1, 4096),
                 "seed": SEED_VALUES,

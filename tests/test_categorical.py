@@ -390,3 +390,13 @@ def test_cli_simulate_categorical(capsys):
         main([*argv, "--real-fraction", "0.5"])
     assert error.value.code == 2
     assert "--real-fraction" in capsys.readouterr().err
+
+
+def test_n_has_an_upper_bound():
+    """Before: n = 3e8 with accumulate-subsample failed part way with numpy's "both ngood and nbad must be less
+    than 1000000000", and n = 1e20 with an OverflowError."""
+    from collapse_edu.categorical import simulate_categorical
+
+    for n in (10**9 + 1, 10**20):
+        with pytest.raises(ValueError, match=rf"^n must be <= 1000000000, got {n}"):
+            simulate_categorical(n=n, generations=1)

@@ -184,7 +184,7 @@ def test_seeded_output_is_reproducible(capsys):
         ),
         (
             ["simulate", "regression", "--samples", "1"],
-            "--samples must be > dim (10) for least squares (or set --ridge > 0), got 1",
+            "--samples must be >= --dim + 2 = 12 for least squares and its theory (or set --ridge > 0), got 1",
         ),
         (["simulate", "regression", "--noise", "1e300"], "--noise must be <= 1000000.0, got 1e+300"),
         (["simulate", "mixture", "--separation", "1e10"], "--separation must be <= 10000.0, got 10000000000.0"),

@@ -400,3 +400,12 @@ def test_command_line(capsys: pytest.CaptureFixture) -> None:
         with pytest.raises(SystemExit) as exit_info:
             main(["simulate", "continual", *argv])
         assert exit_info.value.code == 2 and capsys.readouterr().err == f"collapse-edu: error: {message}\n"
+
+
+def test_run_length_and_penalty_have_upper_bounds() -> None:
+    """Before: steps=10**8 ran silently for hours, and ewc_lambda=1e39 turned the weights to nan from task 2 on
+    while the accuracy table printed as usual."""
+    with pytest.raises(ValueError, match=r"^steps must be <= 100000, got 100000000"):
+        cl.run_continual(steps=10**8)
+    with pytest.raises(ValueError, match=r"^ewc_lambda must be <= 1e\+30, got 1e\+39"):
+        cl.run_continual("ewc", ewc_lambda=1e39)

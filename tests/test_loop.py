@@ -388,3 +388,33 @@ def test_a_large_subsample_is_drawn_without_replacement_in_linear_time():
     counts = np.bincount(draws.astype(int).ravel(), minlength=total)  # 30 draws of a quarter: 7.5 per item
     assert abs(counts[: total // 2].mean() - 7.5) < 0.1 and abs(counts[total // 2 :].mean() - 7.5) < 0.1
     assert 2.0 < counts.var() < 7.0  # ~ 30 x 0.25 x 0.75 = 5.6: no item favoured
+
+
+def test_what_measure_returns_is_checked():
+    """Before: a name first returned at t >= 1 got one row fewer than the others (its rows shifted by a
+    generation), a name of the family's own ('sigma') silently replaced the family's metric, and None, a str or
+    a list gave dict-update errors that named nothing."""
+    args = (Gaussian(), ModelSource(GaussianModel(0.0, 1.0)))
+    late = lambda model, data, t: {} if data is None else {"rows": np.full(2, 10.0)}  # noqa: E731
+    with pytest.raises(
+        ValueError, match=r"^measure must return the same names every generation; at generation 1 'rows'"
+    ):
+        run_generations(*args, n=10, generations=2, runs=2, measure=late)
+    with pytest.raises(ValueError, match=r"^measure returned 'sigma', a metric of the family itself"):
+        run_generations(*args, n=10, generations=2, runs=2, measure=lambda m, d, t: {"sigma": np.zeros(2)})
+    for wrong in (None, "rows", [1, 2]):
+        with pytest.raises(
+            TypeError, match=rf"^measure must return a dict of name -> value per run, got {type(wrong).__name__}"
+        ):
+            run_generations(*args, n=10, generations=2, runs=2, measure=lambda m, d, t, w=wrong: w)
+    fine = run_generations(*args, n=10, generations=2, runs=2, measure=lambda m, d, t: {"t": np.full(2, t)})
+    np.testing.assert_array_equal(fine["t"][:, 0], [0, 1, 2])  # one row per generation, in order
+
+
+def test_a_real_dataset_with_nan_is_refused():
+    """Before: DataPool(data with a nan) ran and returned a history of nan."""
+    data = np.random.default_rng(0).normal(size=(50, 2))
+    data[3, 1] = np.nan
+    data[7, 0] = np.inf
+    with pytest.raises(ValueError, match=r"^data must be finite real samples; 2 value\(s\) are nan or infinite"):
+        DataPool(data)

@@ -446,3 +446,26 @@ def test_the_explorer_runs_a_live_setting_from_the_given_generation_0():
     plt.close(fig)
     with pytest.raises(ValueError, match="^base must be a TinyTransformer"):
         figures.transformer_explorer(temperature=1.3, generations=2, base={"perplexity_real": 145.0})
+
+
+def test_a_draw_too_large_to_keep_is_refused_before_sampling():
+    """Before: generate(net, 10**12) sampled for hours before it would run out of memory."""
+    net = tiny_net(vocab_size=11)
+    limit = net.config.context - 1
+    message = rf"^count = 1000000000000 sentences of up to {limit} words needs about .* draw fewer$"
+    with pytest.raises(ValueError, match=message):
+        generate(net, 10**12)
+
+
+def test_a_net_and_words_of_another_vocabulary_are_refused():
+    """Before: word ids beyond the net's vocabulary gave "IndexError: index out of range in self", and a net that
+    is not one gave an AttributeError."""
+    net = tiny_net(vocab_size=11)
+    foreign = Sentences.from_lists([[1, 2, 3], [4, 40]])
+    with pytest.raises(ValueError, match=r"^sentences hold word id 40, but the net knows 11 words"):
+        neural_lm.lm_perplexity(net, foreign)
+    with pytest.raises(ValueError, match=r"^sentences hold word id 40"):
+        neural_lm.train(net, foreign, epochs=1, learning_rate=1e-3)
+    with pytest.raises(TypeError, match=r"^net must be a TinyTransformer \(train_base, stored_base\), got str"):
+        generate("net", 3)
+    assert np.isfinite(neural_lm.lm_perplexity(net, Sentences.from_lists([[1, 2, 3], [4, 10]])))

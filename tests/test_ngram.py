@@ -392,6 +392,32 @@ def test_an_empty_corpus_path_is_refused():
             call("")
 
 
+def test_window_table_refuses_keys_that_overflow_int64_like_fit_ngram():
+    """Before: window_table(order=6) with 3 000 word ids built int64 keys that had silently overflowed."""
+    ids = Sentences.from_lists([[2, 3, 3000]])
+    assert window_table(ids, 5, 3022)[0].size == 4
+    with pytest.raises(ValueError, match="^order must be at most 5 with 3022 word ids"):
+        window_table(ids, 6, 3022)
+    with pytest.raises(ValueError, match="^order must be at most 5 with 3022 word ids"):
+        fit_ngram(ids, 6, 3022)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"held_out": [0.1]}, "^held_out must be a number"),  # before: "unhashable type: 'list'"
+        ({"seed": [1]}, "^seed must be an integer"),
+        ({"held_out": 0.95}, "^held_out must be <= 0.9"),
+        ({"seed": -1}, "^seed must be >= 0"),
+    ],
+)
+def test_load_corpus_checks_its_arguments_before_the_cache(kwargs, match):
+    from collapse_edu.ngram import load_corpus
+
+    with pytest.raises((TypeError, ValueError), match=match):
+        load_corpus(**kwargs)
+
+
 # --------------------------------------------------------------------------- metrics and theory
 
 
@@ -597,3 +623,10 @@ def test_a_single_model_or_one_per_run_is_broadcast():
     assert family.broadcast([1, 2, 3], 3) == [1, 2, 3]
     with pytest.raises(ValueError, match="model must be one model or a list of 3"):
         family.broadcast([1, 2], 3)
+
+
+def test_a_draw_too_large_to_keep_is_refused_before_it_starts(corpus):
+    """Before: sample_sentences(model, 10**12) raised a raw MemoryError from numpy."""
+    model = fit_ngram(corpus.train, 2, len(corpus.vocab))
+    with pytest.raises(ValueError, match=r"^count = 1000000000000 sentences x 1 models needs about .* draw fewer$"):
+        sample_sentences(model, 10**12)

@@ -285,7 +285,13 @@ def test_cli_json(capsys):
     ("argv", "message"),
     [
         (["--policy", "fresh-real"], "--real-fraction is required"),
-        (["--samples", "5"], "samples must be > dim"),
+        (["--samples", "5"], "--samples must be >= --dim + 2 = 12"),
+        # before: 1 said "must be > dim (10)", then 11 said "must be >= 12" (the theory's own limit)
+        (["--samples", "11"], "--samples must be >= --dim + 2 = 12 for least squares and its theory"),
+        # before: switched to a fresh design without a word
+        (["--policy", "fresh-real", "--real-fraction", "0.1", "--design", "fixed"], "--policy fresh-real needs fresh"),
+        # before: numpy's "Singular matrix", naming nothing
+        (["--samples", "5", "--ridge", "1e-300"], "ridge = 1e-300 leaves X^T X + ridge I singular"),
         (["--runs", "0"], "runs must be >= 1"),
         (["--noise", "1e300"], "--noise must be <= 1000000.0, got 1e+300"),
     ],
