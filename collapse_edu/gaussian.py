@@ -64,7 +64,7 @@ class Gaussian(ArrayFamily):
 
     def __init__(self, ddof: int = 0, scale: float = 1.0):
         self.ddof = _check_ddof(ddof)
-        self.scale = check_float("scale", scale, 0.0, strict_minimum=True)
+        self.scale = check_float("scale", scale, 0.0, 1e6, strict_minimum=True)  # as noise elsewhere
 
     def fit(self, data: np.ndarray) -> GaussianModel:
         if not isinstance(data, np.ndarray) or data.ndim != 2:
@@ -162,7 +162,7 @@ class MultivariateGaussian(ArrayFamily):
         self.dim = check_int("dim", dim, minimum=1)
         self.sample_bytes = 8 * self.dim
         self.ddof = _check_ddof(ddof)
-        self.scale = check_float("scale", scale, 0.0, strict_minimum=True)
+        self.scale = check_float("scale", scale, 0.0, 1e6, strict_minimum=True)  # as noise elsewhere
 
     def fit(self, data: np.ndarray) -> MultivariateGaussianModel:
         _check_fit_size(data.shape[1], self.ddof)
@@ -277,7 +277,7 @@ def simulate_gaussian(
     """
     n = check_int("n", n, minimum=2, maximum=2**53)  # beyond 2^53 a float no longer counts the samples exactly
     mu0 = check_float("mu0", mu0)
-    sigma0 = check_float("sigma0", sigma0, 0.0, strict_minimum=True)
+    sigma0 = check_float("sigma0", sigma0, 0.0, 1e150, strict_minimum=True)  # the fits square it
     policy = Policy.coerce(policy, real_fraction)
     curation = Curation.coerce(curation)
     if fast is None:

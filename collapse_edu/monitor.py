@@ -210,6 +210,9 @@ def _reservoir_csv(path: Path, max_rows: int, rng: np.random.Generator) -> np.nd
 
 
 def _as_table(name: str, data: np.ndarray) -> np.ndarray:
+    kind = np.asarray(data).dtype.kind
+    if kind in "cb":  # complex would lose its imaginary part, booleans are no measurement (as the CLI says)
+        raise TypeError(f"{name} must be a numeric 2-D array of real numbers, got {np.asarray(data).dtype} values")
     try:
         data = np.asarray(data, float)
     except (TypeError, ValueError):

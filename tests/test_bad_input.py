@@ -594,8 +594,8 @@ def _api_table() -> list[tuple[str, Callable, dict, dict]]:
                 "ddof": bad_int(0, 1),
                 "fast": st.sampled_from(["yes", 1, 0.0, "no"]),
                 "mu0": bad_float(),
-                "sigma0": bad_float(0.0, strict=True),
-                "scale": bad_float(0.0, strict=True),
+                "sigma0": bad_float(0.0, 1e150, strict=True),
+                "scale": bad_float(0.0, 1e6, strict=True),
             },
         ),
         (

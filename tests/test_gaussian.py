@@ -279,3 +279,11 @@ def test_tail_mass():
     np.testing.assert_allclose(tail_mass(1.0, 1.0), tail_mass(-1.0, 1.0))  # symmetric in the mean
     assert tail_mass(0.0, 0.0) == 0.0  # a collapsed model has no tails
     assert tail_mass(0.0, 2.0) > tail_mass(0.0, 1.0)
+
+
+def test_sizes_whose_squares_overflow_are_refused():
+    """Before: sigma0 = 1e200 or scale = 1e200 ran and returned inf and nan sigmas."""
+    with pytest.raises(ValueError, match=r"^sigma0 must be <= 1e\+150, got 1e\+200"):
+        simulate_gaussian(sigma0=1e200, generations=2, runs=2)
+    with pytest.raises(ValueError, match=r"^scale must be <= 1000000.0, got 1e\+200"):
+        simulate_gaussian(scale=1e200, generations=2, runs=2)

@@ -426,3 +426,11 @@ def test_an_empty_path_and_an_empty_folder_are_named(tmp_path: Path, capsys) -> 
             compare_files(*pair)
     status, _, err = run_main(capsys, "monitor", str(tmp_path / "empty"), str(table))
     assert status == 2 and err == f"collapse-edu: error: folder {tmp_path / 'empty'} holds no files\n"
+
+
+def test_complex_and_boolean_tables_are_refused() -> None:
+    """Before: a complex candidate lost its imaginary part (a ComplexWarning only) and was judged OK."""
+    real = np.random.default_rng(0).normal(size=(50, 2))
+    for wrong, kind in ((real + 1j, "complex128"), (real > 0, "bool")):
+        with pytest.raises(TypeError, match=rf"^candidate must be a numeric 2-D array of real numbers, got {kind}"):
+            compare_numeric(real, wrong)
