@@ -213,7 +213,9 @@ def _export(args: argparse.Namespace) -> int:
     targets = [out / "index.html", *(path for lesson in lessons for path in lesson_files.output_files(lesson, out))]
     inputs = [lesson.path for lesson in lessons]
     check_targets(targets, inputs=inputs, force=args.force, what="export", new_folders=True)
-    index = lesson_files.export_site(lessons, out, execute=not args.no_execute, timeout=args.timeout)
+    # a bar only for a person watching: a log or pipe would fill with carriage-return frames
+    progress = sys.stderr.isatty()
+    index = lesson_files.export_site(lessons, out, execute=not args.no_execute, timeout=args.timeout, progress=progress)
     print(f"exported {len(lessons)} lessons; open {index}")
     return 0
 

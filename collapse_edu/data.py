@@ -179,7 +179,10 @@ def _path_kind(path: Path) -> str:
 def read_text_file(path: str | os.PathLike) -> str:
     """The text of a UTF-8 file; a clear ``ValueError`` if it is empty, binary or not UTF-8."""
     path = Path(path)
-    if _path_kind(path) != "file":
+    kind = _path_kind(path)
+    if kind == "missing" and path.exists():  # a device, a pipe or a socket: there, but not a file
+        raise ValueError(f"corpus file {str(path)!r} is not a regular file; give a UTF-8 text file")
+    if kind != "file":
         raise FileNotFoundError(f"corpus file {str(path)!r} does not exist")
     raw = path.read_bytes()
     if b"\x00" in raw[:65536]:

@@ -420,7 +420,15 @@ def write_slides(lesson, out: Path, *, force: bool = False) -> tuple[Path, list[
     config.SlidesExporter.exclude_input_prompt = True
     config.SlidesExporter.exclude_output_prompt = True
     exporter = SlidesExporter(config=config, extra_loaders=[loader], template_file="collapse_edu_slides.html.j2")
-    body, _ = exporter.from_notebook_node(notebook, resources={"collapse": collapse})
+    try:
+        body, _ = exporter.from_notebook_node(notebook, resources={"collapse": collapse})
+    except ValueError as error:  # nbconvert's "All cells are hidden" named no notebook
+        if "hidden" not in str(error):
+            raise
+        raise ValueError(
+            f"{lesson.path.name}: no cell is left to show on a slide (setup, solution and skipped cells are left "
+            "out of a deck); add a markdown cell or a figure"
+        ) from None
     out.mkdir(parents=True, exist_ok=True)
     if mathjax is not None:
         copy_mathjax(mathjax, out / "mathjax", force=force)

@@ -201,3 +201,13 @@ def test_download_argument_errors(tmp_path, monkeypatch):
         data.download("http://127.0.0.1/x.txt", "0" * 64, directory=tmp_path, timeout=0)
     monkeypatch.setenv("COLLAPSE_EDU_CACHE", str(tmp_path / "c"))
     assert data.cache_dir() == tmp_path / "c"
+
+
+def test_a_corpus_path_that_is_not_a_file_is_not_called_missing():
+    """Before: --corpus /dev/null said the file "does not exist"."""
+    from pathlib import Path
+
+    if not Path("/dev/null").exists():
+        pytest.skip("no /dev/null here")
+    with pytest.raises(ValueError, match=r"^corpus file '/dev/null' is not a regular file; give a UTF-8 text file"):
+        data.read_text_file("/dev/null")

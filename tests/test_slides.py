@@ -104,3 +104,18 @@ def test_real_lessons_give_a_slide_per_section_and_every_figure(path):
     assert len(starts) == len(sections)
     figures = sum("image/png" in o.get("data", {}) for c in lesson.cells for o in c.get("outputs", []))
     assert sum("image/png" in o.get("data", {}) for c in deck.cells for o in c.get("outputs", [])) == figures
+
+
+def test_a_notebook_with_nothing_to_show_gets_a_sentence(tmp_path, capsys, monkeypatch):
+    """Before: nbconvert's "All cells are hidden, cannot create slideshow", naming no notebook."""
+    lessons = tmp_path / "lessons"
+    lessons.mkdir()
+    setup_only = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import numpy as np")])
+    nbformat.write(setup_only, lessons / "96_setup_only.ipynb")
+    monkeypatch.setattr(slides, "reveal_folder", lambda: None)
+    monkeypatch.setattr(slides, "mathjax_folder", lambda: None)
+    with pytest.raises(SystemExit) as stop:
+        main(["--lessons", str(lessons), "slides", "96", "--out", str(tmp_path / "deck")])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and err.count("\n") == 1
+    assert err.startswith("collapse-edu: error: 96_setup_only.ipynb: no cell is left to show on a slide")
