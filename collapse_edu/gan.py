@@ -233,6 +233,8 @@ def train_gan(
 
     target = target if isinstance(target, Target) else make_target(target)
     method = check_choice("method", method, METHODS)
+    if method != "pacgan" and pack != 4:  # 4, the default, cannot be told from a pack left out
+        raise ValueError(f"pack is only used with method 'pacgan', got method {method!r}; leave pack out")
     pack = check_int("pack", pack, minimum=2, maximum=8) if method == "pacgan" else 1
     width = check_int("width", width, minimum=1, maximum=1024)
     depth = check_int("depth", depth, minimum=1, maximum=8)

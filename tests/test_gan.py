@@ -145,6 +145,9 @@ def test_training_argument_validation():
         train_gan(lr_g=0.0, progress=False)
     with pytest.raises(ValueError, match="pack"):
         train_gan(method="pacgan", pack=1, progress=False)
+    # before: a vanilla GAN ignored pack without a word
+    with pytest.raises(ValueError, match=r"^pack is only used with method 'pacgan', got method 'vanilla'"):
+        train_gan(method="vanilla", pack=2, progress=False)
     with pytest.raises(TypeError, match="steps"):
         train_gan(steps=10.5, progress=False)
     with pytest.raises(TypeError, match="decay"):
