@@ -610,6 +610,7 @@ def ring_loop_run(
 
     seed = check_int("seed", seed, minimum=0)
     n = check_int("n", n, minimum=16)
+    verified = check_bool("verified", verified)
     target = ring_target()
     truth = MixtureModel(
         np.full((1, 8), 1 / 8),

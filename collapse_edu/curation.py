@@ -34,7 +34,16 @@ from typing import Any
 import numpy as np
 
 from .loop import Curation, History, ModelSource, Policy, run_generations
-from .validation import as_rng, check_choice, check_float, check_fraction, check_int, check_keep, check_memory
+from .validation import (
+    as_rng,
+    check_choice,
+    check_finite_array,
+    check_float,
+    check_fraction,
+    check_int,
+    check_keep,
+    check_memory,
+)
 
 # --------------------------------------------------------------------------- judges
 
@@ -130,7 +139,7 @@ class LogisticVerifier:
         features: Callable[[np.ndarray], np.ndarray] = quadratic_features,
         ridge: float = 1e-3,
     ):
-        self.real = np.asarray(real, float)
+        self.real = check_finite_array("real", real)
         # (N, ...) or (runs, N, ...): a (1, N) array is one run's N samples (the call tells which)
         if self.real.ndim < 1 or (self.real.shape[0] < 2 and (self.real.ndim < 2 or self.real.shape[1] < 2)):
             raise ValueError("real must hold at least two real samples")

@@ -32,7 +32,7 @@ import numpy as np
 
 from . import gan_metrics
 from .environment import RESULTS_DIR
-from .validation import TORCH_SEED_MAX, check_choice, check_float, check_int
+from .validation import TORCH_SEED_MAX, check_choice, check_float, check_int, check_memory
 
 TARGETS = ("ring", "grid")
 METHODS = ("vanilla", "pacgan")
@@ -72,6 +72,7 @@ def ring_target(n_modes: int = 8, radius: float = 2.0, std: float = 0.02) -> Tar
     n_modes = check_int("n_modes", n_modes, minimum=1)
     radius = check_float("radius", radius, 0.0, strict_minimum=True)
     std = check_float("std", std, 0.0, strict_minimum=True)
+    check_memory(48.0 * n_modes, f"n_modes = {n_modes}", "use fewer modes")  # angles, cosines, sines, centres
     angles = 2 * np.pi * np.arange(n_modes) / n_modes
     return Target("ring", radius * np.stack([np.cos(angles), np.sin(angles)], axis=1), std)
 
@@ -81,6 +82,7 @@ def grid_target(side: int = 5, spacing: float = 2.0, std: float = 0.05) -> Targe
     side = check_int("side", side, minimum=1)
     spacing = check_float("spacing", spacing, 0.0, strict_minimum=True)
     std = check_float("std", std, 0.0, strict_minimum=True)
+    check_memory(48.0 * side * side, f"side = {side} ({side * side} modes)", "use a smaller side")  # grids, centres
     axis = spacing * (np.arange(side) - (side - 1) / 2)
     xs, ys = np.meshgrid(axis, axis, indexing="ij")
     return Target("grid", np.stack([xs.ravel(), ys.ravel()], axis=1), std)

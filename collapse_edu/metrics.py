@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .validation import check_float, check_int, check_memory, check_numbers, check_probabilities
+from .validation import check_finite_array, check_float, check_int, check_memory, check_numbers, check_probabilities
 
 
 def entropy(p: np.ndarray, axis: int = -1, base: float = 2.0) -> np.ndarray:
@@ -58,6 +58,16 @@ def w2_gaussian(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray | float, si
 # --------------------------------------------------------------------------- precision and recall
 
 
+def _points(name: str, value: object, k: int | None = None) -> np.ndarray:
+    """Finite points ``(m, p)``: m > k (a k-NN radius needs k other points) or, without k, m >= 1."""
+    points = check_finite_array(name, value)
+    if k is None and (points.ndim != 2 or points.shape[0] == 0):
+        raise ValueError(f"{name} must be a non-empty (m, p) array of points, got shape {points.shape}")
+    if k is not None and (points.ndim != 2 or points.shape[0] <= k):
+        raise ValueError(f"{name} must be an (m, p) array with m > k = {k}, got shape {points.shape}")
+    return points
+
+
 def pairwise_distances(a: np.ndarray, b: np.ndarray, chunk: int = 1024) -> np.ndarray:
     """Euclidean distances between the rows of ``a`` ``(m, p)`` and ``b`` ``(r, p)``: ``(m, r)``."""
     chunk = check_int("chunk", chunk, minimum=1)
@@ -78,9 +88,7 @@ def pairwise_distances(a: np.ndarray, b: np.ndarray, chunk: int = 1024) -> np.nd
 def knn_radii(points: np.ndarray, k: int = 3) -> np.ndarray:
     """Distance from every point to its k-th nearest *other* point of the same set."""
     k = check_int("k", k, minimum=1)
-    points = np.asarray(points, float)
-    if points.ndim != 2 or points.shape[0] <= k:
-        raise ValueError(f"points must be an (m, p) array with m > k = {k}, got shape {points.shape}")
+    points = _points("points", points, k)
     distances = pairwise_distances(points, points)
     np.fill_diagonal(distances, np.inf)
     return np.partition(distances, k - 1, axis=1)[:, k - 1]
@@ -88,7 +96,13 @@ def knn_radii(points: np.ndarray, k: int = 3) -> np.ndarray:
 
 def manifold_share(reference: np.ndarray, query: np.ndarray, k: int = 3) -> float:
     """Share of ``query`` points inside the k-NN manifold of ``reference``: the union of the balls
-    around each reference point with radius its distance to its k-th nearest reference neighbour."""
+    around each reference point with radius its distance to its k-th nearest reference neighbour.
+    Both are finite ``(m, p)`` arrays with the same p; ``reference`` needs more than k points."""
+    k = check_int("k", k, minimum=1)
+    reference = _points("reference", reference, k)
+    query = _points("query", query)
+    if query.shape[1] != reference.shape[1]:
+        raise ValueError(f"query must have reference's {reference.shape[1]} columns, got shape {query.shape}")
     radii = knn_radii(reference, k)
     inside = pairwise_distances(query, reference) <= radii[None, :]
     return float(inside.any(axis=1).mean())
@@ -101,5 +115,10 @@ def precision_recall(real: np.ndarray, generated: np.ndarray, k: int = 3) -> tup
         recall    = share of real points inside the k-NN manifold of the generated points  (variety)
 
     ``real`` ``(m, p)`` and ``generated`` ``(r, p)`` are feature vectors (use as many of each: the
-    balls grow as a set shrinks); k = 3 as in the paper."""
+    balls grow as a set shrinks); k = 3 as in the paper. Both need more than k finite points."""
+    k = check_int("k", k, minimum=1)
+    real = _points("real", real, k)
+    generated = _points("generated", generated, k)
+    if generated.shape[1] != real.shape[1]:
+        raise ValueError(f"generated must have real's {real.shape[1]} columns, got shape {generated.shape}")
     return manifold_share(real, generated, k), manifold_share(generated, real, k)

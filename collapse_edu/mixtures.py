@@ -37,7 +37,7 @@ import numpy as np
 from .environment import RESULTS_DIR, one_blas_thread
 from .loop import ArrayFamily, DataPool, History, ModelSource, Policy, run_generations
 from .metrics import entropy
-from .validation import check_float, check_fraction, check_int, check_memory
+from .validation import check_finite_array, check_float, check_fraction, check_int, check_memory
 
 # --------------------------------------------------------------------------- mixture models
 
@@ -136,6 +136,11 @@ def blob_truth(separation: float = 0.0, components: int = 2, dim: int = 2) -> Mi
     separation = check_float("separation", separation, 0.0, MAX_SEPARATION)
     components = check_int("components", components, minimum=1)
     dim = check_int("dim", dim, minimum=1)
+    check_memory(
+        8.0 * components * (1 + dim + dim * dim),
+        f"components = {components} with dim = {dim}",
+        "use fewer components or a smaller dim",
+    )
     means = np.zeros((1, components, dim))
     if separation > 0:
         if components != 2:
@@ -239,6 +244,28 @@ def _log_joint(
     return (np.log(weights) - 0.5 * (d * np.log(2 * np.pi) + log_det))[..., None] - 0.5 * mahalanobis
 
 
+def _check_runs_data(data: object) -> np.ndarray:
+    """``data`` as a finite float array ``(runs, n, dim)``: a nan or an infinity would give a model of
+    nan without a word (EM averages every point into every component)."""
+    data = check_finite_array("data", data)
+    if data.ndim != 3 or 0 in data.shape:
+        raise ValueError(f"data must be a non-empty array of shape (runs, n, dim), got shape {data.shape}")
+    return data
+
+
+def _em_broke_down(data: np.ndarray, reg_covar: float) -> ValueError:
+    """The error of an EM step whose log-likelihood came out nan or infinite (every later step would be nan)."""
+    cause = "a component's covariance became singular (as on constant or repeated data)"
+    if reg_covar == 0:
+        return ValueError(
+            f"EM broke down (a log-likelihood of nan or inf): {cause}; use reg_covar > 0 (the default is 1e-6)"
+        )
+    return ValueError(
+        f"EM broke down (a log-likelihood of nan or inf): {cause} or the squares of data overflowed "
+        f"(largest |data| {np.abs(data).max():.3g}); use a larger reg_covar (got {reg_covar:g}) or rescale data"
+    )
+
+
 def fit_em(
     data: np.ndarray,
     start: MixtureModel,
@@ -252,8 +279,14 @@ def fit_em(
     r_ij = w_j N(x_i | mu_j, Sigma_j) / sum_l w_l N(x_i | mu_l, Sigma_l) and then the M-step of
     :func:`_m_step`; a run stops when its mean log-likelihood (computed before the M-step, as
     scikit-learn does) changes by less than ``tol``, or after ``max_iter`` steps. The returned model
-    records the steps each run took."""
-    data = np.asarray(data, float)
+    records the steps each run took. ``data`` must be finite; a step whose log-likelihood comes out nan
+    or infinite (a singular covariance, possible with ``reg_covar = 0``) raises a ``ValueError``."""
+    data = _check_runs_data(data)
+    if not isinstance(start, MixtureModel):
+        raise TypeError(f"start must be a MixtureModel (for example from kmeans_start), got {type(start).__name__}")
+    tol = check_float("tol", tol, 0.0, strict_minimum=True)
+    max_iter = check_int("max_iter", max_iter, minimum=1)
+    reg_covar = check_float("reg_covar", reg_covar, 0.0)
     weights, means, covariances = (np.array(p, float) for p in (start.weights, start.means, start.covariances))
     all_t, all_outer, all_outer_t = _features(data)
     runs = data.shape[0]
@@ -269,6 +302,8 @@ def fit_em(
         fitted = _m_step(x, outer, scaled / total[:, None], reg_covar)
         weights[active], means[active], covariances[active] = fitted
         new_bound = (top + np.log(total)).mean(axis=1)
+        if not np.all(np.isfinite(new_bound)):
+            raise _em_broke_down(data, reg_covar)
         converged = np.abs(new_bound - bound[active]) < tol
         bound[active] = new_bound
         iterations[active] = step
@@ -283,7 +318,9 @@ def fit_em(
 def kmeans_start(data: np.ndarray, k: int, rng: np.random.Generator, reg_covar: float = 1e-6) -> MixtureModel:
     """The starting mixture of a fresh fit: one M-step on the hard k-means clusters of each run (the
     initialisation scikit-learn's ``GaussianMixture`` uses by default)."""
-    data = np.asarray(data, float)
+    data = _check_runs_data(data)
+    k = check_int("k", k, minimum=1, maximum=data.shape[1])
+    reg_covar = check_float("reg_covar", reg_covar, 0.0)
     labels = kmeans_labels(data, k, rng)
     members = (labels[:, None, :] == np.arange(k)[None, :, None]).astype(float)
     return MixtureModel(*_m_step(data, _features(data)[1], members, reg_covar))
@@ -333,7 +370,7 @@ class GaussianMixtureFamily(ArrayFamily):
         self._previous: MixtureModel | None = None
 
     def fit(self, data: np.ndarray) -> MixtureModel:
-        data = np.asarray(data, float)
+        data = check_finite_array("data", data)
         if data.ndim != 3:
             raise ValueError(f"data must have shape (runs, n, dim), got {data.shape}")
         runs, n, _ = data.shape
@@ -527,7 +564,7 @@ class PCAMixture(ArrayFamily):
         self.seed = check_int("seed", seed, minimum=0)
 
     def fit(self, data: np.ndarray) -> PCAMixtureModel:
-        data = np.asarray(data, float)
+        data = check_finite_array("data", data)
         if data.ndim != 3:
             raise ValueError(f"data must have shape (runs, n, pixels), got {data.shape}")
         runs, n, pixels = data.shape

@@ -49,7 +49,7 @@ from tqdm.auto import tqdm
 from .environment import RESULTS_DIR
 from .loop import History, Policy, run_generations
 from .ngram import SentenceFamily, SentencePool, Sentences, TextCorpus, TextRun, load_corpus, sample_metrics
-from .validation import TORCH_SEED_MAX, as_rng, check_choice, check_float, check_int, check_memory
+from .validation import TORCH_SEED_MAX, as_rng, check_choice, check_float, check_int, check_memory, check_numbers
 
 PROTOCOLS = ("finetune", "scratch")
 END = 0  #: ``<s>``: the token every sentence starts from and ends with
@@ -78,6 +78,21 @@ class ModelConfig:
         check_int("context", self.context, minimum=2, maximum=4096)
         if self.width % self.heads:
             raise ValueError(f"width must be a multiple of heads, got width={self.width}, heads={self.heads}")
+
+
+def _check_net_memory(config: ModelConfig) -> None:
+    """Refuse, before torch allocates it, a :class:`TinyTransformer` whose float32 parameters (4 bytes
+    each) would not fit in memory. Its parameters: word and position embeddings (the output layer shares
+    the word embedding), per block two layer norms (4w), attention (4w^2 + 4w) and the MLP (8w^2 + 5w),
+    and the final layer norm (2w)."""
+    w = config.width
+    parameters = (config.vocab_size + config.context) * w + config.layers * (12 * w * w + 13 * w) + 2 * w
+    check_memory(
+        4.0 * parameters,
+        f"a transformer with vocab_size = {config.vocab_size}, width = {w}, layers = {config.layers} "
+        f"({parameters:,} parameters)",
+        "use a smaller vocab_size, width or layers",
+    )
 
 
 Cache = tuple[torch.Tensor, torch.Tensor]
@@ -140,6 +155,9 @@ class TinyTransformer(nn.Module):
     """A decoder-only transformer over word ids; the output layer shares the embedding matrix."""
 
     def __init__(self, config: ModelConfig):
+        if not isinstance(config, ModelConfig):
+            raise TypeError(f"config must be a ModelConfig, got {type(config).__name__}")
+        _check_net_memory(config)
         super().__init__()
         self.config = config
         self.embed = nn.Embedding(config.vocab_size, config.width)
@@ -542,6 +560,7 @@ class NeuralLM(SentenceFamily):
             raise TypeError(f"model must be a ModelConfig, got {type(model).__name__}")
         if self.config.vocab_size != vocab_size:
             raise ValueError(f"model.vocab_size ({self.config.vocab_size}) must equal vocab_size ({vocab_size})")
+        _check_net_memory(self.config)  # before a run starts, not when generation 0 is trained
         self.training = training or TrainConfig()
         if not isinstance(self.training, TrainConfig):
             raise TypeError(f"training must be a TrainConfig, got {type(training).__name__}")
@@ -840,8 +859,10 @@ PERPLEXITY_BINS = np.logspace(0, 5, 51)
 
 
 def perplexity_histogram(perplexities) -> np.ndarray:
-    """Counts of per-sentence perplexities in :data:`PERPLEXITY_BINS` (values beyond the ends go to the
-    first and last bin)."""
+    """Counts of per-sentence perplexities in :data:`PERPLEXITY_BINS` (values above 10^5 go to the last
+    bin). A perplexity exp(-log P / events) is finite and >= 1; nan, infinity or a value below 1 is refused
+    (nan was dropped without a word, values below 1 counted in the first bin)."""
+    perplexities = check_numbers("perplexities", perplexities, minimum=1.0)
     return np.histogram(np.clip(perplexities, 1, 1e5 - 1), PERPLEXITY_BINS)[0]
 
 

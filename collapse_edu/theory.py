@@ -125,6 +125,11 @@ def expected_w2_squared(t: np.ndarray | int, n: int, ddof: int = 0, sigma0: floa
 # X ~ N(mu_t, sigma_t^2) (Shumailov et al., Nature 2024, arXiv:2305.17493: "tails go first").
 
 
+# numpy's hermegauss overflows beyond about 370 nodes (a grid of zero weights: every quantile came out 0) and
+# needs memory growing as nodes^2 (10^15 nodes: a MemoryError); 300 nodes (a 300 x 300 grid) take half a second.
+MAX_HERMITE_NODES = 300
+
+
 def tail_mass_quantile(
     q: float, t: np.ndarray | int, n: int, ddof: int = 0, threshold: float = 3.0, nodes: int = 48
 ) -> np.ndarray:
@@ -135,13 +140,13 @@ def tail_mass_quantile(
     :func:`sigma_quantile`, and mu_t ~ N(0, E[(mu_t - mu_0)^2]) treated as independent of sigma_t;
     the quantile is read off a Gauss-Hermite grid over both. Good for the median (within about
     10% at n = 100); the upper quantiles come out too low because |mu_t| and sigma_t are
-    positively correlated in the simulation.
+    positively correlated in the simulation. ``nodes`` per axis: 2 to :data:`MAX_HERMITE_NODES`.
     """
     from scipy.special import ndtr
 
     q = check_fraction("q", q)
     n, ddof = _gaussian_args(n, ddof)
-    nodes = check_int("nodes", nodes, minimum=2)
+    nodes = check_int("nodes", nodes, minimum=2, maximum=MAX_HERMITE_NODES)
     threshold = check_float("threshold", threshold, 0.0, strict_minimum=True)
     x, w = np.polynomial.hermite_e.hermegauss(nodes)
     weights = np.outer(w, w).ravel() / np.sum(w) ** 2

@@ -197,6 +197,21 @@ def only_for(name: str, value: object, default: object, chooser: str, chosen: st
     return value
 
 
+def check_finite_array(name: str, value: object) -> np.ndarray:
+    """``value`` as a float array of finite numbers, refused with a one-line message that names ``name``
+    (:func:`check_numbers` quotes the array, over several lines for a 2-D one)."""
+    if value is None or isinstance(value, (str, bytes, bool)):
+        raise TypeError(f"{name} must be an array of numbers, got {value!r:.40}")
+    try:
+        array = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__}") from None
+    bad = array.size - int(np.count_nonzero(np.isfinite(array)))
+    if bad:
+        raise ValueError(f"{name} must be finite, got {bad} nan or infinite value(s) among {array.size}")
+    return array
+
+
 def check_keep(name: str, value: object) -> float:
     """A keep fraction q in (0, 1] (curation keeps n of ceil(n / q) candidates)."""
     value = check_fraction(name, value)

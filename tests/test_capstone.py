@@ -523,3 +523,10 @@ def test_curve_runs_refuse_bad_tasks_and_verified() -> None:
         capstone.curve_sequence_run(tasks=2.5)
     with pytest.raises(TypeError, match="^verified must be True or False"):
         capstone.curve_loop_run(verified="no")
+
+
+@pytest.mark.parametrize("verified", ["no", 1, None])
+def test_ring_loop_run_refuses_a_verified_that_is_not_a_bool(verified) -> None:
+    """Before: ring_loop_run(verified='no') ran verified (a non-empty string is true)."""
+    with pytest.raises(TypeError, match="^verified must be True or False, got "):
+        capstone.ring_loop_run(verified=verified)

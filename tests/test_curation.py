@@ -402,6 +402,17 @@ def test_logistic_verifier_learns_the_log_ratio_of_two_gaussians():
         LogisticVerifier(np.zeros((3, 4)))(None, np.zeros((2, 5)))
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_logistic_verifier_refuses_non_finite_real_samples(bad):
+    """Before: a nan real sample was accepted; the judge then trained on nan features."""
+    real = np.random.default_rng(0).standard_normal((2, 30))
+    real[1, 7] = bad
+    with pytest.raises(ValueError, match=r"^real must be finite, got 1 nan or infinite value\(s\) among 60$"):
+        LogisticVerifier(real)
+    with pytest.raises(TypeError, match="^real must be an array of numbers"):
+        LogisticVerifier(None)
+
+
 def test_fit_logistic_matches_scikit_learn():
     from sklearn.linear_model import LogisticRegression
 

@@ -158,6 +158,17 @@ def test_training_argument_validation():
         grid_target(side=0)
 
 
+def test_targets_too_large_for_memory_are_refused_by_name():
+    """Before: ring_target(n_modes=10**15) and grid_target(side=10**8) raised a MemoryError from numpy."""
+    with pytest.raises(ValueError, match=r"^n_modes = 1000000000000000 needs about .*: use fewer modes$"):
+        ring_target(n_modes=10**15)
+    with pytest.raises(
+        ValueError, match=r"^side = 100000000 \(10000000000000000 modes\) needs about .*: use a smaller side$"
+    ):
+        grid_target(side=10**8)
+    assert ring_target(n_modes=1000).n_modes == 1000 and grid_target(side=30).n_modes == 900
+
+
 def test_seed_table_takes_one_method_by_name_and_refuses_bad_methods_and_seeds():
     """Before: seed_table(methods="vanilla") iterated the letters ("method must be one of ...; got 'v'")."""
     from collapse_edu.gan import seed_table

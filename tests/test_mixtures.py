@@ -272,6 +272,60 @@ def test_argument_validation():
         nearest_distances(np.zeros((3, 2)), np.zeros((3, 4)))
 
 
+def test_fits_refuse_data_holding_nan_or_infinity():
+    """Before: fit_em and the families returned a model of nan without a word (EM averages every point
+    into every component), after 2000 steps that never converged."""
+    rng = np.random.default_rng(0)
+    data = rng.normal(size=(2, 50, 2))
+    start = kmeans_start(data, 2, rng)
+    for bad in (np.nan, np.inf):
+        broken = data.copy()
+        broken[0, 3, 0] = bad
+        for call, args in (
+            (fit_em, (broken, start)),
+            (kmeans_start, (broken, 2, rng)),
+            (GaussianMixtureFamily().fit, (broken,)),
+            (PCAMixture(dims=1, components=1).fit, (broken,)),
+        ):
+            with pytest.raises(ValueError, match=r"^data must be finite, got 1 nan or infinite value\(s\) among 200$"):
+                call(*args)
+    with pytest.raises(ValueError, match=r"^data must be a non-empty array of shape \(runs, n, dim\)"):
+        fit_em(data[0], start)
+    with pytest.raises(TypeError, match="^start must be a MixtureModel"):
+        fit_em(data, None)
+    with pytest.raises(ValueError, match="^k must be <= 50"):
+        kmeans_start(data, 51, rng)
+    with pytest.raises(ValueError, match="^reg_covar must be >= 0"):
+        fit_em(data, start, reg_covar=-1.0)
+
+
+def test_em_on_a_singular_covariance_says_to_use_reg_covar():
+    """Before: constant data with reg_covar = 0 gave a model of nan (the covariance is 0, its inverse
+    overflows), silently, after 2000 steps."""
+    constant = np.ones((1, 50, 2))
+    start = kmeans_start(constant, 2, np.random.default_rng(0), reg_covar=0.0)
+    with np.errstate(all="ignore"):
+        with pytest.raises(ValueError, match=r"^EM broke down .*; use reg_covar > 0 \(the default is 1e-6\)$"):
+            fit_em(constant, start, reg_covar=0.0)
+        with pytest.raises(ValueError, match="use reg_covar > 0"):
+            GaussianMixtureFamily(reg_covar=0.0).fit(constant)
+        huge = np.random.default_rng(1).normal(size=(1, 50, 2)) * 1e160  # finite, but x x^T overflows
+        with pytest.raises(ValueError, match=r"^EM broke down .* squares of data overflowed .* or rescale data$"):
+            GaussianMixtureFamily().fit(huge)
+    fitted = GaussianMixtureFamily().fit(constant)  # the default reg_covar keeps constant data finite
+    assert np.all(np.isfinite(fitted.covariances))
+
+
+def test_blob_truth_refuses_a_truth_too_large_for_memory():
+    """Before: components = 10^15 or dim = 10^8 raised a MemoryError from numpy."""
+    for kwargs in ({"components": 10**15}, {"dim": 10**8}):
+        with pytest.raises(
+            ValueError, match=r"^components = .* with dim = .* of memory.*: use fewer components or a smaller dim$"
+        ):
+            blob_truth(**kwargs)
+    assert blob_truth(components=5, dim=3).covariances.shape == (1, 5, 3, 3)
+
+
 def test_stored_protocol_runs_and_their_loader(tmp_path):
     with pytest.raises(FileNotFoundError, match="benchmarks/mixture_protocols.py"):
         load_protocol_runs(tmp_path / "missing.npz")

@@ -429,6 +429,44 @@ def test_share_above_counts_the_bins_from_the_level_up():
         neural_lm.share_above(histogram, 999)
 
 
+def test_perplexity_histogram_counts_and_refuses_impossible_perplexities():
+    """Before: nan was dropped from the counts without a word, a negative perplexity or one below 1 was
+    counted in the first bin, infinity in the last."""
+    counts = neural_lm.perplexity_histogram([1.0, 10.0, 999.0, 1000.0, 1e7])
+    assert counts.sum() == 5 and counts[0] == 1 and counts[10] == 1 and counts[29] == 1 and counts[30] == 1
+    assert counts[-1] == 1  # above 10^5: the last bin
+    for bad in ([np.nan, 2.0], [np.inf], [-3.0, 2.0], [0.5]):
+        with pytest.raises(ValueError, match=r"^perplexities must be finite and >= 1, got "):
+            neural_lm.perplexity_histogram(bad)
+    with pytest.raises(TypeError, match="^perplexities must be a number or an array of numbers"):
+        neural_lm.perplexity_histogram(None)
+
+
+def test_a_network_too_large_for_memory_is_refused_before_torch_allocates_it():
+    """Before: vocab_size = 10^9 failed inside torch's allocator with a RuntimeError (or took the machine's
+    memory), when the network was built or, for a family, when generation 0 started training."""
+    huge = ModelConfig(10**9)  # a configuration alone allocates nothing
+    message = r"^a transformer with vocab_size = 1000000000, width = 64, layers = 2 \(64,000,104,192 parameters\)"
+    with pytest.raises(ValueError, match=message + r".*: use a smaller vocab_size, width or layers$"):
+        TinyTransformer(huge)
+    with pytest.raises(ValueError, match=message):
+        NeuralLM(10**9)
+    with pytest.raises(TypeError, match="^config must be a ModelConfig, got dict"):
+        TinyTransformer({"vocab_size": 10})
+
+
+@pytest.mark.parametrize("config", [{}, {"width": 16, "layers": 3, "heads": 4, "context": 20}])
+def test_the_memory_check_counts_the_parameters_of_the_network(config, monkeypatch):
+    """The estimate is the network's parameter count (4 bytes each): exactly the memory allowed passes."""
+    net = tiny_net(**config)
+    needed = 4 * net.parameter_count()
+    monkeypatch.setattr("collapse_edu.validation.available_memory", lambda: needed)
+    assert tiny_net(**config).parameter_count() == net.parameter_count()
+    monkeypatch.setattr("collapse_edu.validation.available_memory", lambda: needed - 1)
+    with pytest.raises(ValueError, match="vocab_size"):
+        tiny_net(**config)
+
+
 def test_the_explorer_runs_a_live_setting_from_the_given_generation_0():
     """Lesson 04's explorer: a setting that was not precomputed trains live from the generation 0 it is given
     (which stays as it was) and draws the run next to the precomputed fully synthetic seeds."""

@@ -60,3 +60,36 @@ def test_pairwise_distances_and_bad_shapes():
     assert np.allclose(pairwise_distances(a, a), [[0, 5], [5, 0]])
     with pytest.raises(ValueError, match="points must be"):
         pairwise_distances(a, np.zeros((2, 3)))
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_points_are_refused_by_name(bad):
+    """Before: a nan point scored (0.0, 0.0), a plausible answer given without a word."""
+    rng = np.random.default_rng(3)
+    real, generated = rng.standard_normal((50, 2)), rng.standard_normal((50, 2))
+    broken = real.copy()
+    broken[4, 1] = bad
+    message = r"must be finite, got 1 nan or infinite value\(s\) among 100$"
+    with pytest.raises(ValueError, match="^real " + message):
+        precision_recall(broken, generated)
+    with pytest.raises(ValueError, match="^generated " + message):
+        precision_recall(real, broken)
+    with pytest.raises(ValueError, match="^reference " + message):
+        manifold_share(broken, generated)
+    with pytest.raises(ValueError, match="^query " + message):
+        manifold_share(real, broken)
+    with pytest.raises(ValueError, match="^points " + message):
+        knn_radii(broken)
+
+
+def test_manifold_share_refuses_an_empty_query_and_mismatched_columns():
+    """Before: an empty query gave nan with numpy's 'Mean of empty slice' warnings."""
+    reference = line([0, 1, 3, 6, 10])
+    with pytest.raises(ValueError, match=r"^query must be a non-empty \(m, p\) array of points, got shape \(0, 1\)$"):
+        manifold_share(reference, np.zeros((0, 1)))
+    with pytest.raises(ValueError, match=r"^query must have reference's 1 columns, got shape \(3, 2\)$"):
+        manifold_share(reference, np.zeros((3, 2)))
+    with pytest.raises(ValueError, match=r"^generated must be an \(m, p\) array with m > k = 3, got shape \(2, 1\)$"):
+        precision_recall(reference, line([0, 1]))
+    with pytest.raises(TypeError, match="^real must be an array of numbers"):
+        precision_recall("abc", reference)

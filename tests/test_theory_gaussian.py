@@ -211,6 +211,16 @@ def test_gaussian_formulas_refuse_a_sigma0_whose_square_overflows():
     assert theory.expected_variance(0, 10, sigma0=1e150) == pytest.approx(1e300)
 
 
+def test_tail_mass_quantile_refuses_more_nodes_than_its_grid_can_hold():
+    """Before: nodes = 10^15 raised a MemoryError, and from about 380 nodes numpy's Gauss-Hermite rule
+    overflowed into zero weights (every quantile came out 0)."""
+    for nodes in (10**15, 1000, theory.MAX_HERMITE_NODES + 1):
+        with pytest.raises(ValueError, match=rf"^nodes must be <= {theory.MAX_HERMITE_NODES}, got {nodes}$"):
+            theory.tail_mass_quantile(0.5, 20, 100, nodes=nodes)
+    at_most = theory.tail_mass_quantile(0.5, 20, 100, nodes=theory.MAX_HERMITE_NODES)
+    assert at_most == pytest.approx(theory.tail_mass_quantile(0.5, 20, 100), rel=0.2)
+
+
 def test_memoriser_power_law_refuses_no_samples():
     """Before: memoriser_power_law(0, 2.0) returned inf."""
     for samples in (0, [0, 10]):
