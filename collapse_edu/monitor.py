@@ -418,7 +418,7 @@ def _smallest_direction_variance(data: np.ndarray, centre: np.ndarray, white: np
     return float(np.clip(np.linalg.eigvalsh(np.cov((data - centre) @ white, rowvar=False)).min(), 0, None))
 
 
-FRESH_SAMPLES = 40  #: fresh reference samples that calibrate the smallest-direction test
+FRESH_SAMPLES = 40  #: pairs of fresh resamples of the reference that calibrate the smallest-direction test
 
 
 def _fresh_smallest_variances(reference: np.ndarray, white: np.ndarray, size: int, seed: int) -> np.ndarray:
