@@ -409,3 +409,19 @@ def test_run_length_and_penalty_have_upper_bounds() -> None:
         cl.run_continual(steps=10**8)
     with pytest.raises(ValueError, match=r"^ewc_lambda must be <= 1e\+30, got 1e\+39"):
         cl.run_continual("ewc", ewc_lambda=1e39)
+
+
+def test_fisher_total_is_the_sum_of_each_tasks_fisher(data: cl.SplitDigits, monkeypatch: pytest.MonkeyPatch) -> None:
+    """diagnostics["fisher_total"][t] is the sum of F over all weights (not a mean per tensor): the Fisher that
+    task t's penalty is built from, recorded as the run computes it, summed here over every entry."""
+    computed, original = [], cl.diagonal_fisher
+
+    def recording_fisher(*args, **kwargs) -> dict[str, torch.Tensor]:
+        fisher = original(*args, **kwargs)
+        computed.append(sum(float(f.double().sum()) for f in fisher.values()))
+        return fisher
+
+    monkeypatch.setattr(cl, "diagonal_fisher", recording_fisher)
+    result = cl.run_continual("ewc", "task-incremental", hidden=8, steps=3, data=data)
+    assert len(computed) == 5 and min(computed) > 0
+    np.testing.assert_allclose(result.diagnostics["fisher_total"], computed, rtol=1e-5)

@@ -166,3 +166,64 @@ def test_a_stored_generative_run_is_what_the_code_gives():
     assert np.abs(result.R - np.array(stored["R"][4])).max() <= 0.05
     assert np.abs(result.replay_shares - np.array(stored["replay_shares"][4])).max() <= 0.08
     assert np.abs(result.replay_confidence[1:] - np.array(stored["replay_confidence"][4])[1:]).max() <= 0.05
+
+
+def test_replay_coverage_counts_a_class_at_exactly_a_fifth_of_its_fair_share() -> None:
+    """At least ``min_share`` of the fair share counts: 0.1 = 0.2 * 1/2 after task 1 and 0.05 = 0.2 * 1/4 after task 2
+    (hand-computed thresholds, exact in binary: halving is exact)."""
+    shares = np.zeros((5, 10))
+    shares[1, :2] = [0.9, 0.1]
+    shares[2, :4] = [0.05, 0.05, 0.45, 0.45]
+    result = ReplayResult(np.eye(5), shares, np.full(10, 0.1), np.zeros(5), np.zeros(5))
+    assert result.replay_coverage().tolist() == [0, 2, 4, 0, 0]
+
+
+def test_label_agreement_and_example_labels_recomputed_by_hand(data) -> None:
+    """With a learning rate of 1e-9 the solver stays at its initial weights, and with 3 replayed images per earlier
+    task every replayed image of tasks 1-3 is among the kept examples: the previous solver's labels (argmax over the
+    earlier classes) and the real-digit classifier's labels can then be recomputed outside the run."""
+    import torch
+
+    from collapse_edu.continual import class_mask, make_mlp, masked_logits
+    from collapse_edu.mixtures import digit_classifier
+
+    result = run_generative_replay(seed=0, data=data, vae_steps=20, steps=3, lr=1e-9, replay_per_task=3)
+    judge, solver = digit_classifier()[0], make_mlp(seed=0)
+    for t in (1, 2, 3):
+        images = result.examples[t, : 3 * t]
+        judged = judge.predict_proba(images).argmax(axis=1)
+        earlier = [c for task in data.task_classes[:t] for c in task]
+        with torch.no_grad():
+            logits = solver(torch.from_numpy(images.astype(np.float32)))
+            solver_labels = masked_logits(logits, class_mask(earlier, len(images))).argmax(dim=1).numpy()
+        assert result.example_labels[t, : 3 * t].tolist() == judged.tolist()  # the classifier's, not the solver's
+        assert result.label_agreement[t] == pytest.approx(np.mean(judged == solver_labels))
+
+
+def test_task_incremental_replay_answers_within_each_images_own_pair(data, monkeypatch) -> None:
+    """Task-incremental: a replayed image labelled digit d trains on the two output units of d's task, so its label
+    is never a unit masked to -inf (a masked-out label would make the cross-entropy infinite)."""
+    import torch
+
+    import collapse_edu.replay as gr
+
+    losses = []
+
+    class RecordingLoss(torch.nn.CrossEntropyLoss):
+        def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+            assert torch.isfinite(logits.gather(1, target[:, None])).all(), "a label outside its mask"
+            loss = super().forward(logits, target)
+            losses.append(float(loss.detach()))
+            return loss
+
+    monkeypatch.setattr(gr, "nn", type("nn", (), {"CrossEntropyLoss": RecordingLoss}))
+    run_generative_replay("task-incremental", seed=0, data=data, vae_steps=20, steps=2, replay_per_task=20)
+    assert len(losses) == 2 * (5 + 4) and np.all(np.isfinite(losses))  # current task every step, replay from task 2
+
+
+def test_final_shares_come_from_the_final_generator(data) -> None:
+    """The control's generator, after the last task, has seen real images of all ten digits: its 200 samples
+    (40 per task) hold every digit, each at 2% or more (it gives 5.5-18.5% each here)."""
+    result = run_generative_replay(seed=0, data=data, real_generator=True, vae_steps=150, steps=2, replay_per_task=40)
+    assert np.all(result.final_shares >= 0.02)
+    assert np.allclose(result.final_shares * 200, np.round(result.final_shares * 200))  # shares of 200 samples
