@@ -13,6 +13,7 @@ look-alike from another cause, or move the variant's scale into the others' rang
     python benchmarks/capstone_single_column.py --columns heldout_loss train_loss
     python benchmarks/capstone_single_column.py --shuffled 5   # what fitting alone gets: answers shuffled
     python benchmarks/capstone_single_column.py --kinds        # how far the kind of training alone goes
+    python benchmarks/capstone_single_column.py --own-scales 3 # every run on its own scale: do shapes suffice?
 
 Why the columns score as they do: each failing cause belongs to one kind of training
 (:data:`collapse_edu.capstone.TRAINING_KINDS`: overfitting to fixed data, model collapse to retraining on
@@ -88,6 +89,57 @@ def kinds_table(seeds: range) -> str:
     return "\n".join(lines)
 
 
+def own_scales(logs: list[capstone.RunLog], seed: int, offsets: bool) -> list[capstone.RunLog]:
+    """The same logs, every column of every run on a scale of its own: multiplied by a factor drawn
+    log-uniformly from 0.2-5 and, with ``offsets``, shifted by one drawn uniformly from 0-2. Only what a
+    column's shape says (where it turns, its ratio of last to first) is left the same."""
+    rng = np.random.default_rng(seed)
+    scaled = []
+    for log in logs:
+        columns = {"checkpoint": log["checkpoint"]}
+        for column in capstone.COLUMNS[1:]:
+            factor = float(np.exp(rng.uniform(np.log(0.2), np.log(5.0))))
+            columns[column] = factor * log[column] + (float(rng.uniform(0.0, 2.0)) if offsets else 0.0)
+        scaled.append(capstone.RunLog(log.label, columns))
+    return scaled
+
+
+def own_scales_table(seeds: range, draws: int) -> str:
+    """Markdown: the best rule of each column when every run's columns are on scales of their own
+    (:func:`own_scales`), fitted to the cases of ``seeds`` and also scored on the next as many mystery
+    sets' cases whose runs the fitted cases do not hold (held out); with the reference diagnosis's share."""
+    logs, causes = capstone.cases(seeds)
+    later = range(seeds.stop, seeds.stop + len(seeds))
+    seen = set(capstone.case_runs(seeds))
+    fresh = [i for i, run in enumerate(capstone.case_runs(later)) if run not in seen]
+    later_logs, later_causes = capstone.cases(later)
+    held_logs, held_causes = [later_logs[i] for i in fresh], [later_causes[i] for i in fresh]
+    lines = [
+        f"### Every run on its own scale: best single-column rule on {len(logs)} cases, and on {len(held_logs)} "
+        "held-out ones",
+        "",
+        "| scales | draw | best column in-sample | best column held-out | reference diagnosis |",
+        "| --- | ---: | --- | --- | ---: |",
+    ]
+    for offsets in (False, True):
+        for draw in range(draws):
+            fitted = own_scales(logs, 2 * draw, offsets)
+            held = own_scales(held_logs, 2 * draw + 1, offsets)
+            rules = capstone.best_single_column_rules(fitted, causes)
+            inside = max(rules, key=lambda column: rules[column][1])
+            outside = {
+                c: np.mean([r(log) == a for log, a in zip(held, held_causes, strict=True)])
+                for c, (r, _) in rules.items()
+            }
+            best_out = max(outside, key=outside.get)
+            reference = np.mean([capstone.diagnose(log) == a for log, a in zip(fitted, causes, strict=True)])
+            lines.append(
+                f"| factor{' and offset' if offsets else ''} | {draw} | {inside} {rules[inside][1]:.1%} "
+                f"({rules[inside][0].summary}) | {best_out} {outside[best_out]:.1%} | {reference:.1%} |"
+            )
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, nargs=2, default=(1, 41), metavar=("FIRST", "STOP"),
@@ -97,10 +149,16 @@ def main() -> None:
                         help="instead: the best shares with the answers shuffled K times")  # fmt: skip
     parser.add_argument("--kinds", action="store_true",
                         help="instead: the kind of training alone, and how well each column reads it")  # fmt: skip
+    parser.add_argument("--own-scales", type=int, default=0, metavar="K",
+                        help="instead: every run's columns on scales of their own, K draws")  # fmt: skip
     args = parser.parse_args()
     if args.shuffled < 0:
         parser.error(f"--shuffled must be a count of shuffles, 1 or more, got {args.shuffled}")
-    if args.kinds:
+    if args.own_scales < 0:
+        parser.error(f"--own-scales must be a count of draws, 1 or more, got {args.own_scales}")
+    if args.own_scales:
+        print(own_scales_table(range(*args.seeds), args.own_scales))
+    elif args.kinds:
         print(kinds_table(range(*args.seeds)))
     elif args.shuffled:
         print(shuffled_table(range(*args.seeds), args.shuffled))
