@@ -6,7 +6,11 @@ instead of storing real examples of earlier tasks, keep a *generator* of them. A
 
 * the **solver** (the MLP of :mod:`collapse_edu.continual`) on the real data of task t plus
   replayed inputs x ~ generator_{t-1}, labelled by the previous solver (its most likely class among
-  the classes seen before), weighted 1/(t+1) and t/(t+1) as exact replay is;
+  the classes seen before), weighted 1/(t+1) and t/(t+1) as exact replay is. Task-incremental, where
+  the heads of different tasks are never compared, every replayed input is replayed to each earlier
+  task's head instead, labelled by the previous solver's answer within that task's pair, and the
+  replay loss is the mean over those heads (van de Ven & Tolias, "Three scenarios for continual
+  learning", arXiv:1904.07734);
 * the **generator** (the VAE of :mod:`collapse_edu.vae`) on the real data of task t plus as many
   replayed samples per earlier task as task t has real images (Shin et al.'s mixing ratio 1/(t+1)).
 
@@ -60,7 +64,9 @@ class ReplayResult:
     generator of task t - 1); row 0 is empty (nothing is replayed for the first task). ``final_shares``:
     the same for the generator after the last task (what it would replay next). ``replay_confidence``:
     that classifier's mean top probability on the replayed samples; ``label_agreement``: the share of
-    replayed samples whose label from the previous solver matches the classifier's. ``examples[t]``: the
+    replayed samples whose label from the previous solver matches the classifier's (task-incremental:
+    the previous solver's answer within the pair of the earlier task the classifier's label belongs to;
+    a sample the classifier puts in no earlier task counts as a mismatch). ``examples[t]``: the
     first ``EXAMPLES`` images replayed while learning task t (row 0: zeros), ``example_labels[t]`` the
     classifier's labels of them (row 0: -1)."""
 
@@ -190,12 +196,21 @@ def run_generative_replay(
                 samples = generator_family.sample(generator, count, rng)[0]
                 replay_x = torch.from_numpy(samples.astype(np.float32))
                 with torch.no_grad():
-                    replay_y = masked_logits(solver(replay_x), class_mask(previous_seen, count)).argmax(dim=1)
+                    old_logits = solver(replay_x)
+                    replay_y = masked_logits(old_logits, class_mask(previous_seen, count)).argmax(dim=1)
+                    # task-incremental: the previous solver's answer within each earlier task's pair
+                    head_masks = [class_mask(c, count) for c in data.task_classes[:t]]
+                    head_y = [masked_logits(old_logits, m).argmax(dim=1) for m in head_masks]
                 proba = judge.predict_proba(samples)
                 judged = proba.argmax(axis=1)
                 shares[t] = np.bincount(judged, minlength=N_CLASSES) / count
                 confidence[t] = float(proba.max(axis=1).mean())
-                agreement[t] = float(np.mean(judged == replay_y.numpy()))
+                if scenario == "class-incremental":
+                    agreement[t] = float(np.mean(judged == replay_y.numpy()))
+                else:
+                    task_of = {c: j for j, pair in enumerate(data.task_classes[:t]) for c in pair}
+                    answers = [int(head_y[task_of[d]][i]) if d in task_of else -1 for i, d in enumerate(judged)]
+                    agreement[t] = float(np.mean(judged == np.array(answers)))
                 kept = min(EXAMPLES, count)
                 examples[t, :kept] = samples[:kept]
                 example_labels[t, :kept] = judged[:kept]
@@ -205,16 +220,17 @@ def run_generative_replay(
                 replay_mask = None if replay_x is None else class_mask(seen, len(replay_x))
             else:
                 mask = class_mask(data.task_classes[t], len(y))
-                replay_mask = None
-                if replay_x is not None:  # each replayed input answers within its own task's pair
-                    table = torch.stack([class_mask(c)[0] for c in data.task_classes])
-                    replay_mask = table[replay_y // (N_CLASSES // T)]
             optimiser = Adam(solver.parameters(), lr=lr)
             for _ in range(steps):
                 optimiser.zero_grad()
                 loss = loss_fn(masked_logits(solver(x), mask), y)
                 if replay_x is not None:
-                    replay_loss = loss_fn(masked_logits(solver(replay_x), replay_mask), replay_y)
+                    out = solver(replay_x)
+                    if scenario == "class-incremental":
+                        replay_loss = loss_fn(masked_logits(out, replay_mask), replay_y)
+                    else:  # replayed to every earlier task's head, as that head answered before
+                        heads = zip(head_masks, head_y, strict=True)
+                        replay_loss = sum(loss_fn(masked_logits(out, m), h) for m, h in heads) / t
                     loss = loss / (t + 1) + replay_loss * t / (t + 1)
                 loss.backward()
                 optimiser.step()

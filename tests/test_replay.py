@@ -200,9 +200,10 @@ def test_label_agreement_and_example_labels_recomputed_by_hand(data) -> None:
         assert result.label_agreement[t] == pytest.approx(np.mean(judged == solver_labels))
 
 
-def test_task_incremental_replay_answers_within_each_images_own_pair(data, monkeypatch) -> None:
-    """Task-incremental: a replayed image labelled digit d trains on the two output units of d's task, so its label
-    is never a unit masked to -inf (a masked-out label would make the cross-entropy infinite)."""
+def test_task_incremental_replay_trains_every_earlier_head(data, monkeypatch) -> None:
+    """Task-incremental: every replayed input is replayed to each earlier task's head, labelled there as that head
+    answered before (van de Ven & Tolias 2019), so at task t a step makes 1 + t cross-entropy calls (the current
+    task's, then one per earlier head), and no label ever falls on a unit masked to -inf."""
     import torch
 
     import collapse_edu.replay as gr
@@ -218,7 +219,16 @@ def test_task_incremental_replay_answers_within_each_images_own_pair(data, monke
 
     monkeypatch.setattr(gr, "nn", type("nn", (), {"CrossEntropyLoss": RecordingLoss}))
     run_generative_replay("task-incremental", seed=0, data=data, vae_steps=20, steps=2, replay_per_task=20)
-    assert len(losses) == 2 * (5 + 4) and np.all(np.isfinite(losses))  # current task every step, replay from task 2
+    assert len(losses) == 2 * sum(1 + t for t in range(5)) and np.all(np.isfinite(losses))
+
+
+def test_task_incremental_generative_replay_keeps_every_earlier_task(data) -> None:
+    """With the defaults' generator, task-incremental generative replay ends with every earlier task at 0.9 or more.
+    Labelling each replayed input by its most likely class over all earlier heads (heads that were never trained
+    against each other) left task 4 at chance, 0.5, on seeds 0 and 1, below plain fine-tuning's 0.99-1.0."""
+    result = run_generative_replay("task-incremental", seed=0, data=data)
+    assert np.all(result.R[-1] >= 0.9), result.R[-1]
+    assert np.all(result.label_agreement[1:] > 0.5)  # the earlier heads mostly answer as the real-digit classifier
 
 
 def test_final_shares_come_from_the_final_generator(data) -> None:

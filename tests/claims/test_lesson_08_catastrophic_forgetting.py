@@ -869,7 +869,8 @@ def test_generative_replay_is_what_the_text_says():
 
     source = inspect.getsource(gr.run_generative_replay)
     assert "loss = loss / (t + 1) + replay_loss * t / (t + 1)" in source
-    assert "replay_y = masked_logits(solver(replay_x), class_mask(previous_seen, count)).argmax(dim=1)" in source
+    assert "old_logits = solver(replay_x)" in source  # the previous solver, before this task's steps
+    assert "replay_y = masked_logits(old_logits, class_mask(previous_seen, count)).argmax(dim=1)" in source
     assert "count = (replay_per_task or len(y)) * t" in source  # as many per earlier task as task t has images
     assert "parts = [x.numpy()] + ([replay_x.numpy()] if replay_x is not None else [])" in source  # own samples only
     assert "parts = [data.task(s)[0].numpy() for s in range(t + 1)]" in source  # the control: all real data so far
