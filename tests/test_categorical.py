@@ -60,6 +60,15 @@ def test_fit_sample_pool():
     assert np.allclose(described["heterozygosity"], 1 - np.sum(fitted**2, axis=1))
 
 
+def test_describe_reports_entropy_in_bits_and_the_leading_category() -> None:
+    """describe's entropy is in bits: 2 for four equal categories, 1.5 for (1/2, 1/4, 1/4, 0), 0 for one
+    category left; leader and top are the most frequent category and its share."""
+    model = np.array([[0.25, 0.25, 0.25, 0.25], [0.25, 0.5, 0.25, 0.0], [0.0, 0.0, 1.0, 0.0]])
+    described = Categorical().describe(model)
+    np.testing.assert_allclose(described["entropy"], [2.0, 1.5, 0.0], atol=1e-12)
+    assert described["leader"][1:].tolist() == [1, 2] and described["top"].tolist() == [0.25, 0.5, 1.0]
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     st.lists(st.lists(st.integers(0, 30), min_size=3, max_size=3), min_size=1, max_size=5),

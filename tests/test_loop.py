@@ -170,6 +170,17 @@ def test_history_names_unknown_metrics():
         history["variance"]
 
 
+def test_history_summaries_are_taken_over_runs_generation_by_generation() -> None:
+    """median, mean and quantile summarise the runs of each generation (axis 1): with the runs of
+    generation 1 at 1, 2 and 12 (and 0, 0, 0 at generation 0) the median is 2, the mean 5, the 25% and
+    75% quantiles (linear interpolation) 1.5 and 7, not the same numbers read along generations."""
+    sigma = np.array([[0.0, 0.0, 0.0], [1.0, 2.0, 12.0]])
+    history = History(policy=Policy(), n=3, metrics={"sigma": sigma})
+    np.testing.assert_allclose(history.median("sigma"), [0.0, 2.0])
+    np.testing.assert_allclose(history.mean("sigma"), [0.0, 5.0])
+    np.testing.assert_allclose(history.quantile("sigma", [0.25, 0.75]), [[0.0, 1.5], [0.0, 7.0]])
+
+
 @pytest.mark.parametrize("policy", POLICIES)
 def test_a_shorter_run_is_the_head_of_a_longer_one(policy):
     kwargs = dict(n=20, runs=4, policy=policy, real_fraction=0.3 if policy == "fresh-real" else None, seed=7)

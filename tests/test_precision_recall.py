@@ -1,11 +1,21 @@
-"""Precision and recall of generative models (Kynkaanniemi et al. 2019) on cases with known answers."""
+"""Precision and recall of generative models (Kynkaanniemi et al. 2019) on cases with known answers, and the
+other measures of :mod:`collapse_edu.metrics` (entropy, surviving categories, heterozygosity, distinct-n)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from collapse_edu.metrics import knn_radii, manifold_share, pairwise_distances, precision_recall
+from collapse_edu.metrics import (
+    distinct_n,
+    entropy,
+    heterozygosity,
+    knn_radii,
+    manifold_share,
+    pairwise_distances,
+    precision_recall,
+    surviving,
+)
 
 
 def line(values) -> np.ndarray:
@@ -93,3 +103,44 @@ def test_manifold_share_refuses_an_empty_query_and_mismatched_columns():
         precision_recall(reference, line([0, 1]))
     with pytest.raises(TypeError, match="^real must be an array of numbers"):
         precision_recall("abc", reference)
+
+
+# --------------------------------------------------------------------------- the shared diversity measures
+
+
+def test_entropy_in_bits_nats_and_any_base() -> None:
+    """H of a uniform law over K outcomes is log_base K: 2 bits for 4, ln 4 nats, 1 in base 4; a point mass has 0."""
+    uniform = np.full(4, 0.25)
+    assert entropy(uniform) == pytest.approx(2.0)
+    assert entropy(uniform, base=np.e) == pytest.approx(np.log(4.0))
+    assert entropy(uniform, base=4.0) == pytest.approx(1.0)
+    assert entropy(np.array([[0.5, 0.5, 0.0], [1.0, 0.0, 0.0]]), axis=1).tolist() == pytest.approx([1.0, 0.0])
+    assert entropy(np.array([0.25, 0.75])) == pytest.approx(-(0.25 * np.log2(0.25) + 0.75 * np.log2(0.75)))
+
+
+def test_surviving_counts_every_category_seen_at_least_once() -> None:
+    """A count of 1 is a surviving category as much as a count of 50; only 0 is lost."""
+    counts = np.array([[1, 0, 3, 1], [0, 0, 50, 0]])
+    assert surviving(counts, axis=1).tolist() == [3, 1]
+    assert surviving(counts, axis=0).tolist() == [1, 0, 2, 1]
+
+
+def test_heterozygosity_is_the_chance_two_draws_differ() -> None:
+    """1 - sum p^2: 1 - 1/K for K equal categories; for (0.5, 0.3, 0.2) the pairs that differ,
+    counted by brute force over ordered pairs."""
+    assert heterozygosity(np.full(5, 0.2)) == pytest.approx(0.8)
+    p = np.array([0.5, 0.3, 0.2])
+    differ = sum(p[i] * p[j] for i in range(3) for j in range(3) if i != j)
+    assert heterozygosity(p) == pytest.approx(differ)
+
+
+def test_distinct_n_counts_different_n_grams_over_all_n_grams() -> None:
+    """tokens 1 2 1 2 3: unigrams {1, 2, 3} of 5, bigrams {12, 21, 23} of 4, trigrams {121, 212, 123}
+    of 3; a sequence exactly n long has one n-gram, a shorter one none."""
+    tokens = np.array([1, 2, 1, 2, 3])
+    assert distinct_n(tokens, 1) == pytest.approx(3 / 5)
+    assert distinct_n(tokens, 2) == pytest.approx(3 / 4)
+    assert distinct_n(tokens, 3) == pytest.approx(1.0)
+    assert distinct_n(np.array([2, 1, 2, 1]), 2) == pytest.approx(2 / 3)  # 21 12 21: not the 2 distinct ids
+    assert distinct_n(np.array([7, 8]), 2) == 1.0
+    assert distinct_n(np.array([7]), 2) == 0.0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -227,3 +229,54 @@ def test_memoriser_power_law_refuses_no_samples():
         with pytest.raises(ValueError, match="^samples must be > 0"):
             theory.memoriser_power_law(samples, 2.0, items=100)
     assert np.all(np.isfinite(theory.memoriser_power_law([1, 10], 2.0, items=100)))
+
+
+def test_rule_of_thumb_e_folds_sigma_in_exactly_n_generations() -> None:
+    """median_sigma_rule_of_thumb is the curve labelled e^{-t/n} in lesson 01: by definition sigma0 / e at
+    t = n and sigma0 / e^2 at t = 2n, for every n (its tolerance against the CLT median is too loose to pin n)."""
+    for n in (5, 20, 100):
+        values = theory.median_sigma_rule_of_thumb(np.array([0, n, 2 * n]), n, sigma0=2.0)
+        np.testing.assert_allclose(values, 2.0 * np.exp([0.0, -1.0, -2.0]), rtol=1e-12)
+
+
+@pytest.mark.parametrize(("samples", "synthetic"), [(100, 30), (200, 100), (400, 200)])
+def test_synthetic_gram_factor_in_one_dimension_against_the_beta_moment(samples: int, synthetic: int) -> None:
+    """In d = 1, G_s / G = chi2_{pT} / (chi2_{pT} + chi2_{(1-p)T}) ~ Beta(pT / 2, (1-p)T / 2), so kappa =
+    E[B^2] = p^2 + 2 p (1 - p) / (T + 2) exactly; the formula's fluctuation term p (1 - p) (d + 1) / T
+    must match that excess over p^2 to within 2 / T (here <= 2%, far below the factor d / (d + 1) a term
+    in d instead of d + 1 would make)."""
+    p = synthetic / samples
+    alpha, beta = synthetic / 2, (samples - synthetic) / 2
+    exact = alpha * (alpha + 1) / ((alpha + beta) * (alpha + beta + 1))
+    excess = theory.synthetic_gram_factor(1, samples, p) - p**2
+    assert exact == pytest.approx(p**2 + 2 * p * (1 - p) / (samples + 2), rel=1e-12)
+    assert excess == pytest.approx(exact - p**2, rel=0.025)
+
+
+@pytest.mark.parametrize(("n", "p"), [(40, 0.06), (20, 0.13), (30, 0.5), (50, 0.0)])
+def test_strong_collapse_error_in_one_dimension_against_its_exact_value(n: int, p: float) -> None:
+    """In d = 1 the error is exact: sigma^2 E[1/G] = sigma^2 / (n - 2) plus |delta|^2 E[(G_s / G)^2] with
+    G_s / G ~ Beta(n_s / 2, (n - n_s) / 2), n_s = round(p n) rows actually shifted, i.e. |delta|^2 (n_s / n)
+    (n_s + 2) / (n + 2). The formula's g = (d + 1) / n = 2 / n in place of 2 / (n + 2) may only overstate
+    the shift term, by at most (n + 2) / n (cases with p n not whole check that the realised p is used)."""
+    noise, shift = 0.1, 3.0
+    shifted = round(p * n)
+    variance = noise**2 / (n - 2)
+    exact = shift**2 * (shifted / n) * (shifted + 2) / (n + 2)
+    formula = float(theory.strong_collapse_error(n, 1, p, noise=noise, shift=shift)) - variance
+    assert exact * (1 - 1e-12) <= formula <= exact * (n + 2) / n * (1 + 1e-12) + 1e-15
+
+
+def test_memoriser_error_of_a_cut_law_by_enumerating_every_training_set() -> None:
+    """A memoriser trained on T draws from the Zipf law cut at rank k and renormalised: enumerate all k^T
+    training sequences of a 5-item law (k = 2) and average the test mass of the items never drawn."""
+    items, beta, k = 5, 2.0, 2
+    p = np.arange(1, items + 1, dtype=float) ** -beta
+    p /= p.sum()
+    q = p[:k] / p[:k].sum()
+    for samples in range(6):
+        expected = 0.0
+        for draws in itertools.product(range(k), repeat=samples):
+            weight = float(np.prod(q[list(draws)]))
+            expected += weight * (1.0 - p[sorted(set(draws))].sum())
+        assert theory.memoriser_error(samples, beta, items=items, cutoff=k) == pytest.approx(expected, rel=1e-12)
