@@ -99,7 +99,8 @@ def fit_logistic(
     """L2-penalised logistic regression, one per run, by Newton's method (IRLS), vectorised over runs.
 
     ``features`` ``(runs, N, p)`` are standardised per run (mean, std returned); the intercept is not
-    penalised. Minimises sum_i log(1 + exp(-y_i' f(x_i))) + ridge |w|^2 / 2 with y' = +-1. Returns
+    penalised. Minimises sum_i log(1 + exp(-y_i' f(x_i))) + ridge N |w|^2 / 2 with y' = +-1 over N rows
+    (ridge |w|^2 / 2 per row, scikit-learn's C = 1 / (ridge N)). Returns
     (weights ``(runs, p + 1)``, feature means, feature stds)."""
     features = np.asarray(features, float)
     labels = np.asarray(labels, float)

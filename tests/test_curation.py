@@ -17,6 +17,7 @@ from collapse_edu.curation import (
     LogisticVerifier,
     density_ratio_verifier,
     fit_logistic,
+    gaussian_curation,
     likelihood_verifier,
     quadratic_features,
     simulate_gaussian_curation,
@@ -425,6 +426,23 @@ def test_fit_logistic_matches_scikit_learn():
     assert w[0, 0] == pytest.approx(reference.intercept_[0], abs=1e-3)
 
 
+def test_fit_logistic_ridge_matches_scikit_learn() -> None:
+    """With ridge > 0 the fit is scikit-learn's L2 logistic regression on the standardised features with
+    C = 1 / (ridge N): the penalty is ridge |w|^2 / 2 per sample (ridge N |w|^2 / 2 on the summed loss),
+    and the intercept is not penalised (neither is scikit-learn's, with lbfgs). ridge = 0.05, N = 300."""
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((300, 2))
+    y = (x[:, 0] + 0.5 * x[:, 1] + 1.0 + rng.standard_normal(300) > 0).astype(float)
+    w, mean, std = fit_logistic(x[None], y[None], ridge=0.05)
+    reference = LogisticRegression(C=1 / (0.05 * 300), tol=1e-12, max_iter=10_000).fit((x - mean[0]) / std[0], y)
+    np.testing.assert_allclose(w[0, 1:], reference.coef_[0], rtol=1e-6)  # Newton converges to ~1e-9
+    assert w[0, 0] == pytest.approx(reference.intercept_[0], abs=1e-6)
+    np.testing.assert_allclose(mean[0, 0], x.mean(axis=0), rtol=1e-12)  # standardised per feature
+    np.testing.assert_allclose(std[0, 0], x.std(axis=0), rtol=1e-12)
+
+
 def test_class_balance_verifier_weights_by_real_over_candidate_share():
     class Sign:
         """A "classifier" of 1-D points: class 1 if x > 0."""
@@ -443,6 +461,39 @@ def test_class_balance_verifier_weights_by_real_over_candidate_share():
         ClassBalanceVerifier(Sign(), [0.7, 0.7])
     with pytest.raises(TypeError, match="predict_proba"):
         ClassBalanceVerifier(object(), [0.5, 0.5])
+
+
+def test_class_balance_verifier_rejects_only_below_min_confidence() -> None:
+    """``min_confidence`` rejects (-inf) candidates whose top class probability is LOWER; one exactly at it is
+    kept. A "classifier" that gives x as the probability of class 1: at min_confidence 0.75, x = 0.6 (top
+    0.6) is rejected, x = 0.75 (top exactly 0.75) and x = 0.1 (top 0.9, class 0) are kept. The shares still
+    count every candidate: class 1 three of four, so log(0.5 / 0.75); class 0 log(0.5 / 0.25)."""
+
+    class Linear:
+        def predict_proba(self, x: np.ndarray) -> np.ndarray:
+            return np.stack([1 - x[:, 0], x[:, 0]], axis=1)
+
+    judge = ClassBalanceVerifier(Linear(), [0.5, 0.5], min_confidence=0.75)
+    weights = judge(None, np.array([[[0.75], [0.6], [0.1], [0.9]]]))[0]
+    np.testing.assert_allclose(weights, [np.log(2 / 3), -np.inf, np.log(2.0), np.log(2 / 3)])
+
+
+def test_gaussian_curation_judges_know_the_real_world() -> None:
+    """The named settings judge against the truth N(0, 1). ``real-likelihood`` keeps the top q by
+    log N(x; 0, 1), i.e. the n candidates nearest 0 (here from a model N(2, 1): 10 of 20, none dropped nearer
+    0 than one kept). ``learned-ratio``'s judge sees a real sample of N(0, 1): with 100 000 draws its mean and
+    std are within 5 standard errors (5 / sqrt(N) and 5 / sqrt(2 N)) of 0 and 1."""
+    model = GaussianModel(np.array([2.0]), np.array([1.0]))
+    curation = gaussian_curation("real-likelihood", 0.5)
+    kept = curation.select(Gaussian(), model, 10, np.random.default_rng(3))
+    candidates = Gaussian().sample(model, 20, np.random.default_rng(3))[0]
+    distance = np.sort(np.abs(candidates))
+    np.testing.assert_array_equal(np.sort(np.abs(kept[0])), distance[:10])
+    assert distance[9] < distance[10]
+    real = gaussian_curation("learned-ratio", 0.5, real_samples=100_000, seed=0).verifier.real
+    assert real.shape == (1, 100_000)
+    assert abs(real.mean()) < 5 / np.sqrt(real.size)
+    assert abs(real.std() - 1) < 5 / np.sqrt(2 * real.size)
 
 
 # --------------------------------------------------------------------------- theory against simulation

@@ -97,6 +97,34 @@ def test_reverse_kl_matches_the_formula(counts):
     assert gm.modes_captured(samples, SQUARE, STD) == sum(c > 0 for c in counts)
 
 
+def test_reverse_kl_counts_poor_samples_at_the_targets_width() -> None:
+    """PacGAN's histogram assigns EVERY sample to its nearest mode, whatever its distance: with the target's
+    own std (0.05), ten samples 0.3 from mode 0 (6 std: not high quality) and ten on mode 3 give
+    p = (1/2, 0, 0, 1/2) against q = 1/4 each, so KL = log 2 (were the poor ones dropped, it would be
+    (1/2) log 2)."""
+    samples = np.concatenate([np.tile([0.3, 0.0], (10, 1)), np.tile([1.0, 1.0], (10, 1))])
+    assert gm.high_quality_fraction(samples, SQUARE, STD) == pytest.approx(0.5)
+    assert gm.reverse_kl(samples, SQUARE, STD) == pytest.approx(math.log(2))
+
+
+def test_high_quality_includes_the_boundary() -> None:
+    """VEEGAN's "within 3 std" includes a sample exactly 3 std from its mode (0.75 = 3 x 0.25, exact in
+    binary floating point); one a hair further is not high quality."""
+    samples = np.array([[0.75, 0.0], [0.0, 0.75], [0.75 + 1e-9, 0.0]])
+    np.testing.assert_array_equal(gm.high_quality(samples, np.zeros((1, 2)), 0.25), [True, True, False])
+
+
+def test_mode_report_counts_modes_with_at_least_one_and_at_least_strict_count() -> None:
+    """``modes`` counts modes with at least one high-quality sample and ``modes_strict`` those with at least
+    ``strict_count`` (default 20): exactly 20 on mode 0, 19 on mode 1 and a single one on mode 3 give 3
+    modes, 1 strict; ``modes_captured`` agrees at min_count 1 and 20."""
+    samples = np.concatenate([np.zeros((20, 2)), np.tile([1.0, 0.0], (19, 1)), [[1.0, 1.0]]])
+    report = gm.mode_report(samples, SQUARE, STD)
+    assert report["modes"] == 3 and report["modes_strict"] == 1
+    assert gm.modes_captured(samples, SQUARE, STD) == 3
+    assert gm.modes_captured(samples, SQUARE, STD, min_count=20) == 1
+
+
 def test_metric_argument_validation():
     with pytest.raises(ValueError, match="samples"):
         gm.high_quality(np.zeros((3, 3)), SQUARE, STD)

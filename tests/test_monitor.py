@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from collapse_edu.gaussian import simulate_gaussian
-from collapse_edu.monitor import compare_files, compare_numeric, compare_text, read_text_sample, write_html
+from collapse_edu.monitor import _verdict, compare_files, compare_numeric, compare_text, read_text_sample, write_html
 
 
 def real_gaussian(rng: np.random.Generator, size: int) -> np.ndarray:
@@ -434,3 +434,88 @@ def test_complex_and_boolean_tables_are_refused() -> None:
     for wrong, kind in ((real + 1j, "complex128"), (real > 0, "bool")):
         with pytest.raises(TypeError, match=rf"^candidate must be a numeric 2-D array of real numbers, got {kind}"):
             compare_numeric(real, wrong)
+
+
+# --------------------------------------------------------------------------- the grading rules, against exact laws
+
+
+def normal_grid(size: int, scale: float = 1.0) -> np.ndarray:
+    """``size`` evenly spaced quantiles of N(0, scale^2) as one column: a sample without sampling noise."""
+    from scipy import stats
+
+    return scale * stats.norm.ppf((np.arange(size) + 0.5) / size)[:, None]
+
+
+def test_verdict_follows_its_documented_rule() -> None:
+    """flag needs a shortfall beyond ``flag`` AND beyond 4 SE; warn beyond ``warn`` AND beyond 3 SE.
+    Hand-picked points on each side of each margin (warn = 0.1, flag = 0.25, as for the variance ratio)."""
+    cases = [
+        (0.50, 0.10, "flag"),  # 0.5 > 0.25 and > 0.4
+        (0.30, 0.09, "warn"),  # beyond flag, but 0.3 < 4 SE = 0.36; 0.3 > 3 SE = 0.27
+        (0.30, 0.20, "ok"),  # 0.3 < 3 SE = 0.6: noise
+        (0.20, 0.01, "warn"),  # many SE, but below the flag threshold
+        (0.05, 0.001, "ok"),  # many SE, but below the warn threshold
+        (-0.5, 0.01, "ok"),  # more than expected is no shortfall
+    ]
+    for shortfall, se, expected in cases:
+        assert _verdict(shortfall, se, warn=0.1, flag=0.25) == expected, (shortfall, se)
+
+
+def test_variance_ratio_margin_holds_the_noise_of_both_samples() -> None:
+    """For Gaussian samples the variance ratio of a fresh candidate (n_c rows) to the reference (n_r rows)
+    follows F(n_c - 1, n_r - 1). With n_c = n_r = 100 a candidate at the F law's 0.1% quantile (0.53) is
+    real data and must not be warned (the SE must count both samples: sqrt(2/n_c + 2/n_r) = 0.2, not
+    0.14). A 15% loss of variance at 5 000 rows each (F probability 5e-9) is far beyond noise: not ok."""
+    from scipy import stats
+
+    low = stats.f.ppf(0.001, 99, 99)
+    assert 0.5 < low < 0.56
+    fresh_like = compare_numeric(normal_grid(100), normal_grid(100, np.sqrt(low)))["variance ratio"]
+    assert fresh_like.value == pytest.approx(low) and fresh_like.verdict == "ok", fresh_like
+    assert stats.f.cdf(0.85, 4999, 4999) < 1e-8
+    narrowed = compare_numeric(normal_grid(5000), normal_grid(5000, np.sqrt(0.85)))["variance ratio"]
+    assert narrowed.value == pytest.approx(0.85) and narrowed.verdict in ("warn", "flag"), narrowed
+
+
+def test_variance_ratio_margin_widens_with_the_kurtosis() -> None:
+    """Heavy tails make the sample variance noisier: Var(s^2) / sigma^4 = (kurtosis - 1) / n. For Student's t
+    with 7 degrees of freedom (kurtosis 5) a fresh 100-row sample falls at the 0.1% quantile of its variance
+    ratio, estimated here by Monte Carlo (50 000 draws), to about 0.54: such a real sample must not be warned.
+    A margin for Gaussian noise (kurtosis 3) would warn it (3 SE = 0.42 < its shortfall of about 0.46)."""
+    from scipy import stats
+
+    nu, size = 7, 100
+    reference = stats.t.ppf((np.arange(20_000) + 0.5) / 20_000, nu)[:, None]
+    draws = np.random.default_rng(0).standard_t(nu, size=(50_000, size))
+    low = float(np.quantile(draws.var(axis=1), 0.001) / reference.var())
+    assert 0.5 < low < 0.58, low
+    grid = stats.t.ppf((np.arange(size) + 0.5) / size, nu)
+    candidate = grid * np.sqrt(low * reference.var() / grid.var())
+    symptom = compare_numeric(reference, candidate[:, None])["variance ratio"]
+    assert symptom.value == pytest.approx(low) and symptom.verdict == "ok", symptom
+
+
+def test_thinnest_tail_p_value_is_bonferroni_corrected_over_the_tails() -> None:
+    """One column has two tails, so the thinnest one's exact Poisson p-value is doubled. The reference
+    (10 000 rows) has 1% beyond each quantile; 2 000 candidate rows expect 20 there. With 5 rows in the lower
+    tail, P(Poisson(20) <= 5) = 7.2e-5 but the corrected p = 1.4e-4 misses the 1e-4 flag level: warn."""
+    from scipy import stats
+
+    candidate = np.concatenate([np.full(5, -3.0), np.linspace(-1.5, 1.5, 1975), np.full(20, 3.0)])[:, None]
+    tail = compare_numeric(normal_grid(10_000), candidate)["thinnest tail mass"]
+    p_value = 2 * stats.poisson.cdf(5, 20)
+    assert 1e-4 < p_value < 1e-2
+    assert tail.value == pytest.approx(5 / 2000) and tail.expected == pytest.approx(0.01)
+    assert f"p = {p_value:.1g})" in tail.explanation and tail.verdict == "warn", tail
+
+
+def test_tails_at_less_than_half_their_mass_are_flagged() -> None:
+    """A Gaussian narrowed to sigma = 0.88 keeps Phi(-2.326 / 0.88) = 0.41% of rows beyond the reference's 1%
+    quantile: 41% of the tail mass, on 20 000 rows each (82 rows where 200 are expected, Poisson p ~ 1e-25).
+    The symptom is clearly present: flag."""
+    from scipy import stats
+
+    share = stats.norm.cdf(stats.norm.ppf(0.01) / 0.88)
+    assert 0.0040 < share < 0.0042
+    tail = compare_numeric(normal_grid(20_000), normal_grid(20_000, 0.88))["thinnest tail mass"]
+    assert tail.value == pytest.approx(share, abs=1 / 20_000) and tail.verdict == "flag", tail

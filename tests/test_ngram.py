@@ -14,6 +14,7 @@ from scipy import stats
 from collapse_edu import cli
 from collapse_edu.loop import POLICIES
 from collapse_edu.ngram import (
+    UNKNOWN_ID,
     NGram,
     SentencePool,
     Sentences,
@@ -194,6 +195,15 @@ def test_entropy_of_count_table():
     expected = -(2 * np.log2(2 / 3) + np.log2(1 / 3)) / 9
     assert model.entropy() == pytest.approx(expected)
     assert model.vocabulary == 3 and model.events == 9 and model.tokens == 6
+
+
+def test_vocabulary_counts_words_not_the_unknown_token() -> None:
+    """``vocabulary`` is the number of word types a model can produce: ids >= 2 with a count. A corpus
+    encoded with a min_count holds ``<unk>`` (id 1); it is no word type. By hand: words 2, 3 and <unk>."""
+    model = fit_ngram(Sentences.from_lists([[2, UNKNOWN_ID, 3], [UNKNOWN_ID, UNKNOWN_ID]]), 2, 6)
+    assert model.unigram_counts[UNKNOWN_ID] == 3
+    assert model.vocabulary == 2
+    assert model.tokens == 5 and model.events == 7
 
 
 # --------------------------------------------------------------------------- probabilities
