@@ -287,3 +287,18 @@ def test_sizes_whose_squares_overflow_are_refused():
         simulate_gaussian(sigma0=1e200, generations=2, runs=2)
     with pytest.raises(ValueError, match=r"^scale must be <= 1000000.0, got 1e\+200"):
         simulate_gaussian(scale=1e200, generations=2, runs=2)
+
+
+def test_a_collapsed_covariance_is_sampled_without_spread_in_its_lost_direction() -> None:
+    """A rank-1 covariance (all variance along (1, 1)) has no Cholesky factor; the jitter that makes one
+    is tiny (1e-12 of the trace), so 2 000 samples spread along (1, -1) by about 1e-6 of the spread along
+    (1, 1), and the kept direction keeps its variance. A jitter of 1e-6 of the trace would put 1e-3 there."""
+    direction = np.array([1.0, 1.0]) / np.sqrt(2)
+    cov = 4.0 * np.outer(direction, direction)
+    with pytest.raises(np.linalg.LinAlgError):
+        np.linalg.cholesky(cov)
+    model = MultivariateGaussianModel(np.zeros((1, 2)), cov[None])
+    samples = MultivariateGaussian(2).sample(model, 2000, np.random.default_rng(0))[0]
+    kept, lost = samples @ direction, samples @ np.array([1.0, -1.0]) / np.sqrt(2)
+    assert kept.std() == pytest.approx(2.0, rel=0.05)
+    assert lost.std() < 1e-5 * kept.std()

@@ -401,6 +401,19 @@ def test_a_large_subsample_is_drawn_without_replacement_in_linear_time():
     assert 2.0 < counts.var() < 7.0  # ~ 30 x 0.25 x 0.75 = 5.6: no item favoured
 
 
+def test_large_subsamples_of_the_whole_pool_or_all_but_one_item() -> None:
+    """Beyond FLOYD_MAX_SIZE the draw takes the ``size`` smallest keys: asked for every item it returns the
+    whole pool (in order), asked for all but one it leaves out exactly one item, on every run."""
+    from collapse_edu.loop import FLOYD_MAX_SIZE
+
+    total = FLOYD_MAX_SIZE + 10
+    data = np.tile(np.arange(total, dtype=float), (4, 1))
+    np.testing.assert_array_equal(ArrayFamily().subsample(data, total, np.random.default_rng(1)), data)
+    picked = ArrayFamily().subsample(data, total - 1, np.random.default_rng(2))
+    assert picked.shape == (4, total - 1)
+    assert all(len(np.unique(row)) == total - 1 for row in picked)
+
+
 def test_what_measure_returns_is_checked():
     """Before: a name first returned at t >= 1 got one row fewer than the others (its rows shifted by a
     generation), a name of the family's own ('sigma') silently replaced the family's metric, and None, a str or
