@@ -507,3 +507,24 @@ def test_a_net_and_words_of_another_vocabulary_are_refused():
     with pytest.raises(TypeError, match=r"^net must be a TinyTransformer \(train_base, stored_base\), got str"):
         generate("net", 3)
     assert np.isfinite(neural_lm.lm_perplexity(net, Sentences.from_lists([[1, 2, 3], [4, 10]])))
+
+
+def test_side_by_side_names_its_log_axes() -> None:
+    """Every panel of the transformer-and-bigram figure is relative to generation 1; the perplexity panels are drawn
+    on a log scale and say so in their axis label, the linear ones do not."""
+    import matplotlib.pyplot as plt
+
+    from collapse_edu.figures import neural as neural_figures
+    from collapse_edu.loop import History, Policy
+
+    names = ("perplexity_real", "vocabulary", "sentence_length", "perplexity_self")
+    values = 1.0 + np.arange(4 * 3 * 2, dtype=float).reshape(4, 3, 2)  # (generations, runs) per metric
+    history = History(Policy(), 10, {name: values[:, :, i % 2] for i, name in enumerate(names)})
+    fig = neural_figures.side_by_side(history, history)
+    axes = [ax for ax in fig.axes if ax.get_visible() and ax.get_title()]
+    assert len(axes) == 4
+    for ax in axes:
+        log = ax.get_yscale() == "log"
+        assert ax.get_ylabel() == "relative to generation 1" + (" (log scale)" if log else "")
+    assert sum(ax.get_yscale() == "log" for ax in axes) == 2
+    plt.close(fig)

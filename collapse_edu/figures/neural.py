@@ -198,7 +198,8 @@ def side_by_side(
     fig = dashboard(rows, panels=panels)
     for ax in fig.axes:
         if ax.get_visible():
-            ax.set_ylabel("relative to generation 1")
+            log = " (log scale)" if ax.get_yscale() == "log" else ""
+            ax.set_ylabel(f"relative to generation 1{log}")
             ax.axhline(1.0, color="0.35", linewidth=1, linestyle=(0, (1, 1.5)))
     return fig
 

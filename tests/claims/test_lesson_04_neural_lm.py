@@ -411,9 +411,9 @@ def test_unk_is_a_word_generation_0_cannot_predict(corpus):
     "The text written by generation 1 has its bulk where held-out real text (blue: the sentences whose words are all "
     "in the training text) has it, its median within an eighth of theirs in every seed, but hardly any of their right "
     "tail above perplexity 1,000 (0.1–0.5% of its sentences against 5.5–6.2%; per seed in the second table below).",
-    "That share grows in the text written by generations 4 and 9, and by generation 9 it is a quarter to all of "
-    "held-out text's, depending on the seed: 1.6–5.5% of its sentences lie above 1,000, fewer than of held-out "
-    "sentences in four seeds and about as many (5.5%) in the fifth.",
+    "Pooled over the seeds, that share grows in the text written by generations 4 and 9, and by generation 9 it is "
+    "a quarter to all of held-out text's, depending on the seed: 1.6–5.5% of its sentences lie above 1,000, fewer "
+    "than of held-out sentences in four seeds and about as many (5.5%) in the fifth.",
     "Our runs show half of the paper's picture.",
     "A tail grows: in every seed, the share of sentences that generation 0 finds very unlikely "
     "(perplexity above 1,000) is larger in the text generation 9 wrote than in the text generation 1 wrote, and by "
