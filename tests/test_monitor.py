@@ -519,3 +519,128 @@ def test_tails_at_less_than_half_their_mass_are_flagged() -> None:
     assert 0.0040 < share < 0.0042
     tail = compare_numeric(normal_grid(20_000), normal_grid(20_000, 0.88))["thinnest tail mass"]
     assert tail.value == pytest.approx(share, abs=1 / 20_000) and tail.verdict == "flag", tail
+
+
+def four_separated_clusters(rng: np.random.Generator, counts: list[int]) -> np.ndarray:
+    """Rows around four centres 20 apart (unit noise), ``counts[i]`` of them around centre i: k-means with
+    k = 4 finds the centres and assigns every row to its own, so the cluster shares are exactly counts / total."""
+    centres = np.array([[0, 0], [20, 0], [0, 20], [20, 20]], float)
+    labels = np.repeat(np.arange(4), counts)
+    return centres[labels] + rng.normal(size=(len(labels), 2))
+
+
+def test_a_cluster_is_lost_below_a_quarter_or_4_se_of_its_share_and_only_if_rare_after_bonferroni() -> None:
+    """A cluster is lost when its candidate share is below a quarter of its reference share or 4 standard
+    errors below it, and so few rows would be rare for a real sample: binomial tail below 0.001 / k.
+    Reference: 4 clusters of 1 000 rows (share 1/4), k = 4, so the rare level is 0.00025.
+
+    * 50 rows, 3 in cluster 0: 0.06 < 1/16, but P(Binomial(50, 1/4) <= 3) = 5.0e-4 is above 0.001 / 4: kept (ok).
+    * 100 rows, 9 in cluster 0: SE = sqrt(1/4 * 3/4 / 100) = 0.0433, 1/4 - 4 SE = 0.0768; 0.09 is above that
+      and above 1/16 (though below half the share): kept (ok), even though P(Binomial(100, 1/4) <= 9) = 4.3e-5.
+    * 100 rows, 7 in cluster 0: 0.07 < 0.0768 and P(<= 7) = 3.0e-6: lost, one of four clusters (warn)."""
+    from scipy import stats
+
+    rng = np.random.default_rng(20)
+    reference = four_separated_clusters(rng, [1000] * 4)
+    share, k = 0.25, 4
+    cases = [(50, 3, "ok"), (100, 9, "ok"), (100, 7, "warn")]
+    for rows, in_first, verdict in cases:
+        rest = rows - in_first
+        candidate = four_separated_clusters(rng, [in_first, rest // 3, rest // 3, rest - 2 * (rest // 3)])
+        se = np.sqrt(share * (1 - share) / rows)
+        below = in_first / rows < max(share / 4, share - 4 * se)
+        rare = stats.binom.cdf(in_first, rows, share) < 0.001 / k
+        assert (below and rare) == (verdict == "warn"), (rows, in_first)
+        symptom = compare_numeric(reference, candidate, clusters=k)["cluster coverage"]
+        lost = 1 if verdict == "warn" else 0
+        assert (symptom.value, symptom.verdict) == (1 - lost / k, verdict), (rows, in_first, symptom)
+    assert 0.00025 < stats.binom.cdf(3, 50, share) < 0.001  # rare without the Bonferroni factor, not with it
+    assert share / 4 < 0.09 < share / 2 and stats.binom.cdf(9, 100, share) < 0.00025
+
+
+def test_near_duplicates_are_graded_against_the_noise_of_a_duplicate_count() -> None:
+    """Near-duplicate rate: ``flag`` when the excess over the reference's rate (at the candidate's size) is
+    above 0.05 and 4 SE, ``warn`` above 0.01 and 3 SE, with SE = sqrt(max(rate, 1/n) / n), the noise of a
+    Poisson count of duplicates (at least one duplicate's worth). The reference's rows are all distinct
+    (rate 0).
+
+    * 1 000 rows, 80 copies of earlier rows: excess 0.08 > 0.05 and > 4 SE = 4 sqrt(0.001 / 1000) = 0.004: flag.
+    * 20 rows, 2 copies: excess 0.1 > 0.05, but SE = sqrt(0.05 / 20) = 0.05, so 0.1 < 3 SE = 0.15: ok
+      (P(Poisson(1) >= 2) = 0.26: two repeats in 20 rows is no evidence)."""
+    from scipy import stats
+
+    rng = np.random.default_rng(21)
+    reference = rng.normal(size=(3000, 2))
+    for rows, copies, verdict in ((1000, 80, "flag"), (20, 2, "ok")):
+        distinct = rng.normal(size=(rows - copies, 2))
+        candidate = np.r_[distinct, distinct[:copies]]
+        symptom = compare_numeric(reference, candidate)["near-duplicate rate"]
+        assert symptom.expected == 0 and symptom.value == pytest.approx(copies / rows), symptom
+        assert symptom.verdict == verdict, (rows, copies, symptom)
+    assert stats.poisson.sf(1, 1) > 0.25
+
+
+def test_reservoir_sampling_keeps_every_csv_row_with_equal_probability(tmp_path: Path) -> None:
+    """Algorithm R keeps each of N rows with probability max_rows / N. A CSV of N = 100 numbered rows read
+    with max_rows = 10 under 300 seeds: each row is kept Binomial(300, 0.1) times (mean 30), and each
+    of the ten groups of ten consecutive rows about 300 times. Pearson's chi-square over the groups (9 degrees
+    of freedom; conservative here, as each draw keeps exactly 10 rows without replacement) stays below its
+    0.1% quantile, 27.9; no row is never kept (probability 0.9^300 = 2e-14 per row)."""
+    from scipy import stats
+
+    from collapse_edu.monitor import load_numeric
+
+    path = tmp_path / "rows.csv"
+    path.write_text("row\n" + "\n".join(str(i) for i in range(100)) + "\n")
+    seeds = 300
+    kept = np.zeros(100, int)
+    for seed in range(seeds):
+        rows = load_numeric(path, max_rows=10, seed=seed)[:, 0].astype(int)
+        assert rows.shape == (10,) and len(set(rows)) == 10
+        kept[rows] += 1
+    groups = kept.reshape(10, 10).sum(axis=1)
+    expected = seeds * 10 / 10
+    statistic = float(np.sum((groups - expected) ** 2 / expected))
+    assert statistic < stats.chi2.ppf(0.999, 9), (statistic, groups)
+    assert kept.min() > 0, kept
+
+
+def paired_reference_sentences() -> list[str]:
+    """2 000 sentences of 3 words, each written twice in a row: every fresh half of the reference (10 blocks
+    of 100 sentences, pairs never cut) has exactly half its sentences repeated, so the baseline of the
+    near-duplicate rate is 0.5 with no spread."""
+    return [f"alpha{i} beta{i} gamma{i}" for i in range(1000) for _ in range(2)]
+
+
+def test_text_repetition_excess_is_relative_to_the_room_left_above_the_expected_rate() -> None:
+    """For symptoms where higher is worse, the shortfall is (value - expected) / (1 - expected): the share of
+    what was still unrepeated that became repeated. Expected near-duplicate rate 0.5 (no spread):
+    a candidate of 1 000 sentences with 300 distinct (rate 0.7) has shortfall 0.2 / 0.5 = 0.4 > 0.3: flag;
+    with 400 distinct (rate 0.6), 0.1 / 0.5 = 0.2, between 0.15 and 0.3: warn."""
+    reference = paired_reference_sentences()
+    for distinct, rate, verdict in ((300, 0.7, "flag"), (400, 0.6, "warn")):
+        candidate = [f"delta{j % distinct} epsilon{j % distinct} zeta" for j in range(1000)]
+        symptom = compare_text(reference, candidate)["near-duplicate rate"]
+        assert symptom.expected == pytest.approx(0.5) and symptom.value == pytest.approx(rate), symptom
+        assert symptom.verdict == verdict, (distinct, symptom)
+
+
+def test_repeated_4_grams_count_four_word_windows_only() -> None:
+    """The share of 4-grams that repeat an earlier one. The candidate "p q r w0 p q r w1 ... p q r w99" repeats
+    the 3-gram "p q r" 99 times but no 4-gram (each 4-word window holds one w_i at a fixed offset): 0. The
+    4-gram "p q r s" repeated 100 times (400 tokens, 397 windows, 4 distinct) gives 1 - 4 / 397."""
+    reference = paired_reference_sentences()
+    fresh_phrase = [f"p q r w{i}" for i in range(100)]
+    assert compare_text(reference, fresh_phrase)["repeated 4-grams"].value == 0
+    loop = compare_text(reference, ["p q r s"] * 100)["repeated 4-grams"]
+    assert loop.value == pytest.approx(1 - 4 / 397, rel=1e-12)
+
+
+def test_next_token_entropy_is_in_bits() -> None:
+    """H(W_{i+1} | W_i) in bits. In "a x a y" x 100 (400 tokens, 399 pairs) "a" is the context of 200 pairs and is
+    followed by x or y equally (1 bit); x and y always by "a" (0 bits). So H = 200 / 399 x H2(1/2, 1/2) =
+    200 / 399 bits (0.347 in nats)."""
+    from scipy import stats
+
+    symptom = compare_text(paired_reference_sentences(), ["a x a y"] * 100)["next-token entropy (bits)"]
+    assert symptom.value == pytest.approx(200 / 399 * stats.entropy([0.5, 0.5], base=2), rel=1e-12)
