@@ -88,7 +88,8 @@ def overfitting_figure(
 ) -> plt.Figure:
     """Left: the training points, the truth sin(pi x) and the polynomial after the step counts in
     ``shown``, over the training range. Right: training and held-out mean squared error along the
-    descent (``steps``, ``train``, ``heldout``), with the noise floor 0.3^2."""
+    descent (``steps``, ``train``, ``heldout``), with the noise floor 0.3^2 (the truth's expected error)
+    and the truth's own error on these training points (a noisy estimate of it from few points)."""
     fig, (left, right) = new_figure(2, width=13, height=4.6)
     grid = np.linspace(fit.x.min(), fit.x.max(), 400)
     left.scatter(fit.x, fit.y, color="black", zorder=3, label=f"{len(fit.x)} training points")
@@ -107,11 +108,16 @@ def overfitting_figure(
     right.axhline(
         CURVE_NOISE**2, color="0.4", linestyle="--", linewidth=2, marker="", label="noise floor $0.3^2 = 0.09$"
     )
+    truth_train = float(np.mean((np.sin(np.pi * fit.x) - fit.y) ** 2))
+    right.axhline(truth_train, color="0.4", linestyle=":", linewidth=2, marker="",
+                  label=f"the truth's error on the training points ({truth_train:.3f})")  # fmt: skip
     right.set_xscale("log")
     right.set_yscale("log")
     plain_log_ticks(right)
+    low = min(float(np.min(train)), truth_train)
+    right.set_ylim(low / 1.5, float(np.max(heldout)) * 20)  # a band above the curves for the legend
     finish(right, title="Training and held-out error", xlabel="gradient-descent steps", ylabel="mean squared error",
-           loc="upper center")  # fmt: skip  # between the held-out curve's dip and the noise floor: covers neither
+           loc="upper center")  # fmt: skip  # in the band above every curve: covers none
     return fig
 
 
