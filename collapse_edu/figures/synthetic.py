@@ -171,6 +171,7 @@ def regression_workflows(
     real_fraction = check_fraction("real_fraction", real_fraction)
     fig, (ax,) = new_figure(1, width=9, height=5)
     c = theory.regression_constant(dim, samples)
+    laws = []  # one legend entry for all the black dashed theory curves
     for i, policy in enumerate(policies):
         check_choice("policies", policy, POLICIES)
         this_design = "fresh" if policy == "fresh-real" else design
@@ -196,14 +197,19 @@ def regression_workflows(
             ax.plot(t, edge, color=series_style(i)["color"], linestyle="-", linewidth=0.8, alpha=0.7, marker="")
         if policy == "replace":
             curve = theory.regression_error_replace(t, dim, samples)
-            plot_theory(ax, t, curve, label="theory of replace: c t", on_top=True)
+            plot_theory(ax, t, curve, label=None, on_top=True)
+            laws.append("replace c t")
         elif policy == "accumulate":
             law = "c sum 1/i^2" if design == "fixed" else "sum d/(i(iT-d-1))"
             curve = theory.regression_error_accumulate(t, dim, samples, design=design)
-            plot_theory(ax, t, curve, label=f"theory of accumulate: {law}", on_top=True)
+            plot_theory(ax, t, curve, label=None, on_top=True)
+            laws.append(f"accumulate {law}")
         elif policy == "fresh-real":
             curve = theory.regression_error_fresh_real(t, dim, samples, real_fraction)
-            plot_theory(ax, t, curve, label="theory of fresh-real: recursion (approx.)", on_top=True)
+            plot_theory(ax, t, curve, label=None, on_top=True)
+            laws.append("fresh-real recursion (approx.)")
+    if laws:
+        ax.plot([], [], color="black", linestyle="--", linewidth=1.3, marker="", label="theory: " + ", ".join(laws))
     ax.axhline(c * np.pi**2 / 6, color="0.3", linestyle=":", linewidth=1.6, label="c pi^2/6")
     ax.set_yscale("log")
     finish(
