@@ -153,7 +153,7 @@ def snapshot_grid(run: GANRun, n_panels: int = 8) -> plt.Figure:
         top = occupancy[index].max()
         # "nearest": a sample counts for its nearest mode even when it sits far from it; HQ says how many are on one
         title = f"step {run.steps[index]}: {100 * top:.0f}% nearest one mode\n{100 * on_mode[index]:.0f}% high quality"
-        ax.set_title(title, fontsize=11)
+        ax.set_title(title, fontsize=10)
     for ax in axes[len(pick) :]:
         ax.set_visible(False)
     s = run.settings
@@ -191,7 +191,8 @@ def _occupancy_image(ax: plt.Axes, run: GANRun):
 def occupancy_figure(run: GANRun) -> plt.Figure:
     """Which modes the generator occupies over training (share of samples nearest to each mode),
     next to modes captured over training."""
-    fig, (left, right) = new_figure(2, width=12, height=4.4)
+    # the heat map and its colour bar take the wider share, so no gap opens between the two panels
+    fig, (left, right) = new_figure(2, width=12, height=4.4, gridspec_kw={"width_ratios": [1.45, 1]})
     image = _occupancy_image(left, run)
     fig.colorbar(image, ax=left, label=SHARE_LABEL, pad=COLORBAR_PAD)
     left.set_yticks(range(run.target.n_modes))
@@ -214,7 +215,7 @@ def occupancy_figure(run: GANRun) -> plt.Figure:
     finish(right, title="Modes captured over training", xlabel="training step", ylabel="modes captured",
            legend=False)  # fmt: skip
     # below the axes: inside, it would cover the curves
-    right.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=3, fontsize=10)
+    right.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2, fontsize=10)
     return fig
 
 

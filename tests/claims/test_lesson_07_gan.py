@@ -660,7 +660,8 @@ def test_stored_run_has_todays_settings(pacgan):
     "07",
     "It no longer settles: it hops. At seed 0 with one update per step and `lr_d` 1e-4, the most popular mode "
     "changes from one snapshot to the next at most snapshots",
-    "most of the time nearly all samples crowd around one mode, half of them within half the gap to the next mode, "
+    "most of the time nearly all samples crowd around one mode, at least half of them within half the gap to the next "
+    "mode, "
     "without landing on it (under 5% high quality at every snapshot)",
     "That is a game that does not settle, not mode collapse as lesson 09 counts it (few modes *and* sharp samples), "
     "so its pool of mystery runs leaves such runs out",
