@@ -287,13 +287,14 @@ def test_pooled_variance_identity_and_law():
     "So the checked output below tests the identity behind the law on every fit of a separate run instead",
     "Top right: both components narrow faster than the whole; by generation 300 the median standard deviation over "
     "the eight runs is 0.45 for the heavier component and 0.33 for the lighter one, against 0.72 for the whole mixture",
-    "the median ratio to the whole at that generation is about 0.7 for the heavier and about 0.5 for the lighter",
+    "the median ratio to the whole at that generation is about 0.7 for the heavier and about 0.5 for the lighter "
+    "component; not printed",
     "Bottom: the lighter component keeps a weight above 0.1 in most runs",
     "Generation 0 is the single real blob, drawn as two equal components on top of each other (standard deviation 1, "
     "weights 0.5, distance 0): a convention, not a fit",
     "The distance between the two means jumps from about 1.1 at generation 1 to about 1.6 by generation 20 and then "
     "moves little (a median of 1.75 at generation 300; in the 20 stored fresh-fit runs of section 2 the median "
-    "stays between 1.6 and 2.2 from generation 20 to 1000)",
+    "stays between 1.6 and 2.2 from generation 20 to 1000, not printed)",
     "So the islands do not drift ever further apart: they separate mainly because each one narrows",
     "Measured in the two components' standard deviations added up, the gap between the means grows from 0.6 at "
     "generation 1 to about 1 at generation 20 and about 2 at generation 300 (checked output below): the round blob "
@@ -959,6 +960,26 @@ def test_verifier_keeps_classes_not_recall(curated):
         median2(last(curated, f, s, "recall")) for s in ("verified", "synthetic", "real-share") for f in DIGIT_FAMILIES
     ]
     assert numbers == [0.01, 0.08, 0.01, 0.02, 0.36, 0.34]
+
+
+@claim(
+    "06",
+    "the dip in its pixel-variance and precision bands is one seed (seed 0): its pixel variance falls to 0.010 at "
+    "generation 12 and is back at 0.030 by generation 17, its precision dips to 0.85 at generation 11 and is back "
+    "above 0.95 by generation 13, while the other four seeds stay between 0.028 and 0.036 from generation 5 on",
+)
+def test_the_self_selected_mixtures_dip_is_one_seed(curated):
+    summary, _, runs = curated
+    variance, precision = runs["pca-gmm", "self"]["pixel_variance"], runs["pca-gmm", "self"]["precision"]
+    assert list(summary["seeds"]) == [0, 1, 2, 3, 4]
+    seed0 = variance[0]
+    assert int(np.argmin(seed0)) == 12 and round(float(seed0.min()), 3) == 0.010
+    assert np.flatnonzero(seed0[12:] >= 0.0295)[0] + 12 == 17 and np.all(seed0[17:] >= 0.0295)
+    assert int(np.argmin(precision[0])) == 11 and round(float(precision[0].min()), 2) == 0.85
+    assert np.flatnonzero(precision[0][11:] > 0.95)[0] + 11 == 13 and np.all(precision[0][13:] > 0.95)
+    others = variance[1:, 5:]
+    assert (round(float(others.min()), 3), round(float(others.max()), 3)) == (0.028, 0.036)
+    assert precision[1:, 5:].min() > 0.95  # the precision band's dip is seed 0's alone
 
 
 @claim(
