@@ -576,11 +576,12 @@ def test_more_than_e_minus_c_because_the_corpus_is_smaller(results, seeds):
 
 @claim(
     LESSON,
-    "in every seed more than 100 lost word types come back in every generation from 3 on, while the bigram never "
+    "in every seed 273 to 445 lost word types come back in every generation from 3 on, while the bigram never "
     "gets a lost word back",
 )
 def test_lost_words_come_back_for_the_transformer_only(runs, bigram_runs):
-    assert np.all(runs["replace"]["words_back"][3:] > 100)
+    back = runs["replace"]["words_back"][3:]
+    assert (back.min(), back.max()) == (273, 445)
     assert np.all(np.diff(bigram_runs["vocabulary"][1:], axis=0) <= 0)  # a count model's vocabulary never grows
 
 
