@@ -396,8 +396,9 @@ def real_samples_not_fraction(
         spread = np.sqrt(np.mean((history["p"][:, :, 0] - p0) ** 2, axis=1))
         label = rf"n = {n}, r = {r:g}: $n_r$ = {int(round(r * n))}"
         plot_line(ax, t, spread, label=label, i=i)
-        plot_theory(ax, t, np.sqrt(theory.frequency_variance(t, p0, n, r)), label=None, i=i)
-    legend_key(ax, "theory (dashed)")
+        ax.lines[-1].set_linestyle("-")  # solid: the dash-dot and dotted lines here are the all-real references
+        plot_theory(ax, t, np.sqrt(theory.frequency_variance(t, p0, n, r)), label=None, on_top=True)
+    ax.plot([], [], color="black", linestyle="--", linewidth=1.3, marker="", label="theory (black dashed)")
     finish(
         ax,
         title=rf"The number of real samples sets the wander ($p_0$ = {p0:g})",
