@@ -237,3 +237,10 @@ def test_the_sigma_widget_keeps_its_first_layout_across_the_slider_range():
         assert label.x1 < min(box.x0 for box in ticks), n
         assert not labels_collide(fig, renderer)
         plt.close(fig)
+
+
+def test_mean_drift_draws_runs_solid_so_only_the_theory_is_dashed():
+    left = g.mean_drift(**{**SMALL, "paths": 6}).axes[0]
+    runs, bounds = left.lines[:6], left.lines[6:]  # the six paths first, then the +-2 sd theory
+    assert bounds[0].get_label().startswith("theory") and {line.get_linestyle() for line in bounds} == {"--"}
+    assert {line.get_linestyle() for line in runs} == {"-"}

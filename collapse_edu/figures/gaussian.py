@@ -265,7 +265,7 @@ def mean_drift(
     fig, (left, right) = new_figure(2, width=12, height=4.6)
 
     for i in range(paths):
-        left.plot(t, mu[:, i], color=series_style(i)["color"], linewidth=1.2, alpha=0.9, marker="none")
+        left.plot(t, mu[:, i], color=series_style(i)["color"], linestyle="-", linewidth=1.2, alpha=0.9, marker="none")
     left.plot(t, 2 * spread, label=r"theory: $\pm$2 sd", **{**THEORY_BAND, "linestyle": "--", "linewidth": 2})
     left.plot(t, -2 * spread, **{**THEORY_BAND, "linestyle": "--", "linewidth": 2})
     finish(
