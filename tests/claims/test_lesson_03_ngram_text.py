@@ -279,7 +279,7 @@ def test_words_lost_by_generation_20(synthetic):
         counts = history.models[20][r].unigram_counts
         lost = np.flatnonzero((real > 0) & (counts == 0))
         lost = lost[lost >= 2]
-        assert 0.65 < lost.size / (np.count_nonzero(real) - 1) < 0.75
+        assert 2 / 3 < lost.size / (np.count_nonzero(real) - 1) < 0.75
         assert real[lost].max() >= 24
     length = history["sentence_length"]  # mean length of 500 sampled sentences: noisy run by run
     assert np.all(np.abs(length[20] / length[1] - 1) < 0.25)
@@ -301,9 +301,17 @@ def test_words_lost_by_generation_20(synthetic):
     "ever easier (perplexity falls about fourfold)",
     "Perplexity of held-out **real** text rises (about sixfold in 20 generations) while perplexity of the model's "
     "**own** samples falls (about fourfold)",
+    "Generations 0 and 1 are the same model, the one fitted to the real training text, so the vocabulary, entropy "
+    "and real-text curves start flat; the curves measured on 500 sampled sentences (distinct-n, the perplexity of "
+    "its own samples) move a little between the two by sampling noise alone.",
 )
 def test_real_perplexity_rises_sixfold_own_falls_fourfold(synthetic):
     h = synthetic.history
+    for name in ("vocabulary", "entropy", "perplexity_real"):  # one model at generations 0 and 1
+        np.testing.assert_array_equal(h[name][0], h[name][1], err_msg=name)
+    assert np.all(h.models[0][0].unigram_counts == h.models[1][0].unigram_counts)
+    for name in ("perplexity_self", "distinct_1", "distinct_2"):  # new samples of the same model: noise only
+        assert np.all(np.abs(h[name][1] / h[name][0] - 1) < 0.1) and np.any(h[name][1] != h[name][0]), name
     rise = h["perplexity_real"][20] / h["perplexity_real"][1]
     fall = h["perplexity_self"][1] / h["perplexity_self"][20]
     assert np.all((rise > 5) & (rise < 7.5)), rise
@@ -404,7 +412,9 @@ def test_expected_survivors_match_the_simulation(corpus, synthetic):
     "A single copy's line dies out by generation $t$ with probability $q_t$, where $q_0 = 0$ and "
     "$q_{t+1} = e^{q_t - 1}$",
     "a word seen $c$ times survives $t$ rounds with probability $1 - q_t^c$",
-    "It is exact for rare words in a large corpus, and those are the words that disappear.",
+    "It becomes exact for rare words as the corpus grows (and those are the words that disappear), but it treats the "
+    "tokens as independent draws, which a bigram sampler's are not; here it follows the simulated vocabulary to "
+    "within 3% over 20 generations.",
 )
 def test_branching_process_extinction(corpus, synthetic):
     rng = np.random.default_rng(7)
@@ -426,6 +436,8 @@ def test_branching_process_extinction(corpus, synthetic):
     assert np.median(gone) <= 2  # the words that disappear are the rare ones
     theory = figures.vocabulary_theory(corpus, 2, h.generations)
     assert median(h, "vocabulary", 20) == pytest.approx(theory[20], rel=0.03)
+    simulated = median(h, "vocabulary", np.arange(1, 21))
+    assert np.all(np.abs(simulated / theory[1:21] - 1) < 0.03)
 
 
 @claim(
@@ -603,7 +615,8 @@ def test_fresh_real_levels_off_below_the_real_model(synthetic, fresh_05, fresh_2
     "So fresh real data halts the collapse only in the sense that the loss stops somewhere; how much real text "
     "arrives decides where.",
     "every $r > 0$ stops the fall somewhere, the lower and the later the smaller $r$ is (section 4: about 2,150 "
-    "words at $r = 0.2$; about 1,500 at $r = 0.05$, where the vocabulary is still sinking slowly at generation 20).",
+    "words at $r = 0.2$; about 1,550 at $r = 0.05$ after 20 generations, close to the level near 1,500 where it stays "
+    "from there to generation 60).",
     "Fresh real data in every generation stops the loss at a level set by how much real text arrives, below what "
     "the real data alone keep (about half the vocabulary at $r = 0.05$",
     "Fresh real data **bounds** the damage but does not undo it.",
@@ -620,6 +633,8 @@ def test_five_percent_real_levels_off_near_half(corpus, fresh_05, fresh_20):
     early = median(fresh_05, "vocabulary", np.array([10, 20]))
     assert early[0] > 1.05 * late.mean() and abs(early[1] / late.mean() - 1) < 0.03  # still falling at 10, level by 20
     assert median(fresh_05, "perplexity_real", 60) > 2 * median(fresh_05, "perplexity_real", 0)
+    assert abs(early[1] / 1550 - 1) < 0.03  # about 1,550 after 20 generations ...
+    assert np.all(np.abs(median(fresh_05, "vocabulary", slice(20, 61)) / 1500 - 1) < 0.1)  # ... and near 1,500 on
     assert median(fresh_20, "vocabulary", 20) > late.max()
 
 
@@ -641,7 +656,8 @@ def test_top_k_samples_only_the_k_most_frequent(corpus):
 @claim(
     LESSON,
     "Sampling at temperature 0.7 or from the top 5 tokens of each context collapses the model within a few "
-    "generations (five runs each; the bands are narrow): the vocabulary (log scale) drops by one to three orders "
+    "generations (five runs each; the bands are narrow except while the $T = 0.7$ runs collapse, around generations 6 "
+    "to 14): the vocabulary (log scale) drops by one to three orders "
     "of magnitude and the perplexity of held-out real text "
     "grows about a hundredfold with top-5 and several thousandfold at $T = 0.7$, where the curve stops at about "
     "one million.",
@@ -666,6 +682,10 @@ def test_temperature_and_top_k_collapse_fast(synthetic, cold, top5):
     assert 5000 < np.median(ratio_hot) < 10000  # several thousandfold
     assert np.all(np.abs(hot["perplexity_real"][20] / 1e6 - 1) < 0.2)
     np.testing.assert_allclose(hot["perplexity_real"][18:], hot["perplexity_real"][20, 0])  # the curve stops
+    spread = hot["perplexity_real"].max(axis=1) / hot["perplexity_real"].min(axis=1)  # the T = 0.7 band's width
+    assert np.all(spread[6:15] > 1.3) and np.all(spread[:5] < 1.15) and np.all(spread[16:] < 1.15)
+    top_spread = top5["perplexity_real"].max(axis=1) / top5["perplexity_real"].min(axis=1)
+    assert np.all(top_spread < 1.3)  # top-5: narrow throughout
 
 
 @claim(
@@ -782,18 +802,20 @@ def test_distinct_n_depends_on_the_sample_size(corpus):
     "How small can the real fraction be and still hold the vocabulary, and where does $r = 0.05$ level off after 60 "
     "generations?",
     "What does temperature 1.5 do?",
-    "**Trigrams** lose words at the same rate as bigrams (which words survive depends only on their counts, "
-    "section 3), but their held-out perplexity rises faster: about tenfold in 20 generations instead of sixfold.",
+    "**Trigrams** lose words at about the same rate as bigrams (which words survive depends mainly on their counts, "
+    "section 3), but their held-out perplexity rises faster: about elevenfold in 20 generations instead of sixfold.",
     "**Temperature 1.5** flattens every context's distribution, so rare words are drawn more often and the "
     "vocabulary falls much more slowly (about 2,500 words left at generation 20), yet held-out perplexity still "
     "rises about fourfold.",
 )
 def test_things_to_try_in_the_explorer(corpus, synthetic):
-    trigram = ngram.simulate_ngram(corpus, order=3, generations=20, runs=2, seed=SEED).history
+    trigram = ngram.simulate_ngram(corpus, order=3, generations=20, runs=5, seed=SEED).history
     rise = trigram["perplexity_real"][20] / trigram["perplexity_real"][1]
-    assert np.all((rise > 8) & (rise < 14)), rise
+    assert np.all((rise > 9.5) & (rise < 13)) and 10.5 < np.median(rise) < 12, rise  # about elevenfold
+    bigram_rise = synthetic.history["perplexity_real"][20] / synthetic.history["perplexity_real"][1]
+    assert np.all(rise > 1.4 * bigram_rise.max())
     assert median(trigram, "vocabulary", 20) == pytest.approx(median(synthetic.history, "vocabulary", 20), rel=0.1)
-    warm = ngram.simulate_ngram(corpus, temperature=1.5, generations=20, runs=2, seed=SEED).history
+    warm = ngram.simulate_ngram(corpus, temperature=1.5, generations=20, runs=5, seed=SEED).history
     assert np.all(np.abs(warm["vocabulary"][20] / 2500 - 1) < 0.08)
     warm_rise = warm["perplexity_real"][20] / warm["perplexity_real"][1]
     assert np.all((warm_rise > 3.2) & (warm_rise < 5)), warm_rise
