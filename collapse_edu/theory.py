@@ -138,9 +138,10 @@ def tail_mass_quantile(
 
     Approximation: log sigma_t ~ Normal(t * drift, t * trigamma((n-1)/2) / 4) as in
     :func:`sigma_quantile`, and mu_t ~ N(0, E[(mu_t - mu_0)^2]) treated as independent of sigma_t;
-    the quantile is read off a Gauss-Hermite grid over both. Good for the median (within about
-    10% at n = 100); the upper quantiles come out too low because |mu_t| and sigma_t are
-    positively correlated in the simulation. ``nodes`` per axis: 2 to :data:`MAX_HERMITE_NODES`.
+    the quantile is read off a Gauss-Hermite grid over both. For the median at n = 100: within
+    about 15% of 200,000 simulated runs up to t = 80, then too high (about 1.8 times at t = 100), and
+    the upper quantiles come out too low, both because |mu_t| and sigma_t are positively correlated in
+    the simulation. ``nodes`` per axis: 2 to :data:`MAX_HERMITE_NODES`.
     """
     from scipy.special import ndtr
 
