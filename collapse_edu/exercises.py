@@ -58,8 +58,11 @@ def _compare(got: Any, expected: Any, rtol: float, atol: float) -> str | None:
         return f"expected {float(expected_array):.6g}, got {float(got_array):.6g}"
     worst = int(np.argmax(np.abs(got_array - expected_array)))
     differing = int(np.sum(~np.isclose(got_array, expected_array, rtol=rtol, atol=atol, equal_nan=True)))
+    # Python's index (from 0), said so: a learner reads "entry 1" as the first one
+    index = np.unravel_index(worst, got_array.shape)
+    where = str(index[0]) if got_array.ndim == 1 else str(tuple(int(i) for i in index))
     return (
-        f"{differing} of {got_array.size} entries differ; e.g. entry {worst}: "
+        f"{differing} of {got_array.size} entries differ; e.g. at index {where} (counting from 0): "
         f"expected {expected_array.flat[worst]:.6g}, got {got_array.flat[worst]:.6g}"
     )
 

@@ -95,7 +95,9 @@ def test_array_difference_points_at_an_entry(capsys):
 
     assert check_function(f, lambda x: x, [dict(x=np.zeros(3))]) is False
     out = capsys.readouterr().out
-    assert "1 of 3 entries differ; e.g. entry 2: expected 0, got 1." in out
+    assert "1 of 3 entries differ; e.g. at index 2 (counting from 0): expected 0, got 1." in out
+    assert check_function(lambda x: x + np.eye(2)[1:], lambda x: x, [dict(x=np.zeros((1, 2)))]) is False
+    assert "e.g. at index (0, 1) (counting from 0): expected 0, got 1." in capsys.readouterr().out
 
 
 def test_something_that_is_not_a_function_is_said_once(capsys):

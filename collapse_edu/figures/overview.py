@@ -165,9 +165,9 @@ def _model_collapse(ax: plt.Axes, seed: int) -> None:
     n, generations = 20, 60
     history = simulate_gaussian(n=n, generations=generations, runs=500, seed=seed)
     t = history.generations
-    plot_band(ax, t, history["sigma"], label="simulation (median, 5-95%)", i=0)
-    plot_theory(ax, t, theory.sigma_quantile(0.5, t, n), label="theory", i=0)
-    finish(ax, title="Model collapse: fed its own samples", xlabel="generation", ylabel="fitted sigma (spread)")
+    plot_band(ax, t, history["sigma"], label="simulation, 500 runs (median, 5-95%)", i=0)
+    plot_theory(ax, t, theory.sigma_quantile(0.5, t, n), label="theory (median)", i=0)
+    finish(ax, title=f"Model collapse: fed {n} of its own samples", xlabel="generation", ylabel="fitted sigma (spread)")
 
 
 def _mode_collapse(ax: plt.Axes, rng: np.random.Generator) -> None:
@@ -176,8 +176,12 @@ def _mode_collapse(ax: plt.Axes, rng: np.random.Generator) -> None:
     modes = 2 * np.column_stack([np.cos(angles), np.sin(angles)])
     real = modes[rng.integers(0, 8, 800)] + 0.08 * rng.standard_normal((800, 2))
     fake = modes[rng.choice([1, 2], 300)] + 0.15 * rng.standard_normal((300, 2))
-    ax.scatter(*real.T, s=6, color="0.6", marker="o", label="real data: 8 modes")
-    ax.scatter(*fake.T, s=10, color=series_style(1)["color"], marker="s", label="generator: 2 modes")
+    # real data on top and the generator's squares hollow, so the two modes it covers still show their real points
+    ax.scatter(*real.T, s=6, color="0.45", marker="o", label="real data: 8 modes", zorder=3)
+    colour = series_style(1)["color"]
+    ax.scatter(
+        *fake.T, s=14, facecolors="none", edgecolors=colour, linewidths=0.8, marker="s", label="generator: 2 modes"
+    )
     ax.set_aspect("equal")
     ax.set_xlim(-3, 3)
     ax.set_ylim(-2.8, 3.8)
