@@ -220,6 +220,7 @@ def test_forgetting_panel_error_on_a_returns_after_the_switch():
     switch = len(error_a) // 2
     assert error_a[switch - 1] < 1e-3 and error_b[-1] < 1e-3, "each task is learnt while it is trained"
     assert error_a[-1] > 1.0, "the error on task A comes back once training moves to task B"
+    assert error_a[switch] > 100 * error_a[switch - 1] and error_a[switch + 9] > 0.9 * error_a[-1], "right after"
     assert ax.get_xlabel() == "training step"
 
 
