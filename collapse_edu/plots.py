@@ -154,9 +154,10 @@ def plot_theory(
         ax.plot(x, y, label=label, color=series_style(i)["color"], **THEORY_STYLE)
 
 
-def legend_key(ax: plt.Axes, label: str, *, linestyle: str = "--", **style) -> None:
-    """A grey legend entry that explains a line style rather than a series ("theory (dashed)")."""
-    ax.plot([], [], color="0.3", linestyle=linestyle, marker="", label=label, **style)
+def legend_key(ax: plt.Axes, label: str, *, linestyle: str = "--", color: str = "0.3", **style) -> None:
+    """A legend entry (grey unless ``color`` says otherwise) that explains a line style rather than a
+    series ("theory (dashed)")."""
+    ax.plot([], [], color=color, linestyle=linestyle, marker="", label=label, **style)
 
 
 def finish(

@@ -398,7 +398,7 @@ def real_samples_not_fraction(
         plot_line(ax, t, spread, label=label, i=i)
         ax.lines[-1].set_linestyle("-")  # solid: the dash-dot and dotted lines here are the all-real references
         plot_theory(ax, t, np.sqrt(theory.frequency_variance(t, p0, n, r)), label=None, on_top=True)
-    ax.plot([], [], color="black", linestyle="--", linewidth=1.3, marker="", label="theory (black dashed)")
+    legend_key(ax, "theory (black dashed)", color="black", linewidth=1.3)  # as plot_theory(on_top=True)
     finish(
         ax,
         title=rf"The number of real samples sets the wander ($p_0$ = {p0:g})",

@@ -209,7 +209,7 @@ def regression_workflows(
             plot_theory(ax, t, curve, label=None, on_top=True)
             laws.append("fresh-real recursion (approx.)")
     if laws:
-        ax.plot([], [], color="black", linestyle="--", linewidth=1.3, marker="", label="theory: " + ", ".join(laws))
+        legend_key(ax, "theory: " + ", ".join(laws), color="black", linewidth=1.3)  # as plot_theory(on_top=True)
     ax.axhline(c * np.pi**2 / 6, color="0.3", linestyle=":", linewidth=1.6, label="c pi^2/6")
     ax.set_yscale("log")
     finish(
