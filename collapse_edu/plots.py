@@ -216,6 +216,29 @@ def legend_outside(fig: plt.Figure, axes: Sequence[plt.Axes]) -> None:
     fig.legend(handles, labels, loc="outside lower center", ncols=min(4, len(labels)))
 
 
+NICE_MANTISSAS = (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8)
+"""The numbers an extra end label may take, times a power of ten (1, 2 and 5 only across over three decades)."""
+
+
+def _end_name(end: float, named: Sequence[float], low: float, high: float) -> float | None:
+    """A label for one end of a log axis from ``low`` to ``high``: when more than 15% of the axis's height
+    lies between ``end`` and the nearest named tick, the nice number (:data:`NICE_MANTISSAS`) nearest
+    ``end`` that keeps at least 10% of the height from that tick; ``None`` when the end is named well
+    enough or no such number fits."""
+    if not named:
+        return None
+    height = np.log(high / low)
+    nearest = named[0] if end == low else named[-1]
+    if abs(np.log(nearest / end)) <= 0.15 * height:
+        return None
+    k = int(np.floor(np.log10(end)))
+    mantissas = NICE_MANTISSAS if high / low <= 1000 else (1, 2, 5)
+    candidates = sorted({float(f"{m * 10.0**j:.6g}") for j in (k - 1, k, k + 1) for m in mantissas})
+    fitting = [v for v in candidates if low <= v <= high and abs(np.log(nearest / v)) >= 0.10 * height]
+    fitting = [v for v in fitting if (v < nearest if end == low else v > nearest)]
+    return min(fitting, key=lambda v: abs(np.log(v / end))) if fitting else None
+
+
 def plain_log_ticks(ax: plt.Axes, max_labels: int = 7) -> None:
     """Fix a log-scale y axis's ticks, labelled as plain numbers (0.5, not 5 x 10^-1), from the
     limits the axis has now: call it after the last plot on ``ax``.
@@ -225,8 +248,9 @@ def plain_log_ticks(ax: plt.Axes, max_labels: int = 7) -> None:
     of ten show, and across up to three those at 2, 3 and 5 are labelled, so labels never crowd. A
     range inside one decade labels its minor ticks; a range narrower than a decade that those would
     leave with fewer than four names, or with an end more than 25% beyond the nearest name, gets
-    evenly spaced ticks instead, so every part of the axis can be read. The ticks are computed once here
-    rather than at every draw, which keeps a redrawn figure cheap."""
+    evenly spaced ticks instead, so every part of the axis can be read. An end left unnamed over more
+    than 15% of the height gets one more label, a nice number near it (:func:`_end_name`). The ticks are
+    computed once here rather than at every draw, which keeps a redrawn figure cheap."""
     low, high = sorted(ax.get_ylim())
     if not (np.isfinite(low) and np.isfinite(high) and 0 < low < high):
         return
@@ -253,6 +277,12 @@ def plain_log_ticks(ax: plt.Axes, max_labels: int = 7) -> None:
     sparse = len(named) < 4 or named[0] / low > 1.25 or high / named[-1] > 1.25  # an end of the axis unnamed
     if len(named) < 2 or (high / low < 10 and sparse):  # less than a decade in view: evenly spaced plain numbers
         major, minor, labelled = inside(MaxNLocator(5, steps=[1, 2, 2.5, 5, 10]).tick_values(low, high)), [], []
+    named = sorted({*major, *labelled})
+    for end in (low, high):  # name an end of the axis that would otherwise stay unnamed
+        extra = _end_name(end, named, low, high)
+        if extra is not None:
+            minor.append(extra)
+            labelled.append(extra)
     ax.set_yticks(major, [label(y) for y in major])
     minor = sorted(set(minor))
     ax.set_yticks(minor, [label(y) if y in labelled else "" for y in minor], minor=True)

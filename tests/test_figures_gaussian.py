@@ -113,6 +113,9 @@ def labelled_ticks(ax: plt.Axes) -> dict[float, str]:
         (2e-5, 5.0, ["0.0001", "0.001", "0.01", "0.1", "1"]),  # six decades: powers of ten only
         (50, 2e6, ["100", "1,000", "10,000", "100,000", "1,000,000"]),  # thousands grouped, never 1e+06
         (1e-12, 2.0, ["1e-12", "1e-10", "1e-08", "1e-06", "0.0001", "0.01", "1"]),  # 13: every second
+        (125, 850, ["150", "200", "400", "600", "800"]),  # lesson 03's perplexity: 125-200 named by 150
+        (7, 31, ["8", "10", "15", "20", "25", "30"]),  # the bottom fifth named by 8
+        (1.5, 3000, ["2", "10", "100", "1,000"]),  # over three decades an end gets 1, 2 or 5 only
     ],
 )
 def test_log_ticks_are_plain_numbers_fixed_once_inside_the_limits(low, high, expected):
@@ -138,6 +141,22 @@ def test_text_and_neural_dashboards_use_the_same_plain_log_ticks():
     assert ax.get_yscale() == "log"
     assert [t for _, t in sorted(labelled_ticks(ax).items())] == ["150", "200", "250"]
     plt.close("all")
+
+
+@pytest.mark.parametrize(("low", "high"), [(125, 850), (7, 31), (0.13, 1.2), (1.5, 3000), (0.07, 1.14), (60, 145)])
+def test_log_axis_ends_are_named_within_15_percent_of_the_height(low, high):
+    """Every part of a log axis can be read: neither end lies more than 15% of the axis's height from
+    a labelled tick, and no two labels sit closer than 10% of it."""
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [low, high])
+    ax.set_yscale("log")
+    ax.set_ylim(low, high)
+    plots.plain_log_ticks(ax)
+    named = np.log(sorted(labelled_ticks(ax)))
+    height = np.log(high / low)
+    assert named[0] - np.log(low) <= 0.15 * height and np.log(high) - named[-1] <= 0.15 * height
+    assert np.diff(named).min() >= 0.10 * height - 1e-12
+    plt.close(fig)
 
 
 def test_variance_axis_names_two_values_when_the_variance_barely_falls():
