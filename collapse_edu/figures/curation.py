@@ -219,8 +219,9 @@ def digit_curation_grids(
             raise ValueError(f"generations must be among the stored {stored}, got {g}")
     # 4 x 5 digits per panel: nearly square, so the digits fill the panel instead of a thin strip
     fig, axes = new_figure(
-        len(generations), len(settings), width=2.6 * len(generations), height=2.2 * len(settings) + 0.8
+        len(generations), len(settings), width=2.6 * len(generations), height=2.1 * len(settings) + 0.8
     )
+    fig.get_layout_engine().set(wspace=0.1)  # a gap between the generations' blocks, which would touch
     axes = axes.reshape(len(settings), len(generations))
     for i, setting in enumerate(settings):
         for j, g in enumerate(generations):
