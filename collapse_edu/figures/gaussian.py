@@ -284,7 +284,7 @@ def mean_drift(
     return fig
 
 
-def unbiased_paradox(n: int = 100, generations: int = 200, runs: int = 4000, seed: int = 0) -> plt.Figure:
+def unbiased_paradox(n: int = 100, generations: int = 100, runs: int = 4000, seed: int = 0) -> plt.Figure:
     """The unbiased variance (ddof=1) keeps E[sigma_t^2] = 1 while the median sigma_t^2 -> 0:
     mean and median of sigma_t^2 with their theories, and the spread of sigma_T^2 over runs."""
     n, generations, runs = _check_common(n, generations, runs)
