@@ -245,6 +245,7 @@ def digit_generation(
     generation = check_int("generation", generation, minimum=0, maximum=last)
     run = check_int("run", run, minimum=0, maximum=history["coverage"].shape[1] - 1)
     fig, (a, b, c) = new_figure(3, width=12, height=3.4, gridspec_kw={"width_ratios": [2.3, 2.3, 1.8]})
+    fig.get_layout_engine().set(wspace=0.08)  # a gap between the two grids, which would touch
     for ax, t in ((a, 0), (b, generation)):
         image_grid(ax, history["grid"][t, run].reshape(-1, 8, 8), rows=4, cols=10, title=f"generation {t}")
     share = history["class_share"]

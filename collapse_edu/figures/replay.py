@@ -110,6 +110,7 @@ def replay_examples(result: ReplayResult) -> plt.Figure:
     per = 10 // T
     cols = (k + 1) // 2
     fig, axes = new_figure(T - 1, width=3.4 * (T - 1), height=3.3)
+    fig.get_layout_engine().set(wspace=0.15)  # a gap between the tasks' blocks, which would read as one strip
     gap_x, gap_y = 2, 5  # pixels between images; the label sits in the white strip under its image
     for t, ax in zip(range(1, T), axes, strict=True):
         images = result.examples[t].reshape(-1, 8, 8)
