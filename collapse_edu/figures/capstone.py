@@ -37,7 +37,7 @@ def _draw_view(ax: plt.Axes, log: RunLog, view: str, legend: bool = True) -> Non
             ax.set_yscale("log")
     elif view == "diversity and quality":
         ax.axhline(1.0, color="0.4", linewidth=1, linestyle="--")
-        ax.set_ylim(0, max(1.3, min(4.5, float(np.nanmax(log["diversity"])) * 1.1)))
+        ax.set_ylim(-0.05, max(1.3, min(4.5, float(np.nanmax(log["diversity"])) * 1.1)))  # markers at 0 whole
     else:
         ax.set_ylim(-0.05, 1.05)
     if legend:
@@ -78,7 +78,7 @@ def mysteries_figure(logs: Mapping[str, RunLog]) -> plt.Figure:
             ax.set_xlabel("checkpoint" if row == 2 else "")
     for row, view in enumerate(VIEWS):
         handles, names = axes[row, 0].get_legend_handles_labels()
-        axes[row, -1].legend(handles, names, loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=10)
+        axes[row, -1].legend(handles, names, loc="upper left", bbox_to_anchor=(1.02, 1.0))
         axes[row, 0].set_ylabel(view.replace(" and ", " &\n").replace(", ", ",\n", 1))
     return fig
 
@@ -113,11 +113,13 @@ def overfitting_figure(
                   label=f"the truth's error on the training points ({truth_train:.3f})")  # fmt: skip
     right.set_xscale("log")
     right.set_yscale("log")
-    plain_log_ticks(right)
     low = min(float(np.min(train)), truth_train)
-    right.set_ylim(low / 1.5, float(np.max(heldout)) * 20)  # a band above the curves for the legend
+    right.set_ylim(low / 1.5, float(np.max(heldout)) * 1.3)
+    plain_log_ticks(right)  # after the limits are set: every part of the axis named
     finish(right, title="Training and held-out error", xlabel="gradient-descent steps", ylabel="mean squared error",
-           loc="upper center")  # fmt: skip  # in the band above every curve: covers none
+           legend=False)  # fmt: skip
+    # below the axes: inside, the legend would cover a curve or need an empty band of the axis above them
+    right.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2, fontsize=10)
     return fig
 
 
