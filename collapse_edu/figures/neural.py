@@ -100,7 +100,8 @@ def judged_by_generation_0(
     ax.set_xscale("log")
     ax.set_xlim(5, edges[-1])  # the last bins hold the far tail
     finish(ax, title=title, xlabel="perplexity of a sentence under the generation-0 model (log scale)",
-           ylabel="share of sentences", loc="upper right")  # fmt: skip
+           ylabel="share of sentences", legend=False)  # fmt: skip
+    ax.legend(loc="upper right", handlelength=3.5)  # long enough handles to show each line's dash pattern
     return fig
 
 
