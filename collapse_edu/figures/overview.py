@@ -167,7 +167,10 @@ def _model_collapse(ax: plt.Axes, seed: int) -> None:
     t = history.generations
     plot_band(ax, t, history["sigma"], label="simulation, 500 runs (median, 5-95%)", i=0)
     plot_theory(ax, t, theory.sigma_quantile(0.5, t, n), label="theory (median)", i=0)
-    finish(ax, title=f"Model collapse: fed {n} of its own samples", xlabel="generation", ylabel="fitted sigma (spread)")
+    top = float(np.quantile(history["sigma"], 0.95, axis=1).max())
+    ax.set_ylim(-0.05 * top, 1.3 * top)  # a strip above the band for the legend, which would cover its peak
+    finish(ax, title=f"Model collapse: fed {n} of its own samples", xlabel="generation", ylabel="fitted sigma (spread)",
+           loc="upper right")  # fmt: skip
 
 
 def _mode_collapse(ax: plt.Axes, rng: np.random.Generator) -> None:
