@@ -448,8 +448,3 @@ def _theme_css(reveal: Path) -> str:
     if not theme.is_file():
         return ""
     return re.sub(r"@import url\([^)]*\);?", "", theme.read_text(encoding="utf-8"))
-
-
-def slide_count(page: str) -> int:
-    """How many <section> slides a written deck has (leaf sections: what the audience sees)."""
-    return len(re.findall(r"<section\b", page)) - len(re.findall(r"<section\b[^>]*>\s*<section\b", page))

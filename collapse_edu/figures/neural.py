@@ -205,20 +205,6 @@ def side_by_side(
     return fig
 
 
-def sentence_lengths(lengths: Mapping[str, np.ndarray], *, max_length: int = 64) -> plt.Figure:
-    """Histograms of sentence length (words) of several texts, as shares of sentences."""
-    max_length = check_int("max_length", max_length, minimum=2)
-    edges = np.arange(0, max_length + 2, 2) - 0.5
-    fig, (ax,) = new_figure(1, width=8.5, height=4.2)
-    for i, (label, values) in enumerate(lengths.items()):
-        counts, _ = np.histogram(np.minimum(values, max_length), edges)
-        style = series_style(i)
-        ax.stairs(counts / counts.sum(), edges, color=style["color"], linestyle=style["linestyle"], linewidth=2.2,
-                  label=f"{label} (mean {np.mean(values):.1f})")  # fmt: skip
-    finish(ax, title="How long the sentences are", xlabel="words per sentence", ylabel="share of sentences")
-    return fig
-
-
 def transformer_explorer(
     policy: str = "replace",
     real_fraction: float = 0.1,
