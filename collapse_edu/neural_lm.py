@@ -431,12 +431,12 @@ MIN_TEMPERATURE = 1e-6
 
 def _draw(logits: torch.Tensor, generator: torch.Generator, temperature: float, top_k: int | None) -> torch.Tensor:
     """One token per row from softmax(logits / T), restricted to the top k: the first index whose
-    cumulative weight exceeds u times the total, u ~ U(0, 1) (inverse-CDF sampling)."""
+    cumulative weight exceeds u times the total, u ~ U(0, 1) (inverse-CDF sampling). The weights are
+    computed in one new buffer, in place (a step holds one more rows-by-vocabulary buffer, not three)."""
     if top_k is not None and top_k < logits.shape[1]:
         threshold = torch.topk(logits, top_k, dim=1).values[:, -1:]
         logits = logits.masked_fill(logits < threshold, float("-inf"))
-    weights = torch.exp((logits - logits.max(dim=1, keepdim=True).values) / temperature)
-    cumulative = torch.cumsum(weights, dim=1)
+    cumulative = (logits - logits.max(dim=1, keepdim=True).values).div_(temperature).exp_().cumsum_(dim=1)
     u = torch.rand(logits.shape[0], 1, generator=generator, device=logits.device)
     token = torch.searchsorted(cumulative, u * cumulative[:, -1:], right=True)
     over = token[:, 0] >= logits.shape[1]  # u * total rounded up to the total (about 1 in 10^7)
@@ -494,9 +494,11 @@ def generate(
             alive = np.flatnonzero(rows >= 0)
             if alive.size == 0:
                 break
-            if alive.size <= 0.75 * rows.size:  # drop the ended rows (copying the cache) once they are many
+            if alive.size <= 0.75 * rows.size:  # drop the ended rows once they are many
                 keep = torch.from_numpy(alive).to(net.device)
-                caches = [(k[keep], v[keep]) for k, v in caches]
+                for k, v in caches:  # moved to the front of the buffers they are in (no new buffers)
+                    k[: alive.size], v[: alive.size] = k[keep], v[keep]
+                caches = [(k[: alive.size], v[: alive.size]) for k, v in caches]
                 rows, token = rows[alive], token[keep]
         words.extend(out[i, : lengths[i]] for i in range(size))
     return Sentences.from_lists(words)

@@ -152,6 +152,15 @@ def test_inverse_cdf_draws_follow_the_softmax():
         assert stats.chisquare(counts[used], p[used] * counts.sum()).pvalue > 1e-3
 
 
+def test_a_draw_leaves_its_logits_as_they_were():
+    """The weights are computed in place in a buffer of their own, never in the caller's logits."""
+    logits = torch.randn(50, 7, generator=torch.Generator().manual_seed(1))
+    before = logits.clone()
+    for temperature, top_k in ((1.0, None), (0.3, None), (2.0, 3)):
+        neural_lm._draw(logits, torch.Generator().manual_seed(0), temperature, top_k)
+        assert torch.equal(logits, before)
+
+
 def test_top_k_one_is_greedy_and_low_temperature_nearly_greedy():
     net = tiny_net()
     greedy = _uncached_sample(net, torch.Generator().manual_seed(0), 11, top_k=1)
