@@ -1082,9 +1082,10 @@ def quick_runs() -> list[gr.ReplayResult]:
 
 @claim(
     "08",
-    "The classifier's confidence in the replay falls task by task (0.82 to 0.56 or 0.57, depending on the processor), "
-    "as for the full generator below",
-    "The share it reads as an earlier digit does not fall in this quick run (0.96 at task 2, 0.98 or 0.99 at task 5; "
+    "The classifier's confidence in the replay falls task by task (from about 0.82 to about 0.56; the last digits "
+    "differ between processors), as for the full generator below",
+    "The share it reads as an earlier digit does not fall in this quick run (about 0.96 at task 2, 0.98 or more at "
+    "task 5; "
     "above 0.9 at every task on seeds 11 and 12 too), and it sits above the full generator's (0.93 down to 0.85, "
     "median of 10 seeds)",
     "The difference is mostly one digit: the full generator's replay is read more and more often as an 8, a digit it "
@@ -1100,13 +1101,13 @@ def test_the_quick_run_shows_part_of_the_drift(replay_summary, quick_runs):
     printed = "".join(o.get("text", "") for o in live.outputs)
     early0 = numbers_in(next(line for line in printed.splitlines() if "read as an earlier digit" in line))[-4:]
     conf0 = numbers_in(next(line for line in printed.splitlines() if "confidence in the replay" in line))[-4:]
-    # the live run's last digits differ between x86 processors (AMD EPYC: 0.99 and 0.56; Intel Xeon: 0.98 and 0.57):
-    # the committed output, and the same run trained here, must each be one of them
+    # the live run's last digits differ between x86 processors (an AVX2 AMD EPYC gave 0.99 and 0.56, an AVX-512
+    # Intel Xeon 0.98 and 0.57): the committed output, and the same run trained here, must each fit the text
     live0 = gr.run_generative_replay(CI, seed=0, vae_steps=250)
-    rerun = np.round(gr.earlier_share(live0.replay_shares)[1:], 2).tolist(), np.round(live0.replay_confidence[1:], 2)
-    for early, confidence in ((early0, conf0), (rerun[0], rerun[1].tolist())):
-        assert early[:3] == [0.96, 0.96, 0.96] and early[3] in (0.98, 0.99)
-        assert confidence[:3] == [0.82, 0.7, 0.64] and confidence[3] in (0.56, 0.57)
+    rerun = gr.earlier_share(live0.replay_shares)[1:].tolist(), live0.replay_confidence[1:].tolist()
+    for early, confidence in ((early0, conf0), rerun):
+        assert abs(early[0] - 0.96) <= 0.015 and early[3] >= 0.975 and min(early) > 0.9
+        assert abs(confidence[0] - 0.82) <= 0.015 and abs(confidence[3] - 0.56) <= 0.015
     assert np.all(np.diff(conf0) < 0) and not np.all(np.diff(early0) < 0)  # one falls, the other does not (seed 0)
     eights0 = numbers_in(next(line for line in printed.splitlines() if "replay read as an 8" in line))[-4:]
     assert len(eights0) == 4 and max(eights0) <= 0.03
