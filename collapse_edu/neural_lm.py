@@ -432,7 +432,8 @@ MIN_TEMPERATURE = 1e-6
 def _draw(logits: torch.Tensor, generator: torch.Generator, temperature: float, top_k: int | None) -> torch.Tensor:
     """One token per row from softmax(logits / T), restricted to the top k: the first index whose
     cumulative weight exceeds u times the total, u ~ U(0, 1) (inverse-CDF sampling). The weights are
-    computed in one new buffer, in place (a step holds one more rows-by-vocabulary buffer, not three)."""
+    computed in place in one new rows-by-vocabulary buffer (and top-k masks a copy of the logits), so the
+    caller's logits are never changed."""
     if top_k is not None and top_k < logits.shape[1]:
         threshold = torch.topk(logits, top_k, dim=1).values[:, -1:]
         logits = logits.masked_fill(logits < threshold, float("-inf"))
@@ -496,8 +497,11 @@ def generate(
                 break
             if alive.size <= 0.75 * rows.size:  # drop the ended rows once they are many
                 keep = torch.from_numpy(alive).to(net.device)
-                for k, v in caches:  # moved to the front of the buffers they are in (no new buffers)
-                    k[: alive.size], v[: alive.size] = k[keep], v[keep]
+                for k, v in caches:  # moved to the front of their own buffers: only the positions written so far
+                    k[: alive.size, :, : step + 1], v[: alive.size, :, : step + 1] = (
+                        k[keep, :, : step + 1],
+                        v[keep, :, : step + 1],
+                    )
                 caches = [(k[: alive.size], v[: alive.size]) for k, v in caches]
                 rows, token = rows[alive], token[keep]
         words.extend(out[i, : lengths[i]] for i in range(size))

@@ -217,7 +217,7 @@ def legend_outside(fig: plt.Figure, axes: Sequence[plt.Axes]) -> None:
 
 
 NICE_MANTISSAS = (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8)
-"""The numbers an extra end label may take, times a power of ten (1, 2 and 5 only across over three decades)."""
+"""The numbers an extra end label may take, times a power of ten (1, 2, 3 and 5 only across over three decades)."""
 
 
 def _end_name(end: float, named: Sequence[float], low: float, high: float) -> float | None:
@@ -232,7 +232,7 @@ def _end_name(end: float, named: Sequence[float], low: float, high: float) -> fl
     if abs(np.log(nearest / end)) <= 0.15 * height:
         return None
     k = int(np.floor(np.log10(end)))
-    mantissas = NICE_MANTISSAS if high / low <= 1000 else (1, 2, 5)
+    mantissas = NICE_MANTISSAS if high / low <= 1000 else (1, 2, 3, 5)
     candidates = sorted({float(f"{m * 10.0**j:.6g}") for j in (k - 1, k, k + 1) for m in mantissas})
     fitting = [v for v in candidates if low <= v <= high and abs(np.log(nearest / v)) >= 0.10 * height]
     fitting = [v for v in fitting if (v < nearest if end == low else v > nearest)]
@@ -267,7 +267,7 @@ def plain_log_ticks(ax: plt.Axes, max_labels: int = 7) -> None:
     minor = [y for y in decades if y not in major] if len(decades) <= 4 * max_labels else []
     labelled: list[float] = []
     if last - first <= 6:
-        between = inside([m * 10.0**k for k in range(first, last + 1) for m in range(2, 10)])
+        between = inside([float(f"{m * 10.0**k:.6g}") for k in range(first, last + 1) for m in range(2, 10)])
         minor += between
         if last - first <= 3:
             labelled = [y for y in between if round(y / 10 ** np.floor(np.log10(y)), 6) in (2, 3, 5)]

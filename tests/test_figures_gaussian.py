@@ -115,7 +115,9 @@ def labelled_ticks(ax: plt.Axes) -> dict[float, str]:
         (1e-12, 2.0, ["1e-12", "1e-10", "1e-08", "1e-06", "0.0001", "0.01", "1"]),  # 13: every second
         (125, 850, ["150", "200", "400", "600", "800"]),  # lesson 03's perplexity: 125-200 named by 150
         (7, 31, ["8", "10", "15", "20", "25", "30"]),  # the bottom fifth named by 8
-        (1.5, 3000, ["2", "10", "100", "1,000"]),  # over three decades an end gets 1, 2 or 5 only
+        (1.5, 3000, ["2", "10", "100", "1,000"]),  # over three decades an end gets 1, 2, 3 or 5 only
+        (2.1, 4267, ["3", "10", "100", "1,000", "3,000"]),  # lesson 03's vocabulary axis: both ends named
+        (0.000863, 0.382, ["0.001", "0.01", "0.1", "0.3"]),  # the end label 0.3 is also a minor tick: drawn once
     ],
 )
 def test_log_ticks_are_plain_numbers_fixed_once_inside_the_limits(low, high, expected):
@@ -127,6 +129,7 @@ def test_log_ticks_are_plain_numbers_fixed_once_inside_the_limits(low, high, exp
     assert [t for _, t in sorted(labelled_ticks(ax).items())] == expected
     every = [*ax.yaxis.get_majorticklocs(), *ax.yaxis.get_minorticklocs()]
     assert all(low <= v <= high for v in every), "no tick outside the limits (each one is drawn work)"
+    assert len({f"{v:.6g}" for v in every}) == len(every), "no two ticks at one place"
     assert type(ax.yaxis.get_major_locator()).__name__ == "FixedLocator"
 
 
@@ -143,10 +146,13 @@ def test_text_and_neural_dashboards_use_the_same_plain_log_ticks():
     plt.close("all")
 
 
-@pytest.mark.parametrize(("low", "high"), [(125, 850), (7, 31), (0.13, 1.2), (1.5, 3000), (0.07, 1.14), (60, 145)])
+@pytest.mark.parametrize(
+    ("low", "high"), [(125, 850), (7, 31), (0.13, 1.2), (1.5, 3000), (0.07, 1.14), (60, 145), (2.1, 4267)]
+)
 def test_log_axis_ends_are_named_within_15_percent_of_the_height(low, high):
-    """Every part of a log axis can be read: neither end lies more than 15% of the axis's height from
-    a labelled tick, and no two labels sit closer than 10% of it."""
+    """On these ranges (lesson axes and a few wider), every part of a log axis can be read: neither end lies more
+    than 15% of the axis's height from a labelled tick, and no two labels sit closer than 10% of it. (Not every
+    range can have both: a round number must fit between the end and the next label.)"""
     fig, ax = plt.subplots()
     ax.plot([0, 1], [low, high])
     ax.set_yscale("log")

@@ -119,7 +119,7 @@ def overfitting_figure(
     finish(right, title="Training and held-out error", xlabel="gradient-descent steps", ylabel="mean squared error",
            legend=False)  # fmt: skip
     # below the axes: inside, the legend would cover a curve or need an empty band of the axis above them
-    right.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2, fontsize=10)
+    right.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2)
     return fig
 
 

@@ -216,7 +216,7 @@ def test_the_tell_tale_signs_of_model_collapse_on_lesson_03s_text_model():
     before, after = text_figures.word_counts_before_after(history)
     lost = [np.mean(after[(before >= lo) & (before <= hi)] == 0) for lo, hi in ((1, 1), (2, 2), (3, 3), (4, 9))]
     assert np.all(np.diff(lost) < 0) and lost[0] > 0.3, f"the rarer a word, the likelier it is lost first: {lost}"
-    assert np.mean(after[before >= 10] == 0) < 1e-3, "a word seen 10 times or more is almost never lost (e^-10)"
+    assert np.mean(after[before >= 10] == 0) < 1e-3, "seen 10 times or more: almost never lost (3.7e-4 on seed 11)"
     own = history["perplexity_self"][later]
     # each model finds its own text more likely than the one before it did (measured on 500 fresh sentences,
     # so a step may tick up by a percent: over 30 seeds the worst step was +0.6%; over two steps it always fell)

@@ -1082,7 +1082,7 @@ def quick_runs() -> list[gr.ReplayResult]:
 
 @claim(
     "08",
-    "The classifier's confidence in the replay falls task by task (from about 0.82 to about 0.56; the last digits "
+    "The classifier's confidence in the replay falls task by task (from about 0.82 to 0.56-0.57; the last digits "
     "differ between processors), as for the full generator below",
     "The share it reads as an earlier digit does not fall in this quick run (about 0.96 at task 2, 0.98 or more at "
     "task 5; "
@@ -1107,7 +1107,8 @@ def test_the_quick_run_shows_part_of_the_drift(replay_summary, quick_runs):
     rerun = gr.earlier_share(live0.replay_shares)[1:].tolist(), live0.replay_confidence[1:].tolist()
     for early, confidence in ((early0, conf0), rerun):
         assert abs(early[0] - 0.96) <= 0.015 and early[3] >= 0.975 and min(early) > 0.9
-        assert abs(confidence[0] - 0.82) <= 0.015 and abs(confidence[3] - 0.56) <= 0.015
+        assert abs(confidence[0] - 0.82) <= 0.015 and 0.55 <= confidence[3] <= 0.575
+        assert np.all(np.diff(confidence) < 0), "falls task by task"
     assert np.all(np.diff(conf0) < 0) and not np.all(np.diff(early0) < 0)  # one falls, the other does not (seed 0)
     eights0 = numbers_in(next(line for line in printed.splitlines() if "replay read as an 8" in line))[-4:]
     assert len(eights0) == 4 and max(eights0) <= 0.03
