@@ -216,6 +216,12 @@ def legend_outside(fig: plt.Figure, axes: Sequence[plt.Axes]) -> None:
     fig.legend(handles, labels, loc="outside lower center", ncols=min(4, len(labels)))
 
 
+def legend_below(ax: plt.Axes, *, offset: float = 0.2, ncols: int = 2, **style) -> None:
+    """The axes' legend centred under it, its top ``offset`` axes heights below the axes (under the tick
+    labels and the x label): for a panel where any place inside would cover a curve or a bar."""
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -offset), ncols=ncols, **style)
+
+
 NICE_MANTISSAS = (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8)
 """The numbers an extra end label may take, times a power of ten (1, 2, 3 and 5 only across over three decades)."""
 
@@ -234,8 +240,8 @@ def _end_name(end: float, named: Sequence[float], low: float, high: float) -> fl
     k = int(np.floor(np.log10(end)))
     mantissas = NICE_MANTISSAS if high / low <= 1000 else (1, 2, 3, 5)
     candidates = sorted({float(f"{m * 10.0**j:.6g}") for j in (k - 1, k, k + 1) for m in mantissas})
-    fitting = [v for v in candidates if low <= v <= high and abs(np.log(nearest / v)) >= 0.10 * height]
-    fitting = [v for v in fitting if (v < nearest if end == low else v > nearest)]
+    beyond = (lambda v: v < nearest) if end == low else (lambda v: v > nearest)  # between the end and the tick
+    fitting = [v for v in candidates if low <= v <= high and beyond(v) and abs(np.log(nearest / v)) >= 0.1 * height]
     return min(fitting, key=lambda v: abs(np.log(v / end))) if fitting else None
 
 

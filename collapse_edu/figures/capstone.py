@@ -13,7 +13,7 @@ import numpy as np
 
 from ..capstone import CURVE_NOISE, PolynomialFit, RunLog
 from ..monitor import VERDICTS, Report
-from ..plots import finish, new_figure, plain_log_ticks, plot_line
+from ..plots import finish, legend_below, new_figure, plain_log_ticks, plot_line
 from ..validation import check_choice
 
 VIEWS = {
@@ -119,7 +119,7 @@ def overfitting_figure(
     finish(right, title="Training and held-out error", xlabel="gradient-descent steps", ylabel="mean squared error",
            legend=False)  # fmt: skip
     # below the axes: inside, the legend would cover a curve or need an empty band of the axis above them
-    right.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2)
+    legend_below(right)
     return fig
 
 

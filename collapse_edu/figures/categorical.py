@@ -20,6 +20,7 @@ from ..loop import History
 from ..plots import (
     OKABE_ITO,
     finish,
+    legend_below,
     legend_key,
     legend_outside,
     new_figure,
@@ -67,7 +68,7 @@ def drift_picture(history: History, run: int = 0) -> plt.Figure:
         ylabel="frequency (stacked)",
         legend=False,
     )
-    left.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), fontsize=9, ncols=min(4, categories + 1))
+    legend_below(left, offset=0.15, ncols=min(4, categories + 1), fontsize=9)
 
     plot_band(right, t, history["surviving"], label=f"simulation, {runs} runs (mean, 5-95%)", center="mean")
     plot_theory(
@@ -406,7 +407,7 @@ def real_samples_not_fraction(
         ylabel=r"std of $p_t$ over runs",
         legend=False,
     )
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncols=2, fontsize=10)
+    legend_below(ax, offset=0.14, fontsize=10)
     return fig
 
 

@@ -9,7 +9,7 @@ import numpy as np
 from matplotlib.patches import Circle
 
 from ..gan import METHODS, GANRun, Target, cached_run, make_target
-from ..plots import OKABE_ITO, finish, new_figure, series_style
+from ..plots import OKABE_ITO, finish, legend_below, new_figure, series_style
 from ..validation import check_int
 
 SAMPLE_COLOR = OKABE_ITO[0]
@@ -215,7 +215,7 @@ def occupancy_figure(run: GANRun) -> plt.Figure:
     finish(right, title="Modes captured over training", xlabel="training step", ylabel="modes captured",
            legend=False)  # fmt: skip
     # below the axes: inside, it would cover the curves
-    right.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2, fontsize=10)
+    legend_below(right, fontsize=10)
     return fig
 
 

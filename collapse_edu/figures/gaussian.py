@@ -19,7 +19,17 @@ from .. import theory
 from ..gaussian import estimator_ddof, simulate_gaussian, tail_mass
 from ..loop import History
 from ..metrics import w2_gaussian
-from ..plots import finish, new_figure, plain_log_ticks, plot_band, plot_line, plot_theory, series_style, shade_band
+from ..plots import (
+    finish,
+    legend_below,
+    new_figure,
+    plain_log_ticks,
+    plot_band,
+    plot_line,
+    plot_theory,
+    series_style,
+    shade_band,
+)
 from ..validation import as_rng, check_float, check_int
 
 THEORY_BAND = {"color": "0.35", "linestyle": ":", "linewidth": 1.6, "marker": "none"}
@@ -138,7 +148,7 @@ def sigma_history(
     )
     # Below the axes, clear of the band and its dotted theory (which the caption asks to compare);
     # a fixed place, so a redraw does no search for the best one.
-    left.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), ncols=2, fontsize=10)
+    legend_below(left, offset=0.15, fontsize=10)
 
     _mean_with_error(right, t, history["sigma"] ** 2, label=r"simulation: mean of $\sigma_t^2$ ($\pm$2 sample SE)", i=0)
     if replace:
@@ -241,7 +251,7 @@ def tail_mass_decay(
         ylabel=f"P(|X| > {threshold:g})",
         legend=False,
     )
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), ncols=3, fontsize=10)  # clear of every line
+    legend_below(ax, offset=0.15, ncols=3, fontsize=10)  # clear of every line
     return fig
 
 

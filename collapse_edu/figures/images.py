@@ -17,7 +17,7 @@ from matplotlib.patches import Ellipse
 from .. import theory
 from ..loop import History
 from ..mixtures import DIGIT_METRICS, model_at, sample_mixture
-from ..plots import OKABE_ITO, finish, image_grid, new_figure, plot_band, plot_theory, series_style
+from ..plots import OKABE_ITO, finish, image_grid, legend_below, new_figure, plot_band, plot_theory, series_style
 from ..validation import check_int
 
 # --------------------------------------------------------------------------- mixture toy
@@ -117,7 +117,7 @@ def _draw_ellipses(ax: plt.Axes, history: History, t: int, run: int, extent: flo
     ax.set_xlabel(r"$x_1$")
     ax.set_ylabel(r"$x_2$")
     if t > 0:  # below the axes, where it covers no ellipse and no sample
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.24), ncol=2, fontsize=10, handlelength=1, borderpad=0.3)
+        legend_below(ax, offset=0.24, fontsize=10, handlelength=1, borderpad=0.3)
 
 
 def mixture_snapshots(
@@ -262,7 +262,7 @@ def digit_generation(
     c.set_xticks(range(10))
     finish(c, title="Classes the classifier sees", xlabel="digit", ylabel="share of samples", legend=False)
     # below the bars: inside, a tall bar of some run or generation would run under it
-    c.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), ncols=2, fontsize=10)
+    legend_below(c, offset=0.3, fontsize=10)
     fig.suptitle(f"{_fraction_label(real_fraction)}, run {run}")
     return fig
 

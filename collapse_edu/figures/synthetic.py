@@ -12,7 +12,17 @@ from matplotlib.patches import Patch
 from .. import theory
 from ..gaussian import simulate_gaussian
 from ..loop import POLICIES, History
-from ..plots import THEORY_STYLE, finish, legend_key, new_figure, plot_band, plot_theory, series_style, shade_band
+from ..plots import (
+    THEORY_STYLE,
+    finish,
+    legend_below,
+    legend_key,
+    new_figure,
+    plot_band,
+    plot_theory,
+    series_style,
+    shade_band,
+)
 from ..regression import random_features_errors, simulate_regression, strong_collapse_errors
 from ..scaling import simulate_memoriser
 from ..validation import check_choice, check_fraction, check_int
@@ -412,7 +422,7 @@ def random_features(
     )
     finish(right, title="Same runs: mixed minus clean", xlabel="width m", ylabel="extra test error", legend=False)
     # below the axes: inside, it would cover the band, which reaches far above and below 0 near the threshold
-    right.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), fontsize=10, ncols=2)
+    legend_below(right, offset=0.16, fontsize=10)
     return fig
 
 
