@@ -289,6 +289,31 @@ def packed_run() -> GANRun:
     return stored_run("pacgan", seed=0)
 
 
+def test_the_legend_of_final_samples_covers_no_panel(packed_run):
+    """Before: the legend sat inside the first panel, its box touching the ring's top mode."""
+    from collapse_edu.figures import gan as figures
+
+    fig = figures.compare_final([packed_run, packed_run])
+    fig.canvas.draw()
+    assert not any(ax.get_legend() for ax in fig.axes) and len(fig.legends) == 1
+    box = fig.legends[0].get_window_extent()
+    assert not any(box.overlaps(ax.get_window_extent()) for ax in fig.axes)
+    assert {t.get_text() for t in fig.legends[0].get_texts()} == {"generated samples", "true modes (3-std circle)"}
+
+
+def test_the_playground_title_stays_over_its_panel(monkeypatch, packed_run):
+    """Before: one line held both mode counts and the high-quality share, and ran past the panel's edge."""
+    from collapse_edu.figures import gan as figures
+
+    monkeypatch.setattr(figures, "cached_run", lambda *args: packed_run)
+    for method in ("vanilla", "pacgan"):
+        fig = figures.gan_playground(method=method, width=256)
+        fig.canvas.draw()
+        left = fig.axes[0]
+        panel, title = left.get_window_extent(), left.title.get_window_extent()
+        assert panel.x0 <= title.x0 and title.x1 <= panel.x1, (title, panel)
+
+
 def test_samples_are_drawn_above_the_mode_markers(packed_run):
     """A collapsed cloud sits on a mode's cross: the samples must be drawn over it, not under it."""
     from collapse_edu.figures import gan as figures

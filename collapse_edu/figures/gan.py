@@ -55,24 +55,27 @@ def draw_samples(
     target: Target,
     *,
     title: str,
-    legend: bool = False,
     real: bool = False,
     numbers: bool = False,
 ) -> None:
-    """Generated (or ``real``) samples as small dots drawn over the true modes, on equal axes."""
+    """Generated (or ``real``) samples as small dots drawn over the true modes, on equal axes (the
+    figure places the legend, below its panels: inside one it would cover a mode)."""
     label = "real samples" if real else "generated samples"
     ax.scatter(*samples.T, s=8 if real else 4, alpha=0.5 if real else 0.35, color=SAMPLE_COLOR, linewidths=0,
                label=label, zorder=SAMPLE_ZORDER)  # fmt: skip
     draw_target(ax, target, numbers=numbers)
-    finish(ax, title=title, xlabel="x1", ylabel="x2", legend=legend, loc="upper right")
-    if legend:
-        _readable_legend(ax.get_legend())
+    finish(ax, title=title, xlabel="x1", ylabel="x2", legend=False)
 
 
-def _summary(report: dict, strict: bool = False) -> str:
+def _modes_captured(report: dict, strict: bool = False) -> str:
+    """'N modes captured' (>= 1 high-quality sample); ``strict`` adds the count with >= 20 in brackets."""
     modes = report["modes"]
     also = f" ({report['modes_strict']} with >= 20 HQ)" if strict else ""
-    return f"{modes} mode{'' if modes == 1 else 's'} captured{also}, {100 * report['high_quality']:.0f}% HQ"
+    return f"{modes} mode{'' if modes == 1 else 's'} captured{also}"
+
+
+def _summary(report: dict) -> str:
+    return f"{_modes_captured(report)}, {100 * report['high_quality']:.0f}% HQ"
 
 
 def _readable_legend(legend) -> None:
@@ -126,9 +129,11 @@ def compare_final(runs: Sequence[GANRun], labels: Sequence[str] | None = None) -
     if not runs:
         raise ValueError("runs must hold at least one GANRun")
     labels = labels or [f"{r.settings['method']}, seed {r.settings['seed']}" for r in runs]
-    fig, axes = new_figure(len(runs), width=5.2 * len(runs), height=5.4)
-    for i, (ax, run, label) in enumerate(zip(axes, runs, labels, strict=False)):
-        draw_samples(ax, run.samples, run.target, title=f"{label}\n{_summary(run.report())}", legend=i == 0)
+    fig, axes = new_figure(len(runs), width=5.2 * len(runs), height=5.8)
+    for ax, run, label in zip(axes, runs, labels, strict=False):
+        draw_samples(ax, run.samples, run.target, title=f"{label}\n{_summary(run.report())}")
+    handles, labels = axes[0].get_legend_handles_labels()
+    _readable_legend(fig.legend(handles, labels, loc="outside lower center", ncols=2))
     return fig
 
 
@@ -234,10 +239,10 @@ def gan_playground(
         raise ValueError(f"method must be one of {', '.join(map(repr, METHODS))}; got {method!r}")
     run = cached_run(target, method, width, float(lr_g), float(lr_d), int(steps), int(seed), int(d_steps), "training")
     fig, (left, right) = new_figure(2, width=12, height=5.0, gridspec_kw={"width_ratios": [1, 1.5]})
-    draw_samples(
-        left, run.samples, run.target, title=f"{method}, width {width}:\n{_summary(run.report(), strict=True)}",
-        numbers=True,
-    )  # fmt: skip
+    report = run.report()
+    # two short lines, so the title stays above its own panel
+    title = f"{method}, width {width}: {100 * report['high_quality']:.0f}% HQ\n{_modes_captured(report, strict=True)}"
+    draw_samples(left, run.samples, run.target, title=title, numbers=True)
     image = _occupancy_image(right, run)
     fig.colorbar(image, ax=right, label=SHARE_LABEL, pad=COLORBAR_PAD / 1.5)  # this heat map is 1.5 times as wide
     right.set_yticks(range(run.target.n_modes))
