@@ -173,7 +173,7 @@ class MultivariateGaussian(ArrayFamily):
 
     def sample(self, model: MultivariateGaussianModel, size: int, rng: np.random.Generator) -> np.ndarray:
         runs = model.mu.shape[0]
-        root = self.scale * _cholesky(model.cov)
+        root = self.scale * jittered_cholesky(model.cov)
         noise = rng.standard_normal((runs, size, self.dim))
         return model.mu[:, None, :] + np.einsum("rij,rnj->rni", root, noise)
 
@@ -192,7 +192,7 @@ class MultivariateGaussian(ArrayFamily):
 
     def log_likelihood(self, model: MultivariateGaussianModel, data: np.ndarray) -> np.ndarray:
         """log N(x; mu, Sigma) of every sample: -|L^-1 (x - mu)|^2 / 2 - log det L - d log(2 pi) / 2."""
-        root = _cholesky(model.cov)
+        root = jittered_cholesky(model.cov)
         centred = np.asarray(data, float) - model.mu[:, None, :]
         white = np.linalg.solve(root[:, None], centred[..., None])[..., 0]
         log_det = np.log(np.diagonal(root, axis1=1, axis2=2)).sum(axis=1)
@@ -212,7 +212,7 @@ class MultivariateGaussianFast(MultivariateGaussian):
         self, model: MultivariateGaussianModel, size: int, rng: np.random.Generator
     ) -> MultivariateGaussianStats:
         runs = model.mu.shape[0]
-        root = self.scale * _cholesky(model.cov)
+        root = self.scale * jittered_cholesky(model.cov)
         mean = model.mu + np.einsum("rij,rj->ri", root, rng.standard_normal((runs, self.dim))) / np.sqrt(size)
         if size - 1 < self.dim:
             raise ValueError(f"n must be > dim for the fast path (Wishart needs n - 1 >= dim), got n = {size}")
@@ -226,13 +226,14 @@ class MultivariateGaussianFast(MultivariateGaussian):
     subsample = GaussianFast.subsample
 
 
-def _cholesky(cov: np.ndarray) -> np.ndarray:
-    """Lower Cholesky factor; a collapsed (singular) covariance gets a tiny diagonal jitter."""
+def jittered_cholesky(cov: np.ndarray, jitter: float = 1e-12) -> np.ndarray:
+    """Lower Cholesky factors of a stack of covariances ``(..., d, d)``. If any is (nearly) singular, as a
+    collapsed fit becomes, every one gets ``jitter`` times its trace added to its diagonal."""
     try:
         return np.linalg.cholesky(cov)
     except np.linalg.LinAlgError:
-        jitter = 1e-12 * np.maximum(np.trace(cov, axis1=-2, axis2=-1), 1e-300)[..., None, None]
-        return np.linalg.cholesky(cov + jitter * np.eye(cov.shape[-1]))
+        scale = jitter * np.maximum(np.trace(cov, axis1=-2, axis2=-1), 1e-300)[..., None, None]
+        return np.linalg.cholesky(cov + scale * np.eye(cov.shape[-1]))
 
 
 def wishart_root(df: int, runs: int, dim: int, rng: np.random.Generator) -> np.ndarray:

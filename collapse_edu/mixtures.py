@@ -35,9 +35,13 @@ from pathlib import Path
 import numpy as np
 
 from .environment import RESULTS_DIR, one_blas_thread
+from .gaussian import jittered_cholesky
 from .loop import ArrayFamily, DataPool, History, ModelSource, Policy, run_generations
 from .metrics import entropy
 from .validation import check_finite_array, check_float, check_fraction, check_int, check_memory
+
+#: a (nearly) singular component covariance gets this times its trace on its diagonal (gaussian.jittered_cholesky)
+MIXTURE_JITTER = 1e-10
 
 # --------------------------------------------------------------------------- mixture models
 
@@ -66,24 +70,15 @@ def sample_mixture(model: MixtureModel, size: int, rng: np.random.Generator) -> 
     cumulative /= cumulative[:, -1:]
     u = rng.random((runs, size))
     component = np.minimum((u[:, :, None] > cumulative[:, None, :-1]).sum(axis=2), k - 1)
-    roots = _cholesky(model.covariances)
+    roots = jittered_cholesky(model.covariances, MIXTURE_JITTER)
     noise = rng.standard_normal((runs, size, d))
     index = np.arange(runs)[:, None]
     return model.means[index, component] + np.einsum("rnij,rnj->rni", roots[index, component], noise)
 
 
-def _cholesky(cov: np.ndarray) -> np.ndarray:
-    """Lower Cholesky factors; a (nearly) singular covariance gets a tiny diagonal jitter."""
-    try:
-        return np.linalg.cholesky(cov)
-    except np.linalg.LinAlgError:
-        scale = np.maximum(np.trace(cov, axis1=-2, axis2=-1), 1e-300)[..., None, None]
-        return np.linalg.cholesky(cov + 1e-10 * scale * np.eye(cov.shape[-1]))
-
-
 def mixture_log_density(model: MixtureModel, x: np.ndarray) -> np.ndarray:
     """log sum_j w_j N(x; mu_j, Sigma_j) of every point ``x`` ``(runs, m, d)``; returns ``(runs, m)``."""
-    roots = _cholesky(model.covariances)  # (runs, k, d, d)
+    roots = jittered_cholesky(model.covariances, MIXTURE_JITTER)  # (runs, k, d, d)
     centred = np.asarray(x, float)[:, None] - model.means[:, :, None]  # (runs, k, m, d)
     white = np.linalg.solve(roots[:, :, None], centred[..., None])[..., 0]
     log_det = np.log(np.diagonal(roots, axis1=-2, axis2=-1)).sum(axis=-1)  # (runs, k)
@@ -235,7 +230,7 @@ def _log_joint(
     x^T P x - 2 mu^T P x + mu^T P mu (P = Sigma^-1) written as matrix products."""
     runs, d, _ = data_t.shape
     k = means.shape[1]
-    roots = _cholesky(covariances)
+    roots = jittered_cholesky(covariances, MIXTURE_JITTER)
     inverse = np.linalg.inv(roots)
     precision = np.swapaxes(inverse, -1, -2) @ inverse
     pm = (precision @ means[..., None])[..., 0]

@@ -302,3 +302,19 @@ def test_a_collapsed_covariance_is_sampled_without_spread_in_its_lost_direction(
     kept, lost = samples @ direction, samples @ np.array([1.0, -1.0]) / np.sqrt(2)
     assert kept.std() == pytest.approx(2.0, rel=0.05)
     assert lost.std() < 1e-5 * kept.std()
+
+
+def test_jittered_cholesky_factors_exactly_and_jitters_only_a_singular_stack() -> None:
+    from collapse_edu.gaussian import jittered_cholesky
+    from collapse_edu.mixtures import MIXTURE_JITTER
+
+    regular = np.array([[[4.0, 1.0], [1.0, 2.0]], [[1.0, 0.0], [0.0, 9.0]]])
+    np.testing.assert_array_equal(jittered_cholesky(regular), np.linalg.cholesky(regular))
+    collapsed = np.array([[[1.0, 1.0], [1.0, 1.0]], [[2.0, 0.0], [0.0, 3.0]]])  # the first is singular
+    with pytest.raises(np.linalg.LinAlgError):
+        np.linalg.cholesky(collapsed)
+    for jitter in (1e-12, MIXTURE_JITTER):
+        root = jittered_cholesky(collapsed, jitter)
+        trace = np.trace(collapsed, axis1=-2, axis2=-1)[:, None, None]
+        np.testing.assert_allclose(root @ np.swapaxes(root, -1, -2), collapsed + jitter * trace * np.eye(2), rtol=1e-12)
+        assert np.all(np.diagonal(root, axis1=-2, axis2=-1) > 0)
