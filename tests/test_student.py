@@ -356,3 +356,41 @@ def test_student_replaces_its_own_files_but_not_foreign_ones(tmp_path, capsys):
     assert "secret_numerator" in (handout / "98_mini.ipynb").read_text()
     assert main(["--lessons", str(lessons), "student", "--out", str(handout), "--force"]) == 0
     assert "secret_numerator" not in (handout / "98_mini.ipynb").read_text()
+
+
+def _sync_script():
+    """scripts/sync_lessons.py as a module (a maintainer's script, not part of the package)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "sync_lessons.py"
+    spec = importlib.util.spec_from_file_location("sync_lessons", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_sync_check_reports_student_versions_out_of_step(tmp_path, capsys):
+    """Before: --check looked at the masters only and said all was well over an edited student copy."""
+    sync = _sync_script().main
+    lessons = tmp_path / "lessons"
+    lessons.mkdir()
+    nbformat.write(mini_lesson(), lessons / "98_mini.ipynb")
+    assert sync(["--lessons", str(lessons)]) == 0
+    assert sync(["--check", "--lessons", str(lessons)]) == 0
+    assert "every student version, are up to date" in capsys.readouterr().out
+    student = lessons / "student" / "98_mini.ipynb"
+    edited = nbformat.read(student, as_version=4)
+    edited.cells[-1].source += "\n# a stray edit"
+    nbformat.write(edited, student)
+    assert sync(["--check", "--lessons", str(lessons)]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        "student versions out of step: 98_mini.ipynb (run python scripts/sync_lessons.py)"
+    ]
+    assert "a stray edit" in student.read_text()  # --check changes nothing
+    student.unlink()  # an edited copy is no longer the tool's: publishing would not replace it without --force
+    assert sync(["--check", "--lessons", str(lessons)]) == 1  # a missing copy is out of step too
+    assert sync(["--lessons", str(lessons)]) == 0 and sync(["--check", "--lessons", str(lessons)]) == 0
+    (lessons / "98_mini.ipynb").rename(lessons / "97_mini.ipynb")  # renumbered: 97 missing, 98 left over
+    capsys.readouterr()
+    assert sync(["--check", "--lessons", str(lessons)]) == 1
+    assert "student versions out of step: 97_mini.ipynb, 98_mini.ipynb" in capsys.readouterr().out
