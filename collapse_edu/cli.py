@@ -98,18 +98,21 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _lab(args: argparse.Namespace) -> int:
-    """JupyterLab on the lessons. From an installed wheel (or with --dir) the course is first copied
-    into a working folder, or that copy brought up to date (:func:`collapse_edu.course.sync_course`)."""
-    from .course import DEFAULT_COPY, sync_course
+    """JupyterLab on the lessons. From an installed wheel (or with --dir, or started inside a copy) the
+    course is first copied into a working folder, or that copy brought up to date
+    (:func:`collapse_edu.course.sync_course`), and JupyterLab opens its first exercise notebook."""
+    from .course import DEFAULT_COPY, course_copy_of, sync_course
 
     directory = lesson_files.lessons_dir(args.lessons)
-    if args.dir is None and not args.copy_only and not _installed(directory):
+    # started inside a copy (JupyterLab's terminal opens there): that copy, not a new one inside it
+    here = course_copy_of(Path.cwd()) if args.dir is None and not args.lessons else None
+    if args.dir is None and here is None and not args.copy_only and not _installed(directory):
         first = lesson_files.list_lessons(directory)[0].path.name
         root = directory
     else:
         if args.lessons:
             raise ValueError("--lessons cannot be combined with --dir or --copy-only (they copy the whole course)")
-        folder = Path(args.dir or DEFAULT_COPY)
+        folder = Path(args.dir) if args.dir else here or Path(DEFAULT_COPY)
         report = sync_course(folder)
         for line in report.lines():
             print(line)
@@ -150,7 +153,8 @@ def _run(args: argparse.Namespace) -> int:
         filter(None, [str(lesson.path) if args.inplace else "", f"{out}/{lesson.name}.ipynb and .html" if out else ""])
     )
     memory = f", peak kernel memory {peak_mb:.0f} MB" if peak_mb is not None else ""
-    print(f"{lesson.name}: executed in {seconds:.1f} s{memory} -> {where}")
+    shown = os.path.relpath(lesson.path) if _within(lesson.path, Path.cwd()) else str(lesson.path)
+    print(f"{lesson.name}: executed in {seconds:.1f} s{memory} -> {where} (the lesson: {shown})")
     return 0
 
 
@@ -248,7 +252,11 @@ def _monitor(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="collapse-edu", description="Model collapse, hands-on: the course tool.")
     parser.add_argument(
-        "--lessons", type=path_text, metavar="DIR", help="the lessons folder (default: ./lessons or the checkout's)"
+        "--lessons",
+        type=path_text,
+        metavar="DIR",
+        help="the lessons folder (default: ./lessons, else those of your copy from `lab`, else the checkout's, "
+        "else the installed package's)",
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -350,8 +358,8 @@ def _split_lab(argv: list[str]) -> tuple[list[str], list[str]] | None:
                     before.append(token)
                 elif token in ("-h", "--help", "--copy-only"):
                     after.append(token)
-                elif token == "--dir" and rest:
-                    after += [token, rest.pop(0)]
+                elif token == "--dir":  # ours, so a missing value is ours to report (not JupyterLab's usage)
+                    after += [token, rest.pop(0)] if rest and not rest[0].startswith("-") else [token]
                 elif token.startswith("--dir="):
                     after.append(token)
                 else:

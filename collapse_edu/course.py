@@ -12,9 +12,10 @@ Both are read-only for the tool (``run --inplace`` in a checkout is the one exce
 works in a copy: :func:`sync_course` copies the course into a folder of their own and, run again
 after an upgrade, brings in new lessons and replaces the ones the learner has not touched, but never
 overwrites a notebook the learner changed: the new version is written beside it
-(``01_name.v0.2.0-1a2b3c4d.ipynb``) and the report says so. What was copied, with its SHA-256, is
-recorded in the folder's manifest ``.collapse-edu-course.json``; a file whose content no longer
-matches the manifest is the learner's.
+(``01_name.v0.2.0-1a2b3c4d.ipynb``) and the report says so, once: a version offered before is not
+offered again, also if the learner deleted it. What was copied, with its SHA-256, is recorded in the
+folder's manifest ``.collapse-edu-course.json``; a file whose content no longer matches the manifest
+is the learner's.
 """
 
 from __future__ import annotations
@@ -51,6 +52,16 @@ def source_root() -> Path:
     if root is None:
         raise ValueError("this installation of collapse-edu holds no lessons (a broken install?); reinstall it")
     return root
+
+
+def course_copy_of(path: str | os.PathLike) -> Path | None:
+    """The learner's course copy that ``path`` is or lies in: the nearest folder, ``path`` or one above
+    it, that holds a copy's manifest; None if there is none."""
+    path = Path(os.path.abspath(path))
+    for folder in (path, *path.parents):
+        if (folder / MANIFEST).is_file():
+            return folder
+    return None
 
 
 def master_folders() -> list[Path]:
@@ -101,6 +112,7 @@ class SyncReport:
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     kept: list[tuple[str, str]] = field(default_factory=list)  # (learner's file, new version beside it)
+    foreign: list[str] = field(default_factory=list)  # those of ``kept`` that collapse-edu never wrote
     removed: list[str] = field(default_factory=list)  # no longer in the course, never changed by the learner
     left: list[str] = field(default_factory=list)  # no longer in the course, changed by the learner: left alone
 
@@ -116,9 +128,8 @@ class SyncReport:
         if self.updated:
             out.append(f"updated {len(self.updated)} files you had not changed: {_names(self.updated)}")
         for mine, new in self.kept:
-            out.append(
-                f"kept your {mine} (it differs from what collapse-edu put there); the new version is beside it: {new}"
-            )
+            why = "collapse-edu did not write it" if mine in self.foreign else "you changed it"
+            out.append(f"kept your {mine} ({why}); the course's new version is beside it: {new}")
         if self.removed:
             out.append(f"removed {len(self.removed)} files no longer in the course: {_names(self.removed)}")
         if self.left:
@@ -153,19 +164,24 @@ def sync_course(folder: str | os.PathLike, source: Path | None = None, *, dry_ru
     For each file of the course: missing -> copied; identical -> left; unchanged since the last copy
     (its SHA-256 is the manifest's) -> replaced by the new version; otherwise the learner's (or
     someone else's) file is kept and the new version is written beside it. Files that left the
-    course are removed only if the learner never changed them. Refuses a folder inside the master
-    lessons. Idempotent: a second run with the same version changes nothing.
+    course are removed only if the learner never changed them. A version offered beside a file once
+    is not offered again (the manifest remembers it). Refuses a folder inside the master lessons, the
+    package or another course copy, and checks every path before it writes anything. Idempotent: a
+    second run with the same version changes nothing.
     """
     from .outputs import check_folder, lies_within
 
     source = source or source_root()
     folder = check_folder(folder, protected=master_folders() + [source / "lessons"], what="lab")
-    for master in master_folders() + [source]:
+    for master in master_folders() + [source, Path(__file__).resolve().parent]:
         try:
             if folder.resolve().is_relative_to(master.resolve()):
                 raise ValueError(f"{folder} lies inside the course's own files ({master}); choose another --dir")
         except OSError:
             pass
+    outer = course_copy_of(folder.parent)
+    if not (folder / MANIFEST).is_file() and outer is not None:
+        raise ValueError(f"{folder} lies inside the course copy {outer}: bring that one up to date (--dir {outer})")
     manifest = read_manifest(folder) if folder.is_dir() else {}
     recorded: dict = manifest.get("files", {}) if isinstance(manifest.get("files"), dict) else {}
     report = SyncReport(folder=folder)
@@ -191,16 +207,19 @@ def sync_course(folder: str | os.PathLike, source: Path | None = None, *, dry_ru
                 plan.append((src, target))
                 report.updated.append(rel)
                 files[rel] = {"sha256": digest, "version": __version__}
-            elif entry.get("sha256") == digest:
-                report.unchanged.append(rel)  # changed by the learner, and the course has nothing newer
+            elif digest in (entry.get("sha256"), entry.get("offered_sha256")):
+                # changed by the learner, and the course has nothing newer, or this version was offered before
+                report.unchanged.append(rel)
                 files[rel] = dict(entry)
             else:
                 new = _beside(rel, digest)
                 if not (folder / new).exists():  # an offered copy the learner has since edited stays theirs
                     plan.append((src, folder / new))
                 report.kept.append((rel, new))
+                if not entry:
+                    report.foreign.append(rel)
                 files[rel] = dict(entry) if entry else {"sha256": None, "version": None}
-                files[rel]["offered"] = new
+                files[rel].update(offered=new, offered_sha256=digest)
     for rel, entry in recorded.items():
         ours = isinstance(rel, str) and rel and lies_within(folder / rel, folder)  # a manifest naming others is ignored
         if rel in files or not isinstance(entry, dict) or not ours:
@@ -213,6 +232,9 @@ def sync_course(folder: str | os.PathLike, source: Path | None = None, *, dry_ru
     for _, target in plan:
         if any(lies_within(target.parent, master) for master in master_folders()):
             raise ValueError(f"{target.parent} holds master lessons: lab never writes into it (choose another --dir)")
+        for parent in (folder / rel for rel in target.relative_to(folder).parents):
+            if parent.exists() and not parent.is_dir():
+                raise ValueError(f"{parent} is a file where the course has a folder; move it away and run again")
     if dry_run:
         return report
     for src, target in plan:

@@ -53,7 +53,8 @@ def check_environment(needs: tuple[str, ...] = ("numpy", "matplotlib", "ipywidge
         try:
             module = importlib.import_module(name)
         except ImportError:
-            print(f"  {name:<11} MISSING - install the course with: pip install -e .  (see README)")
+            # the course itself is importable (this is its code), so a dependency is what is missing
+            print(f"  {name:<11} MISSING - pip install {name}, or install the course again (README: Two commands)")
             ok = False
             continue
         version = getattr(module, "__version__", "?")

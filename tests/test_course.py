@@ -62,17 +62,73 @@ def test_upgrade_keeps_the_learners_changes_and_says_so(tmp_path):
     assert "lessons/03_d.ipynb" in report.added
     assert set(report.removed) == {"lessons/02_c.ipynb", "lessons/student/02_c.ipynb"}  # unchanged, gone upstream
     assert not (target / "lessons" / "02_c.ipynb").exists()
-    assert any(
-        line.startswith("kept your lessons/student/01_b.ipynb (it differs from what collapse-edu put there)")
-        for line in report.lines()
-    )
+    assert f"kept your {rel} (you changed it); the course's new version is beside it: {beside}" in report.lines()
     # the new version beside it is not a lesson of its own
     assert [p.name for p in lesson_paths(target / "lessons" / "student")] == ["00_a.ipynb", "01_b.ipynb", "03_d.ipynb"]
-    # idempotent: a second run writes nothing new and still keeps the learner's file
+    # idempotent: a second run writes nothing new, keeps the learner's file and offers nothing again
     again = sync_course(target, source)
-    assert not again.added and not again.updated and not again.removed and again.kept == report.kept
+    assert not again.changed and again.lines() == [f"the course in {target} is up to date (7 files)"]
     assert edited.read_bytes() == mine
     assert len(list((target / "lessons" / "student").glob("01_b*.ipynb"))) == 2
+
+
+def test_a_version_offered_once_is_not_offered_again(tmp_path, monkeypatch):
+    """Before: every later run announced the offer again, wrote it back after the learner deleted it,
+    and a release that left the file as it was offered a second copy under the new version's name."""
+    target = tmp_path / "mine"
+    sync_course(target, fake_course(tmp_path / "v1", 1))
+    edited = target / "lessons" / "00_a.ipynb"
+    edited.write_text("my notes")
+    source = fake_course(tmp_path / "v2", 2)
+    ((_, beside),) = [kept for kept in sync_course(target, source).kept if kept[0] == "lessons/00_a.ipynb"]
+    (target / beside).unlink()  # the learner has seen it and does not want it
+    assert not sync_course(target, source).changed and not (target / beside).exists()
+    monkeypatch.setattr(course, "__version__", "9.9.9")  # a release in which this lesson did not change
+    assert not sync_course(target, source).changed
+    assert [p.name for p in (target / "lessons").glob("00_a*")] == ["00_a.ipynb"] and edited.read_text() == "my notes"
+    changed_again = fake_course(tmp_path / "v3", 3)  # but a newer version of it is offered
+    ((_, newer),) = [kept for kept in sync_course(target, changed_again).kept if kept[0] == "lessons/00_a.ipynb"]
+    assert ".v9.9.9-" in newer and "version 3" in (target / newer).read_text()
+
+
+def test_nothing_is_written_when_a_file_stands_where_the_course_has_a_folder(tmp_path):
+    """Before: the benchmarks were copied, then the copy stopped at lessons/ ("File exists"), without a manifest."""
+    target = tmp_path / "mine"
+    target.mkdir()
+    (target / "lessons").write_text("x")
+    with pytest.raises(ValueError, match=r"mine/lessons is a file where the course has a folder; move it away"):
+        sync_course(target, fake_course(tmp_path / "v1", 1))
+    assert sorted(p.name for p in target.iterdir()) == ["lessons"]
+
+
+def test_no_copy_inside_another_copy_or_inside_the_package(tmp_path):
+    source = fake_course(tmp_path / "v1", 1)
+    target = tmp_path / "mine"
+    sync_course(target, source)
+    for nested in (target / "lessons", target / "collapse-edu-course"):
+        with pytest.raises(ValueError, match=f"lies inside the course copy {target}: bring that one up to date"):
+            sync_course(nested, source, dry_run=True)
+    assert not sync_course(target, source).changed  # the copy itself is fine
+    package = Path(course.__file__).resolve().parent
+    with pytest.raises(ValueError, match="lies inside the course's own files"):
+        sync_course(package / "my-course", source, dry_run=True)
+    assert not (package / "my-course").exists()
+
+
+def test_the_lessons_folder_of_a_learners_copy(tmp_path, monkeypatch):
+    """Before: from the folder `lab` copies into, `run 00` ran the installed lesson, not the learner's copy."""
+    from collapse_edu.lessons import find_lesson, lessons_dir
+
+    monkeypatch.delenv("COLLAPSE_EDU_LESSONS", raising=False)
+    copy = tmp_path / course.DEFAULT_COPY
+    sync_course(copy, fake_course(tmp_path / "v1", 1))
+    monkeypatch.chdir(tmp_path)  # where `lab` was run
+    assert lessons_dir() == copy / "lessons" and find_lesson("01").path == copy / "lessons" / "01_b.ipynb"
+    monkeypatch.chdir(copy / "lessons" / "student")  # inside the copy, as JupyterLab's terminal may be
+    assert lessons_dir() == copy / "lessons"
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")  # no copy here: the checkout's or the installed lessons
+    assert lessons_dir() != copy / "lessons"
 
 
 def test_a_changed_file_with_nothing_newer_is_left_alone(tmp_path):
@@ -92,7 +148,8 @@ def test_a_foreign_file_in_the_way_is_kept(tmp_path):
     (target / "lessons" / "00_a.ipynb").write_text("{}")  # not from us, no manifest entry
     report = sync_course(target, fake_course(tmp_path / "v1", 1))
     assert (target / "lessons" / "00_a.ipynb").read_text() == "{}"
-    assert [rel for rel, _ in report.kept] == ["lessons/00_a.ipynb"]
+    assert [rel for rel, _ in report.kept] == ["lessons/00_a.ipynb"] and report.foreign == ["lessons/00_a.ipynb"]
+    assert report.lines()[-1].startswith("kept your lessons/00_a.ipynb (collapse-edu did not write it); the course's")
 
 
 def test_the_copy_never_goes_into_master_lessons(tmp_path, monkeypatch):
@@ -139,3 +196,31 @@ def test_lab_on_a_copy_opens_the_first_student_lesson(tmp_path, capsys, monkeypa
     command = started["command"]
     assert command[4] == "lessons/student/00_start_here.ipynb"
     assert "--LabApp.default_url=/lab/tree/lessons/student/00_start_here.ipynb" in command
+
+
+def test_lab_started_inside_a_copy_updates_that_copy(tmp_path, capsys, monkeypatch):
+    """Before: inside a copy, `lab` opened its master lessons (with solutions) without an update, and
+    `lab --copy-only` made a second copy inside the first."""
+    started: dict = {}
+    monkeypatch.setattr("collapse_edu.cli.subprocess.call", lambda command, cwd: started.update(command=command) or 0)
+    copy = tmp_path / "course"
+    assert main(["lab", "--copy-only", "--dir", str(copy)]) == 0
+    monkeypatch.chdir(copy / "lessons")
+    capsys.readouterr()
+    assert main(["lab", "--copy-only"]) == 0
+    assert capsys.readouterr().out == f"the course in {copy} is up to date ({len(course.course_files(copy))} files)\n"
+    assert not (copy / "lessons" / course.DEFAULT_COPY).exists() and not (copy / course.DEFAULT_COPY).exists()
+    assert main(["lab"]) == 0
+    command = started["command"]
+    assert command[3] == f"--ServerApp.root_dir={copy}" and command[4] == "lessons/student/00_start_here.ipynb"
+
+
+def test_lab_dir_without_a_value_is_refused_in_one_line(capsys):
+    """Before: `lab --dir` copied into ./collapse-edu-course; with JupyterLab options after it, JupyterLab
+    printed its whole usage."""
+    for argv in (["lab", "--copy-only", "--dir"], ["lab", "--dir", "--port", "8897"]):
+        with pytest.raises(SystemExit) as stop:
+            main(argv)
+        assert stop.value.code == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "argument --dir: expected one argument" in err

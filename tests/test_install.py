@@ -50,6 +50,17 @@ def wheel(tmp_path_factory) -> Path:
     return found
 
 
+def test_the_wheel_has_the_packages_own_version(wheel):
+    """One version number: the metadata's is collapse_edu.__version__, which names the copies that
+    `collapse-edu lab` offers beside a changed notebook (pyproject.toml once had a second one)."""
+    from collapse_edu import __version__
+
+    archive = zipfile.ZipFile(wheel)
+    (metadata,) = [name for name in archive.namelist() if name.endswith(".dist-info/METADATA")]
+    assert f"\nVersion: {__version__}\n" in archive.read(metadata).decode()
+    assert wheel.name.startswith(f"collapse_edu-{__version__}-")
+
+
 def test_the_wheel_holds_every_module_lesson_student_version_and_benchmark(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     modules = {p.relative_to(REPO_ROOT).as_posix() for p in (REPO_ROOT / "collapse_edu").rglob("*.py")}

@@ -266,3 +266,16 @@ def test_widgets_see_the_objects_the_lesson_built(lesson) -> None:
         read = {n.id for n in ast.walk(trees[k]) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
         rebound = {name: sorted(bound[name]) for name in read if len(bound.get(name, ())) > 1}
         assert not rebound, f"{path.name}: the widget in code cell {k} reads names bound in several cells: {rebound}"
+
+
+def test_markdown_table_rows_are_whole(lesson) -> None:
+    """A line break inside a table row ends the table there: lesson 00's "your machine" row once broke
+    in two, and its second half showed as a paragraph with bare | characters."""
+    _, notebook = lesson
+    for cell in notebook.cells:
+        if cell.cell_type != "markdown":
+            continue
+        lines = cell.source.splitlines()
+        for i, line in enumerate(lines):
+            if line.lstrip().startswith("|"):
+                assert line.rstrip().endswith("|"), f"a table row broken in two: {line[-60:]!r} / {lines[i + 1][:60]!r}"
