@@ -3,14 +3,20 @@
 The deck is nbconvert's reveal.js slides exporter run on a copy of the lesson whose cells carry
 ``slideshow`` metadata chosen here (:func:`slide_notebook`):
 
-* every ``#``/``##`` heading starts a slide, ``###`` a vertical sub-slide; a short introduction in
-  the heading's cell stays on the slide, all other prose becomes speaker notes (press ``S``);
-* each figure gets a sub-slide of its own with its caption under it (the caption is also its alt
-  text); the code that drew it is left out;
+* every ``#``/``##`` heading starts a slide, ``###`` a vertical sub-slide, also a heading in the
+  middle of a markdown cell (the cell is split there); a short introduction in the heading's cell
+  stays on the slide, all other prose becomes speaker notes (press ``S``);
+* each figure gets a sub-slide of its own with its caption under it, a long caption's opening
+  sentences only (at most :data:`CAPTION_MAX` characters; the whole caption goes to the speaker
+  notes and is the figure's alt text); the code that drew it is left out;
 * short code cells that run the lesson's experiment keep their code (at most :data:`MAX_CODE_LINES`
-  lines); setup, imports, solutions and checkers are left out; "Predict" prompts and exercises keep
-  a sub-slide each;
-* widgets are shown by the figure they drew with their defaults (a static deck has no kernel).
+  lines, and none when code and printout would overfill a slide) and at most
+  :data:`MAX_OUTPUT_LINES` lines of what they print; a cell that would overfill its
+  slide (:data:`SLIDE_LINES`) starts a sub-slide; setup, imports, solutions, checkers and cells tagged
+  ``answers`` (an exercise's answer key) are left out; "Predict" prompts and exercises keep a
+  sub-slide each;
+* widgets are shown by the figure they drew with their defaults (a static deck has no kernel);
+* a slide that still runs past the screen scrolls.
 
 **Offline.** nbconvert's own template loads jQuery, require.js, mermaid, reveal.js and MathJax from
 public CDNs when the deck is *viewed*; offline it shows no slides at all. Our template loads none
@@ -35,6 +41,9 @@ import nbformat
 from .student import has_solution
 
 MAX_CODE_LINES = 12
+MAX_OUTPUT_LINES = 12  # printed lines a slide shows of a cell's output (the rest is in the notebook)
+SLIDE_LINES = 22  # about what a 1280 x 720 slide holds, in lines of code at 20 px (:func:`_height`)
+CAPTION_MAX = 260  # characters of a caption shown under its figure (the rest fits no slide)
 NOTES_OVER = 500  # characters of a section's introduction beyond which only its lead stays on the slide
 LEAD_MAX = 350  # the longest first paragraph a section slide shows
 REVEAL_CDN = "https://unpkg.com/reveal.js@4.0.2"
@@ -123,16 +132,90 @@ def _is_setup(cell) -> bool:
     return bool(lines) and all(_SETUP.match(line) for line in lines)
 
 
+_ABBREVIATIONS = ("et al.", "e.g.", "i.e.", "cf.", "vs.", "Fig.", "Sec.", "Eq.", "approx.")
+
+
+def _first_sentence(text: str) -> str:
+    """The first sentence of ``text`` (one line): up to a . ! or ? followed by a space or the end, not
+    the dot of "et al.", "e.g." and the like."""
+    text = " ".join(text.split())
+    for match in re.finditer(r"[.!?](?=\s|$)", text):
+        if not text[: match.end()].endswith(_ABBREVIATIONS):
+            return text[: match.end()]
+    return text
+
+
+def _opening(text: str, limit: int) -> str:
+    """As many whole sentences of ``text`` from its start as fit in ``limit`` characters (at least one)."""
+    text = " ".join(text.split())
+    shown = _first_sentence(text)
+    while len(shown) < len(text):
+        longer = shown + " " + _first_sentence(text[len(shown) :])
+        if len(longer) > limit:
+            break
+        shown = longer
+    return shown
+
+
 def _lead(prose: str) -> str:
     """What a section slide shows of the section's introduction: all of it when short, else its first
-    paragraph or first sentence when those are short (the whole text goes to the speaker notes)."""
+    paragraph or first sentence when those are short, or the first sentence of each item of a list
+    that opens it (the whole text goes to the speaker notes)."""
     if len(prose) <= NOTES_OVER:
         return prose
     paragraph = prose.split("\n\n", 1)[0].strip()
-    if len(paragraph) <= LEAD_MAX and not paragraph.lstrip().startswith(("|", "-", "*", "<")):
+    if re.match(r"[-*] ", paragraph):  # a list (a summary): each item's first sentence
+        items = [_first_sentence(item) for item in re.split(r"^[-*] ", paragraph, flags=re.M) if item.strip()]
+        shown = []
+        for item in items:
+            if sum(len(i) for i in shown) + len(item) > 2 * LEAD_MAX:
+                break
+            shown.append(item)
+        return "\n".join(f"- {item}" for item in shown)
+    if len(paragraph) <= LEAD_MAX and not paragraph.lstrip().startswith(("|", "*", "<")):
         return paragraph
-    sentence = re.match(r"(.+?[.!?])(\s|$)", paragraph.replace("\n", " "))
-    return sentence.group(1) if sentence and len(sentence.group(1)) <= 250 else ""
+    sentence = _first_sentence(paragraph)
+    return sentence if len(sentence) <= 250 else ""
+
+
+def _split_at_headings(source: str) -> list[str]:
+    """A markdown cell's text cut before every heading line (outside code fences) that is not its first line."""
+    parts, current, fenced = [], [], False
+    for line in source.splitlines():
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+        if not fenced and _HEADING.match(line) and any(text.strip() for text in current):
+            parts.append("\n".join(current).strip("\n"))
+            current = []
+        current.append(line)
+    parts.append("\n".join(current).strip("\n"))
+    return [part for part in parts if part.strip()]
+
+
+def _height(cell) -> int:
+    """A rough height of a slide cell in lines of code (20 px type; a line of prose is about two), long
+    lines counted as they wrap and each code cell's frame as a line."""
+
+    def lines(text: str, width: int) -> int:
+        return sum(1 + len(line) // width for line in text.splitlines())
+
+    if cell.cell_type == "markdown":
+        return 2 * lines("\n".join(line for line in cell.source.splitlines() if line.strip()), 70) + 1
+    shown = 0 if "remove_input" in cell.metadata.get("tags", []) else lines(cell.source, 90)
+    text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+    rich = [o["data"] for o in cell.outputs if "text/html" in o.get("data", {}) and "image/png" not in o["data"]]
+    rows = sum(2 * (1 + "".join(data["text/html"]).count("<tr")) for data in rich)  # a table's rows at prose size
+    return shown + len(text.splitlines()) + rows + (2 if text or rows else 1)  # printed lines do not wrap
+
+
+def _shorten_output(cell) -> None:
+    """Keep the first :data:`MAX_OUTPUT_LINES` printed lines of a code cell and say how many are left out."""
+    lines = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream").splitlines()
+    if len(lines) <= MAX_OUTPUT_LINES:
+        return
+    kept = "\n".join(lines[:MAX_OUTPUT_LINES]) + f"\n... ({len(lines) - MAX_OUTPUT_LINES} more lines in the notebook)\n"
+    others = [o for o in cell.outputs if o.output_type != "stream"]
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=kept), *others]
 
 
 def _launch_line(line: str) -> bool:
@@ -147,7 +230,16 @@ def slide_notebook(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """A copy of an executed lesson with ``slideshow`` metadata and without the cells a lecture skips."""
     source = nbformat.from_dict(notebook)
     source.metadata.pop("widgets", None)
-    cells = source.cells
+    cells = []
+    for index, cell in enumerate(source.cells):
+        if index == 0 or cell.cell_type != "markdown" or "solution" in cell.metadata.get("tags", []):
+            cells.append(cell)
+            continue
+        for k, part in enumerate(_split_at_headings(cell.source)):  # a heading in mid-cell starts its own slide
+            piece = nbformat.from_dict({**cell, "source": part})
+            if k and "id" in piece:
+                piece["id"] = f"{piece['id'][:60]}-{k}"  # cell ids stay unique
+            cells.append(piece)
     captions = {i + 1 for i, c in enumerate(cells) if c.cell_type == "code" and caption_of(cells, i) is not None}
     out = []
     first_code = next((i for i, c in enumerate(cells) if c.cell_type == "code"), None)
@@ -158,8 +250,14 @@ def slide_notebook(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
         if cell.cell_type == "markdown":
             if index in captions:
                 _slide(cell, "-")  # on the figure's slide, under the figure
-                cell.source = f'<div class="caption">\n\n{cell.source}\n\n</div>'
+                full = cell.source
+                cell.metadata["caption"] = plain_text(full)  # the alt text: the whole caption
+                cell.source = f'<div class="caption">\n\n{_opening(full, CAPTION_MAX)}\n\n</div>'
                 out.append(cell)
+                if _opening(full, CAPTION_MAX) != full.strip():
+                    notes = nbformat.v4.new_markdown_cell(full)
+                    _slide(notes, "notes")
+                    out.append(notes)
                 continue
             if "solution" in tags:
                 continue
@@ -170,7 +268,7 @@ def slide_notebook(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
                 rest = "\n".join(line for line in cell.source.splitlines()[1:] if not _launch_line(line)).strip()
                 goals = re.search(r"^\*\*What you will learn\*\*.*?(?=\n\s*\n(?!\s*[-*] )|\Z)", rest, re.S | re.M)
                 _slide(cell, "slide")
-                cell.source = title + ("\n\n" + goals.group(0) if goals else "")
+                cell.source = title + (f'\n\n<div class="goals">\n\n{goals.group(0)}\n\n</div>' if goals else "")
                 out.append(cell)
                 notes = nbformat.v4.new_markdown_cell(rest)
                 _slide(notes, "notes")
@@ -202,6 +300,8 @@ def slide_notebook(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
             continue
         if cell.cell_type != "code":
             continue
+        if "answers" in tags:  # an exercise's answer key: not in front of the class
+            continue
         if index == first_code or _is_setup(cell) or "solution" in tags or has_solution(cell.source):
             skip_next_code = has_solution(cell.source) or "solution" in tags
             continue
@@ -217,17 +317,38 @@ def slide_notebook(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
             out.append(cell)
             continue
         cell.source = "\n".join(line for line in cell.source.splitlines() if not line.startswith("# NBVAL_"))
+        _shorten_output(cell)
         code_lines = len(cell.source.splitlines())
         text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
         if code_lines > MAX_CODE_LINES:
             if not text.strip() or len(text.splitlines()) > MAX_CODE_LINES:
                 continue
             cell.metadata["tags"] = sorted(tags | {"remove_input"})
+        elif text.strip() and _height(cell) > SLIDE_LINES:  # code and printout together overfill a slide
+            cell.metadata["tags"] = sorted(tags | {"remove_input"})
         _slide(cell, "-")
         out.append(cell)
-    source.cells = out
+    source.cells = _paginate(out)
     add_alt_text_slides(source)
     return source
+
+
+def _paginate(cells: list) -> list:
+    """Give a cell that continues a slide a sub-slide of its own when the slide is a figure's (with its
+    caption) or the cell would overfill it (:data:`SLIDE_LINES`, by :func:`_height`)."""
+    used, figure = 0, False
+    for cell in cells:
+        kind = cell.metadata["slideshow"]["slide_type"]
+        if kind == "notes":
+            continue
+        caption = cell.cell_type == "markdown" and cell.source.startswith('<div class="caption">')
+        if kind == "-" and not caption and (figure or used + _height(cell) > SLIDE_LINES):
+            _slide(cell, "subslide")
+            kind = "subslide"
+        if kind in ("slide", "subslide"):
+            used, figure = 0, any("image/png" in o.get("data", {}) for o in cell.get("outputs", []))
+        used += 0 if caption else _height(cell)
+    return cells
 
 
 def add_alt_text_slides(notebook: nbformat.NotebookNode) -> None:
@@ -238,7 +359,9 @@ def add_alt_text_slides(notebook: nbformat.NotebookNode) -> None:
         following = notebook.cells[index + 1] if index + 1 < len(notebook.cells) else None
         caption = "Figure (no caption in the lesson)"
         if following is not None and following.cell_type == "markdown" and 'class="caption"' in following.source:
-            caption = plain_text(following.source.split("\n", 1)[1].rsplit("</div>", 1)[0])
+            caption = following.metadata.get("caption") or plain_text(
+                following.source.split("\n", 1)[1].rsplit("</div>", 1)[0]
+            )
         for output in cell.outputs:
             if "image/png" in output.get("data", {}):
                 output.setdefault("metadata", {}).setdefault("image/png", {})["alt"] = caption
@@ -314,12 +437,17 @@ html, body, main, .reveal { height: 100%; margin: 0; }
 .reveal .jp-RenderedHTMLCommon h3 { font-size: 38px; }
 .reveal .jp-InputArea pre, .reveal .highlight pre, .reveal .jp-OutputArea-output pre {
   font-size: 20px !important; line-height: 1.3; }
+/* printed tables keep their columns: a wide line scrolls sideways instead of wrapping */
+.reveal .jp-OutputArea-output pre { font-size: 18px !important; white-space: pre; overflow-x: auto; }
 .reveal h1, .reveal h2, .reveal h3 { text-transform: none; }
 .reveal a.anchor-link { display: none; }
 .reveal .jp-InputPrompt, .reveal .jp-OutputPrompt { display: none; }
-.reveal .jp-RenderedImage img { max-height: 520px; max-width: 100%; width: auto; background: #fff; }
+.reveal .jp-RenderedImage img { max-height: 440px; max-width: 100%; width: auto; background: #fff; }
 .reveal .caption { font-size: 24px; color: #222; }
+.reveal .goals { font-size: 24px; }
 .reveal section { height: 100%; }
+/* a slide still taller than the screen scrolls, so nothing is cut off */
+.reveal .slides section:not(.stack) { overflow-y: auto; }
 """
 
 SLIDES_TEMPLATE = (

@@ -95,13 +95,22 @@ def test_cli_slides_writes_a_marked_deck_and_refuses_foreign_files(tmp_path, cap
     assert stop.value.code == 2 and "holds the master lessons" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("path", sorted(LESSONS_DIR.glob("[0-9][0-9]_*.ipynb"))[:2], ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", sorted(LESSONS_DIR.glob("[0-9][0-9]_*.ipynb")), ids=lambda p: p.stem)
 def test_real_lessons_give_a_slide_per_section_and_every_figure(path):
+    """Every # and ## heading line, also one in the middle of a cell: before, those (lesson 01's sections
+    6 and 8, every lesson's "Further reading") went into the speaker notes."""
     lesson = nbformat.read(path, as_version=4)
     deck = slide_notebook(lesson)
-    sections = [c for c in lesson.cells if c.cell_type == "markdown" and re.match(r"#{1,2} ", c.source)]
-    starts = [c for c in deck.cells if c.metadata["slideshow"]["slide_type"] == "slide"]
-    assert len(starts) == len(sections)
+    sections = [
+        text
+        for c in lesson.cells
+        if c.cell_type == "markdown" and "solution" not in c.metadata.get("tags", [])
+        for level, text in slides._headings(c.source)
+        if level <= 2
+    ]
+    starts = [c.source.splitlines()[0] for c in deck.cells if c.metadata["slideshow"]["slide_type"] == "slide"]
+    assert [re.sub(r"^#+\s+", "", start) for start in starts] == sections
+    assert "Further reading" in sections
     figures = sum("image/png" in o.get("data", {}) for c in lesson.cells for o in c.get("outputs", []))
     assert sum("image/png" in o.get("data", {}) for c in deck.cells for o in c.get("outputs", [])) == figures
 
@@ -119,3 +128,40 @@ def test_a_notebook_with_nothing_to_show_gets_a_sentence(tmp_path, capsys, monke
     err = capsys.readouterr().err
     assert stop.value.code == 2 and err.count("\n") == 1
     assert err.startswith("collapse-edu: error: 96_setup_only.ipynb: no cell is left to show on a slide")
+
+
+def test_long_sections_outputs_and_answer_keys():
+    """Before: a figure's slide also carried the code after it, a long printout ran off the slide, an
+    exercise's answer key was shown, and a lead stopped at "et al."."""
+    printed = "\n".join(f"line {i}" for i in range(40)) + "\n"
+    cells = [
+        nbformat.v4.new_markdown_cell("# 96 · Deck"),
+        nbformat.v4.new_code_cell("import numpy"),
+        nbformat.v4.new_markdown_cell(
+            "## 1. One\n\nShort.\n\n## 2. Two\n\n" + "Shumailov et al. (2024) show it. " + "More. " * 100
+        ),
+        nbformat.v4.new_code_cell("fig = draw()"),
+        nbformat.v4.new_markdown_cell("*Figure.* A figure."),
+        nbformat.v4.new_code_cell("print(table)"),
+        nbformat.v4.new_code_cell("print(answers)"),
+        nbformat.v4.new_markdown_cell(
+            "## Summary\n\n- First point. Detail.\n- Second point, e.g. this. More.\n" + "x " * 300
+        ),
+    ]
+    cells[3].outputs = [nbformat.v4.new_output("display_data", data={"image/png": PNG})]
+    cells[5].outputs = [nbformat.v4.new_output("stream", name="stdout", text=printed)]
+    cells[6].outputs = [nbformat.v4.new_output("stream", name="stdout", text="run A: overfitting\n")]
+    cells[6].metadata["tags"] = ["answers"]
+    deck = slide_notebook(nbformat.v4.new_notebook(cells=cells))
+    shown = [(c.metadata["slideshow"]["slide_type"], (c.source.splitlines() or [""])[0][:40]) for c in deck.cells]
+    assert ("slide", "## 1. One") in shown and ("slide", "## 2. Two") in shown  # split mid-cell
+    assert ("-", "Shumailov et al. (2024) show it.") in shown
+    assert ("subslide", "print(table)") in shown  # not on the figure's slide
+    table = next(c for c in deck.cells if c.source == "print(table)")
+    assert table.outputs[0]["text"].splitlines()[-1] == "... (28 more lines in the notebook)"
+    assert "print(answers)" not in [c.source for c in deck.cells]
+    summary = deck.cells[[c.source for c in deck.cells].index("## Summary") + 1]
+    assert (
+        summary.source == "- First point.\n- Second point, e.g. this."
+        and summary.metadata["slideshow"]["slide_type"] == "-"
+    )
