@@ -203,8 +203,12 @@ def _height(cell) -> int:
         return 2 * lines("\n".join(line for line in cell.source.splitlines() if line.strip()), 70) + 1
     shown = 0 if "remove_input" in cell.metadata.get("tags", []) else lines(cell.source, 90)
     text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
-    rich = [o["data"] for o in cell.outputs if "text/html" in o.get("data", {}) and "image/png" not in o["data"]]
-    rows = sum(2 * (1 + "".join(data["text/html"]).count("<tr")) for data in rich)  # a table's rows at prose size
+    rows = 0  # a table shown as HTML or markdown: its rows, at prose size
+    for data in (o.get("data", {}) for o in cell.outputs):
+        if "text/markdown" in data:
+            rows += 2 * len("".join(data["text/markdown"]).splitlines())
+        elif "text/html" in data and "image/png" not in data:
+            rows += 2 * (1 + "".join(data["text/html"]).count("<tr"))
     return shown + len(text.splitlines()) + rows + (2 if text or rows else 1)  # printed lines do not wrap
 
 
