@@ -111,6 +111,17 @@ def _close_figures():
     plt.close("all")
 
 
+def script_module(relative: str):
+    """A script of the repository (``benchmarks/x.py``, ``scripts/x.py``: not part of the package) as a module."""
+    import importlib.util
+
+    path = REPO_ROOT / relative
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def require(condition: bool, reason: str) -> None:
     """Skip when a browser prerequisite is missing, but fail in CI, where it must be installed."""
     if not condition:

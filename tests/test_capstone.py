@@ -10,6 +10,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from conftest import script_module
 
 from collapse_edu import capstone
 from collapse_edu.capstone import CAUSES, COLUMNS, LABELS, RunLog, diagnose, load_pool, mystery_runs, reveal, signs
@@ -222,13 +223,7 @@ def test_a_column_that_reads_the_kind_of_training_names_most_causes(lesson_cases
 
 def _single_column_benchmark():
     """benchmarks/capstone_single_column.py as a module (it is a script, not part of the package)."""
-    import importlib.util
-
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "capstone_single_column.py"
-    spec = importlib.util.spec_from_file_location("capstone_single_column", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return script_module("benchmarks/capstone_single_column.py")
 
 
 def test_own_scales_keep_only_the_shape_of_every_column(lesson_cases) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import script_module
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -358,20 +359,9 @@ def test_student_replaces_its_own_files_but_not_foreign_ones(tmp_path, capsys):
     assert "secret_numerator" not in (handout / "98_mini.ipynb").read_text()
 
 
-def _sync_script():
-    """scripts/sync_lessons.py as a module (a maintainer's script, not part of the package)."""
-    import importlib.util
-
-    path = Path(__file__).resolve().parents[1] / "scripts" / "sync_lessons.py"
-    spec = importlib.util.spec_from_file_location("sync_lessons", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_sync_check_reports_student_versions_out_of_step(tmp_path, capsys):
     """Before: --check looked at the masters only and said all was well over an edited student copy."""
-    sync = _sync_script().main
+    sync = script_module("scripts/sync_lessons.py").main
     lessons = tmp_path / "lessons"
     lessons.mkdir()
     nbformat.write(mini_lesson(), lessons / "98_mini.ipynb")
