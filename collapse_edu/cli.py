@@ -7,7 +7,7 @@
     collapse-edu student --publish          regenerate lessons/student/ of a checkout
     collapse-edu student --nbgrader DIR     nbgrader source notebooks (DIR/source/<lesson>/)
     collapse-edu slides 01 [--out DIR]      a reveal.js slide deck of a lesson
-    collapse-edu export --out DIR           all lessons as an offline HTML site with an index
+    collapse-edu export --out DIR           all lessons as a static HTML site with an index
     collapse-edu monitor REF CANDIDATE      collapse symptoms of a new dataset version (exit 1 if flagged)
     collapse-edu simulate FAMILY ...        headless experiments (see cli_simulate.py)
 
@@ -163,13 +163,18 @@ def _student(args: argparse.Namespace) -> int:
 
     paths = [lesson.path for lesson in lesson_files.list_lessons(args.lessons)]
     if args.nbgrader:
-        from .grading import nbgrader_targets, write_nbgrader_sources
+        from .grading import nbgrader_targets, write_nbgrader_config, write_nbgrader_sources
 
         course = check_folder(args.nbgrader, protected=_master_folders(args), what="student --nbgrader")
         targets = nbgrader_targets(paths, course)
         check_targets(targets, inputs=paths, force=args.force, what="student --nbgrader", new_folders=True)
         written = write_nbgrader_sources(paths, course)
         print(f"wrote {len(written)} nbgrader source notebooks to {course / 'source'} (one assignment per lesson)")
+        config = course / "nbgrader_config.py"
+        if write_nbgrader_config(course):
+            print(f'wrote {config} (course id "collapse-edu"; edit it to change the id)')
+        else:
+            print(f"left {config} as it is (nbgrader needs c.CourseDirectory.course_id set in it)")
         return 0
     if args.publish:
         folder = lesson_files.lessons_dir(args.lessons)

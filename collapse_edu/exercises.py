@@ -129,7 +129,8 @@ def call_learner(where: str, func: Callable[..., Any], *args: Any, **kwargs: Any
     try:
         return func(*args, **kwargs)
     except NotImplementedError as stub:
-        print(f"{TODO} {_stub_name(stub, func)} is not written yet: {stub}")
+        said = str(stub)  # nbgrader's stub, a bare NotImplementedError(), says nothing: no dangling colon
+        print(f"{TODO} {_stub_name(stub, func)} is not written yet" + (f": {said}" if said else "."))
         return STUB
     except Exception as error:  # noqa: BLE001 - any learner error becomes a sentence
         print(f"{FAIL} {where} raised {type(error).__name__}: {error}")
@@ -141,14 +142,17 @@ STUB_MESSAGE = "Student exercise: "
 
 
 def _stub_name(stub: NotImplementedError, func: Callable[..., Any]) -> str:
-    """The exercise that is not written yet: the function whose stub raised ``stub`` (a checker may call
-    the learner's function through a wrapper of its own, such as ``fast_step_moments`` around
-    ``fast_step``), else ``func``'s name."""
+    """The exercise that is not written yet: the function whose stub raised ``stub``, even when a checker
+    calls it through a wrapper of its own (``fast_step_moments`` around ``fast_step``). A stub is ours
+    (``STUB_MESSAGE``) or nbgrader's bare ``NotImplementedError()`` raised in the learner's notebook
+    (``__main__``); any other ``NotImplementedError`` names ``func``."""
     frame = stub.__traceback__
     while frame is not None and frame.tb_next is not None:
         frame = frame.tb_next
-    if str(stub).startswith(STUB_MESSAGE) and frame is not None:
-        return frame.tb_frame.f_code.co_name
+    if frame is not None:
+        code, notebook = frame.tb_frame.f_code, frame.tb_frame.f_globals.get("__name__") == "__main__"
+        if str(stub).startswith(STUB_MESSAGE) or (not str(stub) and notebook and code.co_name != "<module>"):
+            return code.co_name
     return getattr(func, "__name__", "your function")
 
 

@@ -24,7 +24,7 @@ BINDER_BADGE = "https://mybinder.org/badge_logo.svg"
 COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
 #: The first line of every solution cell in a master lesson (Colab shows it as the form's title).
 COLAB_TITLE = "#@title Solution (hidden: try the exercise first; double-click to show the code)"
-_LAUNCH_HOSTS = ("mybinder.org/v2/gh/", "colab.research.google.com/github/")
+LAUNCH_HOSTS = ("mybinder.org/v2/gh/", "colab.research.google.com/github/")
 
 
 def binder_url(path: str, branch: str = "main") -> str:
@@ -54,7 +54,7 @@ def set_launch_links(source: str, name: str) -> str:
     A cell without launch lines gets the line after its first (``# NN · Title``) line."""
     lines = source.split("\n")
     new = launch_line(name)
-    found = [i for i, line in enumerate(lines) if any(host in line for host in _LAUNCH_HOSTS)]
+    found = [i for i, line in enumerate(lines) if any(host in line for host in LAUNCH_HOSTS)]
     if not found:
         return "\n".join([lines[0], "", new, *lines[1:]])
     out = []

@@ -280,7 +280,7 @@ def run_lesson(
 def export_site(
     lessons: list[Lesson], out_dir: Path, *, execute: bool = True, timeout: int = 600, progress: bool = True
 ) -> Path:
-    """Execute every lesson into ``out_dir`` (.ipynb + .html) and write an offline ``index.html``.
+    """Execute every lesson into ``out_dir`` (.ipynb + .html) and write an ``index.html``.
 
     ``execute=False`` converts the committed (already executed) notebooks as they are, in seconds.
     Returns the index page. Figures are embedded in the pages, so the folder works without a server.
@@ -312,8 +312,10 @@ def export_site(
 <style>body{{font-family:sans-serif;max-width:52em;margin:2em auto;line-height:1.5}}
 td,th{{padding:.3em .8em;text-align:left}} tr:nth-child(even){{background:#f3f3f3}}</style></head><body>
 <h1>Model collapse, hands-on</h1>
-<p>Every lesson below was executed top to bottom; the pages work offline. Interactive controls need a live
-kernel: open the notebooks in JupyterLab (<code>collapse-edu lab</code>), on Binder or on Colab.</p>
+<p>Every lesson below was executed top to bottom. Text, code and figures are in the pages and readable offline;
+formulas are typeset only online (MathJax from a CDN), and the launch badges and widget controls load from the
+internet too. Interactive controls need a live kernel: open the notebooks in JupyterLab (<code>collapse-edu
+lab</code>), on Binder or on Colab.</p>
 <table><tr><th>#</th><th>lesson</th><th>learner time</th><th>run time, peak memory</th><th>download</th></tr>
 {chr(10).join(rows)}
 </table></body></html>""",

@@ -423,6 +423,17 @@ def test_export_refuses_foreign_files_and_marks_its_own(capsys, tmp_path):
     assert status == 2 and "holds the master lessons" in err
 
 
+def test_export_index_says_what_needs_the_internet(capsys, tmp_path):
+    """Before: the index said "the pages work offline"; MathJax, the widgets and the badges come from the internet."""
+    import re
+
+    lessons = mini_lessons(tmp_path / "lessons")
+    status, _, _ = run_cli(capsys, "--lessons", str(lessons), "export", "--out", str(tmp_path / "site"), "--no-execute")
+    index = re.sub(r"\s+", " ", (tmp_path / "site" / "index.html").read_text())
+    assert status == 0 and "work offline" not in index
+    assert "readable offline; formulas are typeset only online (MathJax from a CDN)" in index
+
+
 @pytest.mark.parametrize(("content", "reason"), [('{"a": 1}', "not a readable Jupyter notebook"), ("{", "JSON")])
 def test_a_malformed_notebook_is_named(capsys, tmp_path, content, reason):
     lessons = mini_lessons(tmp_path / "lessons")

@@ -65,6 +65,45 @@ def test_a_stub_behind_a_wrapper_is_named_by_its_own_name(capsys):
     assert capsys.readouterr().out.startswith(f"{TODO} uses_library is not written yet: no such method")
 
 
+NBGRADER_STUBS = '''
+from collapse_edu.exercises import check_function
+
+
+def fast_step(mu, sigma, n):
+    """One generation."""
+    # Hint: draw the sufficient statistics
+    raise NotImplementedError()
+
+
+def fast_step_moments(n):
+    return fast_step(0.0, 1.0, n)
+
+
+def shrink(n, ddof=0):
+    raise NotImplementedError()
+
+
+check_function(fast_step_moments, lambda n: n, [{"n": 2}])
+check_function(shrink, reference, [{"n": 2}])
+'''
+
+
+def test_nbgraders_bare_stub_names_the_exercise_without_a_dangling_colon(capsys):
+    """Before: nbgrader's release stub, a bare ``raise NotImplementedError()`` in the notebook (``__main__``),
+    read "✏️ fast_step_moments is not written yet: ": the checker's wrapper, then nothing after the colon."""
+    exec(NBGRADER_STUBS, {"__name__": "__main__", "reference": reference})
+    assert capsys.readouterr().out.splitlines() == [
+        f"{TODO} fast_step is not written yet.",
+        f"{TODO} shrink is not written yet.",
+    ]
+
+    def from_a_library(n, ddof=0):  # a bare NotImplementedError outside the notebook: the function called is named
+        raise NotImplementedError()
+
+    assert check_function(from_a_library, reference, CASES) is False
+    assert capsys.readouterr().out == f"{TODO} from_a_library is not written yet.\n"
+
+
 def test_exception_is_reported_not_raised(capsys):
     def shrink(n, ddof=0):
         if n == 2:
