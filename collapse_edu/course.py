@@ -179,7 +179,7 @@ def sync_course(folder: str | os.PathLike, source: Path | None = None, *, dry_ru
                 raise ValueError(f"{folder} lies inside the course's own files ({master}); choose another --dir")
         except OSError:
             pass
-    outer = course_copy_of(folder.parent)
+    outer = course_copy_of(folder.resolve().parent)  # "..", or a link into a copy, as what they stand for
     if not (folder / MANIFEST).is_file() and outer is not None:
         raise ValueError(f"{folder} lies inside the course copy {outer}: bring that one up to date (--dir {outer})")
     manifest = read_manifest(folder) if folder.is_dir() else {}
@@ -207,7 +207,9 @@ def sync_course(folder: str | os.PathLike, source: Path | None = None, *, dry_ru
                 plan.append((src, target))
                 report.updated.append(rel)
                 files[rel] = {"sha256": digest, "version": __version__}
-            elif digest in (entry.get("sha256"), entry.get("offered_sha256")):
+            elif digest in (entry.get("sha256"), entry.get("offered_sha256")) or entry.get("offered") == _beside(
+                rel, digest
+            ):  # (a manifest of 0.1.0 names the offer only)
                 # changed by the learner, and the course has nothing newer, or this version was offered before
                 report.unchanged.append(rel)
                 files[rel] = dict(entry)

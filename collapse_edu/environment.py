@@ -44,6 +44,13 @@ def in_colab() -> bool:
     return "google.colab" in sys.modules
 
 
+#: How to install a missing module where its import name is not its package's (or pip's default build is wrong).
+INSTALL_HINTS = {
+    "sklearn": "pip install scikit-learn",
+    "torch": "pip install torch --index-url https://download.pytorch.org/whl/cpu (the CPU build)",
+}
+
+
 def check_environment(needs: tuple[str, ...] = ("numpy", "matplotlib", "ipywidgets", "tqdm")) -> None:
     """Print the versions this lesson uses and say clearly if one is missing or too old (it prints
     rather than returns, so the setup cell shows no stray ``True``)."""
@@ -54,7 +61,7 @@ def check_environment(needs: tuple[str, ...] = ("numpy", "matplotlib", "ipywidge
             module = importlib.import_module(name)
         except ImportError:
             # the course itself is importable (this is its code), so a dependency is what is missing
-            print(f"  {name:<11} MISSING - pip install {name}, or install the course again (README: Two commands)")
+            print(f"  {name:<11} MISSING - {INSTALL_HINTS.get(name, f'pip install {name}')} (README: Two commands)")
             ok = False
             continue
         version = getattr(module, "__version__", "?")

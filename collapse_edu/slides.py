@@ -7,8 +7,8 @@ The deck is nbconvert's reveal.js slides exporter run on a copy of the lesson wh
   middle of a markdown cell (the cell is split there); a short introduction in the heading's cell
   stays on the slide, all other prose becomes speaker notes (press ``S``);
 * each figure gets a sub-slide of its own with its caption under it, a long caption's opening
-  sentences only (at most :data:`CAPTION_MAX` characters; the whole caption goes to the speaker
-  notes and is the figure's alt text); the code that drew it is left out;
+  sentences only (those that fit in :data:`CAPTION_MAX` characters, the first always; the whole
+  caption goes to the speaker notes and is the figure's alt text); the code that drew it is left out;
 * short code cells that run the lesson's experiment keep their code (at most :data:`MAX_CODE_LINES`
   lines, and none when code and printout would overfill a slide) and at most
   :data:`MAX_OUTPUT_LINES` lines of what they print; a cell that would overfill its
@@ -43,7 +43,7 @@ from .student import has_solution
 MAX_CODE_LINES = 12
 MAX_OUTPUT_LINES = 12  # printed lines a slide shows of a cell's output (the rest is in the notebook)
 SLIDE_LINES = 22  # about what a 1280 x 720 slide holds, in lines of code at 20 px (:func:`_height`)
-CAPTION_MAX = 260  # characters of a caption shown under its figure (the rest fits no slide)
+CAPTION_MAX = 260  # a caption's opening sentences shown under its figure fit in this (its first always shows)
 NOTES_OVER = 500  # characters of a section's introduction beyond which only its lead stays on the slide
 LEAD_MAX = 350  # the longest first paragraph a section slide shows
 REVEAL_CDN = "https://unpkg.com/reveal.js@4.0.2"
@@ -137,16 +137,19 @@ _ABBREVIATIONS = ("et al.", "e.g.", "i.e.", "cf.", "vs.", "Fig.", "Sec.", "Eq.",
 
 def _first_sentence(text: str) -> str:
     """The first sentence of ``text`` (one line): up to a . ! or ? followed by a space or the end, not
-    the dot of "et al.", "e.g." and the like."""
+    the dot of "et al.", "e.g." and the like, nor of an initial ("I. Shumailov"), nor one inside quotes."""
     text = " ".join(text.split())
     for match in re.finditer(r"[.!?](?=\s|$)", text):
-        if not text[: match.end()].endswith(_ABBREVIATIONS):
-            return text[: match.end()]
+        before = text[: match.end()]
+        quoted = before.count('"') % 2 == 1  # a title's question mark ("Is Model Collapse Inevitable?")
+        if not quoted and not before.endswith(_ABBREVIATIONS) and not re.search(r"(^|[\s(-])[A-Z]\.$", before):
+            return before
     return text
 
 
 def _opening(text: str, limit: int) -> str:
-    """As many whole sentences of ``text`` from its start as fit in ``limit`` characters (at least one)."""
+    """As many whole sentences of ``text`` from its start as fit in ``limit`` characters; the first
+    sentence always, however long."""
     text = " ".join(text.split())
     shown = _first_sentence(text)
     while len(shown) < len(text):
@@ -164,27 +167,40 @@ def _lead(prose: str) -> str:
     if len(prose) <= NOTES_OVER:
         return prose
     paragraph = prose.split("\n\n", 1)[0].strip()
-    if re.match(r"[-*] ", paragraph):  # a list (a summary): each item's first sentence
+    if re.match(r"[-*] ", paragraph):  # a list (a summary, references): every item's first sentence
         items = [_first_sentence(item) for item in re.split(r"^[-*] ", paragraph, flags=re.M) if item.strip()]
-        shown = []
-        for item in items:
-            if sum(len(i) for i in shown) + len(item) > 2 * LEAD_MAX:
-                break
-            shown.append(item)
-        return "\n".join(f"- {item}" for item in shown)
+        return "\n".join(f"- {item}" for item in items)
     if len(paragraph) <= LEAD_MAX and not paragraph.lstrip().startswith(("|", "*", "<")):
         return paragraph
     sentence = _first_sentence(paragraph)
     return sentence if len(sentence) <= 250 else ""
 
 
+def _list_pages(text: str) -> list[str]:
+    """``text`` as one piece, or a markdown list cut into pieces that each fit a slide under its heading."""
+    if not text.startswith("- "):
+        return [text]
+    pages, page = [], []
+    for item in text.split("\n"):
+        candidate = "\n".join([*page, item])
+        if page and _height(nbformat.v4.new_markdown_cell(candidate)) > SLIDE_LINES - 3:
+            pages.append("\n".join(page))
+            page = [item]
+        else:
+            page.append(item)
+    return [*pages, "\n".join(page)]
+
+
 def _split_at_headings(source: str) -> list[str]:
-    """A markdown cell's text cut before every heading line (outside code fences) that is not its first line."""
-    parts, current, fenced = [], [], False
+    """A markdown cell's text cut before every heading line that is not its first line, outside code
+    fences (``` or ~~~) and HTML ``<details>`` blocks."""
+    parts, current, fenced, opened = [], [], False, 0
     for line in source.splitlines():
-        if line.lstrip().startswith("```"):
+        if line.lstrip().startswith(("```", "~~~")):
             fenced = not fenced
-        if not fenced and _HEADING.match(line) and any(text.strip() for text in current):
+        if not fenced:
+            opened += line.count("<details") - line.count("</details>")
+        if not fenced and opened <= 0 and _HEADING.match(line) and any(text.strip() for text in current):
             parts.append("\n".join(current).strip("\n"))
             current = []
         current.append(line)
@@ -193,14 +209,15 @@ def _split_at_headings(source: str) -> list[str]:
 
 
 def _height(cell) -> int:
-    """A rough height of a slide cell in lines of code (20 px type; a line of prose is about two), long
+    """A rough height of a slide cell in lines of code (20 px type; a line of prose is 1.5 of them), long
     lines counted as they wrap and each code cell's frame as a line."""
 
     def lines(text: str, width: int) -> int:
         return sum(1 + len(line) // width for line in text.splitlines())
 
-    if cell.cell_type == "markdown":
-        return 2 * lines("\n".join(line for line in cell.source.splitlines() if line.strip()), 70) + 1
+    if cell.cell_type == "markdown":  # as read: formulas and emphasis without their markup
+        shown = "\n".join(plain_text(line) for line in cell.source.splitlines() if line.strip())
+        return 3 * lines(shown, 70) // 2 + 1  # 30 px type with its line spacing: 1.5 lines of code
     shown = 0 if "remove_input" in cell.metadata.get("tags", []) else lines(cell.source, 90)
     text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
     rows = 0  # a table shown as HTML or markdown: its rows, at prose size
@@ -209,11 +226,19 @@ def _height(cell) -> int:
             rows += 2 * len("".join(data["text/markdown"]).splitlines())
         elif "text/html" in data and "image/png" not in data:
             rows += 2 * (1 + "".join(data["text/html"]).count("<tr"))
-    return shown + len(text.splitlines()) + rows + (2 if text or rows else 1)  # printed lines do not wrap
+    return shown + lines(text, 105) + rows + (2 if text or rows else 1)
 
 
 def _shorten_output(cell) -> None:
-    """Keep the first :data:`MAX_OUTPUT_LINES` printed lines of a code cell and say how many are left out."""
+    """Keep the first :data:`MAX_OUTPUT_LINES` printed lines of a code cell, and rows of a table it shows
+    as markdown, and say how many are left out."""
+    for output in cell.outputs:
+        table = "".join(output.get("data", {}).get("text/markdown", "")).splitlines()
+        if len(table) > MAX_OUTPUT_LINES + 2 and table[0].startswith("|"):  # a header, its rule, the rows
+            more = len(table) - MAX_OUTPUT_LINES - 2
+            output["data"]["text/markdown"] = "\n".join(
+                [*table[: MAX_OUTPUT_LINES + 2], "", f"... ({more} more rows in the notebook)"]
+            )
     lines = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream").splitlines()
     if len(lines) <= MAX_OUTPUT_LINES:
         return
@@ -258,7 +283,7 @@ def slide_notebook(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
                 cell.metadata["caption"] = plain_text(full)  # the alt text: the whole caption
                 cell.source = f'<div class="caption">\n\n{_opening(full, CAPTION_MAX)}\n\n</div>'
                 out.append(cell)
-                if _opening(full, CAPTION_MAX) != full.strip():
+                if _opening(full, CAPTION_MAX) != " ".join(full.split()):
                     notes = nbformat.v4.new_markdown_cell(full)
                     _slide(notes, "notes")
                     out.append(notes)
@@ -289,9 +314,10 @@ def slide_notebook(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
                 if prose:
                     lead = _lead(prose)
                     if lead and lead != prose:
-                        shown = nbformat.v4.new_markdown_cell(lead)
-                        _slide(shown, "-")
-                        out.append(shown)
+                        for k, part in enumerate(_list_pages(lead)):  # a long list goes on over sub-slides
+                            shown = nbformat.v4.new_markdown_cell(part)
+                            _slide(shown, "subslide" if k else "-")
+                            out.append(shown)
                     rest = nbformat.v4.new_markdown_cell(prose)
                     _slide(rest, "-" if lead == prose else "notes")
                     out.append(rest)
@@ -339,19 +365,22 @@ def slide_notebook(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 def _paginate(cells: list) -> list:
     """Give a cell that continues a slide a sub-slide of its own when the slide is a figure's (with its
-    caption) or the cell would overfill it (:data:`SLIDE_LINES`, by :func:`_height`)."""
-    used, figure = 0, False
+    caption) or the cell would overfill it (:data:`SLIDE_LINES`, by :func:`_height`); never the first
+    cell under a slide's heading, which would leave the heading alone."""
+    used, figure, shown = 0, False, 0
     for cell in cells:
         kind = cell.metadata["slideshow"]["slide_type"]
         if kind == "notes":
             continue
         caption = cell.cell_type == "markdown" and cell.source.startswith('<div class="caption">')
-        if kind == "-" and not caption and (figure or used + _height(cell) > SLIDE_LINES):
+        full = figure or (shown > 1 and used + _height(cell) > SLIDE_LINES)
+        if kind == "-" and not caption and full:
             _slide(cell, "subslide")
             kind = "subslide"
         if kind in ("slide", "subslide"):
-            used, figure = 0, any("image/png" in o.get("data", {}) for o in cell.get("outputs", []))
+            used, figure, shown = 0, any("image/png" in o.get("data", {}) for o in cell.get("outputs", [])), 0
         used += 0 if caption else _height(cell)
+        shown += 1
     return cells
 
 
@@ -441,8 +470,8 @@ html, body, main, .reveal { height: 100%; margin: 0; }
 .reveal .jp-RenderedHTMLCommon h3 { font-size: 38px; }
 .reveal .jp-InputArea pre, .reveal .highlight pre, .reveal .jp-OutputArea-output pre {
   font-size: 20px !important; line-height: 1.3; }
-/* printed tables keep their columns: a wide line scrolls sideways instead of wrapping */
-.reveal .jp-OutputArea-output pre { font-size: 18px !important; white-space: pre; overflow-x: auto; }
+/* printouts a size smaller, so a table's rows fit a line more often; a longer line wraps */
+.reveal .jp-OutputArea-output pre { font-size: 18px !important; white-space: pre-wrap; }
 .reveal h1, .reveal h2, .reveal h3 { text-transform: none; }
 .reveal a.anchor-link { display: none; }
 .reveal .jp-InputPrompt, .reveal .jp-OutputPrompt { display: none; }

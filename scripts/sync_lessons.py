@@ -66,7 +66,10 @@ def main(argv: list[str] | None = None) -> int:
         if stale:
             print(f"out of date: {', '.join(stale)} (run python scripts/sync_lessons.py)")
         if students:
-            print(f"student versions out of step: {', '.join(students)} (run python scripts/sync_lessons.py)")
+            print(
+                f"student versions out of step: {', '.join(students)} (run python scripts/sync_lessons.py; "
+                "a copy edited by hand is replaced only by collapse-edu student --publish --force)"
+            )
         if stale or students:
             return 1
         print("every lesson's launch links and hidden solutions, and every student version, are up to date")

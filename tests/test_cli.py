@@ -323,6 +323,8 @@ def test_run_a_lesson_to_ipynb_and_html(capsys, tmp_path):
     status, stdout, err = run_cli(capsys, "--lessons", str(lessons), "run", name[:2], "--out", str(out))
     assert status == 0, err
     assert stdout.startswith(f"{name}: executed in ") and f"-> {out}/{name}.ipynb and .html" in stdout
+    ran = stdout.rstrip().rpartition("(the lesson: ")[2].removesuffix(")")  # which file ran
+    assert Path(ran).resolve() == (lessons / f"{name}.ipynb").resolve()
     executed = nbformat.read(out / f"{name}.ipynb", as_version=4)
     code = [c for c in executed.cells if c.cell_type == "code"]
     assert all(c.execution_count for c in code), "every code cell ran"

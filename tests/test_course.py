@@ -224,3 +224,43 @@ def test_lab_dir_without_a_value_is_refused_in_one_line(capsys):
         assert stop.value.code == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "argument --dir: expected one argument" in err
+
+
+def test_lab_run_again_from_the_same_folder_updates_its_copy(tmp_path, capsys, monkeypatch):
+    """Before (review): the second `lab` from where the first made ./collapse-edu-course found that copy's
+    lessons, took them for a checkout's, and opened the masters (solutions) without an update."""
+    started: dict = {}
+    monkeypatch.setattr("collapse_edu.cli.subprocess.call", lambda command, cwd: started.update(command=command) or 0)
+    monkeypatch.chdir(tmp_path)
+    assert main(["lab", "--copy-only"]) == 0
+    capsys.readouterr()
+    assert main(["lab"]) == 0
+    copy = tmp_path / course.DEFAULT_COPY
+    assert capsys.readouterr().out.startswith(f"the course in {course.DEFAULT_COPY} is up to date")
+    assert started["command"][3:5] == [f"--ServerApp.root_dir={copy}", "lessons/student/00_start_here.ipynb"]
+
+
+def test_paths_into_a_copy_are_judged_by_where_they_lead(tmp_path, monkeypatch):
+    """Before (review): `..` from inside a copy was refused as lying in it, and a link into a copy was not."""
+    source = fake_course(tmp_path / "v1", 1)
+    copy = tmp_path / "base" / "copy"
+    sync_course(copy, source)
+    monkeypatch.chdir(copy)
+    assert sync_course("..", source, dry_run=True).added  # the copy's parent: a fresh copy, allowed
+    (tmp_path / "link").symlink_to(copy / "lessons")
+    with pytest.raises(ValueError, match="lies inside the course copy"):
+        sync_course(tmp_path / "link" / "nested", source, dry_run=True)
+
+
+def test_an_offer_recorded_by_an_older_manifest_is_not_made_again(tmp_path):
+    """A manifest written before offered_sha256 existed names the offered file only."""
+    target = tmp_path / "mine"
+    sync_course(target, fake_course(tmp_path / "v1", 1))
+    (target / "lessons" / "00_a.ipynb").write_text("my notes")
+    source = fake_course(tmp_path / "v2", 2)
+    ((_, beside),) = [kept for kept in sync_course(target, source).kept if kept[0] == "lessons/00_a.ipynb"]
+    manifest = json.loads((target / MANIFEST).read_text())
+    del manifest["files"]["lessons/00_a.ipynb"]["offered_sha256"]
+    (target / MANIFEST).write_text(json.dumps(manifest))
+    (target / beside).unlink()
+    assert not sync_course(target, source).changed and not (target / beside).exists()

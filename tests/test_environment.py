@@ -324,3 +324,20 @@ def test_run_on_avx2_code_paths_starts_the_script_again_with_the_missing_variabl
     monkeypatch.setattr(environment, "reproducible_cpu_env", dict)  # all set already, or another CPU
     environment.run_on_avx2_code_paths()
     assert len(started) == 1
+
+
+def test_a_missing_module_gets_the_command_that_installs_it(monkeypatch, capsys):
+    """Before (review): "pip install sklearn" (a placeholder package that fails) and a bare "pip install torch"
+    (the CUDA build on Linux)."""
+    import importlib
+
+    from collapse_edu import environment
+
+    real = importlib.import_module
+    only_numpy = lambda name: real(name if name == "numpy" else "no_such_module_x")  # noqa: E731
+    monkeypatch.setattr(importlib, "import_module", only_numpy)
+    environment.check_environment(("numpy", "sklearn", "torch", "tqdm"))
+    out = capsys.readouterr().out
+    assert "sklearn     MISSING - pip install scikit-learn" in out
+    assert "download.pytorch.org/whl/cpu" in out and "tqdm        MISSING - pip install tqdm" in out
+    assert out.rstrip().endswith("Fix the lines above, then restart the kernel.")

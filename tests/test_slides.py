@@ -165,3 +165,16 @@ def test_long_sections_outputs_and_answer_keys():
         summary.source == "- First point.\n- Second point, e.g. this."
         and summary.metadata["slideshow"]["slide_type"] == "-"
     )
+
+
+def test_first_sentences_of_references_and_lists():
+    """Before: every reference of "Further reading" showed as its first initial ("- I."), and a summary
+    dropped the points beyond a character budget."""
+    reference = 'I. Shumailov, S.-W. Kim, "Is Model Collapse Inevitable? Breaking the Curse", ICML 2024. More.'
+    assert slides._first_sentence(reference) == reference.removesuffix(" More.")
+    assert slides._first_sentence("Shumailov et al. (2024) show it. Then.") == "Shumailov et al. (2024) show it."
+    points = "\n".join(f"- Point {k} is long enough to matter {'x' * 200}. Detail." for k in range(8))
+    lead = slides._lead(points)
+    assert lead.count("\n- ") == 7 and "Detail" not in lead  # every point, each its first sentence
+    pages = slides._list_pages(lead)
+    assert len(pages) > 1 and "\n".join(pages) == lead  # split over sub-slides, nothing lost

@@ -374,7 +374,8 @@ def test_sync_check_reports_student_versions_out_of_step(tmp_path, capsys):
     nbformat.write(edited, student)
     assert sync(["--check", "--lessons", str(lessons)]) == 1
     assert capsys.readouterr().out.splitlines() == [
-        "student versions out of step: 98_mini.ipynb (run python scripts/sync_lessons.py)"
+        "student versions out of step: 98_mini.ipynb (run python scripts/sync_lessons.py; "
+        "a copy edited by hand is replaced only by collapse-edu student --publish --force)"
     ]
     assert "a stray edit" in student.read_text()  # --check changes nothing
     student.unlink()  # an edited copy is no longer the tool's: publishing would not replace it without --force
