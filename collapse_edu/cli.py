@@ -101,14 +101,12 @@ def _lab(args: argparse.Namespace) -> int:
     """JupyterLab on the lessons. From an installed wheel (or with --dir, or started inside a copy) the
     course is first copied into a working folder, or that copy brought up to date
     (:func:`collapse_edu.course.sync_course`), and JupyterLab opens its first exercise notebook."""
-    from .course import DEFAULT_COPY, MANIFEST, course_copy_of, sync_course
+    from .course import DEFAULT_COPY, learners_copy, sync_course
 
     directory = lesson_files.lessons_dir(args.lessons)
     # started inside a copy (JupyterLab's terminal opens there): that copy, not a new one inside it
     # or run again from where it made one: that copy, brought up to date
-    here = None
-    if args.dir is None and not args.lessons:
-        here = course_copy_of(Path.cwd()) or (Path(DEFAULT_COPY) if (Path(DEFAULT_COPY) / MANIFEST).is_file() else None)
+    here = learners_copy() if args.dir is None and not args.lessons else None
     if args.dir is None and here is None and not args.copy_only and not _installed(directory):
         first = lesson_files.list_lessons(directory)[0].path.name
         root = directory

@@ -64,6 +64,13 @@ def course_copy_of(path: str | os.PathLike) -> Path | None:
     return None
 
 
+def learners_copy() -> Path | None:
+    """The course copy a command started here means: the one the working directory lies in, else
+    ``./collapse-edu-course`` if ``collapse-edu lab`` made one there; None if neither."""
+    default = Path(DEFAULT_COPY)
+    return course_copy_of(Path.cwd()) or (default if (default / MANIFEST).is_file() else None)
+
+
 def master_folders() -> list[Path]:
     """Every folder holding master lessons that this installation knows of (never written into)."""
     return [root / "lessons" for root in (checkout_root(), packaged_root()) if root is not None]

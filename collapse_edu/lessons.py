@@ -52,16 +52,16 @@ def lessons_dir(explicit: str | os.PathLike | None = None) -> Path:
     learner's course copy the working directory lies in, else ./collapse-edu-course/lessons (where
     ``collapse-edu lab`` copies the course), else the checkout's, else the lessons shipped inside the
     installed package (:mod:`collapse_edu.course`)."""
-    from .course import DEFAULT_COPY, MANIFEST, checkout_root, course_copy_of, packaged_root
+    from .course import checkout_root, learners_copy, packaged_root
 
-    copies = [course_copy_of(Path.cwd()), Path.cwd() / DEFAULT_COPY]
+    copy = learners_copy()
     candidates = (
         [explicit]
         if explicit
         else [
             os.environ.get("COLLAPSE_EDU_LESSONS"),
             Path.cwd() / "lessons",
-            *(copy / "lessons" for copy in copies if copy is not None and (copy / MANIFEST).is_file()),
+            copy / "lessons" if copy is not None else None,
             *(root / "lessons" for root in (checkout_root(), packaged_root()) if root is not None),
         ]
     )
