@@ -1627,7 +1627,7 @@ def check_diagnose(func: Callable[[RunLog], str], seeds: Sequence[int] = CHECK_S
         return True
     for line in misses[:6]:
         print(f"{FAIL} {line}")
-    more = f" (and {len(misses) - 6} more)" if len(misses) > 6 else ""
+    more = f" ({len(misses) - 6} more missed, not listed)" if len(misses) > 6 else ""
     per_cause = ", ".join(f"{c} {right_by_cause[c]} of {total_by_cause[c]}" for c in CAUSES)
     print(
         f"{FAIL} {right} of {total} fresh cases right{more}; you need {PASS_SHARE:.0%} overall and "

@@ -12,6 +12,7 @@ test: the cell runs as the learner sees it, then asserts that every check it ran
 
 from __future__ import annotations
 
+import copy
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -35,8 +36,9 @@ def _tolerances(rtol: object, atol: object) -> tuple[float, float]:
     return check_float("rtol", rtol, 0.0), check_float("atol", atol, 0.0)
 
 
-def _compare(got: Any, expected: Any, rtol: float, atol: float) -> str | None:
-    """None if ``got`` matches ``expected``, else a sentence saying how it differs."""
+def _compare(got: Any, expected: Any, rtol: float, atol: float, entries: Sequence[str] | None = None) -> str | None:
+    """None if ``got`` matches ``expected``, else a sentence saying how it differs; ``entries`` names the
+    entries of a 1-D result (what a learner cannot know by its index alone)."""
     if got is None:
         return "got None: does the function end with a `return` statement?"
     if isinstance(got, (str, bytes)):
@@ -50,21 +52,44 @@ def _compare(got: Any, expected: Any, rtol: float, atol: float) -> str | None:
     expected_array = np.asarray(expected, dtype=float)
     if got_array.shape != expected_array.shape:
         return f"expected shape {expected_array.shape}, got shape {got_array.shape}"
-    if np.any(np.isnan(got_array)) and not np.any(np.isnan(expected_array)):
-        return "the result contains NaN (a division by zero or the log of a negative number?)"
-    if np.allclose(got_array, expected_array, rtol=rtol, atol=atol, equal_nan=True):
+    differs = ~np.isclose(got_array, expected_array, rtol=rtol, atol=atol, equal_nan=True)
+    if not np.any(differs):
         return None
+    if np.any(np.isnan(got_array) & ~np.isnan(expected_array)):  # NaN where a number was expected
+        return "the result contains NaN (a division by zero or the log of a negative number?)"
     if got_array.ndim == 0:
         return f"expected {float(expected_array):.6g}, got {float(got_array):.6g}"
-    worst = int(np.argmax(np.abs(got_array - expected_array)))
-    differing = int(np.sum(~np.isclose(got_array, expected_array, rtol=rtol, atol=atol, equal_nan=True)))
-    # Python's index (from 0), said so: a learner reads "entry 1" as the first one
+    # the example is the worst of the entries that differ (an entry that is NaN on both sides matches)
+    gap = np.where(differs, np.nan_to_num(np.abs(got_array - expected_array), nan=np.inf), -1.0)
+    worst = int(np.argmax(gap))
     index = np.unravel_index(worst, got_array.shape)
-    where = str(index[0]) if got_array.ndim == 1 else str(tuple(int(i) for i in index))
+    if entries is not None and got_array.ndim == 1 and len(entries) == got_array.size:
+        where = entries[worst]
+    else:  # Python's index (from 0), said so: a learner reads "entry 1" as the first one
+        where = "at index " + (str(index[0]) if got_array.ndim == 1 else str(tuple(int(i) for i in index)))
+        where += " (counting from 0)"
     return (
-        f"{differing} of {got_array.size} entries differ; e.g. at index {where} (counting from 0): "
+        f"{int(np.sum(differs))} of {got_array.size} entries differ; e.g. {where}: "
         f"expected {expected_array.flat[worst]:.6g}, got {got_array.flat[worst]:.6g}"
     )
+
+
+def _snapshot(case: Mapping[str, Any]) -> dict[str, Any]:
+    """A deep copy of a case's arguments: each call gets its own, and a learner's change to one is seen."""
+    return copy.deepcopy(dict(case))
+
+
+def _changed(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
+    """The names of the arguments a call changed in place (arrays and lists compared by value)."""
+    changed = []
+    for key, value in before.items():
+        try:
+            same = np.array_equal(np.asarray(value), np.asarray(after[key]), equal_nan=True)
+        except (TypeError, ValueError):  # not numbers: compare as objects
+            same = bool(value == after[key]) if not isinstance(value, np.ndarray) else False
+        if not same:
+            changed.append(key)
+    return changed
 
 
 _VERDICTS: list[bool] = []
@@ -166,7 +191,7 @@ def check_value(
     if problem is None:
         print(f"{PASS} {name} is correct.")
         return True
-    print(f"{FAIL} {name}: {problem}." + (f" Hint: {hint}" if hint else ""))
+    print(f"{FAIL} {name}: {_sentence(problem)}" + (f" Hint: {hint}" if hint else ""))
     return False
 
 
@@ -179,31 +204,53 @@ def check_function(
     rtol: float = 1e-6,
     atol: float = 1e-12,
     hint: str = "",
+    name: str | None = None,
+    entries: Sequence[str] | None = None,
 ) -> bool:
     """Call ``func`` and ``reference`` on every case (keyword arguments) and compare the results.
 
-    A stub that still raises ``NotImplementedError`` is reported as "not done yet".
+    A stub that still raises ``NotImplementedError`` is reported as "not done yet". Each call gets its
+    own copy of the case, so a function that changes its input in place is told so (and cannot change
+    what the reference sees). ``name`` is what the lines call ``func`` (default: its own name; a checker
+    that wraps the learner's function names the learner's), ``entries`` names the entries of a 1-D
+    result.
     """
     rtol, atol = _tolerances(rtol, atol)
     if isinstance(cases, (str, bytes, Mapping)) or not isinstance(cases, Sequence):
         raise TypeError(f"cases must be a list of keyword-argument dicts, got {type(cases).__name__}")
     if not cases or not all(isinstance(case, Mapping) for case in cases):
         raise ValueError("cases must hold at least one case, each a dict of keyword arguments")
-    name = getattr(func, "__name__", "your function")
+    name = name or getattr(func, "__name__", "your function")
     failures = 0
-    for case in cases:
-        got = call_learner(f"{name}({_describe(case)})", func, **case)
+    for number, case in enumerate(cases, 1):
+        # cases of the same shapes read alike: each line says which case it is
+        where = f"{name}({_describe(case)})" + (f" [case {number} of {len(cases)}]" if len(cases) > 1 else "")
+        given = _snapshot(case)
+        got = call_learner(where, func, **given)
         if got is STUB:
             return False
         if got is RAISED:
             failures += 1
             continue
-        problem = _compare(got, reference(**case), rtol, atol)
+        changed = _changed(case, given)
+        if changed:
+            print(
+                f"{FAIL} {where}: changed its input {', '.join(changed)} in place; work on a copy "
+                f"(e.g. x = x - x.mean(), not x -= x.mean())."
+            )
+            failures += 1
+            continue
+        problem = _compare(got, reference(**_snapshot(case)), rtol, atol, entries)
         if problem is not None:
-            print(f"{FAIL} {name}({_describe(case)}): {problem}.")
+            print(f"{FAIL} {where}: {_sentence(problem)}")
             failures += 1
     if failures:
         print(f"{failures} of {len(cases)} checks failed." + (f" Hint: {hint}" if hint else ""))
         return False
-    print(f"{PASS} {name} passed all {len(cases)} checks.")
+    print(f"{PASS} {name} passed " + (f"all {len(cases)} checks." if len(cases) > 1 else "its check."))
     return True
+
+
+def _sentence(text: str) -> str:
+    """``text`` ended with a full stop, unless it ends with one already (or with a question mark)."""
+    return text if text.endswith((".", "?", "!")) else text + "."

@@ -35,7 +35,7 @@ from pathlib import Path
 import nbformat
 
 from .launch import LAUNCH_HOSTS, drop_colab_form
-from .student import BEGIN, SOLUTION_REMOVED, has_solution
+from .student import ANSWER_AFTER, BEGIN, SOLUTION_REMOVED, has_solution
 
 SCHEMA_VERSION = 3
 CHECK_BEFORE = (
@@ -46,7 +46,6 @@ CHECK_AFTER = "\nassert_checks_passed(_checks_before)  # nbgrader: 0 points unle
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 #: A markdown answer cell: the answer to a question the instructions ask (``<details><summary>Answer...``).
 _WRITTEN_ANSWER = re.compile(r"^\s*<details>\s*<summary>\s*Answers?\b")
-_ANSWER_AFTER = re.compile(r"\b(The answer is|Both answers are)\s+in\s+the\s+cell\s+after\s+the\s+checker")
 NBGRADER_CONFIG = '''"""nbgrader's settings for this course (written by `collapse-edu student --nbgrader`)."""
 
 c = get_config()  # noqa: F821 - nbgrader defines get_config
@@ -155,7 +154,7 @@ def nbgrader_notebook(notebook: nbformat.NotebookNode, name: str = "lesson") -> 
                 cell.metadata["nbgrader"] = _metadata(unique(f"text_{ident}"), locked=True)
         elif cell.cell_type == "markdown":
             source = _without_launch_links(cell.source) if cell is title else cell.source
-            source = _ANSWER_AFTER.sub(_write_your_answer, source)
+            source = ANSWER_AFTER.sub(_write_your_answer, source)
             # prose that names the markers would read to nbgrader as a misplaced solution region
             cell.source = source.replace("BEGIN SOLUTION", "BEGIN&#32;SOLUTION").replace(
                 "END SOLUTION", "END&#32;SOLUTION"

@@ -6,12 +6,14 @@ The deck is nbconvert's reveal.js slides exporter run on a copy of the lesson wh
 * every ``#``/``##`` heading starts a slide, ``###`` a vertical sub-slide, also a heading in the
   middle of a markdown cell (the cell is split there); a short introduction in the heading's cell
   stays on the slide, all other prose becomes speaker notes (press ``S``);
-* each figure gets a sub-slide of its own with its caption under it, a long caption's opening
+* each figure gets a sub-slide of its own with its caption under it (as large as the slide less that
+  caption allows: :func:`figure_height`), a long caption's opening
   sentences only (those that fit in :data:`CAPTION_MAX` characters, the first always; the whole
   caption goes to the speaker notes and is the figure's alt text); the code that drew it is left out;
 * short code cells that run the lesson's experiment keep their code (at most :data:`MAX_CODE_LINES`
   lines, and none when code and printout would overfill a slide) and at most
-  :data:`MAX_OUTPUT_LINES` lines of what they print; a cell that would overfill its
+  :data:`MAX_OUTPUT_LINES` lines of what they print (a wide printout in smaller type, down to
+  :data:`PRINTOUT_MIN_PX`, when that keeps its lines whole: :func:`printout_px`); a cell that would overfill its
   slide (:data:`SLIDE_LINES`) starts a sub-slide; setup, imports, solutions, checkers and cells tagged
   ``answers`` (an exercise's answer key) are left out; "Predict" prompts and exercises keep a
   sub-slide each;
@@ -30,6 +32,7 @@ packages the deck falls back to the CDN copies and the command says so.
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import os
 import re
 import shutil
@@ -42,7 +45,15 @@ from .student import has_solution
 
 MAX_CODE_LINES = 12
 MAX_OUTPUT_LINES = 12  # printed lines a slide shows of a cell's output (the rest is in the notebook)
+PRINTOUT_PX = 18  # the type size of printouts on a slide
+PRINTOUT_MIN_PX = 14  # a wide printout is set smaller, down to this, before its lines wrap
+PRINTOUT_WIDTH_PX = 1120  # the width a printout has on a 1280 px slide (measured in chromium: 1139 with padding)
+MONO_EM = 0.602  # the advance of a monospace character, in em (DejaVu Sans Mono, Liberation Mono)
 SLIDE_LINES = 22  # about what a 1280 x 720 slide holds, in lines of code at 20 px (:func:`_height`)
+FIGURE_ROOM_PX = 650  # a figure and the caption under it share this much of a 720 px slide
+CAPTION_LINE_PX = 33  # a line of caption at 24 px with its line spacing
+CAPTION_LINE_CHARS = 88  # characters in a line of caption across the slide (fewer than fit: words wrap whole)
+CAPTION_GAP_PX = 24  # the caption's paragraph margins
 CAPTION_MAX = 260  # a caption's opening sentences shown under its figure fit in this (its first always shows)
 NOTES_OVER = 500  # characters of a section's introduction beyond which only its lead stays on the slide
 LEAD_MAX = 350  # the longest first paragraph a section slide shows
@@ -52,6 +63,7 @@ MATHJAX_MARKER = ".written-by-collapse-edu"
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _SETUP = re.compile(r"^\s*(#.*|import .*|from .* import .*|use_house_style\(\)|check_environment\(\)|)\s*$")
 _WIDGET = "application/vnd.jupyter.widget-view+json"
+_EXERCISE = re.compile(r"^#+\s*Exercise\b")
 
 
 # --------------------------------------------------------------------------- alt text
@@ -96,6 +108,8 @@ def add_alt_text(notebook: nbformat.NotebookNode) -> int:
 _IMG = """{% block data_png scoped %}
 <div class="jp-RenderedImage jp-OutputArea-output {{ extra_class }}">
 <img src="data:image/png;base64,{{ output.data['image/png'] | escape_html }}"
+{%- if output.metadata.get('image/png', {}).get('slide_height') %}
+ style="max-height: {{ output.metadata['image/png']['slide_height'] | int }}px"{% endif %}
  alt="{{ (output.metadata.get('image/png', {}).get('alt') or 'Figure') | escape_html }}">
 </div>
 {%- endblock data_png %}
@@ -137,11 +151,14 @@ _ABBREVIATIONS = ("et al.", "e.g.", "i.e.", "cf.", "vs.", "Fig.", "Sec.", "Eq.",
 
 def _first_sentence(text: str) -> str:
     """The first sentence of ``text`` (one line): up to a . ! or ? followed by a space or the end, not
-    the dot of "et al.", "e.g." and the like, nor of an initial ("I. Shumailov"), nor one inside quotes."""
+    the dot of "et al.", "e.g." and the like, nor of an initial ("I. Shumailov"), nor one inside quotes,
+    nor the "1." that opens a numbered list."""
     text = " ".join(text.split())
     for match in re.finditer(r"[.!?](?=\s|$)", text):
         before = text[: match.end()]
         quoted = before.count('"') % 2 == 1  # a title's question mark ("Is Model Collapse Inevitable?")
+        if re.fullmatch(r"\d+\.", before):  # the number of a list's first item, not a sentence
+            continue
         if not quoted and not before.endswith(_ABBREVIATIONS) and not re.search(r"(^|[\s(-])[A-Z]\.$", before):
             return before
     return text
@@ -226,7 +243,21 @@ def _height(cell) -> int:
             rows += 2 * len("".join(data["text/markdown"]).splitlines())
         elif "text/html" in data and "image/png" not in data:
             rows += 2 * (1 + "".join(data["text/html"]).count("<tr"))
-    return shown + lines(text, 105) + rows + (2 if text or rows else 1)
+    return shown + lines(text, _chars_per_line(printout_px(text))) + rows + (2 if text or rows else 1)
+
+
+def printout_px(text: str) -> int:
+    """The type size (px) of a printout on a slide: the regular :data:`PRINTOUT_PX`, or the largest
+    smaller size down to :data:`PRINTOUT_MIN_PX` at which its widest line fits without wrapping (a wide
+    table keeps its rows on one line each). A line too wide even for that wraps at the regular size:
+    set small and wrapped would be the worst of both."""
+    widest = max((len(line.rstrip()) for line in text.splitlines()), default=0)
+    fits = int(PRINTOUT_WIDTH_PX / (MONO_EM * widest)) if widest else PRINTOUT_PX
+    return PRINTOUT_PX if fits < PRINTOUT_MIN_PX else min(PRINTOUT_PX, fits)
+
+
+def _chars_per_line(px: int) -> int:
+    return int(PRINTOUT_WIDTH_PX / (MONO_EM * px))
 
 
 def _shorten_output(cell) -> None:
@@ -312,7 +343,7 @@ def slide_notebook(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
                 _slide(cell, kind)
                 out.append(cell)
                 if prose:
-                    lead = _lead(prose)
+                    lead = prose if _EXERCISE.match(heading) else _lead(prose)  # a task is read in full
                     if lead and lead != prose:
                         for k, part in enumerate(_list_pages(lead)):  # a long list goes on over sub-slides
                             shown = nbformat.v4.new_markdown_cell(part)
@@ -348,6 +379,10 @@ def slide_notebook(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
             continue
         cell.source = "\n".join(line for line in cell.source.splitlines() if not line.startswith("# NBVAL_"))
         _shorten_output(cell)
+        px = printout_px("".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream"))
+        if px != PRINTOUT_PX:  # a wide table: a smaller type keeps its rows on one line each
+            tags |= {f"printout_{px}px"}
+            cell.metadata["tags"] = sorted(tags)
         code_lines = len(cell.source.splitlines())
         text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
         if code_lines > MAX_CODE_LINES:
@@ -358,9 +393,22 @@ def slide_notebook(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
             cell.metadata["tags"] = sorted(tags | {"remove_input"})
         _slide(cell, "-")
         out.append(cell)
-    source.cells = _paginate(out)
+    source.cells = _paginate(_no_bare_headings(out))
     add_alt_text_slides(source)
     return source
+
+
+def _no_bare_headings(cells: list) -> list:
+    """A section slide that would show its heading alone (its introduction went to the notes, or the
+    section opens with a sub-heading, a "Predict" prompt or an exercise) takes the prose of the
+    sub-slide after it onto itself: "8. Exercises" over "Exercise 1" and its task."""
+    shown = [c for c in cells if c.metadata["slideshow"]["slide_type"] != "notes"]
+    for cell, following in itertools.pairwise(shown):
+        kind = cell.metadata["slideshow"]["slide_type"]
+        bare = kind in ("slide", "subslide") and cell.cell_type == "markdown" and _HEADING.match(cell.source.strip())
+        if bare and following.cell_type == "markdown" and following.metadata["slideshow"]["slide_type"] == "subslide":
+            _slide(following, "-")
+    return cells
 
 
 def _paginate(cells: list) -> list:
@@ -390,14 +438,22 @@ def add_alt_text_slides(notebook: nbformat.NotebookNode) -> None:
         if cell.cell_type != "code":
             continue
         following = notebook.cells[index + 1] if index + 1 < len(notebook.cells) else None
-        caption = "Figure (no caption in the lesson)"
+        caption, shown = "Figure (no caption in the lesson)", ""
         if following is not None and following.cell_type == "markdown" and 'class="caption"' in following.source:
-            caption = following.metadata.get("caption") or plain_text(
-                following.source.split("\n", 1)[1].rsplit("</div>", 1)[0]
-            )
+            shown = plain_text(following.source.split("\n", 1)[1].rsplit("</div>", 1)[0])
+            caption = following.metadata.get("caption") or shown
         for output in cell.outputs:
             if "image/png" in output.get("data", {}):
-                output.setdefault("metadata", {}).setdefault("image/png", {})["alt"] = caption
+                meta = output.setdefault("metadata", {}).setdefault("image/png", {})
+                meta["alt"] = caption
+                meta["slide_height"] = figure_height(shown)
+
+
+def figure_height(caption: str) -> int:
+    """The most height (px) a figure may take on its slide, above the part of its caption shown there:
+    :data:`FIGURE_ROOM_PX` less the caption's lines (:data:`CAPTION_LINE_CHARS` characters each)."""
+    lines = -(-len(caption) // CAPTION_LINE_CHARS) if caption else 0
+    return FIGURE_ROOM_PX - lines * CAPTION_LINE_PX - (CAPTION_GAP_PX if caption else 0)
 
 
 # --------------------------------------------------------------------------- offline assets
@@ -470,11 +526,13 @@ html, body, main, .reveal { height: 100%; margin: 0; }
 .reveal .jp-RenderedHTMLCommon h3 { font-size: 38px; }
 .reveal .jp-InputArea pre, .reveal .highlight pre, .reveal .jp-OutputArea-output pre {
   font-size: 20px !important; line-height: 1.3; }
-/* printouts a size smaller, so a table's rows fit a line more often; a longer line wraps */
+/* printouts a size smaller, so a table's rows fit a line more often; a wider table is set smaller
+   still (its cell tagged printout_NNpx by slide_notebook), and a line wider than that wraps */
 .reveal .jp-OutputArea-output pre { font-size: 18px !important; white-space: pre-wrap; }
 .reveal h1, .reveal h2, .reveal h3 { text-transform: none; }
 .reveal a.anchor-link { display: none; }
 .reveal .jp-InputPrompt, .reveal .jp-OutputPrompt { display: none; }
+/* a figure's own max-height (figure_height: the slide less its caption) overrides this */
 .reveal .jp-RenderedImage img { max-height: 440px; max-width: 100%; width: auto; background: #fff; }
 .reveal .caption { font-size: 24px; color: #222; }
 .reveal .goals { font-size: 24px; }
@@ -482,6 +540,10 @@ html, body, main, .reveal { height: 100%; margin: 0; }
 /* a slide still taller than the screen scrolls, so nothing is cut off */
 .reveal .slides section:not(.stack) { overflow-y: auto; }
 """
+SLIDES_CSS += "\n".join(
+    f".reveal .celltag_printout_{px}px .jp-OutputArea-output pre {{ font-size: {px}px !important; }}"
+    for px in range(PRINTOUT_MIN_PX, PRINTOUT_PX)
+)
 
 SLIDES_TEMPLATE = (
     "{%- extends 'reveal/index.html.j2' -%}\n"

@@ -31,6 +31,14 @@ BEGIN = re.compile(r"^(?P<indent>\s*)### BEGIN SOLUTION\b[:\s]*(?:hint:\s*)?(?P<
 END = re.compile(r"^\s*### END SOLUTION\s*$")
 DEFAULT_HINT = "complete this cell, then run the checker below"
 SOLUTION_REMOVED = "*The solution is in the instructor version of this lesson.*"
+#: "The answer is in the cell after the checker": true of a master lesson; a student version and an nbgrader
+#: version say something else there (:func:`student_notebook`, :mod:`collapse_edu.grading`)
+ANSWER_AFTER = re.compile(r"\b(The answer is|Both answers are)\s+in\s+the\s+cell\s+after\s+the\s+checker")
+
+
+def _answer_elsewhere(match: re.Match) -> str:
+    said = "Both answers are" if match[1].startswith("Both") else "The answer is"
+    return f"{said} in the instructor version of this lesson (write yours in a cell of your own first)"
 
 
 def strip_solutions(source: str) -> str:
@@ -61,7 +69,8 @@ def has_solution(source: str) -> bool:
 
 
 def student_notebook(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """A copy of a master notebook with solutions replaced by stubs and no outputs."""
+    """A copy of a master notebook with solutions replaced by stubs and no outputs (and "the answer is in
+    the cell after the checker" pointing to the instructor version, since that cell holds no answer here)."""
     from .launch import drop_colab_form
 
     notebook = nbformat.from_dict(notebook)
@@ -75,6 +84,8 @@ def student_notebook(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
             cell.execution_count = None
         elif cell.cell_type == "markdown" and "solution" in cell.metadata.get("tags", []):
             cell.source = SOLUTION_REMOVED
+        elif cell.cell_type == "markdown":  # the cell after the checker says only where the answer is
+            cell.source = ANSWER_AFTER.sub(_answer_elsewhere, cell.source)
     return notebook
 
 

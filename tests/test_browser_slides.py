@@ -1,8 +1,10 @@
 """Slides and the dark theme in a real browser (headless Debian chromium, never a downloaded one).
 
 * ``collapse-edu slides NN`` for every lesson: the deck opens from the file system with every request
-  to the network refused, reveal.js starts, every slide shows something, no code cell is taller than
-  the screen, every figure decodes and has its caption as alt text, and the formulas are typeset.
+  to the network refused, reveal.js starts, every slide shows something besides its heading, no code
+  cell is taller than the screen, a printout set smaller to fit keeps its lines whole, every figure
+  decodes, has its caption as alt text and takes the room its slide has (caption included, no
+  scrolling), and the formulas are typeset.
   (Offline needs the ``slides`` extra: reveal.js from sphinx-revealjs, MathJax from
   jupyter-server-mathjax; without them the deck uses CDNs and this test skips, or fails under CI.)
 * JupyterLab in its dark theme shows a lesson's figures on their own opaque white background: the
@@ -53,13 +55,32 @@ def browser(chromium):
 
 
 SLIDES = "() => Reveal.getSlides().map(s => Reveal.getIndices(s))"
-CHECK_SLIDE = """() => {
+CHECK_SLIDE = r"""() => {
   const slide = Reveal.getCurrentSlide();
   const box = slide.getBoundingClientRect();
   const codes = Array.from(slide.querySelectorAll('.jp-CodeCell .jp-InputArea'))
       .filter(e => e.offsetParent !== null).map(e => e.getBoundingClientRect().height);
-  const images = Array.from(slide.querySelectorAll('img')).map(i => [i.naturalWidth, i.getAttribute('alt') || '']);
+  const scale = Reveal.getScale();
+  const images = Array.from(slide.querySelectorAll('img')).map(i => [i.naturalWidth, i.getAttribute('alt') || '',
+      i.naturalHeight, i.getBoundingClientRect().height / scale, i.getBoundingClientRect().width / scale]);
+  const words = s => s.replace(/\s+/g, ' ').trim();
+  const headings = words(Array.from(slide.querySelectorAll('h1, h2, h3')).map(h => h.innerText).join(' '));
+  let bottom = 0;
+  for (const e of slide.querySelectorAll('*')) {
+    const r = e.getBoundingClientRect();
+    if (r.height) bottom = Math.max(bottom, r.bottom);
+  }
+  // a printout set smaller than the rest (tagged printout_NNpx) must keep each line whole
+  const printouts = slide.querySelectorAll('[class*="celltag_printout_"] .jp-OutputArea-output pre');
+  const narrowed = Array.from(printouts).map(p => {
+    const style = getComputedStyle(p);
+    const rows = Math.round((p.clientHeight - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom))
+                            / parseFloat(style.lineHeight));
+    return [p.innerText.replace(/\n$/, '').split('\n').length, rows, style.fontSize];
+  });
   return {width: box.width, height: box.height, scroll: slide.scrollHeight, text: slide.innerText.trim().length,
+          headingOnly: headings.length > 0 && headings === words(slide.innerText),
+          bottom: (bottom - box.top) / scale, narrowed: narrowed,
           codes: codes,
           images: images, screen: window.innerHeight, mathErrors: slide.querySelectorAll('.MathJax_Error').length};
 }"""
@@ -102,9 +123,22 @@ def test_every_slide_renders_offline_and_fits(browser, decks, number, tmp_path):
                 assert height <= slide["screen"], (
                     f"{where}: a code cell {height:.0f} px tall on a {slide['screen']} px screen"
                 )
-            for width, alt in slide["images"]:
+            # before: a section that opened with a sub-heading or an exercise left its heading alone on a slide
+            assert not slide["headingOnly"], f"{where} shows nothing but its heading"
+            # before: lesson 09's eight-column logs (110 characters a line) wrapped every row
+            for lines, rows, size in slide["narrowed"]:
+                assert rows == lines, f"{where}: a printout set at {size} to fit still wraps ({lines} lines in {rows})"
+            for width, alt, height, shown_height, shown_width in slide["images"]:
                 assert width > 100, f"{where}: an image did not decode"
                 assert alt.startswith("Figure: "), f"{where}: image without its caption as alt text ({alt!r})"
+                # before: every figure was held to 440 px, a tall one to half its size (5.5 pt type); now a
+                # figure is shown whole, or as wide as the slide, or as tall as the room its caption leaves
+                whole = shown_height >= height - 2 or shown_width >= min(width, 1100)
+                assert whole or slide["bottom"] >= 720 - 50, (
+                    f"{where}: a {width} x {height} figure shown {shown_height:.0f} px tall, "
+                    f"with {720 - slide['bottom']:.0f} px of the slide left empty"
+                )
+                assert slide["bottom"] <= 720, f"{where}: the figure and its caption run to {slide['bottom']:.0f} px"
             shown_figures += len(slide["images"])
             assert slide["mathErrors"] == 0, f"{where}: MathJax could not typeset a formula"
         assert shown_figures == figures, f"{shown_figures} figures on the slides, {figures} in the lesson"

@@ -30,7 +30,7 @@ def test_wrong_function_names_the_case(capsys):
 
     assert check_function(shrink, reference, CASES, hint="use ddof") is False
     out = capsys.readouterr().out
-    assert f"{FAIL} shrink(n=100, ddof=1): expected 1, got 0.99." in out
+    assert f"{FAIL} shrink(n=100, ddof=1) [case 3 of 3]: expected 1, got 0.99." in out
     assert "1 of 3 checks failed. Hint: use ddof" in out
     assert PASS not in out
 
@@ -112,7 +112,7 @@ def test_exception_is_reported_not_raised(capsys):
 
     assert check_function(shrink, reference, [dict(n=2), dict(n=10)]) is False
     out = capsys.readouterr().out
-    assert f"{FAIL} shrink(n=2) raised ZeroDivisionError: division by zero" in out
+    assert f"{FAIL} shrink(n=2) [case 1 of 2] raised ZeroDivisionError: division by zero" in out
     assert "1 of 2 checks failed." in out
 
 
@@ -220,3 +220,46 @@ def test_tolerances_must_be_finite_and_not_negative(tolerances, error, match, ca
         check_function(lambda x: x, lambda x: x + 1, [{"x": 1.0}], **tolerances)
     assert capsys.readouterr().out == ""  # refused before any verdict is printed
     assert check_value(1.0, 1.0, rtol=0, atol=0) is True
+
+
+def test_a_function_that_changes_its_input_is_told_and_cannot_fool_the_reference(capsys):
+    """Before: the reference was called after the learner's function on the same arrays, so centring the
+    data in place (``x -= x.mean()``) and then reporting its mean passed ("passed all 3 checks")."""
+
+    def fit(x):
+        x -= x.mean()
+        return x.mean(), np.sqrt(np.mean(x**2))
+
+    def reference(x):
+        return x.mean(), x.std()
+
+    cases = [{"x": np.array([1.0, 2.0, 4.0])}, {"x": np.array([0.0, 3.0])}]
+    assert check_function(fit, reference, cases) is False
+    out = capsys.readouterr().out
+    assert "fit(x=<array (3,)>) [case 1 of 2]: changed its input x in place; work on a copy" in out
+    assert np.array_equal(cases[0]["x"], [1.0, 2.0, 4.0]), "the case itself is left as it was"
+    assert check_function(lambda x: (x.mean(), x.std()), reference, cases) is True
+
+
+def test_the_example_entry_is_one_that_differs_and_a_nan_in_its_place_is_no_error(capsys):
+    """Before: the example was the argmax of |got - expected|, which lands on a NaN that matches
+    ("at index 1: expected nan, got nan"), and any NaN was called a division by zero."""
+    expected = np.array([0.5, np.nan, 0.25])
+    assert check_function(lambda: np.array([1.0, np.nan, 0.25]), lambda: expected, [{}]) is False
+    out = capsys.readouterr().out
+    assert "1 of 3 entries differ; e.g. at index 0 (counting from 0): expected 0.5, got 1." in out
+    assert "NaN" not in out
+    assert check_function(lambda: np.array([0.5, np.nan, np.nan]), lambda: expected, [{}]) is False
+    assert "the result contains NaN" in capsys.readouterr().out  # NaN where a number was expected
+
+
+def test_named_entries_and_the_learners_name_in_a_wrapped_check(capsys):
+    """Before: a checker that wraps the learner's function spoke of the wrapper ("fast_step_moments")
+    and of "index 2", which the learner cannot decode."""
+    assert check_function(lambda n: np.array([0.0, 1.0]), lambda n: np.array([0.0, 0.5]), [{"n": 3}],
+                          name="step", entries=["mean", "spread"]) is False  # fmt: skip
+    assert "❌ step(n=3): 1 of 2 entries differ; e.g. spread: expected 0.5, got 1." in capsys.readouterr().out
+    assert check_function(lambda n: n, lambda n: n, [{"n": 3}]) is True
+    assert "passed its check." in capsys.readouterr().out  # not "passed all 1 checks"
+    assert check_function(lambda: None, lambda: 1.0, [{}]) is False
+    assert "`return` statement?\n" in capsys.readouterr().out  # no "?." at the end

@@ -178,3 +178,28 @@ def test_first_sentences_of_references_and_lists():
     assert lead.count("\n- ") == 7 and "Detail" not in lead  # every point, each its first sentence
     pages = slides._list_pages(lead)
     assert len(pages) > 1 and "\n".join(pages) == lead  # split over sub-slides, nothing lost
+
+
+def test_wide_printouts_exercises_and_sections_that_open_with_a_sub_heading():
+    """Before: lesson 09's eight-column logs (110 characters a line) wrapped every row at 18 px; an exercise
+    whose task opened with a long sentence showed its heading alone (the task went to the notes); so did a
+    section that opened with a sub-heading ("8. Exercises"); and a numbered list's lead was "1."."""
+    assert slides.printout_px("x" * 80) == slides.PRINTOUT_PX
+    assert slides.printout_px("x" * 110) == 16  # fits at 16 px: 110 x 0.602 x 16 = 1060 of 1120 px
+    assert slides.printout_px("x" * 300) == slides.PRINTOUT_PX  # wraps anyway: at the regular size
+    assert slides._first_sentence("1. Weaken it. 2. Then more.") == "1. Weaken it."
+    task = "Write `f(x)`: " + "a long sentence " * 30 + "end."
+    cells = [
+        nbformat.v4.new_markdown_cell("# 95 · Deck"),
+        nbformat.v4.new_code_cell("import numpy"),
+        nbformat.v4.new_markdown_cell(f"## 8. Exercises\n\n### Exercise 1 (3 min)\n\n{task}"),
+        nbformat.v4.new_code_cell("print(table)"),
+    ]
+    cells[3].outputs = [nbformat.v4.new_output("stream", name="stdout", text=("y" * 110 + "\n") * 3)]
+    deck = slide_notebook(nbformat.v4.new_notebook(cells=cells))
+    kinds = {c.source: c.metadata["slideshow"]["slide_type"] for c in deck.cells}
+    assert kinds["## 8. Exercises"] == "slide"
+    assert kinds["### Exercise 1 (3 min)"] == "-", "on the section's slide, not a sub-slide after a bare heading"
+    assert kinds[task] == "-", "an exercise's task is shown, not sent to the notes"
+    table = next(c for c in deck.cells if c.source == "print(table)")
+    assert "printout_16px" in table.metadata["tags"]

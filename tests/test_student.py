@@ -255,6 +255,8 @@ def test_student_lessons_parse_and_hold_no_solution(student_build, master):
     assert len(student.cells) == len(original.cells)
     for before, after in zip(original.cells, student.cells, strict=True):
         if after.cell_type != "code":
+            # before: "The answer is in the cell after the checker", where the student version has no answer
+            assert "in the cell after the checker" not in after.source, "it points to an answer that is not there"
             continue  # a markdown cell may explain the markers in words
         lines = after.source.splitlines()
         assert not any(BEGIN.match(line) or END.match(line) for line in lines), "a solution marker is left"

@@ -364,6 +364,8 @@ WRONG_ANSWERS = {
         "def fit_gaussian(x):\n    mu = np.mean(x)\n    return mu, np.mean((x - mu) ** 2)\n",
         # the two results in the wrong order
         "def fit_gaussian(x):\n    return np.std(x), np.mean(x)\n",
+        # centres the data in place, then reports the centred mean (passed while the reference saw the change)
+        "def fit_gaussian(x):\n    x -= x.mean()\n    return x.mean(), np.sqrt(np.mean(x**2))\n",
     ],
     "my_matches": [
         "def my_matches():\n    return [1, 2, 3, 4]\n",

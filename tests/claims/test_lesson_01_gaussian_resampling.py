@@ -792,12 +792,15 @@ def test_ks_does_not_tell_the_paths_apart_but_would_see_a_20_percent_error():
 
 @claim(
     "01",
-    "The checker runs your step for 200 000 runs from several starting points: three with one $\\mu$ and $\\sigma$ shared by all runs, and one with a different $\\mu$ and $\\sigma$ in every run.",  # noqa: E501
+    "The checker runs your step for 1 000 000 runs from several starting points: three with one $\\mu$ and $\\sigma$ shared by all runs, and one with a different $\\mu$ and $\\sigma$ in every run.",  # noqa: E501
+    "the variance of $s$ $2(n - 1)/n^2$ (that of a $\\chi^2_{n-1}$ divided by $n$), and the correlation of $z^2$ "
+    "and $s$ $0$ (the two are independent; squared, since a shared draw can leave $z$ and $s$ uncorrelated)",
+    "A shrink by a fixed factor gets the mean of $s$ right and its variance wrong.",
 )
 def test_the_fast_step_checker_needs_the_per_run_values():
     index = exercise_functions("01")["fast_step"]
     checker = next(c.source for c in notebook("01").cells[index + 1 :] if c.cell_type == "code")
-    assert checker.count('{"n":') == 4 and "runs=200_000" in checker
+    assert checker.count('{"n":') == 4 and "runs=1_000_000" in checker
     first_entry_only = (
         "def fast_step(mu, sigma, n, rng):\n"
         "    mu0, sigma0 = np.ravel(mu)[0], np.ravel(sigma)[0]\n"
@@ -805,7 +808,21 @@ def test_the_fast_step_checker_needs_the_per_run_values():
         "    return mean, np.sqrt(sigma0**2 * rng.chisquare(n - 1, size=np.shape(mu)) / n)\n"
     )
     out = run_checker("01", index, replacement=first_entry_only)
-    assert out.count("❌") == 1 and "<array (200000,)>" in out, out
+    assert out.count("❌") == 1 and "<array (1000000,)>" in out, out
+    fixed = (
+        "def fast_step(mu, sigma, n, rng):\n"
+        "    return rng.normal(mu, sigma / np.sqrt(n)), sigma * np.sqrt((n - 1) / n)\n"
+    )
+    out = run_checker("01", index, replacement=fixed)
+    assert out.count("❌") == 4, out
+    assert "1 of 5 entries differ; e.g. Var(s) over 2 (n - 1) / n^2: expected 1, got " in out, out
+    assert "the mean of s" not in out  # its mean is right
+    other = (  # a valid step drawn another way: the chi-square as a gamma, other random numbers
+        "def fast_step(mu, sigma, n, rng):\n"
+        "    scatter = sigma**2 * rng.gamma((n - 1) / 2, 2.0, size=np.shape(mu))\n"
+        "    return mu + sigma / np.sqrt(n) * rng.standard_normal(np.shape(mu)), np.sqrt(scatter / n)\n"
+    )
+    assert "✅ fast_step passed all 4 checks." in run_checker("01", index, replacement=other)
 
 
 @claim(
@@ -856,6 +873,20 @@ WRONG_ANSWERS = {
         "def fast_step(mu, sigma, n, rng):\n"
         "    mean = rng.normal(mu, sigma / np.sqrt(n))\n"
         "    return mean, np.sqrt(sigma**2 * rng.chisquare(n - 1, size=np.shape(mu)) / (n - 1))\n",
+        # a shrink by the fixed factor sqrt((n - 1) / n): the right mean of s, no spread (passed the 3-moment check)
+        "def fast_step(mu, sigma, n, rng):\n"
+        "    return rng.normal(mu, sigma / np.sqrt(n)), sigma * np.sqrt((n - 1) / n) + 0 * np.asarray(mu)\n",
+        # an exponential scatter with the chi-square's mean: right for n = 3 only (passed the 3-moment check)
+        "def fast_step(mu, sigma, n, rng):\n"
+        "    scatter = sigma**2 * rng.exponential(n - 1, size=np.shape(mu))\n"
+        "    return rng.normal(mu, sigma / np.sqrt(n)), np.sqrt(scatter / n)\n",
+        # mean and scatter from one shared normal draw: dependent (passed the 3-moment check)
+        "def fast_step(mu, sigma, n, rng):\n"
+        "    u = rng.standard_normal(np.shape(mu))\n"
+        "    chi = rng.chisquare(n - 2, size=np.shape(mu)) + u**2 if n > 2 else u**2\n"
+        "    return mu + sigma * u / np.sqrt(n), np.sqrt(sigma**2 * chi / n)\n",
+        # returns the new mean only: a sentence about the two arrays, not "too many values to unpack"
+        "def fast_step(mu, sigma, n, rng):\n    return rng.normal(mu, sigma / np.sqrt(n))\n",
     ],
     "shrink_factor": [
         "def shrink_factor(n):\n    return 1.0\n",  # the unbiased estimator's factor

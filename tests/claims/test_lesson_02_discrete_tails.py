@@ -919,6 +919,8 @@ WRONG_ANSWERS = {
         "def real_samples_needed(p0, target_std):\n    return round(p0 * (1 - p0) / (2 * target_std**2))\n",
         # forgets the factor 2 of the small-r rule
         "def real_samples_needed(p0, target_std):\n    return int(np.ceil(p0 * (1 - p0) / target_std**2))\n",
+        # "rounds up" by adding 1 to the truncation: one too many when the bound is whole (passed 4 cases of 4)
+        "def real_samples_needed(p0, target_std):\n    return int(p0 * (1 - p0) / (2 * target_std**2)) + 1\n",
     ],
 }
 

@@ -670,8 +670,9 @@ def test_playground_hints(grid, lambda_sweep):
 
 @claim(
     "08",
-    "Your random draws need not match ours: the checker looks at how many examples of each class you keep and "
-    "whether any index repeats",
+    "Your random draws need not match ours: the checker looks at how many examples of each class you keep, whether "
+    "any index repeats, and whether the draw is random (the same seed gives the same buffer, another seed another, "
+    "and it is not simply the first `k` of each class).",
 )
 def test_replay_checker_accepts_other_random_draws():
     from claimlib import run_checker
@@ -1243,6 +1244,20 @@ WRONG_ANSWERS = {
         "    rng = np.random.default_rng(seed)\n"
         "    return np.concatenate([rng.choice(np.flatnonzero(labels == c), size=k, replace=False)\n"
         "                           for c in np.unique(labels)])\n",
+        # not random at all: the first k of every class (passed the count-only check)
+        "def my_select_replay(labels, k, seed=0):\n"
+        "    labels = np.asarray(labels)\n"
+        "    return np.concatenate([np.flatnonzero(labels == c)[:k] for c in np.unique(labels)])\n",
+        # ignores the seed: numpy's global generator (passed the count-only check)
+        "def my_select_replay(labels, k, seed=0):\n"
+        "    labels = np.asarray(labels)\n"
+        "    return np.concatenate([np.random.permutation(np.flatnonzero(labels == c))[:k]\n"
+        "                           for c in np.unique(labels)])\n",
+        # one array per class, not concatenated: a sentence, not numpy's "object too deep"
+        "def my_select_replay(labels, k, seed=0):\n"
+        "    labels = np.asarray(labels)\n"
+        "    rng = np.random.default_rng(seed)\n"
+        "    return [rng.permutation(np.flatnonzero(labels == c))[:k] for c in np.unique(labels)]\n",
     ],
     "my_backward_transfer": [
         # the last task counted too (its term is 0)
