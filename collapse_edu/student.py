@@ -68,18 +68,39 @@ def has_solution(source: str) -> bool:
     return any(BEGIN.match(line) for line in source.splitlines())
 
 
+#: The first line of a checker cell in a student version (Colab shows it as the form's title)
+CHECKER_TITLE = "#@title Checker: run it (its code holds the reference answer, so it starts hidden)"
+
+
+def hide_checker(cell) -> None:
+    """Start a checker cell collapsed, on JupyterLab (``source_hidden``) and on Colab (a form with
+    :data:`CHECKER_TITLE`): most checkers compare with a reference answer written out in their code."""
+    lines = cell.source.split("\n")
+    if lines and lines[0].lstrip().startswith(("#@title", "# @title")):
+        lines = lines[1:]
+    cell.source = "\n".join([CHECKER_TITLE, *lines])
+    cell.metadata["cellView"] = "form"
+    cell.metadata.setdefault("jupyter", {})["source_hidden"] = True
+
+
 def student_notebook(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """A copy of a master notebook with solutions replaced by stubs and no outputs (and "the answer is in
-    the cell after the checker" pointing to the instructor version, since that cell holds no answer here)."""
+    """A copy of a master notebook with solutions replaced by stubs and no outputs, each checker's code
+    collapsed (:func:`hide_checker`), and "the answer is in the cell after the checker" pointing to the
+    instructor version, since that cell holds no answer here."""
     from .launch import drop_colab_form
 
     notebook = nbformat.from_dict(notebook)
     notebook.metadata.pop("widgets", None)
+    checker_next = False  # the first code cell after an exercise is its checker
     for cell in notebook.cells:
         if cell.cell_type == "code":
             if has_solution(cell.source):
                 drop_colab_form(cell)
                 cell.source = strip_solutions(cell.source)
+                checker_next = True
+            elif checker_next:
+                hide_checker(cell)
+                checker_next = False
             cell.outputs = []
             cell.execution_count = None
         elif cell.cell_type == "markdown" and "solution" in cell.metadata.get("tags", []):

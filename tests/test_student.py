@@ -16,6 +16,7 @@ from collapse_edu.cli import main
 from collapse_edu.lessons import lesson_paths
 from collapse_edu.student import (
     BEGIN,
+    CHECKER_TITLE,
     DEFAULT_HINT,
     END,
     SOLUTION_REMOVED,
@@ -269,6 +270,18 @@ def test_student_lessons_parse_and_hold_no_solution(student_build, master):
             assert not leaked, f"solution text left in the student version: {leaked}"
             assert "NotImplementedError" in after.source
     assert any(has_solution(c.source) for c in original.cells if c.cell_type == "code"), "a lesson without exercises"
+    # before: the checker right under an exercise showed the reference answer (02's _reference, 01's lambda)
+    checkers, after_exercise = [], False  # the first code cell after an exercise that is not one itself
+    for before, after in zip(original.cells, student.cells, strict=True):
+        if before.cell_type == "code" and has_solution(before.source):
+            after_exercise = True
+        elif before.cell_type == "code" and after_exercise:
+            checkers.append(after)
+            after_exercise = False
+    assert checkers
+    for checker in checkers:
+        assert checker.source.startswith(CHECKER_TITLE) and checker.metadata["jupyter"]["source_hidden"] is True
+        assert checker.metadata["cellView"] == "form", "Colab hides a form's code"
 
 
 @pytest.mark.slow
@@ -279,7 +292,7 @@ def test_student_version_runs_and_checkers_say_not_written_yet(student_build, ma
     executed = run_notebook(student_build / master.name)  # raises CellExecutionError on any error
     checkers = checker_cells(nbformat.read(master, as_version=4))
     ran = [c for c in executed.cells if c.cell_type == "code"]
-    by_source = {c.source: c for c in ran}
+    by_source = {c.source.removeprefix(CHECKER_TITLE + "\n"): c for c in ran}  # a checker's title is the student's
     assert checkers, f"no exercise found in {master.name}"
     for cell in checkers:
         assert "not written yet" in stdout_of(by_source[cell.source]), cell.source
