@@ -21,6 +21,7 @@ an existing file that collapse-edu did not write itself unless ``--force`` is gi
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import subprocess
@@ -90,6 +91,21 @@ def _installed(path: Path) -> bool:
         return False
 
 
+def _a_lesson_of_the_course(path: Path, args: argparse.Namespace) -> bool:
+    """Whether ``path`` is a lesson in a lessons folder the tool knows (the one in use, a checkout's)."""
+    from .course import master_folders
+
+    folders = master_folders()
+    try:
+        folders.append(lesson_files.lessons_dir(args.lessons))
+    except ValueError:
+        pass
+    try:
+        return any(path.resolve().parent == folder.resolve() for folder in folders)
+    except OSError:
+        return False
+
+
 def _list(args: argparse.Namespace) -> int:
     for lesson in lesson_files.list_lessons(args.lessons):
         minutes = f"{lesson.minutes:>3} min" if lesson.minutes else "   ? min"
@@ -139,12 +155,19 @@ def _run(args: argparse.Namespace) -> int:
             "--inplace updates a lesson of a checkout; this one belongs to the installed package "
             "(run `collapse-edu lab --copy-only` for a copy of your own, or use --out DIR)"
         )
+    if args.inplace and not args.force and not _a_lesson_of_the_course(lesson.path, args):
+        raise ValueError(
+            f"--inplace rewrites a lesson of the course's lessons folder; {lesson.path} is not one "
+            "(use --out DIR, or add --force to execute it in place all the same)"
+        )
     out = None if args.inplace and args.out is None else Path(args.out or "executed")
     if out is not None:  # checked before the lesson runs, not after
-        check_folder(out, protected=_master_folders(args), what="run --out")
+        protected = _master_folders(args)
+        check_folder(out, protected=protected, what="run --out")
         check_targets(
             lesson_files.output_files(lesson, out),
             inputs=[lesson.path],
+            protected=protected,
             force=args.force,
             what=f"run {args.lesson}",
             new_folders=True,
@@ -169,7 +192,14 @@ def _student(args: argparse.Namespace) -> int:
 
         course = check_folder(args.nbgrader, protected=_master_folders(args), what="student --nbgrader")
         targets = nbgrader_targets(paths, course)
-        check_targets(targets, inputs=paths, force=args.force, what="student --nbgrader", new_folders=True)
+        check_targets(
+            targets,
+            inputs=paths,
+            protected=_master_folders(args),
+            force=args.force,
+            what="student --nbgrader",
+            new_folders=True,
+        )
         written = write_nbgrader_sources(paths, course)
         print(f"wrote {len(written)} nbgrader source notebooks to {course / 'source'} (one assignment per lesson)")
         config = course / "nbgrader_config.py"
@@ -183,14 +213,31 @@ def _student(args: argparse.Namespace) -> int:
         if _installed(folder):
             raise ValueError("--publish updates lessons/student/ of a checkout; the installed course is read-only")
         out = published_folder(folder)
+        # lessons/student of this folder, really: not a link elsewhere, not a student folder's own student/
+        others = [f for f in _master_folders(args) if not f.resolve() == folder.resolve()]
+        published = folder.resolve().name == "student" and lesson_files.lesson_paths(folder.resolve().parent)
+        if out.is_symlink() or published or any(folder.resolve().is_relative_to(f.resolve()) for f in others):
+            raise ValueError(
+                f"--publish writes {out}, which leads into other lessons ({out.resolve()}): "
+                "run it with --lessons set to the master lessons folder itself"
+            )
+        protected = others
     else:
-        out = check_folder(args.out, protected=_master_folders(args), what="student")
+        protected = _master_folders(args)
+        out = check_folder(args.out, protected=protected, what="student")
         if out.resolve() == (Path.cwd() / "lessons").resolve():  # lessons_dir() would read them as the lessons
             raise ValueError(
                 "student would write into ./lessons, which the other commands read as the course's lessons; "
                 "choose another --out"
             )
-    check_targets([out / p.name for p in paths], inputs=paths, force=args.force, what="student", new_folders=True)
+    check_targets(
+        [out / p.name for p in paths],
+        inputs=paths,
+        protected=protected,
+        force=args.force,
+        what="student",
+        new_folders=True,
+    )
     written = build_student_versions(paths, out)
     print(f"wrote {len(written)} student notebooks to {out}")
     if args.publish:
@@ -208,10 +255,19 @@ def _slides(args: argparse.Namespace) -> int:
     from .slides import slides_target, write_slides
 
     lesson = lesson_files.find_lesson(args.lesson, args.lessons)
-    out = check_folder(args.out, protected=_master_folders(args), what="slides")
+    protected = _master_folders(args)
+    out = check_folder(args.out, protected=protected, what="slides")
     target = slides_target(lesson, out)
-    check_targets([target], inputs=[lesson.path], force=args.force, what=f"slides {args.lesson}", new_folders=True)
-    written, notices = write_slides(lesson, out, force=args.force)
+    check_folder(out / "mathjax", protected=protected, what="slides")  # MathJax is copied there
+    check_targets(
+        [target],
+        inputs=[lesson.path],
+        protected=protected,
+        force=args.force,
+        what=f"slides {args.lesson}",
+        new_folders=True,
+    )
+    written, notices = write_slides(lesson, out)
     print(f"{lesson.name}: slides written to {written} (open it in a browser; S shows the speaker notes)")
     for notice in notices:
         print(f"note: {notice}", file=sys.stderr)
@@ -220,10 +276,11 @@ def _slides(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     lessons = lesson_files.list_lessons(args.lessons)
-    out = check_folder(args.out, protected=_master_folders(args), what="export")
+    protected = _master_folders(args)
+    out = check_folder(args.out, protected=protected, what="export")
     targets = [out / "index.html", *(path for lesson in lessons for path in lesson_files.output_files(lesson, out))]
     inputs = [lesson.path for lesson in lessons]
-    check_targets(targets, inputs=inputs, force=args.force, what="export", new_folders=True)
+    check_targets(targets, inputs=inputs, protected=protected, force=args.force, what="export", new_folders=True)
     # a bar only for a person watching: a log or pipe would fill with carriage-return frames
     progress = sys.stderr.isatty()
     index = lesson_files.export_site(lessons, out, execute=not args.no_execute, timeout=args.timeout, progress=progress)
@@ -431,7 +488,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except OSError as error:
         parser.exit(2, f"collapse-edu: error: {_one_line(_os_message(error, args))}\n")
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):  # Ctrl-C; inside a running kernel it cancels its task
         parser.exit(130, "collapse-edu: interrupted\n")
     except Exception as error:  # noqa: BLE001 - a bug of ours still ends in one line, not a traceback
         parser.exit(

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -78,14 +79,14 @@ def master_folders() -> list[Path]:
 
 def protected_folders(lessons: str | os.PathLike | None = None) -> list[Path]:
     """The folders no command writes into: the lessons folder in use (``lessons``, as ``--lessons``
-    gives it, when there is one) and every one of :func:`master_folders`."""
+    gives it, when there is one), every one of :func:`master_folders`, and the package itself."""
     from .lessons import lessons_dir
 
     try:
         in_use = [lessons_dir(lessons)]
     except ValueError:  # no lessons folder here: the command that asked writes no lesson anyway
         in_use = []
-    return [*in_use, *master_folders()]
+    return [*in_use, *master_folders(), Path(__file__).resolve().parent]
 
 
 def course_files(root: Path) -> list[str]:
@@ -238,9 +239,13 @@ def sync_course(folder: str | os.PathLike, source: Path | None = None, *, dry_ru
             report.removed.append(rel)
         elif target.exists():
             report.left.append(rel)
-    for _, target in plan:
-        if any(lies_within(target.parent, master) for master in master_folders()):
-            raise ValueError(f"{target.parent} holds master lessons: lab never writes into it (choose another --dir)")
+    own = [*master_folders(), source, Path(__file__).resolve().parent]  # the course's own files
+    for _, target in plan:  # where each file leads, through any link on the way, decides
+        if any(lies_within(target.parent, master) or lies_within(target, master) for master in own):
+            raise ValueError(
+                f"{target} leads into the course's own files (the master lessons or the package): lab never writes "
+                "there; remove the link and run again"
+            )
         for parent in (folder / rel for rel in target.relative_to(folder).parents):
             if parent.exists() and not parent.is_dir():
                 raise ValueError(f"{parent} is a file where the course has a folder; move it away and run again")
@@ -248,8 +253,10 @@ def sync_course(folder: str | os.PathLike, source: Path | None = None, *, dry_ru
         return report
     for src, target in plan:
         target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_name(target.name + ".part")
-        temporary.write_bytes(src.read_bytes())
+        # a temporary file of its own (created, never opened through a link), then renamed over the target
+        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+        with os.fdopen(handle, "wb") as out:
+            out.write(src.read_bytes())
         os.replace(temporary, target)
     for rel in report.removed:
         (folder / rel).unlink()

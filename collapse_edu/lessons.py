@@ -89,6 +89,12 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
         notebook = nbformat.read(path, as_version=4)
         if not isinstance(notebook.get("cells"), list):
             raise ValueError("it has no list of cells")
+        for number, cell in enumerate(notebook.cells, 1):  # what every command reads of a cell (cheaper than
+            # nbformat.validate on a notebook full of figures)
+            if not isinstance(cell, dict) or not isinstance(cell.get("source"), str):
+                raise ValueError(f"cell {number} has no text as its source")
+            if cell.get("cell_type") not in ("code", "markdown", "raw"):
+                raise ValueError(f"cell {number} is of no known type ({str(cell.get('cell_type'))[:20]!r})")
         return notebook
     except OSError:
         raise
@@ -181,7 +187,14 @@ def execute_notebook(path: Path, *, timeout: int = 600) -> tuple[nbformat.Notebo
     )
     start = time.perf_counter()
     try:
-        client.execute(stderr=subprocess.DEVNULL)  # the kernel's own log lines are not the learner's business
+        try:
+            client.execute(stderr=subprocess.DEVNULL)  # the kernel's own log lines are not the learner's business
+        except Exception:
+            # Ctrl-C while a cell runs: nbclient's own handler shuts the kernel down (and records the
+            # shutdown), which then surfaces as a dead kernel or an AssertionError of its cleanup
+            if getattr(client, "_async_cleanup_kernel_future", None) is not None:
+                raise KeyboardInterrupt from None
+            raise
     except CellExecutionError as error:
         cell = _failed_cell(notebook)
         evalue = " ".join(str(error.evalue).split())  # one line, whatever the message holds

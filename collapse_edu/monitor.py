@@ -142,6 +142,8 @@ def load_numeric(path: str | Path, *, max_rows: int = 200_000, seed: int = 0) ->
             raise ValueError(f"{path.name}: expected a 1-D or 2-D array of real numbers, got {data.dtype} {data.shape}")
         if len(data) == 0:
             raise ValueError(f"{path.name}: no rows")
+        if data.ndim == 2:
+            _check_columns(path.name, data.shape[1])  # before any row is read
         rows = np.sort(rng.choice(len(data), size=min(max_rows, len(data)), replace=False))
         table = np.asarray(data[rows], float).reshape(len(rows), -1)
     else:
@@ -187,6 +189,7 @@ def _reservoir_csv(path: Path, max_rows: int, rng: np.random.Generator) -> np.nd
                 line = line.strip()
                 if not line:
                     continue
+                _check_columns(f"{path.name}, line {number},", line.count(",") + 1)  # before it becomes numbers
                 try:
                     row = [float(v) for v in line.split(",")]
                 except ValueError:
@@ -219,12 +222,34 @@ def _as_table(name: str, data: np.ndarray) -> np.ndarray:
         raise TypeError(f"{name} must be a numeric 2-D array (rows, columns)") from None
     if data.ndim == 1:
         data = data[:, None]
-    if data.ndim != 2 or len(data) < 10 or data.shape[1] == 0:
+    if data.ndim != 2 or len(data) < 10:
         raise ValueError(f"{name} must be a 2-D array (rows, columns) with at least 10 rows, got shape {data.shape}")
+    if data.shape[1] == 0:
+        raise ValueError(f"{name} has no columns (shape {data.shape}): the monitor needs at least one")
+    _check_columns(name, data.shape[1], len(data) if name == "reference" else None)  # a small candidate is fine
     if not np.all(np.isfinite(data)):
         raise ValueError(f"{name} contains NaN or infinite values")
     _check_scale(name, data)
     return data
+
+
+MAX_COLUMNS = 1000  #: the widest table the monitor reads (its direction checks cost columns^2 to columns^3)
+
+
+def _check_columns(name: str, columns: int, rows: int | None = None) -> None:
+    """Refuse more than :data:`MAX_COLUMNS` columns, or (with ``rows``: the reference's) no more rows than
+    columns: the direction checks whiten with the reference's covariance matrix, which needs more rows than
+    columns (a candidate with fewer rows only skips the smallest-direction test)."""
+    if columns > MAX_COLUMNS:
+        raise ValueError(
+            f"{name} has {columns} columns; the monitor reads at most {MAX_COLUMNS} (reduce the dimension first, "
+            "e.g. to the leading principal components)"
+        )
+    if rows is not None and rows <= columns:
+        raise ValueError(
+            f"{name} has {rows} rows and {columns} columns: the monitor needs more rows than columns (it "
+            "estimates their covariance)"
+        )
 
 
 def _constant_columns(data: np.ndarray) -> np.ndarray:

@@ -297,8 +297,12 @@ def _histories(sentences: Sentences, order: int) -> tuple[np.ndarray, np.ndarray
 
 
 def _check_key_space(order: int, vocab_size: int) -> None:
-    if vocab_size**order >= 2**63:
-        highest = next(o for o in range(order, 0, -1) if vocab_size**o < 2**63)
+    # the highest order whose vocab_size ** order stays below 2 ** 63 (at most 63: a vocabulary has >= 2 ids);
+    # found by counting up, never by raising vocab_size to a huge order (a million-digit integer)
+    if vocab_size <= 1:  # one word id: a single possible n-gram of any order
+        return
+    highest = next(o for o in range(1, 64) if vocab_size ** (o + 1) >= 2**63)
+    if order > highest:
         raise ValueError(
             f"order must be at most {highest} with {vocab_size} word ids (n-grams are int64 keys, so the number of "
             f"possible n-grams must stay below 2 ** 63), got {order}; in Python, dropping rare words "

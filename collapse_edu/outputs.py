@@ -183,6 +183,21 @@ def save_figure(figure, path: str | os.PathLike) -> Path:
 
 
 _MASTERS = "which holds the master lessons (choose a folder outside it; `student --publish` updates lessons/student)"
+_PACKAGE = Path(__file__).resolve().parent  # the collapse_edu package: its modules, its data, its results
+
+
+def _holds(folder: Path) -> str:
+    """What a protected folder holds, for a refusal."""
+    try:
+        package = Path(folder).resolve() == _PACKAGE
+    except OSError:
+        package = False
+    return "the collapse_edu package's own files" if package else "the master lessons"
+
+
+def _which_holds(folder: Path) -> str:
+    holds = _holds(folder)
+    return _MASTERS if holds == "the master lessons" else f"which holds {holds} (choose a folder outside it)"
 
 
 def _same(a: Path, b: Path) -> bool:
@@ -237,13 +252,15 @@ def check_targets(
                 raise ValueError(f"{name} is an input of {what}: refusing to write over it (choose another name)")
             if lies_within(target, source):
                 raise ValueError(f"{name} lies in {source}, an input folder of {what}: choose another place")
-        for folder in protected:
+        for folder in protected:  # where the target leads, through any link, decides
             if _inside(target, folder):
+                shown = target.parent if target.resolve().parent == target.parent.resolve() else target
                 raise ValueError(
-                    f"{target.parent} holds the master lessons: {what} never writes into it (choose another folder)"
+                    f"{shown} {'holds' if shown == target.parent else 'leads into a folder that holds'} "
+                    f"{_holds(folder)}: {what} never writes into it (choose another folder)"
                 )
             if lies_within(target, folder):
-                raise ValueError(f"{target.parent} lies in {folder}, {_MASTERS}: {what} never writes there")
+                raise ValueError(f"{target} leads into {folder}, {_which_holds(folder)}: {what} never writes there")
         try:
             if target.is_dir():
                 raise ValueError(f"{name} is a folder: give a file name")
@@ -285,7 +302,8 @@ def check_folder(folder: str | os.PathLike, *, protected: Iterable[str | os.Path
         raise ValueError(f"cannot create {folder}: {ancestor} is a file, not a folder")
     for other in protected:
         if _same(folder, Path(other)):
-            raise ValueError(f"{folder} holds the master lessons: {what} never writes into it (choose another folder)")
+            holds = _holds(Path(other))
+            raise ValueError(f"{folder} holds {holds}: {what} never writes into it (choose another folder)")
         if lies_within(folder, Path(other)):
-            raise ValueError(f"{folder} lies in {other}, {_MASTERS}: {what} never writes there")
+            raise ValueError(f"{folder} lies in {other}, {_which_holds(Path(other))}: {what} never writes there")
     return folder

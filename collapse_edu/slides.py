@@ -499,14 +499,21 @@ MATHJAX_PARTS = (
 MATHJAX_CONFIG = "TeX-AMS-MML_HTMLorMML-full,Safe"
 
 
-def copy_mathjax(source: Path, target: Path, *, force: bool = False) -> None:
-    """Copy the parts of MathJax the deck needs to ``target`` (a folder the tool owns: it holds a marker)."""
-    if target.exists() and not (target / MATHJAX_MARKER).exists() and not force:
-        raise ValueError(f"{target} exists and was not written by collapse-edu; add --force to replace it")
+def copy_mathjax(source: Path, target: Path) -> None:
+    """Copy the parts of MathJax the deck needs to ``target`` (a folder the tool owns: it holds a marker,
+    written first, so that a copy cut short is still known as the tool's). A folder of that name the
+    tool did not write is never removed, not even with ``--force``: it may hold anything."""
+    if target.exists() and not (target / MATHJAX_MARKER).exists():
+        raise ValueError(
+            f"{target} exists and was not written by collapse-edu: move it away (it is not replaced, not even "
+            "with --force) or choose another --out"
+        )
     if (target / MATHJAX_MARKER).exists() and (target / MATHJAX_MARKER).read_text().strip() == str(source):
         return  # already there
     if target.exists():
         shutil.rmtree(target)
+    target.mkdir(parents=True)
+    (target / MATHJAX_MARKER).write_text("(being copied)\n")
     for part in MATHJAX_PARTS:
         src = source / part
         if src.is_dir():
@@ -599,7 +606,7 @@ def slides_target(lesson, out: Path) -> Path:
     return out / f"{lesson.name}.slides.html"
 
 
-def write_slides(lesson, out: Path, *, force: bool = False) -> tuple[Path, list[str]]:
+def write_slides(lesson, out: Path) -> tuple[Path, list[str]]:
     """Write the deck of ``lesson`` (an executed lesson) into ``out``; returns (file, notices).
 
     The notices say what is not offline (reveal.js or MathJax from a CDN) and how to fix it."""
@@ -627,8 +634,11 @@ def write_slides(lesson, out: Path, *, force: bool = False) -> tuple[Path, list[
         )
     mathjax = mathjax_folder()
     if mathjax is not None:
-        if (out / "mathjax").exists() and not (out / "mathjax" / MATHJAX_MARKER).exists() and not force:
-            raise ValueError(f"{out / 'mathjax'} exists and was not written by collapse-edu; add --force to replace it")
+        if (out / "mathjax").exists() and not (out / "mathjax" / MATHJAX_MARKER).exists():
+            raise ValueError(
+                f"{out / 'mathjax'} exists and was not written by collapse-edu: move it away (it is not replaced, "
+                "not even with --force) or choose another --out"
+            )
         collapse["mathjax_url"] = f"mathjax/MathJax.js?config={MATHJAX_CONFIG}"
     else:
         collapse["mathjax_url"] = f"{MATHJAX_CDN}?config={MATHJAX_CONFIG}"
@@ -654,7 +664,7 @@ def write_slides(lesson, out: Path, *, force: bool = False) -> tuple[Path, list[
         ) from None
     out.mkdir(parents=True, exist_ok=True)
     if mathjax is not None:
-        copy_mathjax(mathjax, out / "mathjax", force=force)
+        copy_mathjax(mathjax, out / "mathjax")
     target = slides_target(lesson, out)
     target.write_text(mark_html(body), encoding="utf-8")
     return target, notices

@@ -829,3 +829,162 @@ def test_progress_bars_only_for_a_terminal(capsys, monkeypatch):
     assert show_progress(shown) and not show_progress(argparse.Namespace(json=True))
     monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
     assert not show_progress(shown)
+
+
+# --------------------------------------------------------------------------- the CLI's writes: links, the package
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_no_command_writes_into_the_package(capsys, tmp_path, no_kernel, monkeypatch):
+    """Before: every command but `lab` wrote into the collapse_edu package (`run 01 --out collapse_edu`,
+    `simulate ... --plot collapse_edu/fig.png`, ...), also through a link to it."""
+    import collapse_edu
+
+    package = Path(collapse_edu.__file__).resolve().parent
+    before = sorted(p.name for p in package.iterdir())
+    lessons = mini_lessons(tmp_path / "lessons")
+    (tmp_path / "pk").symlink_to(package)
+    monkeypatch.chdir(tmp_path)
+    rows = "x,y\n" + "".join(f"{i},{i * i % 7}\n" for i in range(40))
+    (tmp_path / "a.csv").write_text(rows)
+    (tmp_path / "b.csv").write_text(rows)
+    for argv in (
+        ["run", "98", "--out", str(package)],
+        ["run", "98", "--out", str(tmp_path / "pk")],
+        ["slides", "98", "--out", str(package / "deck")],
+        ["student", "--out", str(package / "x")],
+        ["student", "--nbgrader", str(package / "nbg")],
+        ["export", "--no-execute", "--out", str(package / "site")],
+        ["simulate", "gaussian", "--generations", "2", "--plot", str(package / "fig.png")],
+        ["monitor", "a.csv", "b.csv", "--html", str(tmp_path / "pk" / "r.html")],
+    ):
+        status, out, err = run_cli(capsys, "--lessons", str(lessons), *argv, "--force")
+        assert status == 2 and out == "" and "the collapse_edu package's own files" in err, (argv, err)
+        assert err.count("\n") == 1
+    assert sorted(p.name for p in package.iterdir()) == before and no_kernel == []
+
+
+def test_an_output_file_that_is_a_link_into_the_lessons_is_refused(capsys, tmp_path, no_kernel):
+    """Before: `student --out DIR` wrote through DIR/98_....ipynb when it linked to a published student notebook
+    (which carries the tool's marker, so without --force), and `run`, `slides` and `export` did the same with
+    --force; only the output folder itself was checked."""
+    lessons = mini_lessons(tmp_path / "lessons")
+    (lessons / "student").mkdir()
+    published = lessons / "student" / "98_mini_lesson.ipynb"
+    published.write_text("{}")
+    masters = _tree(lessons)
+    for argv, name, target in (
+        (["student"], "98_mini_lesson.ipynb", published),
+        (["run", "98"], "98_mini_lesson.ipynb", lessons / "99_another_one.ipynb"),
+        (["slides", "98"], "98_mini_lesson.slides.html", published),
+        (["export", "--no-execute"], "index.html", published),
+    ):
+        out_folder = tmp_path / f"out_{argv[0]}"
+        out_folder.mkdir()
+        (out_folder / name).symlink_to(target)
+        status, out, err = run_cli(capsys, "--lessons", str(lessons), *argv, "--out", str(out_folder), "--force")
+        assert status == 2 and "leads into" in err and "the master lessons" in err, (argv, err)
+    assert _tree(lessons) == masters and no_kernel == []
+
+
+def test_nbgrader_and_publish_do_not_follow_links_into_the_lessons(capsys, tmp_path):
+    """Before: `student --nbgrader DIR` wrote into lessons/ through DIR/source linked there, and `student --publish`
+    on a folder whose student/ linked to another course's lessons/student deleted all ten of them ("removed 10
+    student notebooks whose lesson is gone"); `--lessons lessons/student student --publish` wrote
+    lessons/student/student/."""
+    lessons = mini_lessons(tmp_path / "lessons")
+    status, _, err = run_cli(capsys, "--lessons", str(lessons), "student", "--publish")
+    assert status == 0, err
+    masters = _tree(lessons)
+    (tmp_path / "nbg").mkdir()
+    (tmp_path / "nbg" / "source").symlink_to(lessons)
+    status, out, err = run_cli(capsys, "--lessons", str(lessons), "student", "--nbgrader", str(tmp_path / "nbg"))
+    assert status == 2 and "the master lessons" in err, err
+    other = mini_lessons(tmp_path / "other")
+    (other / "99_another_one.ipynb").unlink()
+    (other / "student").symlink_to(lessons / "student")
+    status, out, err = run_cli(capsys, "--lessons", str(other), "student", "--publish")
+    assert status == 2 and "leads into other lessons" in err, err
+    status, out, err = run_cli(capsys, "--lessons", str(lessons / "student"), "student", "--publish")
+    assert status == 2 and "leads into other lessons" in err, err
+    assert _tree(lessons) == masters
+
+
+def test_slides_never_removes_a_mathjax_folder_it_did_not_write(capsys, tmp_path, monkeypatch):
+    """Before: `slides 00 --out DIR --force` ran rmtree on a DIR/mathjax/ of someone else's (notes.txt gone)."""
+    from collapse_edu import slides
+
+    source = tmp_path / "mj"
+    (source / "jax").mkdir(parents=True)
+    (source / "MathJax.js").write_text("//")
+    monkeypatch.setattr(slides, "mathjax_folder", lambda: source)
+    lessons = mini_lessons(tmp_path / "lessons")
+    deck = tmp_path / "deck"
+    (deck / "mathjax").mkdir(parents=True)
+    (deck / "mathjax" / "notes.txt").write_text("mine")
+    status, out, err = run_cli(capsys, "--lessons", str(lessons), "slides", "98", "--out", str(deck), "--force")
+    assert status == 2 and "not replaced, not even with --force" in err, err
+    assert (deck / "mathjax" / "notes.txt").read_text() == "mine"
+    other = tmp_path / "deck2"
+    status, out, err = run_cli(capsys, "--lessons", str(lessons), "slides", "98", "--out", str(other))
+    assert status == 0, err
+    assert (other / "mathjax" / slides.MATHJAX_MARKER).read_text().strip() == str(source)
+
+
+def test_run_inplace_rewrites_only_a_lesson_of_the_course(capsys, tmp_path, no_kernel):
+    """Before: `run PATH --inplace` executed and rewrote any notebook at all, without --force."""
+    lessons = mini_lessons(tmp_path / "lessons")
+    foreign = tmp_path / "mine" / "01_mine.ipynb"
+    foreign.parent.mkdir()
+    foreign.write_bytes((lessons / "98_mini_lesson.ipynb").read_bytes())
+    status, out, err = run_cli(capsys, "--lessons", str(lessons), "run", str(foreign), "--inplace")
+    assert status == 2 and "is not one (use --out DIR, or add --force" in err, err
+    assert no_kernel == []
+    status, out, err = run_cli(capsys, "--lessons", str(lessons), "run", "98", "--inplace")
+    assert status == 0 and len(no_kernel) == 1, err  # a lesson of the lessons folder in use: as before
+
+
+def test_a_notebook_that_breaks_the_format_is_named_in_one_line(capsys, tmp_path):
+    """Before: a markdown cell whose source was a number gave "AttributeError: 'int' object has no attribute
+    'splitlines' (unexpected...)", exit status 1, in list, run and slides."""
+    lessons = mini_lessons(tmp_path / "lessons")
+    broken = json.loads((lessons / "98_mini_lesson.ipynb").read_text())
+    broken["cells"][0]["source"] = 7
+    (lessons / "98_mini_lesson.ipynb").write_text(json.dumps(broken))
+    for argv in (["list"], ["run", "98", "--out", str(tmp_path / "o")], ["slides", "98", "--out", str(tmp_path / "s")]):
+        status, out, err = run_cli(capsys, "--lessons", str(lessons), *argv)
+        assert status == 2 and "not a readable Jupyter notebook (cell 1 has no text as its source)" in err, err
+        assert err.count("\n") == 1
+
+
+def test_ctrl_c_while_a_lesson_runs_is_one_line_and_status_130(tmp_path):
+    """Before: Ctrl-C a few seconds into `run 01` printed a traceback ending in asyncio's CancelledError, or
+    "error: AssertionError", both with status 1."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    lessons = mini_lessons(tmp_path / "lessons")
+    slow = nbformat.read(lessons / "98_mini_lesson.ipynb", as_version=4)
+    slow.cells[1].source = "import time\nfor _ in range(600):\n    time.sleep(0.1)"
+    nbformat.write(slow, lessons / "98_mini_lesson.ipynb")
+    command = [
+        sys.executable,
+        "-m",
+        "collapse_edu",
+        "--lessons",
+        str(lessons),
+        "run",
+        "98",
+        "--out",
+        str(tmp_path / "o"),
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(8)  # the kernel is up and running the cell
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130 and err == "collapse-edu: interrupted\n", (process.returncode, err[-500:])

@@ -264,3 +264,30 @@ def test_an_offer_recorded_by_an_older_manifest_is_not_made_again(tmp_path):
     (target / MANIFEST).write_text(json.dumps(manifest))
     (target / beside).unlink()
     assert not sync_course(target, source).changed and not (target / beside).exists()
+
+
+def test_the_copy_never_writes_through_a_link_into_the_package_or_a_temporary_name(tmp_path):
+    """Before: with DIR/benchmarks linked to the package, `lab --copy-only --dir DIR` wrote the course's
+    benchmarks into collapse_edu/; and each file went through the fixed name TARGET.part, so a file of that
+    name was clobbered and a link of that name was written through (into a master lesson, into cli.py)."""
+    import collapse_edu
+
+    package = Path(collapse_edu.__file__).resolve().parent
+    before = sorted(p.name for p in package.iterdir())
+    source = fake_course(tmp_path / "v1", 1)
+    target = tmp_path / "mine"
+    target.mkdir()
+    (target / "benchmarks").symlink_to(package)
+    with pytest.raises(ValueError, match="leads into the course's own files"):
+        sync_course(target, source)
+    assert sorted(p.name for p in package.iterdir()) == before
+    (target / "benchmarks").unlink()
+    precious = tmp_path / "precious.txt"
+    precious.write_text("mine")
+    (target / "lessons").mkdir()
+    (target / "lessons" / "00_a.ipynb.part").symlink_to(precious)
+    (target / "lessons" / "01_b.ipynb.part").write_text("a file of mine")
+    sync_course(target, source)
+    assert precious.read_text() == "mine"
+    assert (target / "lessons" / "01_b.ipynb.part").read_text() == "a file of mine"
+    assert not list(target.rglob(".*.part"))  # the tool's own temporary files are all renamed into place

@@ -640,3 +640,16 @@ def test_a_draw_too_large_to_keep_is_refused_before_it_starts(corpus):
     model = fit_ngram(corpus.train, 2, len(corpus.vocab))
     with pytest.raises(ValueError, match=r"^count = 1000000000000 sentences x 1 models needs about .* draw fewer$"):
         sample_sentences(model, 10**12)
+
+
+def test_a_huge_order_is_refused_at_once():
+    """Before: `simulate ngram --order 1000000` hung for minutes: the check raised the vocabulary size to the
+    order, a million-digit integer, for every order below it."""
+    from collapse_edu.ngram import _check_key_space
+
+    for order in (10**6, 10**9):  # no power as large as the order is computed: this returns at once
+        with pytest.raises(ValueError, match="order must be at most 5 with 3000 word ids"):
+            _check_key_space(order, 3000)
+    _check_key_space(5, 3000)  # 3000 ** 5 < 2 ** 63 <= 3000 ** 6
+    with pytest.raises(ValueError, match="at most 62 with 2 word ids"):
+        _check_key_space(63, 2)
