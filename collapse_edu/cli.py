@@ -399,6 +399,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _lessons_first(argv: list[str]) -> list[str]:
+    """``--lessons DIR`` given after the command (``list --lessons DIR``) moved before it, where the parser
+    reads it: it belongs to every command."""
+    commands = {"list", "lab", "run", "student", "slides", "export", "monitor", "simulate", "link"}
+    start = next((i for i, token in enumerate(argv) if token in commands), None)
+    if start is None:
+        return argv
+    head, tail, moved = argv[:start], [], []
+    rest = argv[start:]
+    while rest:
+        token = rest.pop(0)
+        if token == "--lessons" and rest:
+            moved += [token, rest.pop(0)]
+        elif token.startswith("--lessons="):
+            moved.append(token)
+        else:
+            tail.append(token)
+    return head + moved + tail
+
+
 def _split_lab(argv: list[str]) -> tuple[list[str], list[str]] | None:
     """For ``lab``: (our arguments, JupyterLab's arguments in their order), else None.
 
@@ -465,7 +485,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # a notebook written without cell ids gets them from nbformat; its multi-line warning is noise on a terminal
     warnings.filterwarnings("ignore", message="Cell is missing an id field")
     parser = build_parser()
-    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = _lessons_first(list(sys.argv[1:] if argv is None else argv))
     lab = _split_lab(argv)
     if lab is not None:
         args = parser.parse_args(lab[0])

@@ -27,7 +27,10 @@ _BRANCH = re.compile(r"^(?![-/.])(?!.*(?:\.\.|//|@\{|\.lock$|/$|\.$))[\w./-]+$")
 def hub_base(hub: str) -> str:
     """The hub's public address without a trailing slash: ``https://hub.example.org`` or, behind a path
     prefix, ``https://example.org/jupyter``. A pasted page address (``.../hub/home``) is cut at ``/hub/``."""
-    parts = urlsplit(hub.strip()) if isinstance(hub, str) else None
+    try:  # urlsplit itself refuses some (an unclosed IPv6 bracket: "https://[::1")
+        parts = urlsplit(hub.strip()) if isinstance(hub, str) else None
+    except ValueError:
+        parts = None
     try:
         port_ok = parts is not None and (parts.port is None or parts.port > 0)
     except ValueError:  # a port that is not a number

@@ -131,6 +131,8 @@ def find_lesson(name: str, directory: str | os.PathLike | None = None) -> Lesson
     name = str(name)
     if name.endswith(".ipynb") and Path(name).is_file():
         return read_lesson(Path(name).resolve())
+    if name.endswith(".ipynb") and Path(name).is_dir():
+        raise ValueError(f"lesson {name!r} is a folder, not a notebook file")
     if name.endswith(".ipynb") and Path(name).parent != Path("."):
         inside = lessons_dir(directory) / name
         if inside.is_file():

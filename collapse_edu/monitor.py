@@ -130,6 +130,8 @@ def load_numeric(path: str | Path, *, max_rows: int = 200_000, seed: int = 0) ->
     if not _is_file(path):
         if path.is_dir():
             raise ValueError(f"{path} is a folder: numeric data is one .csv or .npy file")
+        if path.exists():
+            raise ValueError(f"{path} is not a regular file: numeric data is one .csv or .npy file")
         raise FileNotFoundError(f"no such file: {path}")
     rng = np.random.default_rng(seed)
     if path.suffix.lower() == ".npy":
@@ -516,6 +518,8 @@ def iter_text_files(source: str | Path) -> Iterator[Path]:
         if not files:
             raise ValueError(f"folder {path} holds no files")
         yield from files
+    elif path.exists():  # a device, a pipe, a socket: no end to read to, or nothing to read
+        raise ValueError(f"{path} is not a regular file: give a UTF-8 text file or a folder of them")
     else:
         raise FileNotFoundError(f"no such file or folder: {path}")
 

@@ -30,6 +30,7 @@ import json
 import os
 import re
 import struct
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -300,6 +301,12 @@ def check_folder(folder: str | os.PathLike, *, protected: Iterable[str | os.Path
         ancestor = ancestor.parent
     if not ancestor.is_dir():
         raise ValueError(f"cannot create {folder}: {ancestor} is a file, not a folder")
+    if folder.is_dir():  # a real write, not a permission bit: root may "write" /proc, which refuses files
+        try:
+            with tempfile.TemporaryFile(dir=folder):
+                pass
+        except OSError as error:
+            raise ValueError(f"cannot write into {str(folder)[:80]}: {error.strerror}") from None
     for other in protected:
         if _same(folder, Path(other)):
             holds = _holds(Path(other))

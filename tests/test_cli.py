@@ -988,3 +988,31 @@ def test_ctrl_c_while_a_lesson_runs_is_one_line_and_status_130(tmp_path):
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=60)
     assert process.returncode == 130 and err == "collapse-edu: interrupted\n", (process.returncode, err[-500:])
+
+
+def test_lessons_may_follow_the_command(capsys, tmp_path):
+    """Before: `list --lessons DIR` gave "unrecognized arguments: --lessons DIR" (only lab took it there)."""
+    lessons = mini_lessons(tmp_path / "lessons")
+    for argv in (
+        ["list", "--lessons", str(lessons)],
+        ["list", f"--lessons={lessons}"],
+        ["--lessons", str(lessons), "list"],
+    ):
+        status, out, err = run_cli(capsys, *argv)
+        assert status == 0 and out.startswith("98    5 min  98 · Mini lesson"), (argv, out, err)
+
+
+def test_a_folder_named_like_a_notebook_is_said_to_be_a_folder(capsys, tmp_path):
+    """Before: `run DIR/01_x.ipynb` on a folder of that name said "no such notebook"."""
+    lessons = mini_lessons(tmp_path / "lessons")
+    (tmp_path / "01_x.ipynb").mkdir()
+    status, out, err = run_cli(capsys, "--lessons", str(lessons), "run", str(tmp_path / "01_x.ipynb"))
+    assert status == 2 and "is a folder, not a notebook file" in err, err
+
+
+def test_an_output_folder_that_takes_no_files_is_refused_before_the_lesson_runs(capsys, tmp_path, no_kernel):
+    """Before: `run 01 --out /proc` (as root, whom the permission bits let write anywhere) executed the whole
+    lesson and only then failed with "No such file or directory"."""
+    lessons = mini_lessons(tmp_path / "lessons")
+    status, out, err = run_cli(capsys, "--lessons", str(lessons), "run", "98", "--out", "/proc")
+    assert status == 2 and "cannot write into /proc" in err and no_kernel == [], err

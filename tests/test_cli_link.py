@@ -132,6 +132,7 @@ def test_special_characters_survive_the_round_trip():
         (["--hub", "https://hub.example.org/ with space"], "--hub"),  # before: a broken link was printed
         (["--hub", "https://hub.example.org:abc"], "--hub"),
         (["--hub", 'https://hub.example.org/"><script>'], "--hub"),
+        (["--hub", "https://[::1"], "--hub"),  # before: "error: Invalid IPv6 URL", which named no option
     ],
 )
 def test_bad_input_is_one_line_with_status_2(capsys, argv, named):

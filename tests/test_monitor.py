@@ -666,3 +666,13 @@ def test_wide_tables_are_refused_in_one_line_before_they_are_read(tmp_path):
     empty = monitor.load_numeric(tmp_path / "empty.npy")
     with pytest.raises(ValueError, match="has no columns"):
         monitor.compare_numeric(empty, empty)
+
+
+def test_a_device_is_not_a_regular_file():
+    """Before: `monitor /dev/zero ...` said "no such file or folder"."""
+    from collapse_edu import monitor
+
+    with pytest.raises(ValueError, match="/dev/zero is not a regular file"):
+        monitor.read_text_sample("/dev/zero")
+    with pytest.raises(ValueError, match="/dev/null is not a regular file"):
+        monitor.load_numeric("/dev/null")
