@@ -403,7 +403,13 @@ def _lessons_first(argv: list[str]) -> list[str]:
     """``--lessons DIR`` given after the command (``list --lessons DIR``) moved before it, where the parser
     reads it: it belongs to every command."""
     commands = {"list", "lab", "run", "student", "slides", "export", "monitor", "simulate", "link"}
-    start = next((i for i, token in enumerate(argv) if token in commands), None)
+    start, i = None, 0
+    while i < len(argv) and start is None:  # the command: the first name not given as --lessons' value
+        if argv[i] == "--lessons":
+            i += 1
+        elif argv[i] in commands:
+            start = i
+        i += 1
     if start is None:
         return argv
     head, tail, moved = argv[:start], [], []
@@ -434,13 +440,9 @@ def _split_lab(argv: list[str]) -> tuple[list[str], list[str]] | None:
         elif token == "lab":
             before, after, theirs = list(argv[:i]), ["lab"], []
             rest = list(argv[i + 1 :])
-            while rest:
+            while rest:  # (a --lessons after the command was moved before it: _lessons_first)
                 token = rest.pop(0)
-                if token == "--lessons" and rest:
-                    before += [token, rest.pop(0)]
-                elif token.startswith("--lessons="):
-                    before.append(token)
-                elif token in ("-h", "--help", "--copy-only"):
+                if token in ("-h", "--help", "--copy-only"):
                     after.append(token)
                 elif token == "--dir":  # ours, so a missing value is ours to report (not JupyterLab's usage)
                     after += [token, rest.pop(0)] if rest and not rest[0].startswith("-") else [token]

@@ -79,14 +79,20 @@ def hide_solutions(notebook: nbformat.NotebookNode) -> int:
         if not is_solution_cell(cell):
             continue
         before = (cell.source, dict(cell.metadata))
-        lines = cell.source.split("\n")
-        if lines and lines[0].lstrip().startswith(("#@title", "# @title")):
-            lines = lines[1:]
-        cell.source = "\n".join([COLAB_TITLE, *lines])
-        cell.metadata["cellView"] = "form"
-        cell.metadata.setdefault("jupyter", {})["source_hidden"] = True
+        collapse_as_form(cell, COLAB_TITLE)
         changed += (cell.source, dict(cell.metadata)) != before
     return changed
+
+
+def collapse_as_form(cell, title: str) -> None:
+    """Start a code cell collapsed on JupyterLab (``source_hidden``) and on Colab (a form: ``cellView``
+    and ``title`` as its first line, replacing any title it had)."""
+    lines = cell.source.split("\n")
+    if lines and lines[0].lstrip().startswith(("#@title", "# @title")):
+        lines = lines[1:]
+    cell.source = "\n".join([title, *lines])
+    cell.metadata["cellView"] = "form"
+    cell.metadata.setdefault("jupyter", {})["source_hidden"] = True
 
 
 def drop_colab_form(cell) -> None:

@@ -88,13 +88,16 @@ BAND_ALPHA = 0.18  #: opacity of a band's fill
 BAND_EDGE_ALPHA = 0.6  #: opacity of its thin outline, which stays traceable where bands of several series overlap
 
 
-def shade_band(ax: plt.Axes, x: np.ndarray, low: np.ndarray, high: np.ndarray, color, alpha: float = BAND_ALPHA):
-    """A band between ``low`` and ``high``: a light fill in ``color`` with a thin outline in the same colour,
-    so that where two bands overlap (and their fills mix) each band's edges can still be followed."""
+def shade_band(
+    ax: plt.Axes, x: np.ndarray, low: np.ndarray, high: np.ndarray, color, alpha: float = BAND_ALPHA, linestyle="-"
+):
+    """A band between ``low`` and ``high``: a light fill in ``color`` with a thin outline in the same colour
+    and in ``linestyle`` (its series' line style), so that where two bands overlap (and their fills mix)
+    each band's edges can still be followed, also by a reader who cannot tell the two colours apart."""
     from matplotlib.colors import to_rgba
 
     return ax.fill_between(x, low, high, facecolor=to_rgba(color, alpha), edgecolor=to_rgba(color, BAND_EDGE_ALPHA),
-                           linewidth=0.7)  # fmt: skip
+                           linewidth=0.9, linestyle=linestyle)  # fmt: skip
 
 
 def label_line_ends(
@@ -132,7 +135,7 @@ def plot_band(
     style = series_style(i)
     line = np.median(runs, axis=1) if center == "median" else np.mean(runs, axis=1)
     low, high = np.quantile(runs, quantiles, axis=1)
-    shade_band(ax, x, low, high, style["color"])
+    shade_band(ax, x, low, high, style["color"], linestyle=style["linestyle"])
     ax.plot(x, line, label=label, markevery=_markevery(len(x)), **style)
 
 

@@ -73,14 +73,11 @@ CHECKER_TITLE = "#@title Checker: run it (its code holds the reference answer, s
 
 
 def hide_checker(cell) -> None:
-    """Start a checker cell collapsed, on JupyterLab (``source_hidden``) and on Colab (a form with
-    :data:`CHECKER_TITLE`): most checkers compare with a reference answer written out in their code."""
-    lines = cell.source.split("\n")
-    if lines and lines[0].lstrip().startswith(("#@title", "# @title")):
-        lines = lines[1:]
-    cell.source = "\n".join([CHECKER_TITLE, *lines])
-    cell.metadata["cellView"] = "form"
-    cell.metadata.setdefault("jupyter", {})["source_hidden"] = True
+    """Start a checker cell collapsed, on JupyterLab and on Colab (a form titled :data:`CHECKER_TITLE`):
+    most checkers compare with a reference answer written out in their code."""
+    from .launch import collapse_as_form
+
+    collapse_as_form(cell, CHECKER_TITLE)
 
 
 def student_notebook(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:

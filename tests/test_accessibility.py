@@ -123,6 +123,27 @@ def test_the_house_style_is_colour_blind_safe_with_distinct_line_styles():
     assert THEORY_STYLE["linestyle"] == "--"
 
 
+def test_a_band_is_outlined_in_its_series_line_style():
+    """Before: every band had the same thin solid outline, so two overlapping bands were told apart by colour
+    alone, and pairs such as blue and pink merge for protanopes (CIEDE2000 3.3 between the fills)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from collapse_edu.plots import plot_band, series_style
+
+    fig, ax = plt.subplots()
+    runs = np.random.default_rng(0).normal(size=(20, 30))
+    for i in range(4):
+        plot_band(ax, np.arange(20), runs + i, label=str(i), i=i)
+    dashes = [ax.collections[i].get_linestyle()[0] for i in range(4)]
+    plt.close(fig)
+    assert dashes[0] == (0.0, None)  # the first series: solid, as before
+    assert len({repr(d) for d in dashes}) == 4, dashes  # each band's outline: its series' own pattern
+    assert series_style(1)["linestyle"] != "-"
+
+
 class Images(HTMLParser):
     def __init__(self):
         super().__init__()
