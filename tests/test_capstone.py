@@ -767,3 +767,17 @@ def test_check_diagnose_applies_both_pass_marks(wrong: dict, passes: bool, capsy
     cause, and fails when it misses either mark (counted by hand for diagnoses that miss chosen cases)."""
     assert capstone.check_diagnose(_oracle(wrong)) is passes
     capsys.readouterr()
+
+
+def test_the_run_viewer_names_what_its_y_axis_measures():
+    """Before: every view's y axis read "value"."""
+    import matplotlib.pyplot as plt
+
+    from collapse_edu.figures.capstone import VIEW_AXES, VIEWS, mystery_viewer
+
+    viewer = mystery_viewer(capstone.mystery_runs(capstone.WORKSHOP_SEED))
+    for view in VIEWS:
+        fig = viewer("A", view)
+        label = fig.axes[0].get_ylabel()
+        plt.close(fig)
+        assert label.startswith(VIEW_AXES[view]) and label != "value", (view, label)

@@ -25,6 +25,12 @@ VIEWS = {
         ("synthetic_share", "synthetic share found"),
     ),
 }
+#: what the y axis of each view measures
+VIEW_AXES = {
+    "losses": "loss",
+    "diversity and quality": "relative to real data",
+    "oldest data, shift, synthetic share": "score, shift or share (0 to 1)",
+}
 
 
 def _draw_view(ax: plt.Axes, log: RunLog, view: str, legend: bool = True) -> None:
@@ -57,7 +63,8 @@ def mystery_viewer(logs: Mapping[str, RunLog]) -> Callable[..., plt.Figure]:
         view = check_choice("view", view, tuple(VIEWS))
         fig, (ax,) = new_figure(width=8, height=4.2)
         _draw_view(ax, logs[label], view)
-        finish(ax, title=f"Run {label}: {view}", xlabel="checkpoint", ylabel="value", legend=False)
+        scale = " (log scale)" if ax.get_yscale() == "log" else ""
+        finish(ax, title=f"Run {label}: {view}", xlabel="checkpoint", ylabel=VIEW_AXES[view] + scale, legend=False)
         return fig
 
     return mystery_figure
