@@ -793,9 +793,10 @@ def test_ks_does_not_tell_the_paths_apart_but_would_see_a_20_percent_error():
 @claim(
     "01",
     "The checker runs your step for 1 000 000 runs from several starting points: three with one $\\mu$ and $\\sigma$ shared by all runs, and one with a different $\\mu$ and $\\sigma$ in every run.",  # noqa: E501
-    "the variance of $s$ $2(n - 1)/n^2$ (that of a $\\chi^2_{n-1}$ divided by $n$), and the correlation of $z^2$ "
-    "and $s$ $0$ (the two are independent; squared, since a shared draw can leave $z$ and $s$ uncorrelated)",
-    "A shrink by a fixed factor gets the mean of $s$ right and its variance wrong.",
+    "the standard deviation of $s$ $\\sqrt{2(n - 1)}/n$ (that of a $\\chi^2_{n-1}$ divided by $n$), and the "
+    "correlation of $z^2$ and $s$ $0$ (the two are independent; squared, since a shared draw can leave $z$ and $s$ "
+    "uncorrelated)",
+    "A shrink by a fixed factor gets the mean of $s$ right and its spread wrong.",
 )
 def test_the_fast_step_checker_needs_the_per_run_values():
     index = exercise_functions("01")["fast_step"]
@@ -815,7 +816,7 @@ def test_the_fast_step_checker_needs_the_per_run_values():
     )
     out = run_checker("01", index, replacement=fixed)
     assert out.count("❌") == 4, out
-    assert "1 of 5 entries differ; e.g. Var(s) over 2 (n - 1) / n^2: expected 1, got " in out, out
+    assert "1 of 5 entries differ; e.g. sd(s) over sqrt(2 (n - 1)) / n: expected 1, got " in out, out
     assert "the mean of s" not in out  # its mean is right
     other = (  # a valid step drawn another way: the chi-square as a gamma, other random numbers
         "def fast_step(mu, sigma, n, rng):\n"
