@@ -73,8 +73,9 @@ def at_least(minimum: int):
     return parse
 
 
-def _master_folders(args: argparse.Namespace) -> list[Path]:
-    """Folders that hold master lessons: the one being read, the checkout's and the installed wheel's."""
+def _protected_folders(args: argparse.Namespace) -> list[Path]:
+    """Folders no command writes into: the lessons being read, the checkout's and the installed wheel's
+    master lessons, and the package itself (:func:`collapse_edu.course.protected_folders`)."""
     from .course import protected_folders
 
     return protected_folders(args.lessons)
@@ -92,8 +93,9 @@ def _installed(path: Path) -> bool:
 
 
 def _a_lesson_of_the_course(path: Path, args: argparse.Namespace) -> bool:
-    """Whether ``path`` is a lesson in a lessons folder the tool knows (the one in use, a checkout's)."""
-    from .course import master_folders
+    """Whether ``path`` is a lesson in a lessons folder the tool knows (the one in use, a checkout's), or a
+    lesson or exercise notebook of a learner's copy (``lessons/`` or ``lessons/student/`` of it)."""
+    from .course import course_copy_of, master_folders
 
     folders = master_folders()
     try:
@@ -101,6 +103,9 @@ def _a_lesson_of_the_course(path: Path, args: argparse.Namespace) -> bool:
     except ValueError:
         pass
     try:
+        copy = course_copy_of(path.resolve())
+        if copy is not None:  # the learner's own: the lessons and the exercises they work in
+            folders += [copy / "lessons", copy / "lessons" / "student"]
         return any(path.resolve().parent == folder.resolve() for folder in folders)
     except OSError:
         return False
@@ -162,7 +167,7 @@ def _run(args: argparse.Namespace) -> int:
         )
     out = None if args.inplace and args.out is None else Path(args.out or "executed")
     if out is not None:  # checked before the lesson runs, not after
-        protected = _master_folders(args)
+        protected = _protected_folders(args)
         check_folder(out, protected=protected, what="run --out")
         check_targets(
             lesson_files.output_files(lesson, out),
@@ -190,12 +195,12 @@ def _student(args: argparse.Namespace) -> int:
     if args.nbgrader:
         from .grading import nbgrader_targets, write_nbgrader_config, write_nbgrader_sources
 
-        course = check_folder(args.nbgrader, protected=_master_folders(args), what="student --nbgrader")
+        course = check_folder(args.nbgrader, protected=_protected_folders(args), what="student --nbgrader")
         targets = nbgrader_targets(paths, course)
         check_targets(
             targets,
             inputs=paths,
-            protected=_master_folders(args),
+            protected=_protected_folders(args),
             force=args.force,
             what="student --nbgrader",
             new_folders=True,
@@ -214,7 +219,7 @@ def _student(args: argparse.Namespace) -> int:
             raise ValueError("--publish updates lessons/student/ of a checkout; the installed course is read-only")
         out = published_folder(folder)
         # lessons/student of this folder, really: not a link elsewhere, not a student folder's own student/
-        others = [f for f in _master_folders(args) if not f.resolve() == folder.resolve()]
+        others = [f for f in _protected_folders(args) if not f.resolve() == folder.resolve()]
         published = folder.resolve().name == "student" and lesson_files.lesson_paths(folder.resolve().parent)
         if out.is_symlink() or published or any(folder.resolve().is_relative_to(f.resolve()) for f in others):
             raise ValueError(
@@ -223,7 +228,7 @@ def _student(args: argparse.Namespace) -> int:
             )
         protected = others
     else:
-        protected = _master_folders(args)
+        protected = _protected_folders(args)
         out = check_folder(args.out, protected=protected, what="student")
         if out.resolve() == (Path.cwd() / "lessons").resolve():  # lessons_dir() would read them as the lessons
             raise ValueError(
@@ -255,7 +260,7 @@ def _slides(args: argparse.Namespace) -> int:
     from .slides import slides_target, write_slides
 
     lesson = lesson_files.find_lesson(args.lesson, args.lessons)
-    protected = _master_folders(args)
+    protected = _protected_folders(args)
     out = check_folder(args.out, protected=protected, what="slides")
     target = slides_target(lesson, out)
     check_folder(out / "mathjax", protected=protected, what="slides")  # MathJax is copied there
@@ -276,7 +281,7 @@ def _slides(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     lessons = lesson_files.list_lessons(args.lessons)
-    protected = _master_folders(args)
+    protected = _protected_folders(args)
     out = check_folder(args.out, protected=protected, what="export")
     targets = [out / "index.html", *(path for lesson in lessons for path in lesson_files.output_files(lesson, out))]
     inputs = [lesson.path for lesson in lessons]
@@ -293,7 +298,7 @@ def _monitor(args: argparse.Namespace) -> int:
     from .outputs import figure_path, save_figure
 
     outputs = ([Path(args.html)] if args.html else []) + ([figure_path(args.plot)] if args.plot else [])
-    inputs, protected = [args.reference, args.candidate], _master_folders(args)
+    inputs, protected = [args.reference, args.candidate], _protected_folders(args)
     check_targets(outputs, inputs=inputs, protected=protected, force=args.force, what="monitor")
     report = compare_files(
         args.reference, args.candidate, kind=args.kind, max_rows=args.max_rows, max_tokens=args.max_tokens
@@ -341,7 +346,12 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="execute a lesson headless into .ipynb and .html")
     run.add_argument("lesson", help="number (01), name or path of the lesson")
     run.add_argument("--out", type=path_text, help="output folder (default: ./executed)")
-    run.add_argument("--inplace", action="store_true", help="write the executed notebook back over the lesson")
+    run.add_argument(
+        "--inplace",
+        action="store_true",
+        help="write the executed notebook back over the lesson (a lesson of the lessons folder, or of your copy from "
+        "`lab`; any other notebook needs --force)",
+    )
     run.add_argument("--timeout", type=seconds, default=600, help="seconds allowed per cell (>= 1)")
     add_force_option(run)
     run.set_defaults(handler=_run)

@@ -166,6 +166,13 @@ def read_manifest(folder: Path) -> dict:
     return manifest
 
 
+def _umask() -> int:
+    """The process's umask (read by setting it, then setting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def sync_course(folder: str | os.PathLike, source: Path | None = None, *, dry_run: bool = False) -> SyncReport:
     """Copy the course into ``folder`` or bring an earlier copy up to date; never overwrite the learner's work.
 
@@ -251,13 +258,19 @@ def sync_course(folder: str | os.PathLike, source: Path | None = None, *, dry_ru
                 raise ValueError(f"{parent} is a file where the course has a folder; move it away and run again")
     if dry_run:
         return report
+    mode = 0o666 & ~_umask()  # what an ordinary new file gets (mkstemp's own files are private, 0600)
     for src, target in plan:
         target.parent.mkdir(parents=True, exist_ok=True)
         # a temporary file of its own (created, never opened through a link), then renamed over the target
         handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-        with os.fdopen(handle, "wb") as out:
-            out.write(src.read_bytes())
-        os.replace(temporary, target)
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(src.read_bytes())
+            os.chmod(temporary, mode)
+            os.replace(temporary, target)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
     for rel in report.removed:
         (folder / rel).unlink()
     folder.mkdir(parents=True, exist_ok=True)

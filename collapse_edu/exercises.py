@@ -79,15 +79,26 @@ def _snapshot(case: Mapping[str, Any]) -> dict[str, Any]:
     return copy.deepcopy(dict(case))
 
 
+def _numbers(value: Any) -> np.ndarray | None:
+    """``value`` as an array if it is numbers (an array, a list of them), else None (a generator, text, a
+    model: nothing the in-place check can compare by value)."""
+    if not isinstance(value, (np.ndarray, list, tuple)):
+        return None
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError):
+        return None
+    return array if array.dtype.kind in "biuf" else None
+
+
 def _changed(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
-    """The names of the arguments a call changed in place (arrays and lists compared by value)."""
+    """The names of the arguments of numbers (arrays, lists) that a call changed in place."""
     changed = []
     for key, value in before.items():
-        try:
-            same = np.array_equal(np.asarray(value), np.asarray(after[key]), equal_nan=True)
-        except (TypeError, ValueError):  # not numbers: compare as objects
-            same = bool(value == after[key]) if not isinstance(value, np.ndarray) else False
-        if not same:
+        old, new = _numbers(value), _numbers(after[key])
+        if old is None:
+            continue
+        if new is None or not np.array_equal(old, new, equal_nan=old.dtype.kind == "f"):
             changed.append(key)
     return changed
 

@@ -187,18 +187,20 @@ _MASTERS = "which holds the master lessons (choose a folder outside it; `student
 _PACKAGE = Path(__file__).resolve().parent  # the collapse_edu package: its modules, its data, its results
 
 
+def _is_package(folder: Path) -> bool:
+    try:
+        return Path(folder).resolve() == _PACKAGE
+    except OSError:
+        return False
+
+
 def _holds(folder: Path) -> str:
     """What a protected folder holds, for a refusal."""
-    try:
-        package = Path(folder).resolve() == _PACKAGE
-    except OSError:
-        package = False
-    return "the collapse_edu package's own files" if package else "the master lessons"
+    return "the collapse_edu package's own files" if _is_package(folder) else "the master lessons"
 
 
 def _which_holds(folder: Path) -> str:
-    holds = _holds(folder)
-    return _MASTERS if holds == "the master lessons" else f"which holds {holds} (choose a folder outside it)"
+    return f"which holds {_holds(folder)} (choose a folder outside it)" if _is_package(folder) else _MASTERS
 
 
 def _same(a: Path, b: Path) -> bool:
@@ -301,16 +303,16 @@ def check_folder(folder: str | os.PathLike, *, protected: Iterable[str | os.Path
         ancestor = ancestor.parent
     if not ancestor.is_dir():
         raise ValueError(f"cannot create {folder}: {ancestor} is a file, not a folder")
-    if folder.is_dir():  # a real write, not a permission bit: root may "write" /proc, which refuses files
-        try:
-            with tempfile.TemporaryFile(dir=folder):
-                pass
-        except OSError as error:
-            raise ValueError(f"cannot write into {str(folder)[:80]}: {error.strerror}") from None
     for other in protected:
         if _same(folder, Path(other)):
             holds = _holds(Path(other))
             raise ValueError(f"{folder} holds {holds}: {what} never writes into it (choose another folder)")
         if lies_within(folder, Path(other)):
             raise ValueError(f"{folder} lies in {other}, {_which_holds(Path(other))}: {what} never writes there")
+    if folder.is_dir():  # a real write, not a permission bit: root may "write" /proc, which refuses files
+        try:
+            with tempfile.TemporaryFile(dir=folder):
+                pass
+        except OSError as error:
+            raise ValueError(f"cannot write into {str(folder)[:80]}: {error.strerror}") from None
     return folder

@@ -47,7 +47,7 @@ MAX_CODE_LINES = 12
 MAX_OUTPUT_LINES = 12  # printed lines a slide shows of a cell's output (the rest is in the notebook)
 PRINTOUT_PX = 18  # the type size of printouts on a slide
 PRINTOUT_MIN_PX = 14  # a wide printout is set smaller, down to this, before its lines wrap
-PRINTOUT_WIDTH_PX = 1120  # the width a printout has on a 1280 px slide (measured in chromium: 1139 with padding)
+PRINTOUT_WIDTH_PX = 1124  # the width of a printout's text on a 1280 px slide (chromium: 1137 less 2 x 6.4 padding)
 MONO_EM = 0.602  # the advance of a monospace character, in em (DejaVu Sans Mono, Liberation Mono)
 SLIDE_LINES = 22  # about what a 1280 x 720 slide holds, in lines of code at 20 px (:func:`_height`)
 FIGURE_ROOM_PX = 650  # a figure and the caption under it share this much of a 720 px slide
@@ -64,6 +64,8 @@ _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _SETUP = re.compile(r"^\s*(#.*|import .*|from .* import .*|use_house_style\(\)|check_environment\(\)|)\s*$")
 _WIDGET = "application/vnd.jupyter.widget-view+json"
 _EXERCISE = re.compile(r"^#+\s*Exercise\b")
+#: "(The answer is in the cell after the checker.)": true of the lesson, not of a deck without those cells
+_ANSWER_NOTE = re.compile(r" *\(?(?:The answer is|Both answers are)\s+in\s+the\s+cell\s+after\s+the\s+checker\.\)?")
 
 
 # --------------------------------------------------------------------------- alt text
@@ -343,7 +345,9 @@ def slide_notebook(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
                 _slide(cell, kind)
                 out.append(cell)
                 if prose:
-                    lead = prose if _EXERCISE.match(heading) else _lead(prose)  # a task is read in full
+                    if _EXERCISE.match(heading):  # a task is read in full; its answer is not in the deck
+                        prose = _ANSWER_NOTE.sub("", prose)
+                    lead = prose if _EXERCISE.match(heading) else _lead(prose)
                     if lead and lead != prose:
                         for k, part in enumerate(_list_pages(lead)):  # a long list goes on over sub-slides
                             shown = nbformat.v4.new_markdown_cell(part)

@@ -38,7 +38,7 @@ ANSWER_AFTER = re.compile(r"\b(The answer is|Both answers are)\s+in\s+the\s+cell
 
 def _answer_elsewhere(match: re.Match) -> str:
     said = "Both answers are" if match[1].startswith("Both") else "The answer is"
-    return f"{said} in the instructor version of this lesson (write yours in a cell of your own first)"
+    return f"{said} in the instructor version of this lesson; write yours in a cell of your own first"
 
 
 def strip_solutions(source: str) -> str:
@@ -69,7 +69,7 @@ def has_solution(source: str) -> bool:
 
 
 #: The first line of a checker cell in a student version (Colab shows it as the form's title)
-CHECKER_TITLE = "#@title Checker: run it (its code holds the reference answer, so it starts hidden)"
+CHECKER_TITLE = "#@title Checker: run it (its code may hold the reference answer, so it starts hidden)"
 
 
 def hide_checker(cell) -> None:

@@ -1016,3 +1016,17 @@ def test_an_output_folder_that_takes_no_files_is_refused_before_the_lesson_runs(
     lessons = mini_lessons(tmp_path / "lessons")
     status, out, err = run_cli(capsys, "--lessons", str(lessons), "run", "98", "--out", "/proc")
     assert status == 2 and "cannot write into /proc" in err and no_kernel == [], err
+
+
+def test_run_inplace_on_the_exercises_of_a_learners_copy(capsys, tmp_path, no_kernel, monkeypatch):
+    """A learner's copy (made by lab) keeps its exercises in lessons/student/: --inplace runs them there, as
+    it did before it was limited to the course's lessons folders."""
+    from collapse_edu.course import MANIFEST
+
+    copy = tmp_path / "collapse-edu-course"
+    lessons = mini_lessons(copy / "lessons")
+    mini_lessons(lessons / "student")
+    (copy / MANIFEST).write_text('{"written_by": "collapse-edu", "files": {}}')
+    monkeypatch.chdir(copy)
+    status, out, err = run_cli(capsys, "run", "lessons/student/98_mini_lesson.ipynb", "--inplace")
+    assert status == 0 and len(no_kernel) == 1, err

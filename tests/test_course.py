@@ -291,3 +291,19 @@ def test_the_copy_never_writes_through_a_link_into_the_package_or_a_temporary_na
     assert precious.read_text() == "mine"
     assert (target / "lessons" / "01_b.ipynb.part").read_text() == "a file of mine"
     assert not list(target.rglob(".*.part"))  # the tool's own temporary files are all renamed into place
+
+
+def test_the_copy_has_the_permissions_of_ordinary_files(tmp_path):
+    """Before: the copy went through mkstemp's private temporary files, so every lesson of it was 0600 (a
+    course folder shared on a hub, --dir /srv/course, was readable by its maker alone)."""
+    import os
+    import stat
+
+    mask = os.umask(0o022)
+    try:
+        target = tmp_path / "mine"
+        sync_course(target, fake_course(tmp_path / "v1", 1))
+    finally:
+        os.umask(mask)
+    modes = {stat.S_IMODE(p.stat().st_mode) for p in target.rglob("*.ipynb")}
+    assert modes == {0o644}, [oct(m) for m in modes]

@@ -263,3 +263,22 @@ def test_named_entries_and_the_learners_name_in_a_wrapped_check(capsys):
     assert "passed its check." in capsys.readouterr().out  # not "passed all 1 checks"
     assert check_function(lambda: None, lambda: 1.0, [{}]) is False
     assert "`return` statement?\n" in capsys.readouterr().out  # no "?." at the end
+
+
+def test_arguments_that_are_not_numbers_are_not_said_to_change(capsys):
+    """Before: a generator, an array of text or any object without value equality was reported as "changed
+    its input ... in place" (a deep copy is never == the original)."""
+
+    def draw(rng, n, names):
+        return float(n)
+
+    case = {"rng": np.random.default_rng(0), "n": 5, "names": np.array(["a", "b"])}
+    assert check_function(draw, lambda rng, n, names: 5.0, [case]) is True
+    assert "in place" not in capsys.readouterr().out
+
+    def grows(x):
+        x.append(1.0)
+        return 0.0
+
+    assert check_function(grows, lambda x: 0.0, [{"x": [1.0, 2.0]}]) is False  # a list of numbers: still checked
+    assert "changed its input x in place" in capsys.readouterr().out

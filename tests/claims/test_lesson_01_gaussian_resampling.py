@@ -886,6 +886,11 @@ WRONG_ANSWERS = {
         "    u = rng.standard_normal(np.shape(mu))\n"
         "    chi = rng.chisquare(n - 2, size=np.shape(mu)) + u**2 if n > 2 else u**2\n"
         "    return mu + sigma * u / np.sqrt(n), np.sqrt(sigma**2 * chi / n)\n",
+        # right values, but the new mean is built in the array mu itself (mu += ...): told, not "n Var(z) got 0"
+        "def fast_step(mu, sigma, n, rng):\n"
+        "    mean = mu\n"
+        "    mean += rng.normal(0.0, sigma / np.sqrt(n))\n"
+        "    return mean, np.sqrt(sigma**2 * rng.chisquare(n - 1, size=np.shape(mu)) / n)\n",
         # returns the new mean only: a sentence about the two arrays, not "too many values to unpack"
         "def fast_step(mu, sigma, n, rng):\n    return rng.normal(mu, sigma / np.sqrt(n))\n",
     ],

@@ -674,6 +674,23 @@ def test_playground_hints(grid, lambda_sweep):
     "any index repeats, and whether the draw is random (the same seed gives the same buffer, another seed another, "
     "and it is not simply the first `k` of each class).",
 )
+def test_replay_checker_reports_the_functions_own_error():
+    """The checker's check of the returned shape does not hide an error raised inside the function itself
+    (the commonest: drawing k without replacement from a class with fewer than k)."""
+    from claimlib import run_checker
+
+    uncapped = (
+        "def my_select_replay(labels, k, seed=0):\n"
+        "    labels = np.asarray(labels)\n"
+        "    rng = np.random.default_rng(seed)\n"
+        "    return np.concatenate([rng.choice(np.flatnonzero(labels == c), size=k, replace=False)\n"
+        "                           for c in np.unique(labels)])\n"
+    )
+    out = run_checker("08", exercise_functions("08")["my_select_replay"], replacement=uncapped)
+    assert "raised ValueError: Cannot take a larger sample than population" in out, out
+    assert "must return one flat array" not in out
+
+
 def test_replay_checker_accepts_other_random_draws():
     from claimlib import run_checker
 
