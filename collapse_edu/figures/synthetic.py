@@ -208,9 +208,9 @@ def regression_workflows(
         if policy == "replace":
             curve = theory.regression_error_replace(t, dim, samples)
             plot_theory(ax, t, curve, label=None, on_top=True)
-            laws.append("replace c t")
+            laws.append(r"replace $c\,t$")
         elif policy == "accumulate":
-            law = "c sum 1/i^2" if design == "fixed" else "sum d/(i(iT-d-1))"
+            law = r"$c \sum 1/i^2$" if design == "fixed" else r"$\sum d/(i(iT-d-1))$"
             curve = theory.regression_error_accumulate(t, dim, samples, design=design)
             plot_theory(ax, t, curve, label=None, on_top=True)
             laws.append(f"accumulate {law}")
@@ -220,7 +220,7 @@ def regression_workflows(
             laws.append("fresh-real recursion (approx.)")
     if laws:
         legend_key(ax, "theory: " + ", ".join(laws), color="black", linewidth=1.3)  # as plot_theory(on_top=True)
-    ax.axhline(c * np.pi**2 / 6, color="0.3", linestyle=":", linewidth=1.6, label="c pi^2/6")
+    ax.axhline(c * np.pi**2 / 6, color="0.3", linestyle=":", linewidth=1.6, label=r"$c\,\pi^2/6$")
     ax.set_yscale("log")
     finish(
         ax,
@@ -228,7 +228,7 @@ def regression_workflows(
         + (" (fresh-real: fresh X)" if "fresh-real" in policies and design != "fresh" else "")
         + "; bands: 5-95% of runs",
         xlabel="generation t",
-        ylabel="test error |w_t - w*|^2",
+        ylabel=r"test error $\|w_t - w^*\|^2$",
         legend=False,
     )
     # below the axes: inside, it would cover the top of replace's band
@@ -264,7 +264,7 @@ def regression_history(
         ax,
         title=f"Linear regression, d = {dim}, T = {samples}, {design} X, noise {noise:g}{extra}",
         xlabel="generation t",
-        ylabel="test error |w_t - w*|^2",
+        ylabel=r"test error $\|w_t - w^*\|^2$",
         loc="upper left",
     )
     return fig
@@ -286,7 +286,7 @@ def biased_sampling(
         history = simulate_gaussian(
             n, generations, runs, policy="fresh-real" if r else "replace", real_fraction=r or None, scale=lam, seed=seed
         )
-        plot_band(left, t, history["sigma"] ** 2, label=f"lambda = {lam:g}, r = {r:g}", i=i, center="mean")
+        plot_band(left, t, history["sigma"] ** 2, label=rf"$\lambda$ = {lam:g}, r = {r:g}", i=i, center="mean")
         _solid(left)
         plot_theory(left, t, theory.biased_sampling_moments(t, n, lam, r)[0], label=None, i=i, on_top=True)
         if r > 0:
@@ -301,7 +301,7 @@ def biased_sampling(
         left.set_xlim(-0.03 * generations, 1.2 * generations)
     left.set_yscale("log")
     left.set_ylim(max(1e-4, left.get_ylim()[0]), 1.5)
-    finish(left, title=f"Narrowed sampling, n = {n}", xlabel="generation t", ylabel="sigma_t^2 (log scale)")
+    finish(left, title=f"Narrowed sampling, n = {n}", xlabel="generation t", ylabel=r"$\sigma_t^2$ (log scale)")
 
     lams = np.linspace(0.5, 1.0, 6)
     fine = np.linspace(0.5, 1.0, 101)
@@ -322,8 +322,13 @@ def biased_sampling(
         right.plot(lams, simulated, color=shades[i], marker=marker, linestyle="none", label=f"r = {r:g}")
         law = [theory.biased_sampling_fixed_point(n, lam, r) for lam in fine]
         right.plot(fine, law, color=shades[i], **THEORY_STYLE)
-    legend_key(right, "a' r / (1 - a'(1-r) lambda^2)")
-    finish(right, title="Fixed point of E[sigma^2]", xlabel="lambda (sampling width)", ylabel="stationary sigma^2")
+    legend_key(right, r"$a' r\,/\,(1 - a'(1-r)\lambda^2)$")
+    finish(
+        right,
+        title=r"Fixed point of E[$\sigma^2$]",
+        xlabel=r"$\lambda$ (sampling width)",
+        ylabel=r"stationary $\sigma^2$",
+    )
     return fig
 
 
@@ -355,14 +360,14 @@ def strong_collapse(
             floor = theory.strong_collapse_floor(p, shift)
             ax.axhline(floor, color=series_style(style)["color"], linestyle=":", linewidth=1.4)
     _theory_key(ax, "theory (expectation)")
-    legend_key(ax, "floor p^2 |delta|^2", linestyle=":")
+    legend_key(ax, r"floor $p^2\|\delta\|^2$", linestyle=":")
     ax.set_xscale("log")
     ax.set_yscale("log")
     finish(
         ax,
-        title=f"Strong model collapse: least squares, d = {dim}, |delta| = {shift:g}",
+        title=rf"Strong model collapse: least squares, d = {dim}, $\|\delta\|$ = {shift:g}",
         xlabel="training-set size n",
-        ylabel="test error |w_hat - w*|^2",
+        ylabel=r"test error $\|\hat w - w^*\|^2$",
         legend=False,
     )
     # below the axes: inside, it covered the left end of the low floors
@@ -453,14 +458,14 @@ def tail_cut_scaling(
         solid_capstyle="round",
         marker="",
         zorder=1,
-        label="clean power law T^-(1-1/beta)",
+        label=r"clean power law $T^{-(1-1/\beta)}$",
     )  # wide and pale, under the clean curve it coincides with
     _theory_key(ax, "theory (exact)")
     ax.set_xscale("log")
     ax.set_yscale("log")
     finish(
         ax,
-        title=f"Zipf memoriser, beta = {beta:g}: scaling law bends",
+        title=rf"Zipf memoriser, $\beta$ = {beta:g}: scaling law bends",
         xlabel="training draws T",
         ylabel="test error (unseen mass)",
         legend=False,

@@ -450,10 +450,10 @@ def test_regression_figure_styles():
     assert len(drawn) == 3 and all(np.allclose(y, law) for y, law in zip(drawn, laws, strict=True))
     labels = [text.get_text() for text in fig.legends[0].get_texts()]
     assert [label for label in labels if label.startswith("theory")] == [
-        "theory: replace c t, accumulate c sum 1/i^2, fresh-real recursion (approx.)"
+        r"theory: replace $c\,t$, accumulate $c \sum 1/i^2$, fresh-real recursion (approx.)"
     ]
     assert "accumulate-subsample, no theory" in labels
-    dotted = [line for line in ax.lines if line.get_linestyle() == ":" and line.get_label() == "c pi^2/6"]
+    dotted = [line for line in ax.lines if line.get_linestyle() == ":" and line.get_label() == r"$c\,\pi^2/6$"]
     assert len(dotted) == 1 and dotted[0].get_ydata()[0] == pytest.approx(BOUND)
     assert ax.get_yscale() == "log"
     plt.close(fig)
