@@ -35,7 +35,7 @@ from pathlib import Path
 import nbformat
 
 from .launch import LAUNCH_HOSTS, drop_colab_form
-from .student import ANSWER_AFTER, BEGIN, SOLUTION_REMOVED, has_solution
+from .student import ANSWER_AFTER, BEGIN, SOLUTION_REMOVED, checker_of, has_solution
 
 SCHEMA_VERSION = 3
 CHECK_BEFORE = (
@@ -140,8 +140,8 @@ def nbgrader_notebook(notebook: nbformat.NotebookNode, name: str = "lesson") -> 
             drop_colab_form(cell)
             cell.source = nbgrader_solution_source(cell.source)
             cell.metadata["nbgrader"] = _metadata(unique(f"solution_{function}"), solution=True)
-            checker = next((c for c in cells[index + 1 :] if c.cell_type == "code"), None)
-            if checker is None or has_solution(checker.source):
+            checker = checker_of(cells, index)
+            if checker is None:
                 raise ValueError(f"{name}: exercise {function} has no checker cell after it")
             checker.source = hidden_checker_source(checker.source, functions)
             checker.metadata["nbgrader"] = _metadata(unique(f"check_{function}"), grade=True, locked=True, points=1)

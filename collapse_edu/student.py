@@ -72,6 +72,14 @@ def has_solution(source: str) -> bool:
 CHECKER_TITLE = "#@title Checker: run it (its code may hold the reference answer, so it starts hidden)"
 
 
+def checker_of(cells: list, index: int):
+    """The checker of the exercise at ``index``: the next code cell after it (where the lesson template
+    puts it), or None when there is none or that cell is another exercise. The one rule the student
+    version, the nbgrader version and the tests use."""
+    following = next((cell for cell in cells[index + 1 :] if cell.cell_type == "code"), None)
+    return None if following is None or has_solution(following.source) else following
+
+
 def hide_checker(cell) -> None:
     """Start a checker cell collapsed, on JupyterLab and on Colab (a form titled :data:`CHECKER_TITLE`):
     most checkers compare with a reference answer written out in their code."""
@@ -88,16 +96,15 @@ def student_notebook(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
     notebook = nbformat.from_dict(notebook)
     notebook.metadata.pop("widgets", None)
-    checker_next = False  # the first code cell after an exercise is its checker
+    exercises = [i for i, cell in enumerate(notebook.cells) if cell.cell_type == "code" and has_solution(cell.source)]
+    checkers = [checker_of(notebook.cells, i) for i in exercises]
     for cell in notebook.cells:
         if cell.cell_type == "code":
             if has_solution(cell.source):
                 drop_colab_form(cell)
                 cell.source = strip_solutions(cell.source)
-                checker_next = True
-            elif checker_next:
+            elif any(cell is checker for checker in checkers):
                 hide_checker(cell)
-                checker_next = False
             cell.outputs = []
             cell.execution_count = None
         elif cell.cell_type == "markdown" and "solution" in cell.metadata.get("tags", []):

@@ -21,6 +21,7 @@ from collapse_edu.student import (
     END,
     SOLUTION_REMOVED,
     build_student_versions,
+    checker_of,
     has_solution,
     strip_solutions,
     student_notebook,
@@ -219,15 +220,9 @@ def stdout_of(cell) -> str:
 
 
 def checker_cells(notebook: nbformat.NotebookNode) -> list:
-    """The first code cell after each exercise (the lesson template puts the checker there)."""
+    """The checker of each exercise (:func:`collapse_edu.student.checker_of`)."""
     cells = notebook.cells
-    found = []
-    for i, cell in enumerate(cells):
-        if cell.cell_type == "code" and "solution" in cell.metadata.get("tags", []):
-            following = [c for c in cells[i + 1 :] if c.cell_type == "code"]
-            if following:
-                found.append(following[0])
-    return found
+    return [checker_of(cells, i) for i, c in enumerate(cells) if c.cell_type == "code" and has_solution(c.source)]
 
 
 @pytest.mark.slow
@@ -272,13 +267,8 @@ def test_student_lessons_parse_and_hold_no_solution(student_build, master):
             assert "NotImplementedError" in after.source
     assert any(has_solution(c.source) for c in original.cells if c.cell_type == "code"), "a lesson without exercises"
     # before: the checker right under an exercise showed the reference answer (02's _reference, 01's lambda)
-    checkers, after_exercise = [], False  # the first code cell after an exercise that is not one itself
-    for before, after in zip(original.cells, student.cells, strict=True):
-        if before.cell_type == "code" and has_solution(before.source):
-            after_exercise = True
-        elif before.cell_type == "code" and after_exercise:
-            checkers.append(after)
-            after_exercise = False
+    where = {id(cell): i for i, cell in enumerate(original.cells)}
+    checkers = [student.cells[where[id(cell)]] for cell in checker_cells(original) if cell is not None]
     assert checkers
     for checker in checkers:
         assert checker.source.startswith(CHECKER_TITLE) and checker.metadata["jupyter"]["source_hidden"] is True

@@ -18,7 +18,7 @@ import nbformat
 import pytest
 
 from collapse_edu import exercises
-from collapse_edu.student import has_solution, strip_solutions
+from collapse_edu.student import checker_of, has_solution, strip_solutions
 
 LESSONS_DIR = Path(__file__).resolve().parents[2] / "lessons"
 CHECKED = "# NBVAL_CHECK_OUTPUT"
@@ -128,8 +128,7 @@ def exercise_cells(number: str) -> list[tuple[int, nbformat.NotebookNode, nbform
     found = []
     for index, cell in enumerate(cells):
         if cell.cell_type == "code" and has_solution(cell.source):
-            checker = next(c for c in cells[index + 1 :] if c.cell_type == "code")
-            found.append((index, cell, checker))
+            found.append((index, cell, checker_of(cells, index)))
     return found
 
 
