@@ -109,9 +109,9 @@ def loop_diagram(policy: str = "replace") -> plt.Figure:
         (real[0] + 0.5, real[1] - 0.62),
         (mix[0] - 1.55, mix[1] + 0.1),
         {"replace": "real data dropped", "fresh-real": "fresh real data"}.get(policy, "real data kept"),
-        color=green if uses_real else "0.5",
+        color=green if uses_real else "0.35",  # a path not taken: dotted and grey, still readable (7:1)
         style="-" if uses_real else ":",
-        alpha=1.0 if uses_real else 0.6,
+        alpha=1.0,
         offset=(-1.1, -0.1),
     )
     ax.set_xlim(-0.2, 10.0)
