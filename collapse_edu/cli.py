@@ -195,12 +195,13 @@ def _student(args: argparse.Namespace) -> int:
     if args.nbgrader:
         from .grading import nbgrader_targets, write_nbgrader_config, write_nbgrader_sources
 
-        course = check_folder(args.nbgrader, protected=_protected_folders(args), what="student --nbgrader")
+        protected = _protected_folders(args)
+        course = check_folder(args.nbgrader, protected=protected, what="student --nbgrader")
         targets = nbgrader_targets(paths, course)
         check_targets(
             targets,
             inputs=paths,
-            protected=_protected_folders(args),
+            protected=protected,
             force=args.force,
             what="student --nbgrader",
             new_folders=True,

@@ -59,7 +59,6 @@ def _arrow(
     *,
     color: str = "black",
     style: str = "-",
-    alpha: float = 1.0,
     offset: tuple[float, float] = (0.0, 0.25),
 ) -> None:
     broken = style != "-"  # a path not taken: no head (a dotted head is a blot), a cross where it would end
@@ -72,16 +71,15 @@ def _arrow(
             linewidth=2,
             linestyle=style,
             color=color,
-            alpha=alpha,
             shrinkA=4,
             shrinkB=4,
         )
     )
     if broken:
-        ax.plot(*end, marker="x", markersize=11, markeredgewidth=2.5, color=color, alpha=alpha)
+        ax.plot(*end, marker="x", markersize=11, markeredgewidth=2.5, color=color)
     if label:
         mid = ((start[0] + end[0]) / 2 + offset[0], (start[1] + end[1]) / 2 + offset[1])
-        ax.text(*mid, label, ha="center", va="center", fontsize=12, color=color, alpha=max(alpha, 0.6))
+        ax.text(*mid, label, ha="center", va="center", fontsize=12, color=color)
 
 
 def loop_diagram(policy: str = "replace") -> plt.Figure:
@@ -111,7 +109,6 @@ def loop_diagram(policy: str = "replace") -> plt.Figure:
         {"replace": "real data dropped", "fresh-real": "fresh real data"}.get(policy, "real data kept"),
         color=green if uses_real else "0.35",  # a path not taken: dotted and grey, still readable (7:1)
         style="-" if uses_real else ":",
-        alpha=1.0,
         offset=(-1.1, -0.1),
     )
     ax.set_xlim(-0.2, 10.0)
